@@ -1,0 +1,3 @@
+export * from './production-scope';
+export * from './production-guard';
+export * from './agent-role';

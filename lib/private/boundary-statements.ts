@@ -1,0 +1,52 @@
+import { ProductionScope } from '../production-scope';
+import { staticGuardStatements } from './guard-statements';
+import { IAM_QUOTAS, StatementJson, policyDocument, policySize, toList } from './policy-size';
+
+/**
+ * Services whose destruction the permissions boundary carries first: those that hold production
+ * state or serve production traffic. The boundary is one managed policy (6,144 characters), so it
+ * cannot hold the whole catalog; the role's guard policies do. What the boundary carries is
+ * reported, never silently trimmed.
+ */
+export const BOUNDARY_PRIORITY: readonly string[] = [
+  'rds', 'dynamodb', 's3', 'kms', 'ec2', 'route53', 'cloudformation', 'backup', 'lambda', 'ecs', 'eks',
+  'elasticache', 'secretsmanager', 'efs', 'fsx', 'redshift', 'es', 'aoss', 'logs', 'sqs', 'sns', 'kinesis',
+  'elasticloadbalancing', 'autoscaling', 'ecr', 'events', 'glacier', 'states', 'apigateway', 'cognito-idp',
+];
+
+export interface BoundaryContent {
+  readonly statements: StatementJson[];
+  readonly coveredServices: string[];
+}
+
+function forService(actions: string[], service: string): string[] {
+  return actions.filter((a) => a.toLowerCase().startsWith(`${service}:`));
+}
+
+/** Allow everything the identity policies allow, minus the escalation denies and the top of the destructive catalog. */
+export function boundaryStatements(scope: ProductionScope, escalation: readonly StatementJson[]): BoundaryContent {
+  const [destroy, tags] = staticGuardStatements(scope);
+  const base: StatementJson[] = [{ Sid: 'AllowWithinGuardrails', Effect: 'Allow', Action: '*', Resource: '*' }, ...escalation];
+  if (policySize(policyDocument(base)) > IAM_QUOTAS.managedPolicy) {
+    throw new Error(`the permissions boundary's escalation denies alone exceed ${IAM_QUOTAS.managedPolicy} characters; shorten allowedPassRoles / allowedAssumeRoles`);
+  }
+  const destroyActions: string[] = [];
+  const tagActions: string[] = [];
+  const covered: string[] = [];
+  const build = (d: string[], t: string[]) => [
+    ...base,
+    ...(d.length ? [{ ...destroy, Sid: 'DenyDestroyProduction', Action: d }] : []),
+    ...(t.length ? [{ ...tags, Sid: 'DenyTagChangesOnProduction', Action: t }] : []),
+  ];
+  for (const service of BOUNDARY_PRIORITY) {
+    const d = [...destroyActions, ...forService(toList(destroy.Action), service)];
+    const t = [...tagActions, ...forService(toList(tags.Action), service)];
+    if (policySize(policyDocument(build(d, t))) > IAM_QUOTAS.managedPolicy) {
+      break;
+    }
+    destroyActions.splice(0, destroyActions.length, ...d);
+    tagActions.splice(0, tagActions.length, ...t);
+    covered.push(service);
+  }
+  return { statements: build(destroyActions, tagActions), coveredServices: covered };
+}

@@ -1,0 +1,83 @@
+import { CfnResource, Fn, Stack, TagManager, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/** How to name the ARN of a CloudFormation resource type, for the resource types agents destroy most. */
+const ARN_OF: Record<string, (r: CfnResource) => string> = {
+  'AWS::S3::Bucket': (r) => r.getAtt('Arn').toString(),
+  'AWS::DynamoDB::Table': (r) => r.getAtt('Arn').toString(),
+  'AWS::DynamoDB::GlobalTable': (r) => r.getAtt('Arn').toString(),
+  'AWS::KMS::Key': (r) => r.getAtt('Arn').toString(),
+  'AWS::RDS::DBInstance': (r) => r.getAtt('DBInstanceArn').toString(),
+  'AWS::RDS::DBCluster': (r) => r.getAtt('DBClusterArn').toString(),
+  'AWS::SQS::Queue': (r) => r.getAtt('Arn').toString(),
+  'AWS::SNS::Topic': (r) => r.ref,
+  'AWS::Lambda::Function': (r) => r.getAtt('Arn').toString(),
+  'AWS::Logs::LogGroup': (r) => r.getAtt('Arn').toString(),
+  'AWS::SecretsManager::Secret': (r) => r.ref,
+  'AWS::ECS::Cluster': (r) => r.getAtt('Arn').toString(),
+  'AWS::EFS::FileSystem': (r) => r.getAtt('Arn').toString(),
+  'AWS::Route53::HostedZone': (r) => Fn.join('', ['arn:', Stack.of(r).partition, ':route53:::hostedzone/', r.ref]),
+  'AWS::EC2::VPC': (r) => Stack.of(r).formatArn({ service: 'ec2', resource: 'vpc', resourceName: r.ref }),
+  'AWS::EC2::Instance': (r) => Stack.of(r).formatArn({ service: 'ec2', resource: 'instance', resourceName: r.ref }),
+  'AWS::EC2::Volume': (r) => Stack.of(r).formatArn({ service: 'ec2', resource: 'volume', resourceName: r.ref }),
+  'AWS::CloudFormation::Stack': (r) => r.ref,
+};
+
+/** A production resource found in the app. */
+export interface FoundProductionResource {
+  readonly path: string;
+  readonly type: string;
+  /** The ARN, or undefined when the library cannot name it (reported as not covered). */
+  readonly arn?: string;
+}
+
+function tagValue(resource: CfnResource, key: string): string | undefined {
+  if (!TagManager.isTaggable(resource)) {
+    return undefined;
+  }
+  const value = resource.tags.tagValues()[key];
+  return value !== undefined && !Token.isUnresolved(value) ? value : undefined;
+}
+
+/** Every CloudFormation resource in the app tagged with one of the production values. */
+export function findProductionResources(root: IConstruct, tagKey: string, productionValues: readonly string[]): FoundProductionResource[] {
+  const found: FoundProductionResource[] = [];
+  for (const node of root.node.findAll()) {
+    if (!CfnResource.isCfnResource(node)) {
+      continue;
+    }
+    const value = tagValue(node, tagKey);
+    if (value === undefined || !productionValues.includes(value.toLowerCase())) {
+      continue;
+    }
+    const arnOf = ARN_OF[node.cfnResourceType];
+    found.push({ path: node.node.path, type: node.cfnResourceType, arn: arnOf ? arnOf(node) : undefined });
+  }
+  return found;
+}
+
+/**
+ * Whether an ARN names specific resources rather than every resource of a kind: tokens (references
+ * to resources of the app) count as specific; `*`, or a wildcard in the account, region or the
+ * resource's own name, does not.
+ */
+export function isSpecificArn(arn: string): boolean {
+  if (arn === '*') {
+    return false;
+  }
+  if (Token.isUnresolved(arn)) {
+    return true;
+  }
+  const parts = arn.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') {
+    return false;
+  }
+  const [, , service, region, account] = parts;
+  if (/[*?]/.test(service) || /[*?]/.test(region) || /[*?]/.test(account)) {
+    return false;
+  }
+  const segments = parts.slice(5).join(':').split(/[/:]/);
+  // S3 names the bucket first; most services name a resource type first, then the resource.
+  const identifying = service === 's3' || segments.length === 1 ? segments.slice(0, 1) : segments.slice(0, 2);
+  return identifying.every((s) => s.length > 0 && !/[*?]/.test(s));
+}
