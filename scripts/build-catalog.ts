@@ -23,10 +23,11 @@ export function tagContextOf(service: string, actionName: string): TagContext {
     return 'no';
   }
   const resourceTypes = serviceResourceTypes(service);
-  if (service === 's3' && types.some((t) => t.name === 'bucket')) {
+  const tagged = types.filter((t) => (resourceTypes[t.name]?.conditionKeys ?? []).some((k) => k.toLowerCase() === TAG_KEY));
+  // S3 puts bucket tags in aws:ResourceTag (for bucket and object requests) only with bucket ABAC on.
+  if (service === 's3' && tagged.length > 0) {
     return 's3-abac';
   }
-  const tagged = types.filter((t) => (resourceTypes[t.name]?.conditionKeys ?? []).some((k) => k.toLowerCase() === TAG_KEY));
   return tagged.length === types.length ? 'yes' : tagged.length === 0 ? 'no' : 'partial';
 }
 
