@@ -4,5 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
+  setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
+  reporters: ['default', '<rootDir>/.ci/results-reporter.js'],
   testTimeout: 120000,
 };

@@ -1,11 +1,11 @@
-import { Annotations, Duration, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { validateAllow, validateBroadGrant } from './private/allow-validation';
-import { BoundaryContent, boundaryStatements } from './private/boundary-statements';
-import { AGENT_TAG, CDK_ROLE_PATTERN, escalationStatements } from './private/escalation-statements';
+import { CDK_ROLE_PATTERN } from './private/escalation-statements';
+import { attachGuardrails } from './private/guardrails-attachment';
 import { wildcardRegex } from './private/iam-data';
-import { IAM_QUOTAS, StatementJson, packStatements, policyDocument, policySize } from './private/policy-size';
+import { IAM_QUOTAS, StatementJson, policySize } from './private/policy-size';
 import { isSpecificArn } from './private/production-resources';
 import { ProductionGuard } from './production-guard';
 import { ProductionScope } from './production-scope';
@@ -133,14 +133,6 @@ export class AgentRole extends iam.Role {
       throw new Error(`AgentRole ${agentName}: managedPolicyQuota must be an integer from 1 to 20 (the IAM quota), got ${quota}.`);
     }
 
-    const escalation = escalationStatements({ allowedPassRoles, allowedAssumeRoles });
-    let boundaryContent: BoundaryContent;
-    try {
-      boundaryContent = boundaryStatements(production, escalation);
-    } catch (e) {
-      throw new Error(`AgentRole ${agentName}: ${(e as Error).message}`);
-    }
-
     super(scope, id, {
       assumedBy: trustPrincipal(scope, agentName, props),
       maxSessionDuration,
@@ -150,34 +142,23 @@ export class AgentRole extends iam.Role {
     this.agentName = agentName;
     this.managedPolicyQuota = quota;
 
-    this.boundary = new iam.ManagedPolicy(this, 'PermissionsBoundary', {
-      description: `cdk-agent-guardrails permissions boundary for agent ${agentName}`,
-      document: iam.PolicyDocument.fromJson(policyDocument(boundaryContent.statements)),
-    });
-    (this.node.defaultChild as iam.CfnRole).permissionsBoundary = this.boundary.managedPolicyArn;
+    const attached = attachGuardrails(this, { agentName, production, allowedPassRoles, allowedAssumeRoles });
+    this.guard = attached.guard;
+    this.escalationPolicies = attached.escalationPolicies;
+    this.boundary = attached.boundary!;
 
     // Sessions may set a source identity; the trust condition requires one for non-service principals.
     if (!isServicePrincipal(props.assumedBy)) {
       this.assumeRolePolicy?.addStatements(new iam.PolicyStatement({ actions: ['sts:SetSourceIdentity'], principals: [props.assumedBy] }));
     }
 
-    this.escalationPolicies = packStatements(escalation, IAM_QUOTAS.managedPolicy).map((statements, i) => new iam.ManagedPolicy(this, `EscalationDenies${i + 1}`, {
-      description: `cdk-agent-guardrails escalation and tampering denies for agent ${agentName}`,
-      document: iam.PolicyDocument.fromJson(policyDocument(statements)),
-    }));
-    this.escalationPolicies.forEach((p) => this.addManagedPolicy(p));
-
-    this.guard = new ProductionGuard(this, 'ProductionGuard', { scope: production });
-    this.guard.attachTo(this);
-
-    Tags.of(this).add(AGENT_TAG, agentName);
     this.coverage = {
       agentName,
       scope: production.kind,
       weakScope: production.isWeak,
       catalogSize: this.guard.catalogSize,
       catalogVersion: this.guard.catalogVersion,
-      boundaryServices: boundaryContent.coveredServices,
+      boundaryServices: attached.boundaryServices,
     };
     this.node.addMetadata(GUARD_METADATA, this.coverage);
     if (props.longSessionJustification) {

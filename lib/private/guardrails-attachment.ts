@@ -1,0 +1,58 @@
+import { Tags } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ProductionGuard } from '../production-guard';
+import { ProductionScope } from '../production-scope';
+import { boundaryStatements } from './boundary-statements';
+import { AGENT_TAG, escalationStatements } from './escalation-statements';
+import { IAM_QUOTAS, packStatements, policyDocument } from './policy-size';
+
+export interface GuardrailsOptions {
+  readonly agentName: string;
+  readonly production: ProductionScope;
+  readonly allowedPassRoles: readonly string[];
+  readonly allowedAssumeRoles: readonly string[];
+}
+
+export interface AttachedGuardrails {
+  readonly guard: ProductionGuard;
+  readonly escalationPolicies: iam.ManagedPolicy[];
+  /** The boundary created for the role; undefined when the role already had one (kept, never replaced: that could widen it). */
+  readonly boundary?: iam.ManagedPolicy;
+  readonly boundaryServices: string[];
+}
+
+/** Construct ids of the guardrails under the role, so that a second attachment can be detected. */
+export const GUARDRAIL_IDS = { guard: 'ProductionGuard', boundary: 'PermissionsBoundary', escalation: 'EscalationDenies' } as const;
+
+/**
+ * Attaches the production guard, the escalation and tampering denies and the permissions boundary
+ * to a role (an AgentRole, or a plain iam.Role found by an aspect), and tags it as an agent role.
+ * An existing permissions boundary is kept: replacing it could only widen the role.
+ */
+export function attachGuardrails(role: iam.Role, options: GuardrailsOptions): AttachedGuardrails {
+  const escalation = escalationStatements(options);
+  let content;
+  try {
+    content = boundaryStatements(options.production, escalation);
+  } catch (e) {
+    throw new Error(`agent ${options.agentName}: ${(e as Error).message}`);
+  }
+  const cfnRole = role.node.defaultChild as iam.CfnRole;
+  let boundary: iam.ManagedPolicy | undefined;
+  if (cfnRole.permissionsBoundary === undefined) {
+    boundary = new iam.ManagedPolicy(role, GUARDRAIL_IDS.boundary, {
+      description: `cdk-agent-guardrails permissions boundary for agent ${options.agentName}`,
+      document: iam.PolicyDocument.fromJson(policyDocument(content.statements)),
+    });
+    cfnRole.permissionsBoundary = boundary.managedPolicyArn;
+  }
+  const escalationPolicies = packStatements(escalation, IAM_QUOTAS.managedPolicy).map((statements, i) => new iam.ManagedPolicy(role, `${GUARDRAIL_IDS.escalation}${i + 1}`, {
+    description: `cdk-agent-guardrails escalation and tampering denies for agent ${options.agentName}`,
+    document: iam.PolicyDocument.fromJson(policyDocument(statements)),
+  }));
+  escalationPolicies.forEach((p) => role.addManagedPolicy(p));
+  const guard = new ProductionGuard(role, GUARDRAIL_IDS.guard, { scope: options.production });
+  guard.attachTo(role);
+  Tags.of(role).add(AGENT_TAG, options.agentName);
+  return { guard, escalationPolicies, boundary, boundaryServices: boundary ? content.coveredServices : [] };
+}
