@@ -28,7 +28,7 @@ function usage(io: CliIo): void {
 
 export async function main(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('./commands');
+  require("./commands");
   const [command, ...rest] = argv;
   const entry = command ? COMMANDS[command] : undefined;
   if (!entry) {
