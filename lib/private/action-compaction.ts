@@ -1,10 +1,11 @@
 import { serviceActions, splitAction } from './iam-data';
 
 /**
- * Compacts a set of actions into IAM action patterns. A pattern `svc:Prefix*` is used only when
- * every action of the service that it matches in the IAM data is in the set, so the compacted
- * list means exactly the same set of today's actions. (It also matches actions AWS adds later
- * with the same prefix; the lists compacted here are only ever denied, where that errs safe.)
+ * Compacts a set of actions into IAM action patterns (`svc:Prefix*`, `svc:*Suffix`, exact names).
+ * A pattern is used only when every action of the service that it matches in the IAM data is in
+ * the set, so the compacted list means exactly the same set of today's actions. (It also matches
+ * actions AWS adds later with the same affix; the lists compacted here are only ever denied, where
+ * that errs safe.) Patterns are chosen greedily by actions covered per character.
  */
 export function compactActions(actions: readonly string[]): string[] {
   const byService = new Map<string, Set<string>>();
@@ -17,33 +18,72 @@ export function compactActions(actions: readonly string[]): string[] {
     names.add(parts.name.toLowerCase());
     byService.set(parts.service, names);
   }
-
   const patterns: string[] = [];
   for (const [service, wanted] of [...byService.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    const all = Object.values(serviceActions(service)).map((a) => a.name);
-    const chosen = new Set<string>();
-    for (const name of all.filter((n) => wanted.has(n.toLowerCase())).sort()) {
-      chosen.add(shortestSafePrefix(name, all, wanted));
-    }
-    // drop patterns subsumed by a shorter wildcard
-    const list = [...chosen];
-    const minimal = list.filter((p) => !list.some((q) => q !== p && q.endsWith('*') && p.toLowerCase().startsWith(q.slice(0, -1).toLowerCase())));
-    patterns.push(...minimal.sort().map((p) => `${service}:${p}`));
+    patterns.push(...compactService(service, wanted).map((p) => `${service}:${p}`));
   }
   return patterns;
 }
 
-function shortestSafePrefix(name: string, all: readonly string[], wanted: ReadonlySet<string>): string {
-  for (let end = 1; end <= name.length; end++) {
-    const atBoundary = end === name.length || /[A-Z]/.test(name[end]);
-    if (!atBoundary) {
-      continue;
+interface Candidate {
+  readonly pattern: string;
+  readonly covers: readonly string[];
+}
+
+function compactService(service: string, wanted: ReadonlySet<string>): string[] {
+  const all = Object.values(serviceActions(service)).map((a) => a.name);
+  const lowerAll = all.map((n) => n.toLowerCase());
+  const wantedNames = all.filter((n) => wanted.has(n.toLowerCase()));
+  const unknown = [...wanted].filter((w) => !lowerAll.includes(w));
+  if (unknown.length > 0) {
+    throw new Error(`cannot compact ${service}:${unknown[0]}: no such action in the IAM data`);
+  }
+
+  const candidates = new Map<string, Candidate>();
+  const consider = (pattern: string, test: (lower: string) => boolean) => {
+    if (candidates.has(pattern)) return;
+    const covers = lowerAll.filter(test);
+    if (covers.length > 0 && covers.every((n) => wanted.has(n))) {
+      candidates.set(pattern, { pattern, covers });
     }
-    const prefix = name.slice(0, end).toLowerCase();
-    const matched = all.filter((n) => n.toLowerCase().startsWith(prefix));
-    if (matched.every((n) => wanted.has(n.toLowerCase()))) {
-      return matched.length === 1 && end === name.length ? name : `${name.slice(0, end)}*`;
+  };
+  if (wantedNames.length === all.length) {
+    consider('*', () => true);
+  }
+  for (const name of wantedNames) {
+    const lower = name.toLowerCase();
+    consider(name, (n) => n === lower);
+    for (let i = 1; i < name.length; i++) {
+      if (/[A-Z]/.test(name[i])) {
+        const prefix = lower.slice(0, i);
+        consider(`${name.slice(0, i)}*`, (n) => n.startsWith(prefix));
+      }
+      const suffix = lower.slice(i);
+      if (suffix.length >= 4) {
+        consider(`*${name.slice(i)}`, (n) => n.endsWith(suffix));
+      }
     }
   }
-  return name;
+
+  const uncovered = new Set(wantedNames.map((n) => n.toLowerCase()));
+  const chosen: string[] = [];
+  const pool = [...candidates.values()];
+  while (uncovered.size > 0) {
+    let best: Candidate | undefined;
+    let bestScore = -1;
+    for (const candidate of pool) {
+      const gain = candidate.covers.filter((n) => uncovered.has(n)).length;
+      const score = gain / (candidate.pattern.length + service.length + 4);
+      if (gain > 0 && (score > bestScore || (score === bestScore && best !== undefined && candidate.pattern < best.pattern))) {
+        best = candidate;
+        bestScore = score;
+      }
+    }
+    if (!best) {
+      throw new Error(`cannot compact ${service}: no pattern covers ${[...uncovered][0]}`);
+    }
+    chosen.push(best.pattern);
+    best.covers.forEach((n) => uncovered.delete(n));
+  }
+  return chosen.sort();
 }
