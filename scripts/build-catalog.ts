@@ -77,6 +77,7 @@ export function buildCatalog(): BuiltCatalog {
   for (const cls of ['resource', 'data', 'tagging'] as CatalogClass[]) {
     const inClass = entries.filter((e) => e[1] === cls);
     patterns[cls] = compactActions(inClass.map((e) => e[0]));
+    patterns[`${cls}:tagged`] = compactActions(inClass.filter((e) => e[3] === 'yes').map((e) => e[0]));
     patterns[`${cls}:untagged`] = compactActions(inClass.filter((e) => e[3] !== 'yes').map((e) => e[0]));
   }
 

@@ -56,9 +56,13 @@ export function staticGuardStatements(scope: ProductionScope): StatementJson[] {
   ];
 }
 
-/** The untaggable part of the catalog: actions whose request context lacks the tag. */
+/**
+ * What the tagged-only scope denies by ARN: every action whose request context may lack the tag.
+ * For resource-level destruction the whole class compacts smaller than its untaggable part, and
+ * denying a tag-aware action by ARN as well is harmless.
+ */
 export function untaggableActions(): string[] {
-  return [...COMPACT_PATTERNS['resource:untagged'], ...COMPACT_PATTERNS['tagging:untagged'], ...COMPACT_PATTERNS['data:untagged']];
+  return [...COMPACT_PATTERNS.resource, ...COMPACT_PATTERNS['tagging:untagged'], ...COMPACT_PATTERNS['data:untagged']];
 }
 
 /**

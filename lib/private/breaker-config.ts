@@ -1,0 +1,47 @@
+/**
+ * The configuration the CircuitBreaker construct hands to its Lambda handler (environment variable
+ * BREAKER_CONFIG), and its runtime check. No CDK imports: the handler bundles this file.
+ */
+
+export const BREAKER_CONFIG_ENV = 'BREAKER_CONFIG';
+
+export interface WatchedAgentConfig {
+  readonly agentName: string;
+  readonly roleArn: string;
+  readonly roleName: string;
+  /** Trips when the destructive calls in one window exceed this. */
+  readonly maxDestructiveCalls: number;
+  /** Trips when the denied calls in one window exceed this. */
+  readonly maxDeniedCalls: number;
+  /** Trips when the write calls in one window exceed this; 0 = not limited. */
+  readonly maxWriteCalls: number;
+  readonly windowSeconds: number;
+}
+
+export interface BreakerConfig {
+  readonly agents: readonly WatchedAgentConfig[];
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly monitorOnly: boolean;
+}
+
+const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Parses and checks the configuration; throws (the handler then fails, and EventBridge retries) on anything odd. */
+export function parseBreakerConfig(raw: string | undefined): BreakerConfig {
+  if (!raw) {
+    throw new Error(`${BREAKER_CONFIG_ENV} is not set`);
+  }
+  const config = JSON.parse(raw) as BreakerConfig;
+  if (!Array.isArray(config.agents) || config.agents.length === 0 || typeof config.tableName !== 'string' || typeof config.topicArn !== 'string' || typeof config.monitorOnly !== 'boolean') {
+    throw new Error(`${BREAKER_CONFIG_ENV} is malformed`);
+  }
+  for (const a of config.agents) {
+    if (typeof a.agentName !== 'string' || typeof a.roleArn !== 'string' || typeof a.roleName !== 'string'
+      || !positiveInt(a.maxDestructiveCalls) || !positiveInt(a.maxDeniedCalls) || !(a.maxWriteCalls === 0 || positiveInt(a.maxWriteCalls))
+      || !positiveInt(a.windowSeconds) || a.windowSeconds < 60) {
+      throw new Error(`${BREAKER_CONFIG_ENV}: agent entry ${JSON.stringify(a)} is malformed`);
+    }
+  }
+  return config;
+}
