@@ -206,11 +206,13 @@ export class AgentRole extends iam.Role {
     const errors: string[] = [];
     const stack = Stack.of(this);
     const cfn = this.node.defaultChild as iam.CfnRole;
-    const managed = stack.resolve(cfn.managedPolicyArns) as unknown[] | undefined;
-    const count = managed?.length ?? 0;
+    const roleRef = JSON.stringify(stack.resolve(cfn.ref));
+    const attachedFromPolicySide = this.node.root.node.findAll().filter((c): c is iam.CfnManagedPolicy => c instanceof iam.CfnManagedPolicy)
+      .filter((p) => ((Stack.of(p).resolve(p.roles) as unknown[] | undefined) ?? []).some((r) => JSON.stringify(r) === roleRef)).length;
+    const count = ((stack.resolve(cfn.managedPolicyArns) as unknown[] | undefined)?.length ?? 0) + attachedFromPolicySide;
     if (count > this.managedPolicyQuota) {
       errors.push(`AgentRole ${this.agentName} has ${count} managed policies attached (the guard needs ${this.guard.managedPolicies.length + this.escalationPolicies.length}), over the quota of ${this.managedPolicyQuota} per role. `
-        + 'Attach fewer managed policies, or raise the IAM quota "Managed policies per role" and set managedPolicyQuota to match. Nothing was dropped to fit.');
+        + 'Attach fewer managed policies (large grants overflow into managed policies too), or raise the IAM quota "Managed policies per role" and set managedPolicyQuota to match. Nothing was dropped to fit.');
     }
     const inline = this.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
     if (inline) {

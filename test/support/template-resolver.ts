@@ -17,6 +17,7 @@ export function physicalName(logicalId: string): string {
 
 const ARN_ATTRIBUTE: Record<string, (name: string) => string> = {
   'AWS::DynamoDB::Table': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
+  'AWS::DynamoDB::GlobalTable': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
   'AWS::S3::Bucket': (n) => `arn:aws:s3:::${n}`,
   'AWS::SQS::Queue': (n) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${n}`,
   'AWS::KMS::Key': (n) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${n}`,
