@@ -5,6 +5,7 @@ import { CATALOG_IAM_DATA_VERSION, DESTRUCTIVE_CATALOG } from './private/destruc
 import { DATA_LEVEL_ACTIONS, dataGuardStatements, staticGuardStatements, untaggableActions, untaggableStatement } from './private/guard-statements';
 import { wildcardRegex } from './private/iam-data';
 import { IAM_QUOTAS, StatementJson, packStatements, policyDocument, policySize, toList } from './private/policy-size';
+import { sharedManagedPolicy } from './private/shared-policies';
 import { FoundProductionResource, findProductionResources, isSpecificArn } from './private/production-resources';
 import { ProductionScope, ProductionScopeKind } from './production-scope';
 
@@ -45,10 +46,7 @@ export class ProductionGuard extends Construct {
 
     this.staticStatements = packStatements(staticGuardStatements(this.scope), IAM_QUOTAS.managedPolicy);
     this.staticStatements.forEach((statements, i) => {
-      this.managedPolicies.push(new iam.ManagedPolicy(this, `DenyDestroyProduction${i + 1}`, {
-        description: `cdk-agent-guardrails production guard (${this.scope.kind}), part ${i + 1}`,
-        document: iam.PolicyDocument.fromJson(policyDocument(statements)),
-      }));
+      this.managedPolicies.push(sharedManagedPolicy(this, policyDocument(statements), `cdk-agent-guardrails production guard (${this.scope.kind}), part ${i + 1}`));
     });
 
     this.addDynamicPolicy('DenyDataDeletesOnProduction', () => dataGuardStatements(this.scope, this.carveOuts));

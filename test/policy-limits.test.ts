@@ -1,7 +1,7 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Tags } from 'aws-cdk-lib';
-import { ProductionScope } from '../lib';
+import { AgentRole, ProductionScope } from '../lib';
 import { IAM_QUOTAS, packStatements, policySize } from '../lib/private/policy-size';
 import { synthAgent, withAdministratorAccess } from './support/fixtures';
 import { Template } from './support/template-resolver';
@@ -50,6 +50,15 @@ describe('IAM quotas are honoured at synth time', () => {
     };
     expect(() => synthAgent(manyGrants(100))).not.toThrow();
     expect(() => synthAgent(manyGrants(400))).toThrow(/has 1[1-9] managed policies attached .*large grants overflow into managed policies too/);
+  });
+
+  test('agents of one stack with the same scope share the guard policies instead of copying them', () => {
+    const { template, agent } = synthAgent((stack) => {
+      new AgentRole(stack, 'Second', { agentName: 'second', assumedBy: new iam.AccountRootPrincipal() });
+    });
+    // one shared set + one data-level policy per agent (its own carve-outs)
+    const shared = agent.guard.managedPolicies.length - 1 + agent.escalationPolicies.length + 1;
+    expect(managedPolicySizes(template)).toHaveLength(shared + 1);
   });
 
   test('packing splits a statement over policies and never drops an action', () => {

@@ -25,6 +25,15 @@ function forService(actions: string[], service: string): string[] {
 
 /** Allow everything the identity policies allow, minus the escalation denies and the top of the destructive catalog. */
 export function boundaryStatements(scope: ProductionScope, escalation: readonly StatementJson[]): BoundaryContent {
+  const key = JSON.stringify([scope, escalation]);
+  const cached = boundaryCache.get(key) ?? computeBoundary(scope, escalation);
+  boundaryCache.set(key, cached);
+  return { statements: cached.statements.map((s) => ({ ...s })), coveredServices: [...cached.coveredServices] };
+}
+
+const boundaryCache = new Map<string, BoundaryContent>();
+
+function computeBoundary(scope: ProductionScope, escalation: readonly StatementJson[]): BoundaryContent {
   const [destroy, tags] = staticGuardStatements(scope);
   const base: StatementJson[] = [{ Sid: 'AllowWithinGuardrails', Effect: 'Allow', Action: '*', Resource: '*' }, ...escalation];
   if (policySize(policyDocument(base)) > IAM_QUOTAS.managedPolicy) {

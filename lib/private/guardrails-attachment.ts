@@ -5,6 +5,7 @@ import { ProductionScope } from '../production-scope';
 import { boundaryStatements } from './boundary-statements';
 import { AGENT_TAG, escalationStatements } from './escalation-statements';
 import { IAM_QUOTAS, packStatements, policyDocument } from './policy-size';
+import { sharedManagedPolicy } from './shared-policies';
 
 export interface GuardrailsOptions {
   readonly agentName: string;
@@ -40,16 +41,11 @@ export function attachGuardrails(role: iam.Role, options: GuardrailsOptions): At
   const cfnRole = role.node.defaultChild as iam.CfnRole;
   let boundary: iam.ManagedPolicy | undefined;
   if (cfnRole.permissionsBoundary === undefined) {
-    boundary = new iam.ManagedPolicy(role, GUARDRAIL_IDS.boundary, {
-      description: `cdk-agent-guardrails permissions boundary for agent ${options.agentName}`,
-      document: iam.PolicyDocument.fromJson(policyDocument(content.statements)),
-    });
+    boundary = sharedManagedPolicy(role, policyDocument(content.statements), 'cdk-agent-guardrails permissions boundary for agents');
     cfnRole.permissionsBoundary = boundary.managedPolicyArn;
   }
-  const escalationPolicies = packStatements(escalation, IAM_QUOTAS.managedPolicy).map((statements, i) => new iam.ManagedPolicy(role, `${GUARDRAIL_IDS.escalation}${i + 1}`, {
-    description: `cdk-agent-guardrails escalation and tampering denies for agent ${options.agentName}`,
-    document: iam.PolicyDocument.fromJson(policyDocument(statements)),
-  }));
+  const escalationPolicies = packStatements(escalation, IAM_QUOTAS.managedPolicy).map((statements) =>
+    sharedManagedPolicy(role, policyDocument(statements), 'cdk-agent-guardrails escalation and tampering denies for agents'));
   escalationPolicies.forEach((p) => role.addManagedPolicy(p));
   const guard = new ProductionGuard(role, GUARDRAIL_IDS.guard, { scope: options.production });
   guard.attachTo(role);

@@ -53,25 +53,42 @@ export function policyDocument(statements: readonly StatementJson[]): { Version:
  * single action is an error.
  */
 export function packStatements(statements: readonly StatementJson[], limit: number, reserve = 0): StatementJson[][] {
+  const key = JSON.stringify([statements, limit, reserve]);
+  const cached = packCache.get(key);
+  if (cached) {
+    return cached.map((policy) => policy.map((s) => ({ ...s })));
+  }
+  const packed = pack(statements, limit, reserve);
+  packCache.set(key, packed);
+  return packed.map((policy) => policy.map((s) => ({ ...s })));
+}
+
+// Guards of the same scope pack identically; an app with a hundred agents packs once.
+const packCache = new Map<string, StatementJson[][]>();
+
+function pack(statements: readonly StatementJson[], limit: number, reserve: number): StatementJson[][] {
   const policies: StatementJson[][] = [];
   let current: StatementJson[] = [];
-  const fits = (candidate: StatementJson[]) => policySize(policyDocument(candidate)) + reserve <= limit;
+  const sizeOf = (candidate: StatementJson[]) => policySize(policyDocument(candidate)) + reserve;
 
   for (const statement of statements) {
-    const actions = toList(statement.Action);
-    if (fits([...current, statement])) {
+    if (sizeOf([...current, statement]) <= limit) {
       current.push(statement);
       continue;
     }
     let part = 1;
-    let remaining = actions;
+    let remaining = toList(statement.Action);
     while (remaining.length > 0) {
-      let taken: string[] = [];
+      const sid = `${statement.Sid ?? 'Stmt'}${part}`;
+      // Grow the action list by measured increments: each action adds its JSON string and a comma.
+      let size = sizeOf([...current, { ...statement, Sid: sid, Action: [] }]);
+      const taken: string[] = [];
       for (const action of remaining) {
-        const attempt = { ...statement, Sid: `${statement.Sid ?? 'Stmt'}${part}`, Action: [...taken, action] };
-        if (!fits([...current, attempt])) {
+        const added = JSON.stringify(action).length + (taken.length > 0 ? 1 : 0);
+        if (size + added > limit) {
           break;
         }
+        size += added;
         taken.push(action);
       }
       if (taken.length === 0) {
@@ -82,7 +99,7 @@ export function packStatements(statements: readonly StatementJson[], limit: numb
         current = [];
         continue;
       }
-      current.push({ ...statement, Sid: `${statement.Sid ?? 'Stmt'}${part}`, Action: taken });
+      current.push({ ...statement, Sid: sid, Action: taken });
       remaining = remaining.slice(taken.length);
       part++;
       if (remaining.length > 0) {

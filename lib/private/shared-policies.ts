@@ -1,0 +1,19 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { createHash } from 'crypto';
+
+const CONTAINER_ID = 'AgentGuardrailsSharedPolicies';
+
+/**
+ * One managed policy per distinct document per stack: a hundred agents with the same scope share
+ * the guard's policies instead of a hundred copies (smaller templates, and far from the account's
+ * quota of customer managed policies).
+ */
+export function sharedManagedPolicy(scope: Construct, document: object, description: string): iam.ManagedPolicy {
+  const stack = Stack.of(scope);
+  const container = (stack.node.tryFindChild(CONTAINER_ID) as Construct | undefined) ?? new Construct(stack, CONTAINER_ID);
+  const id = createHash('sha256').update(JSON.stringify(stack.resolve(document))).digest('hex').slice(0, 16);
+  const existing = container.node.tryFindChild(id) as iam.ManagedPolicy | undefined;
+  return existing ?? new iam.ManagedPolicy(container, id, { description, document: iam.PolicyDocument.fromJson(document) });
+}
