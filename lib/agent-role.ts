@@ -5,7 +5,7 @@ import { validateAllow, validateBroadGrant } from './private/allow-validation';
 import { CDK_ROLE_PATTERN } from './private/escalation-statements';
 import { attachGuardrails } from './private/guardrails-attachment';
 import { wildcardRegex } from './private/iam-data';
-import { IAM_QUOTAS, StatementJson, policySize } from './private/policy-size';
+import { IAM_QUOTAS, policySize } from './private/policy-size';
 import { isSpecificArn } from './private/production-resources';
 import { ProductionGuard } from './production-guard';
 import { ProductionScope } from './production-scope';
@@ -104,8 +104,9 @@ export interface GuardCoverage {
  * method works on it; none can lift the denies.
  */
 export class AgentRole extends iam.Role {
-  /** Whether a construct is an AgentRole. */
-  public static isAgentRole(x: unknown): x is AgentRole {
+  /** Whether a construct is an AgentRole. (`any`, as in CDK's own `isX` methods, for jsii.) */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  public static isAgentRole(x: any): x is AgentRole {
     return x instanceof AgentRole;
   }
 
@@ -195,11 +196,6 @@ export class AgentRole extends iam.Role {
   public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
     this.guard?.carveOutExplicitGrant(statement);
     return super.addToPrincipalPolicy(statement);
-  }
-
-  /** The statements of the escalation denies, as plain JSON. */
-  public escalationStatements(): StatementJson[] {
-    return this.escalationPolicies.flatMap((p) => p.document.toJSON()?.Statement ?? []);
   }
 
   private validateQuotas(): string[] {

@@ -116,8 +116,7 @@ export class ProductionGuard extends Construct {
     return iam.PolicyDocument.fromJson(policyDocument(this.allStatements()));
   }
 
-  /** Every statement of the guard as plain JSON (tokens unresolved). */
-  public allStatements(): StatementJson[] {
+  private allStatements(): StatementJson[] {
     return [...this.staticStatements.flat(), ...this.dynamicDocuments.flatMap((d) => d().Statement)];
   }
 
@@ -133,6 +132,12 @@ export class ProductionGuard extends Construct {
 
   private validateSizes(): string[] {
     const errors: string[] = [];
+    const unnamed = this.productionResources().filter((r) => r.arn === undefined);
+    if (unnamed.length > 0) {
+      Annotations.of(this).addWarningV2('cdk-agent-guardrails:uncovered-production',
+        `ProductionGuard (tagged-only scope) cannot name the ARN of ${unnamed.length} production resource(s), so actions whose request context carries no tag are NOT denied on them: `
+        + `${unnamed.slice(0, 10).map((r) => `${r.path} (${r.type})`).join(', ')}${unnamed.length > 10 ? ', ...' : ''}. Use ProductionScope.failClosed(), or list them with ProductionScope.resources().`);
+    }
     const stack = Stack.of(this);
     const documents = [...this.staticStatements.map((s) => policyDocument(s)), ...this.dynamicDocuments.map((d) => d())];
     documents.forEach((doc, i) => {

@@ -56,6 +56,7 @@ describe('ProductionScope.taggedOnly (weaker, reported as such)', () => {
     const guard = new ProductionGuard(stack, 'Guard', { scope: ProductionScope.taggedOnly() });
     app.synth();
     expect(guard.productionResources()).toEqual([{ path: 'S/Human/Resource', type: 'AWS::IAM::User', arn: undefined }]);
+    Annotations.fromStack(stack).hasWarning('/S/Guard', Match.stringLikeRegexp('cannot name the ARN of 1 production resource.*S/Human/Resource \\(AWS::IAM::User\\)'));
   });
 });
 
