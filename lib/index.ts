@@ -1,3 +1,5 @@
 export * from './production-scope';
 export * from './production-guard';
 export * from './agent-role';
+export * from './agent-guardrails-checks';
+export * from './guard-agents';

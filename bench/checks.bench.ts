@@ -1,0 +1,64 @@
+/**
+ * AgentGuardrailsChecks on a generated app with 100 agents (50 AgentRoles, 50 plain roles trusted
+ * by Bedrock) and their production resources, against cdk-nag's AwsSolutionsChecks on the same
+ * synthesized app, in the same run.
+ */
+import { App, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AgentGuardrailsChecks } from '../lib/agent-guardrails-checks';
+import { AgentRole } from '../lib/agent-role';
+import { medianMs } from './timing';
+
+const AGENTS = 100;
+const AGENTS_PER_STACK = 10;
+
+/** The generated app: 10 stacks, each with 10 agents, a table and a bucket. */
+export function buildHundredAgentApp(app: App = new App()): App {
+  for (let s = 0; s < AGENTS / AGENTS_PER_STACK; s++) {
+    const stack = new Stack(app, `Agents${s}`, { env: { account: '123456789012', region: 'us-east-1' }, terminationProtection: true });
+    Tags.of(stack).add('environment', 'production');
+    const table = new dynamodb.TableV2(stack, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      deletionProtection: true,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const bucket = new s3.Bucket(stack, 'Bucket', { versioned: true, removalPolicy: RemovalPolicy.RETAIN });
+    for (let a = 0; a < AGENTS_PER_STACK; a++) {
+      const n = s * AGENTS_PER_STACK + a;
+      if (n % 2 === 0) {
+        const agent = new AgentRole(stack, `Agent${n}`, { agentName: `agent-${n}`, assumedBy: new iam.AccountRootPrincipal() });
+        agent.allow({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [table.tableArn] });
+        bucket.grantRead(agent);
+      } else {
+        const role = new iam.Role(stack, `Agent${n}`, { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
+        table.grantReadWriteData(role);
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+      }
+    }
+  }
+  return app;
+}
+
+export async function bench(): Promise<void> {
+  const app = buildHundredAgentApp();
+  app.synth();
+  const resources = app.node.findAll().length;
+  const ours = new AgentGuardrailsChecks(app);
+  const solutions = new AwsSolutionsChecks(app);
+  const findings = ours.validateScope(app).violations.length;
+  const baseline = await medianMs(() => solutions.validateScope(app));
+  const pack = await medianMs(() => ours.validateScope(app));
+  console.log(`100-agent app (${resources} constructs, ${findings} AgentGuardrails rule ids reported)`);
+  console.log(`AgentGuardrailsChecks / AwsSolutionsChecks run time: ${(pack / baseline).toFixed(2)}x (median of 5, same app, same run)`);
+}
+
+if (require.main === module) {
+  bench().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
