@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AgentRole } from '../../lib';
+import { addAuditAndBreaker } from './guardrails';
 
 /** Production: every resource keeps its own last line of defence too. */
 export class ProductionStack extends Stack {
@@ -61,7 +62,8 @@ export interface AgentStackProps extends StackProps {
 export class AgentStack extends Stack {
   public readonly agent: AgentRole;
   constructor(scope: Construct, id: string, props: AgentStackProps) {
-    super(scope, id, props);
+    // the guardrails (audit trail, breaker state) must outlive any attempt to delete the stack
+    super(scope, id, { ...props, terminationProtection: true });
     this.agent = new AgentRole(this, 'OpsAssistant', {
       agentName: 'ops-assistant',
       // the runner that starts agent sessions; it must set a source identity per session
@@ -75,6 +77,8 @@ export class AgentStack extends Stack {
     props.production.jobs.grantConsumeMessages(this.agent);
     // full data access to the disposable dev table
     props.dev.table.grantReadWriteData(this.agent);
+    // every action recorded and attributed; a burst of destructive or denied calls quarantines the agent
+    addAuditAndBreaker(this, this.agent);
   }
 }
 

@@ -59,12 +59,9 @@ export interface EventClassification {
 
 // CloudTrail event sources whose first label is not the IAM service prefix.
 const SOURCE_TO_PREFIX: Record<string, string> = {
-  'monitoring': 'cloudwatch',
-  'email': 'ses',
-  'elasticmapreduce': 'elasticmapreduce',
-  'tagging': 'tag',
-  'sso-directory': 'sso-directory',
-  'ssm-guiconnect': 'ssm-guiconnect',
+  monitoring: 'cloudwatch',
+  email: 'ses',
+  tagging: 'tag',
 };
 
 let catalogClasses: Map<string, string> | undefined;

@@ -18,6 +18,8 @@ export function physicalName(logicalId: string): string {
 const ARN_ATTRIBUTE: Record<string, (name: string) => string> = {
   'AWS::DynamoDB::Table': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
   'AWS::DynamoDB::GlobalTable': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
+  'AWS::SNS::Topic': (n) => `arn:aws:sns:${REGION}:${ACCOUNT}:${n}`,
+  'AWS::DynamoDB::GlobalTable': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
   'AWS::S3::Bucket': (n) => `arn:aws:s3:::${n}`,
   'AWS::SQS::Queue': (n) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${n}`,
   'AWS::KMS::Key': (n) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${n}`,
@@ -29,6 +31,8 @@ const ARN_ATTRIBUTE: Record<string, (name: string) => string> = {
   'AWS::StepFunctions::StateMachine': (n) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${n}`,
   'AWS::ECS::Cluster': (n) => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${n}`,
   'AWS::EFS::FileSystem': (n) => `arn:aws:elasticfilesystem:${REGION}:${ACCOUNT}:file-system/${n}`,
+  'AWS::CloudTrail::Trail': (n) => `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${n}`,
+  'AWS::Events::Rule': (n) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/${n}`,
 };
 
 const REF_VALUE: Record<string, (name: string) => string> = {

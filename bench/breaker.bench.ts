@@ -1,0 +1,75 @@
+/**
+ * The circuit breaker handler against dynalite on 127.0.0.1 (IAM and SNS on the local query
+ * endpoint): its throughput in events per second, and the time from the threshold-crossing event
+ * to the quarantine policy landing at IAM. Baselines from the same run on the same servers: a
+ * plain DynamoDB UpdateItem (ADD) loop at the same concurrency, and one UpdateItem round trip.
+ */
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { BreakerProcessor } from '../lib/handlers/breaker/processor';
+import { cloudTrailEvent, config, createTable, startServers, watched } from '../test/breaker/breaker-fixtures';
+import { medianMs } from './timing';
+
+const EVENTS = 2000;
+const CONCURRENCY = 50;
+
+async function inParallel(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      const i = next++;
+      await task(i);
+    }
+  }));
+}
+
+export async function bench(): Promise<void> {
+  const servers = await startServers();
+  try {
+    const { dynamodb } = servers.clients;
+    const tableName = await createTable(dynamodb);
+    // Throughput: events of one agent that never trips (thresholds far above the burst).
+    const steady = watched(servers.iam, 'steady', { maxDestructiveCalls: 1_000_000, maxDeniedCalls: 1_000_000 });
+    const processor = new BreakerProcessor(config(tableName, [steady]), servers.clients);
+    const events = Array.from({ length: EVENTS }, () => cloudTrailEvent({ roleArn: steady.roleArn }));
+    const handlerMs = await medianMs(() => inParallel(EVENTS, CONCURRENCY, (i) => processor.process(events[i])), 3);
+    const plainMs = await medianMs(() => inParallel(EVENTS, CONCURRENCY, () => dynamodb.send(new UpdateItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: 'baseline' }, sk: { S: 'counter' } },
+      UpdateExpression: 'ADD n :one',
+      ExpressionAttributeValues: { ':one': { N: '1' } },
+    }))), 3);
+    const handlerRate = EVENTS / (handlerMs / 1000);
+    const plainRate = EVENTS / (plainMs / 1000);
+    console.log(`breaker handler throughput: ${handlerRate.toFixed(0)} events/s (${EVENTS} events, ${CONCURRENCY} concurrent)`);
+    console.log(`  baseline plain UpdateItem ADD loop: ${plainRate.toFixed(0)} ops/s; handler / baseline = ${(handlerRate / plainRate).toFixed(2)}`);
+
+    // Trip latency: from the threshold-crossing event entering the handler to PutRolePolicy landing.
+    let run = 0;
+    let landed = 0n;
+    servers.iam.onCall = (call) => {
+      if (call.action === 'PutRolePolicy') landed = process.hrtime.bigint();
+    };
+    const tripTimes: number[] = [];
+    await medianMs(async () => {
+      const agent = watched(servers.iam, `runaway-${++run}`, { maxDestructiveCalls: 10 });
+      const p = new BreakerProcessor(config(tableName, [agent]), servers.clients);
+      for (let i = 0; i < 10; i++) await p.process(cloudTrailEvent({ roleArn: agent.roleArn }));
+      const start = process.hrtime.bigint();
+      const result = await p.process(cloudTrailEvent({ roleArn: agent.roleArn }));
+      if (result.outcome !== 'tripped') throw new Error(`expected a trip, got ${result.outcome}`);
+      tripTimes.push(Number(landed - start) / 1e6);
+    }, 5);
+    tripTimes.sort((a, b) => a - b);
+    const tripMs = tripTimes[Math.floor(tripTimes.length / 2)];
+    const roundTripMs = await medianMs(() => dynamodb.send(new UpdateItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: 'baseline' }, sk: { S: 'single' } },
+      UpdateExpression: 'ADD n :one',
+      ExpressionAttributeValues: { ':one': { N: '1' } },
+    })), 21);
+    console.log(`threshold-crossing event to quarantine written: ${tripMs.toFixed(1)} ms (median of ${tripTimes.length})`);
+    console.log(`  baseline one UpdateItem round trip: ${roundTripMs.toFixed(1)} ms; trip / round trip = ${(tripMs / roundTripMs).toFixed(1)}x`);
+  } finally {
+    await servers.stop();
+  }
+}
