@@ -1,6 +1,6 @@
 import { compactActions } from '../lib/private/action-compaction';
 import type { CatalogClass, CatalogEntry, CatalogReason, TagContext } from '../lib/private/catalog-types';
-import { actionDetails, iamDataVersion, serviceActions, serviceKeys, serviceResourceTypes, splitAction } from '../lib/private/iam-data';
+import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions, serviceKeys, splitAction } from '../lib/private/iam-data';
 import { CONTROL_PLANE_SERVICES, DATA_LEVEL_ACTIONS, DESTRUCTIVE_PREFIXES, INDIRECT_ACTIONS, KEY_DELETION, classFor } from './catalog-rules';
 
 const TAG_KEY = 'aws:resourcetag/${tagkey}';
@@ -22,8 +22,7 @@ export function tagContextOf(service: string, actionName: string): TagContext {
   if (types.length === 0) {
     return 'no';
   }
-  const resourceTypes = serviceResourceTypes(service);
-  const tagged = types.filter((t) => (resourceTypes[t.name]?.conditionKeys ?? []).some((k) => k.toLowerCase() === TAG_KEY));
+  const tagged = types.filter((t) => (resourceTypeDetails(service, t.name)?.conditionKeys ?? []).some((k) => k.toLowerCase() === TAG_KEY));
   // S3 puts bucket tags in aws:ResourceTag (for bucket and object requests) only with bucket ABAC on.
   if (service === 's3' && tagged.length > 0) {
     return 's3-abac';

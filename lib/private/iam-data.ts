@@ -71,6 +71,14 @@ export function serviceResourceTypes(service: string): Record<string, IamResourc
   return types;
 }
 
+/**
+ * One resource type of a service. Actions name their resource types in mixed case ("Secret") while
+ * the resource type files key them in lower case, so the lookup ignores case.
+ */
+export function resourceTypeDetails(service: string, name: string): IamResourceTypeData | undefined {
+  return serviceResourceTypes(service)[name.toLowerCase()];
+}
+
 /** Splits `svc:Action` into its parts; undefined when the shape is wrong. */
 export function splitAction(action: string): { service: string; name: string } | undefined {
   const match = /^([a-z0-9-]+):([A-Za-z0-9*?]+)$/i.exec(action);

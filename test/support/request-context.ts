@@ -1,4 +1,4 @@
-import { actionDetails, serviceResourceTypes, splitAction } from '../../lib/private/iam-data';
+import { actionDetails, resourceTypeDetails, splitAction } from '../../lib/private/iam-data';
 import { ACCOUNT, PARTITION, REGION } from './template-resolver';
 
 const TAG_KEY = 'aws:resourcetag/${tagkey}';
@@ -18,8 +18,10 @@ export function resourceTypeFor(action: string, arn: string): string | undefined
   const parts = splitAction(action)!;
   const details = actionDetails(action);
   if (!details) throw new Error(`unknown action ${action}`);
-  const types = serviceResourceTypes(parts.service);
-  return details.resourceTypes.map((t) => t.name).filter((n) => n !== '').find((n) => types[n] && arnRegex(types[n].arn).test(arn));
+  return details.resourceTypes.map((t) => t.name).filter((n) => n !== '').find((n) => {
+    const type = resourceTypeDetails(parts.service, n);
+    return type !== undefined && arnRegex(type.arn).test(arn);
+  });
 }
 
 /**
@@ -31,13 +33,13 @@ export function sampleArns(action: string, name = 'prod'): string[] {
   const parts = splitAction(action)!;
   const details = actionDetails(action);
   if (!details) throw new Error(`unknown action ${action}`);
-  const types = serviceResourceTypes(parts.service);
-  const typeNames = details.resourceTypes.filter((t) => t.name !== '' && types[t.name]);
+  const typeOf = (n: string) => resourceTypeDetails(parts.service, n)!;
+  const typeNames = details.resourceTypes.filter((t) => t.name !== '' && resourceTypeDetails(parts.service, t.name));
   const ordered = [...typeNames.filter((t) => t.required), ...typeNames.filter((t) => !t.required)];
   const render = (format: string) => format.replace(/\$\{([^}]+)\}/g, (_m, v: string) =>
     v === 'Partition' ? PARTITION : v === 'Region' ? REGION : v === 'Account' ? ACCOUNT : `${name}${v}`);
-  const samples = ordered.map((t) => render(types[t.name].arn));
-  const unambiguous = samples.filter((arn) => typeNames.filter((t) => arnRegex(types[t.name].arn).test(arn)).length === 1);
+  const samples = ordered.map((t) => render(typeOf(t.name).arn));
+  const unambiguous = samples.filter((arn) => typeNames.filter((t) => arnRegex(typeOf(t.name).arn).test(arn)).length === 1);
   return [...new Set([...unambiguous, ...samples])];
 }
 
@@ -56,7 +58,7 @@ export function requestContext(action: string, arn: string, tags: Record<string,
   const type = arn === '*' ? undefined : resourceTypeFor(action, arn);
   if (!type) return context;
   const parts = splitAction(action)!;
-  const carriesTags = (serviceResourceTypes(parts.service)[type]?.conditionKeys ?? []).some((k) => k.toLowerCase() === TAG_KEY);
+  const carriesTags = (resourceTypeDetails(parts.service, type)?.conditionKeys ?? []).some((k) => k.toLowerCase() === TAG_KEY);
   // S3 puts bucket tags in aws:ResourceTag only when ABAC is enabled on the bucket.
   const s3Bucket = parts.service === 's3';
   if (carriesTags && (!s3Bucket || options.bucketAbac)) {
