@@ -5,3 +5,4 @@ export * from './agent-guardrails-checks';
 export * from './guard-agents';
 export * from './audit-trail';
 export * from './circuit-breaker';
+export * from './approval-gate';

@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AgentRole } from '../../lib';
+import { addApprovalGates } from './approval';
 import { addAuditAndBreaker } from './guardrails';
 
 /** Production: every resource keeps its own last line of defence too. */
@@ -79,6 +80,8 @@ export class AgentStack extends Stack {
     props.dev.table.grantReadWriteData(this.agent);
     // every action recorded and attributed; a burst of destructive or denied calls quarantines the agent
     addAuditAndBreaker(this, this.agent);
+    // deleting the production database or updating the production stack: the agent asks, a human decides
+    addApprovalGates(this, props.production, this.agent);
   }
 }
 
