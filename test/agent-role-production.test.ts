@@ -68,7 +68,7 @@ describe('AgentRole with AdministratorAccess added later', () => {
 
   test('the production tag cannot be removed or changed on a protected resource', async () => {
     const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/orders';
-    for (const tags of [{ environment: 'production' }, {}]) {
+    for (const tags of [{ environment: 'production' }, {}] as Record<string, string>[]) {
       await expect(decide(admin.policies, { action: 'dynamodb:UntagResource', resource: table, tags, context: { 'aws:TagKeys': ['environment'] } })).resolves.toBe('ExplicitlyDenied');
       await expect(decide(admin.policies, { action: 'dynamodb:TagResource', resource: table, tags, context: { 'aws:TagKeys': ['environment'], 'aws:RequestTag/environment': 'dev' } })).resolves.toBe('ExplicitlyDenied');
       await expect(decide(admin.policies, { action: 'ec2:CreateTags', resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc', tags })).resolves.toBe('ExplicitlyDenied');
@@ -116,7 +116,7 @@ describe('AgentRole with AdministratorAccess added later', () => {
     ['scales a service to zero', 'ecs:UpdateService', 'arn:aws:ecs:us-east-1:123456789012:service/prod/api'],
     ['scales a group to zero', 'autoscaling:UpdateAutoScalingGroup', 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/web'],
   ])('fails when the agent %s (%s) on a production resource', async (_what, action, resource) => {
-    for (const tags of [{ environment: 'production' }, {}]) {
+    for (const tags of [{ environment: 'production' }, {}] as Record<string, string>[]) {
       await expect(decide(admin.policies, { action, resource, tags })).resolves.toBe('ExplicitlyDenied');
     }
   });

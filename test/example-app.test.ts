@@ -42,7 +42,7 @@ describe('the example app (cdk.json)', () => {
       vpc: `arn:aws:ec2:us-east-1:123456789012:vpc/${resolver.resolve({ Ref: vpcId })}`,
     };
     const dev = assembly.getStackByName('Dev').template;
-    const devId = Object.entries(dev.Resources).find(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable')![0];
+    const devId = Object.entries<any>(dev.Resources).find(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable')![0];
     devTableArn = new TemplateResolver(dev).resolve({ 'Fn::GetAtt': [devId, 'Arn'] });
     void iam;
   });

@@ -67,7 +67,7 @@ describe('an agent granted to request', () => {
   });
 
   test('fails when the agent performs a gated operation directly, even on a resource tagged dev', async () => {
-    for (const tags of [{}, { environment: 'production' }, { environment: 'dev' }]) {
+    for (const tags of [{}, { environment: 'production' }, { environment: 'dev' }] as Record<string, string>[]) {
       await expect(decide(admin.agentPolicies, { action: 'rds:DeleteDBInstance', resource: PROD_DB, tags })).resolves.toBe('ExplicitlyDenied');
       await expect(decide(admin.agentPolicies, { action: 'cloudformation:UpdateStack', resource: PROD_STACK_ARN, tags })).resolves.toBe('ExplicitlyDenied');
     }

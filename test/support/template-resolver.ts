@@ -19,7 +19,6 @@ const ARN_ATTRIBUTE: Record<string, (name: string) => string> = {
   'AWS::DynamoDB::Table': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
   'AWS::DynamoDB::GlobalTable': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
   'AWS::SNS::Topic': (n) => `arn:aws:sns:${REGION}:${ACCOUNT}:${n}`,
-  'AWS::DynamoDB::GlobalTable': (n) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${n}`,
   'AWS::S3::Bucket': (n) => `arn:aws:s3:::${n}`,
   'AWS::SQS::Queue': (n) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${n}`,
   'AWS::KMS::Key': (n) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${n}`,

@@ -1,10 +1,5 @@
 /** ARNs split into their six colon-separated segments. */
 
-export interface ArnSegments {
-  /** partition, service, region, account, resource. */
-  readonly segments: readonly [string, string, string, string, string];
-}
-
 /**
  * Splits `arn:partition:service:region:account:resource` at its first five colons (the resource
  * segment keeps its own colons). Returns undefined for anything that is not a six-segment ARN.

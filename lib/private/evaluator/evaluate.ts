@@ -1,11 +1,104 @@
-import { Decision, EvaluationRequest, Explanation } from './types';
+import { splitArn } from './arn';
+import { CompiledPolicy } from './compiled-policy';
+import { compiledPolicyOf } from './parse-policy';
+import { RequestContext } from './request-context';
+import { MatchRequest, statementApplies } from './statement-match';
+import { Decision, EvaluationRequest, Explanation, PolicySetKind, StatementRef } from './types';
 
-/** Decides one request (synchronous). Throws PolicyParseError when a policy does not parse. */
+/**
+ * Decides one same-account request (synchronous). An explicit Deny in any policy wins; otherwise
+ * an identity policy must allow, and so must every permissions boundary set (when there is one)
+ * and every SCP level (when there are SCPs). Throws PolicyParseError when a policy does not parse
+ * and TypeError when the request itself is malformed: never a silent decision on bad input.
+ */
 export function evaluate(request: EvaluationRequest): Decision {
-  return explain(request).decision;
+  return decide(request, false).decision;
 }
 
-/** Decides one request and says which statements decided it. */
-export function explain(_request: EvaluationRequest): Explanation {
-  throw new Error('not implemented yet');
+/** Decides one request and lists the statements that decided it. */
+export function explain(request: EvaluationRequest): Explanation {
+  return decide(request, true);
+}
+
+interface PolicySet {
+  readonly kind: PolicySetKind;
+  readonly level: number;
+  readonly policies: readonly CompiledPolicy[];
+}
+
+function decide(request: EvaluationRequest, collect: boolean): Explanation {
+  const match = matchRequestOf(request);
+  const sets: PolicySet[] = [{ kind: 'identity', level: 0, policies: compileAll(request.identityPolicies, 'identityPolicies') }];
+  if (request.permissionsBoundaries !== undefined && request.permissionsBoundaries.length > 0) {
+    sets.push({ kind: 'permissionsBoundary', level: 0, policies: compileAll(request.permissionsBoundaries, 'permissionsBoundaries') });
+  }
+  (request.serviceControlPolicies ?? []).forEach((level, i) => {
+    sets.push({ kind: 'serviceControlPolicy', level: i, policies: compileAll(level, `serviceControlPolicies[${i}]`) });
+  });
+
+  const explicitDenies: StatementRef[] = [];
+  const allows: StatementRef[] = [];
+  const allowed = sets.map(() => false);
+  let denied = false;
+  sets.forEach((set, setIndex) => {
+    set.policies.forEach((policy, policyIndex) => {
+      for (const statement of policy.statements) {
+        // Without an explanation to collect, skip Allows once the set is settled or a Deny won.
+        if (!collect && (denied || (!statement.deny && allowed[setIndex]))) continue;
+        if (!statementApplies(statement, match)) continue;
+        if (statement.deny) denied = true;
+        else allowed[setIndex] = true;
+        if (collect) {
+          (statement.deny ? explicitDenies : allows).push({
+            policySet: set.kind,
+            level: set.level,
+            policyIndex,
+            statementIndex: statement.parsed.index,
+            ...(statement.parsed.sid !== undefined ? { sid: statement.parsed.sid } : {}),
+            effect: statement.parsed.effect,
+          });
+        }
+      }
+    });
+  });
+
+  if (denied) return { decision: 'ExplicitlyDenied', explicitDenies, allows };
+  const missing = sets.findIndex((_, i) => !allowed[i]);
+  if (missing === -1) return { decision: 'Allowed', explicitDenies, allows };
+  return {
+    decision: 'ImplicitlyDenied',
+    explicitDenies,
+    allows,
+    missingAllowIn: sets[missing].kind,
+    ...(sets[missing].kind === 'serviceControlPolicy' ? { missingAllowLevel: sets[missing].level } : {}),
+  };
+}
+
+function compileAll(documents: readonly unknown[] | undefined, name: string): CompiledPolicy[] {
+  if (!Array.isArray(documents)) {
+    throw new TypeError(`${name} must be an array of policy documents, received ${JSON.stringify(documents)}`);
+  }
+  return documents.map((d) => compiledPolicyOf(d));
+}
+
+function matchRequestOf(request: EvaluationRequest): MatchRequest {
+  const action = request.action;
+  const colon = typeof action === 'string' ? action.indexOf(':') : -1;
+  if (colon <= 0 || colon === action.length - 1 || action.indexOf(':', colon + 1) !== -1 || /[*?\s]/.test(action)) {
+    throw new TypeError(`the request action must be "service:Action" without wildcards, received ${JSON.stringify(action)}`);
+  }
+  let resourceSegments: readonly string[] | undefined;
+  if (request.resource !== '*') {
+    resourceSegments = typeof request.resource === 'string' ? splitArn(request.resource) : undefined;
+    if (!resourceSegments) {
+      throw new TypeError(`the request resource must be an ARN (arn:partition:service:region:account:resource) or "*", received ${JSON.stringify(request.resource)}`);
+    }
+  }
+  return {
+    service: action.slice(0, colon).toLowerCase(),
+    actionName: action.slice(colon + 1).toLowerCase(),
+    fullAction: action.toLowerCase(),
+    resourceSegments,
+    context: new RequestContext(request.context ?? {}),
+  };
 }

@@ -118,6 +118,7 @@ const regexCache = new Map<string, RegExp>();
 
 /** A matcher for a wildcard IAM string; undefined when a variable cannot be resolved. */
 export function matchIamPattern(str: IamString, value: string, context: RequestContext, ignoreCase: boolean): boolean | undefined {
+  if (!str.hasVariables) return staticMatcher(str, ignoreCase)(value);
   const tokens = resolveTokens(str, context);
   if (tokens === undefined) return undefined;
   if (tokens.length === 1 && tokens[0].kind === 'text') {
@@ -145,4 +146,33 @@ function regexFor(tokens: readonly IamStringToken[], ignoreCase: boolean): RegEx
     regexCache.set(cacheKey, regex);
   }
   return regex;
+}
+
+type StaticMatcher = (value: string) => boolean;
+const staticMatchers = new WeakMap<IamString, [StaticMatcher | undefined, StaticMatcher | undefined]>();
+
+/** A matcher compiled once for a string without variables (the common case). */
+function staticMatcher(str: IamString, ignoreCase: boolean): StaticMatcher {
+  let pair = staticMatchers.get(str);
+  if (!pair) {
+    pair = [undefined, undefined];
+    staticMatchers.set(str, pair);
+  }
+  const slot = ignoreCase ? 1 : 0;
+  let matcher = pair[slot];
+  if (!matcher) {
+    const tokens = str.tokens;
+    if (!str.hasWildcards) {
+      const literal = str.literal;
+      const lower = literal.toLowerCase();
+      matcher = ignoreCase ? (v) => v.toLowerCase() === lower : (v) => v === literal;
+    } else if (tokens.length === 1 && tokens[0].kind === 'anyRun') {
+      matcher = () => true;
+    } else {
+      const regex = regexFor(tokens, ignoreCase);
+      matcher = (v) => regex.test(v);
+    }
+    pair[slot] = matcher;
+  }
+  return matcher;
 }

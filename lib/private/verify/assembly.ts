@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { VERIFY_EXIT, VerifyInputError } from './errors';
-import { StackEnvironment, Template, TemplateResolver, UNKNOWN_ACCOUNT, UNKNOWN_REGION } from './template-values';
+import { StackEnvironment, Template, TemplateResolver, TemplateResource, UNKNOWN_ACCOUNT, UNKNOWN_REGION } from './template-values';
 
 /** One CloudFormation stack of the assembly: a top-level stack, a stage's stack, or a nested stack. */
 export interface StackModel {
@@ -126,6 +126,33 @@ interface StackSeed {
   readonly templateFile: string;
 }
 
+const assetFilesCache = new Map<string, Map<string, string>>();
+
+/** Asset hash -> file, from the asset manifests of a directory (nested stack templates are file assets). */
+function assetFiles(directory: string): Map<string, string> {
+  let files = assetFilesCache.get(directory);
+  if (!files) {
+    files = new Map();
+    for (const name of fs.readdirSync(directory).filter((f) => f.endsWith('.assets.json'))) {
+      const manifest = readJson(path.join(directory, name), 'asset manifest');
+      for (const [hash, entry] of Object.entries<any>(manifest?.files ?? {})) {
+        if (typeof entry?.source?.path === 'string') files.set(hash, entry.source.path);
+      }
+    }
+    assetFilesCache.set(directory, files);
+  }
+  return files;
+}
+
+/** The file of a nested stack's template: from the asset metadata, else from the asset hash in its TemplateURL. */
+function nestedTemplateFile(directory: string, resolver: TemplateResolver, resource: TemplateResource): string | undefined {
+  const assetPath = resource.Metadata?.['aws:asset:path'];
+  if (typeof assetPath === 'string' && assetPath.endsWith('.json')) return assetPath;
+  const url = resolver.resolve(resource.Properties?.TemplateURL);
+  const hash = typeof url === 'string' ? /([0-9a-f]{64})\.json$/.exec(url)?.[1] : undefined;
+  return hash ? assetFiles(directory).get(hash) : undefined;
+}
+
 function addStack(seed: StackSeed, directory: string, imports: Map<string, unknown>, stacks: StackModel[], parent: { model: StackModel; parameters: () => Record<string, unknown> } | undefined): StackModel {
   const children = new Map<string, StackModel>();
   let parameters: Record<string, unknown> | undefined;
@@ -144,13 +171,14 @@ function addStack(seed: StackSeed, directory: string, imports: Map<string, unkno
   const model: StackModel = { ...seed, resolver, parent: parent?.model };
   stacks.push(model);
   for (const [logicalId, resource] of Object.entries(seed.template.Resources ?? {})) {
-    const assetPath = resource.Metadata?.['aws:asset:path'];
-    if (resource.Type !== 'AWS::CloudFormation::Stack' || typeof assetPath !== 'string' || !assetPath.endsWith('.json')) continue;
+    if (resource.Type !== 'AWS::CloudFormation::Stack') continue;
+    const assetPath = nestedTemplateFile(directory, resolver, resource);
+    if (!assetPath) continue;
     const file = path.join(directory, assetPath);
     const template = checkTemplate(readJson(file, 'nested stack template'), file);
     const nestedName = `${seed.env.stackName}-${logicalId}`;
     const child = addStack({
-      displayName: `${seed.displayName}/${resource.Metadata?.['aws:cdk:path']?.split('/').slice(-2, -1)[0] ?? logicalId}`,
+      displayName: `${seed.displayName}/${String(resource.Metadata?.['aws:cdk:path']?.split('/').slice(-2, -1)[0] ?? logicalId).replace(/\.NestedStack$/, '')}`,
       env: { ...seed.env, stackName: nestedName },
       accountKnown: seed.accountKnown,
       template,

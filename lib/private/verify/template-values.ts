@@ -71,6 +71,9 @@ const ARN_OF_NAME: Record<string, (name: string, env: StackEnvironment) => strin
   'AWS::CloudFormation::Stack': (n, e) => `arn:${e.partition}:cloudformation:${e.region}:${e.account}:stack/${n}/00000000-0000-0000-0000-000000000000`,
 };
 
+/** Attributes that are the resource's own ARN (others, such as a table's StreamArn, are not). */
+const ARN_ATTRIBUTES = new Set(['Arn', 'DBInstanceArn', 'DBClusterArn', 'TopicArn', 'StackId', 'KeyArn']);
+
 /** Resource types whose `Ref` is the ARN rather than the name. */
 const REF_IS_ARN = new Set(['AWS::SNS::Topic', 'AWS::IAM::ManagedPolicy', 'AWS::SecretsManager::Secret', 'AWS::StepFunctions::StateMachine', 'AWS::CloudFormation::Stack', 'AWS::Backup::BackupVault']);
 
@@ -140,7 +143,8 @@ export class TemplateResolver {
       return value;
     }
     const keys = Object.keys(value);
-    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::') || keys[0] === 'Condition')) {
+    const single = keys.length === 1 ? (value as Record<string, unknown>)[keys[0]] : undefined;
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::') || (keys[0] === 'Condition' && typeof single === 'string'))) {
       return this.intrinsic(keys[0], (value as Record<string, unknown>)[keys[0]]);
     }
     const out: Record<string, unknown> = {};
@@ -201,8 +205,11 @@ export class TemplateResolver {
     }
     const physical = physicalName(this.env.stackName, logicalId, resource);
     const arn = ARN_OF_NAME[resource.Type];
-    if (arn && /Arn$/i.test(attribute)) {
+    if (arn && ARN_ATTRIBUTES.has(attribute)) {
       return arn(physical, this.env);
+    }
+    if (resource.Type === 'AWS::DynamoDB::Table' && attribute === 'StreamArn') {
+      return `${arn!(physical, this.env)}/stream/stream-label`;
     }
     if (/^(Name|TableName|BucketName|QueueName|TopicName|RoleId|KeyId|Id|FunctionName)$/.test(attribute)) {
       return physical;
@@ -259,7 +266,7 @@ export class TemplateResolver {
         return value === undefined ? this.fail(`FindInMap ${map}`) : this.resolveValue(value);
       }
       case 'Fn::If': {
-        // Conditions depend on deploy-time parameters: evaluate both sides? Verify cannot choose, so it says so.
+        // A condition on deploy-time parameters cannot be decided offline: say so rather than guess a side.
         const [condition, whenTrue, whenFalse] = arg;
         const known = this.condition(condition);
         if (known === undefined) return this.fail(`Fn::If ${condition}`);

@@ -1,0 +1,171 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { AgentModel, findAgents, otherRoles } from '../private/verify/agents';
+import { findApprovalGates } from '../private/verify/approval-gates';
+import { VerifyReport, analyse } from '../private/verify/analysis';
+import { AssemblyModel, readAssembly } from '../private/verify/assembly';
+import { VERIFY_EXIT, VerifyInputError } from '../private/verify/errors';
+import { LiveDecider, iamClient, readLiveRole } from '../private/verify/live';
+import { OfflineDecider } from '../private/verify/offline-decider';
+import { DEFAULT_PRODUCTION_MODEL, ProductionModel, ResourceModel, findResources } from '../private/verify/production-resources';
+import { renderHtml } from '../private/verify/report-html';
+import { renderMarkdown, renderTerminal } from '../private/verify/report-text';
+import { UNKNOWN_ACCOUNT } from '../private/verify/template-values';
+import { CliIo, CommandHandler } from './main';
+
+const USAGE = `usage: cdk-agent-guardrails verify [cdk.out] [options]
+  --json               print the report as JSON
+  --markdown           print the report as Markdown (for a pull request comment)
+  --html FILE          also write an HTML report with the agent x resource matrix
+  --agent ROLE         treat ROLE (logical ID, construct path, role name or ARN) as an agent; repeatable
+  --tag-key KEY        the tag that marks non-production resources (default environment)
+  --non-production V,W values of that tag that mean disposable (default dev,development,test,sandbox,ephemeral)
+  --live               ask IAM's policy simulator about a deployed role instead of evaluating offline
+  --role-arn ARN       with --live: the deployed agent role; repeatable
+  --region REGION      with --live: the IAM client's region (default us-east-1)
+  --endpoint URL       with --live: the IAM endpoint (for tests and private endpoints)
+exit codes: 0 clean, 1 an agent can destroy production or escalate (or depends on an UNKNOWN policy),
+  2 usage, 3 missing or corrupt cdk.out, 4 IAM call failed (--live), 5 no agent role, 6 a policy does not parse`;
+
+interface VerifyArgs {
+  readonly assembly: string;
+  readonly format: 'table' | 'json' | 'markdown';
+  readonly html?: string;
+  readonly agents: string[];
+  readonly model: ProductionModel;
+  readonly live: boolean;
+  readonly roleArns: string[];
+  readonly region: string;
+  readonly endpoint?: string;
+}
+
+function parseArgs(args: string[]): VerifyArgs {
+  let assembly: string | undefined;
+  let format: VerifyArgs['format'] = 'table';
+  let html: string | undefined;
+  const agents: string[] = [];
+  const roleArns: string[] = [];
+  let tagKey = DEFAULT_PRODUCTION_MODEL.tagKey;
+  let nonProduction = DEFAULT_PRODUCTION_MODEL.nonProductionValues;
+  let live = false;
+  let region = 'us-east-1';
+  let endpoint: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) throw new VerifyInputError(`${arg} needs a value.\n${USAGE}`, VERIFY_EXIT.usage);
+      return v;
+    };
+    switch (arg) {
+      case '--json': format = 'json'; break;
+      case '--markdown': format = 'markdown'; break;
+      case '--html': html = value(); break;
+      case '--agent': agents.push(value()); break;
+      case '--tag-key': tagKey = value(); break;
+      case '--non-production': nonProduction = value().split(',').map((v) => v.trim().toLowerCase()).filter(Boolean); break;
+      case '--live': live = true; break;
+      case '--role-arn': roleArns.push(value()); break;
+      case '--region': region = value(); break;
+      case '--endpoint': endpoint = value(); break;
+      case '--help': case '-h': throw new VerifyInputError(USAGE, VERIFY_EXIT.usage);
+      default:
+        if (arg.startsWith('-') || assembly !== undefined) throw new VerifyInputError(`unexpected argument ${JSON.stringify(arg)}.\n${USAGE}`, VERIFY_EXIT.usage);
+        assembly = arg;
+    }
+  }
+  if (live && roleArns.length === 0) throw new VerifyInputError(`--live needs --role-arn ARN: the deployed role to ask IAM about.\n${USAGE}`, VERIFY_EXIT.usage);
+  if (!live && (roleArns.length > 0 || endpoint)) throw new VerifyInputError(`--role-arn and --endpoint go with --live.\n${USAGE}`, VERIFY_EXIT.usage);
+  if (nonProduction.length === 0) throw new VerifyInputError('--non-production needs at least one tag value, for example dev,test.', VERIFY_EXIT.usage);
+  return { assembly: assembly ?? 'cdk.out', format, html, agents, model: { tagKey, nonProductionValues: nonProduction }, live, roleArns, region, endpoint };
+}
+
+/** Progress on stderr for large assemblies: every tenth of the agents. */
+function progress(io: CliIo, total: number): ((done: number, total: number) => void) | undefined {
+  if (total < 10) return undefined;
+  const step = Math.ceil(total / 10);
+  const start = Date.now();
+  return (done) => {
+    if (done % step === 0 || done === total) io.err(`verify: ${done}/${total} agents evaluated (${Math.round((done / total) * 100)}%, ${((Date.now() - start) / 1000).toFixed(1)}s)`);
+  };
+}
+
+/** Offline: everything from the assembly. */
+export async function verifyAssembly(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
+  const assembly = readAssembly(args.assembly);
+  const agents = findAgents(assembly, args.agents);
+  if (agents.length === 0) {
+    throw new VerifyInputError(`no agent role in the cloud assembly at ${assembly.directory}: no role is tagged guardrails:agent or trusted by an agent service (bedrock.amazonaws.com, bedrock-agentcore.amazonaws.com, ...). `
+      + 'Use AgentRole for your agents, or name the roles they use with --agent <logical ID | role name | construct path>. Nothing verified is not a pass.', VERIFY_EXIT.noAgents);
+  }
+  const inventory = findResources(assembly, args.model);
+  return analyse({
+    assembly: assembly.directory,
+    mode: 'offline',
+    agents,
+    production: inventory.production,
+    nonProduction: inventory.nonProduction,
+    notAssessed: inventory.notAssessed,
+    otherRoleArns: otherRoles(assembly, agents),
+    gates: findApprovalGates(assembly),
+    model: args.model,
+    decider: new OfflineDecider({ key: args.model.tagKey, value: args.model.nonProductionValues[0] }),
+    onProgress: progress(io, agents.length),
+  });
+}
+
+/** Live: the deployed roles, the production resources of the assembly when there is one. */
+async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
+  const client = iamClient({ roleArn: args.roleArns[0], region: args.region, endpoint: args.endpoint });
+  const agents: AgentModel[] = [];
+  for (const roleArn of args.roleArns) agents.push(await readLiveRole(client, { roleArn, region: args.region, endpoint: args.endpoint }));
+  const warnings: string[] = [];
+  let assembly: AssemblyModel | undefined;
+  if (fs.existsSync(path.join(args.assembly, 'manifest.json'))) {
+    assembly = readAssembly(args.assembly);
+  } else {
+    warnings.push(`no cloud assembly at ${path.resolve(args.assembly)}: only escalation and tampering paths were checked. Pass the cdk.out of the deployed app to check its production resources.`);
+  }
+  const inventory = assembly ? findResources(assembly, args.model) : { production: [], notAssessed: {} };
+  // An environment-agnostic app deploys into the role's account.
+  const account = agents[0].stack.env.account;
+  const production: ResourceModel[] = inventory.production.map((r) => ({ ...r, arn: r.arn.replace(`:${UNKNOWN_ACCOUNT}:`, `:${account}:`) }));
+  const decider = new LiveDecider(client, { key: args.model.tagKey, value: args.model.nonProductionValues[0] });
+  const report = await analyse({
+    assembly: assembly?.directory ?? path.resolve(args.assembly),
+    mode: 'live',
+    agents,
+    production,
+    notAssessed: inventory.notAssessed,
+    otherRoleArns: [],
+    gates: assembly ? findApprovalGates(assembly).map((g) => ({ ...g, stateMachineArn: g.stateMachineArn.replace(`:${UNKNOWN_ACCOUNT}:`, `:${account}:`) })) : [],
+    model: args.model,
+    decider,
+    onProgress: progress(io, agents.length),
+    warnings,
+  });
+  io.err(`verify --live: ${decider.calls} SimulatePrincipalPolicy call(s)`);
+  return report;
+}
+
+export const run: CommandHandler = async (argv, io) => {
+  try {
+    const args = parseArgs(argv);
+    const report = args.live ? await verifyLive(args, io) : await verifyAssembly(args, io);
+    if (args.format === 'json') io.out(JSON.stringify(report, null, 2));
+    else if (args.format === 'markdown') io.out(renderMarkdown(report));
+    else for (const line of renderTerminal(report)) io.out(line);
+    if (args.html) {
+      fs.mkdirSync(path.dirname(path.resolve(args.html)), { recursive: true });
+      fs.writeFileSync(args.html, renderHtml(report));
+      io.err(`verify: wrote the HTML report to ${args.html}`);
+    }
+    return report.summary.clean ? VERIFY_EXIT.ok : VERIFY_EXIT.findings;
+  } catch (e) {
+    if (e instanceof VerifyInputError) {
+      io.err(`cdk-agent-guardrails verify: ${e.message}`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+};

@@ -1,0 +1,112 @@
+/**
+ * Differential test: the library's evaluator against @cloud-copilot/iam-simulate (an independent
+ * IAM simulator, AGPL, used here only as a test oracle). Every case must come out the same; a
+ * simulator error or an ignored context key counts as a failure, not as agreement.
+ */
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { evaluate } from '../../lib/private/evaluator';
+import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.generated';
+import { synthAgent, withAdministratorAccess } from '../support/fixtures';
+import { decide } from '../support/simulate';
+import { ACCOUNT } from '../support/template-resolver';
+import { generateCase, isWildcardOnly, keyTypeMismatches, PRINCIPAL, resourceTagContext, sampleArnsOf, simulatorInput, simulatorReadyCatalogActions } from './generated-cases';
+
+/** At least 10,000; raise with EVALUATOR_DIFF_CASES=100000 for a deeper hunt. */
+const CASES = Math.max(10_000, Number(process.env.EVALUATOR_DIFF_CASES ?? 0));
+const FIRST_SEED = Number(process.env.EVALUATOR_DIFF_SEED ?? 1);
+
+describe('evaluator and iam-simulate agree', () => {
+  test('the generator declares context keys with the types the IAM data gives them', () => {
+    expect(keyTypeMismatches()).toEqual([]);
+  });
+
+  test(`on ${CASES} generated cases (identity policies, boundaries, SCPs, every condition operator family)`, async () => {
+    // GIVEN seeded random cases, a third of them on any action of the destructive catalog
+    const catalogActions = await simulatorReadyCatalogActions();
+    expect(catalogActions.length).toBeGreaterThan(DESTRUCTIVE_CATALOG.length * 0.95);
+    const disagreements: string[] = [];
+    const simulatorFailures: string[] = [];
+    const tally: Record<string, number> = { Allowed: 0, ExplicitlyDenied: 0, ImplicitlyDenied: 0 };
+    let withBoundaries = 0;
+    let withScps = 0;
+    for (let seed = FIRST_SEED; seed < FIRST_SEED + CASES; seed++) {
+      const c = generateCase(seed, catalogActions);
+      // WHEN both evaluate the case
+      const simulated: any = await runSimulation(simulatorInput(c) as any, {});
+      if (simulated.resultType === 'error') {
+        simulatorFailures.push(`seed ${seed}: ${JSON.stringify(simulated.errors).slice(0, 300)}`);
+        continue;
+      }
+      const ignored = simulated.result?.ignoredContextKeys ?? [];
+      if (ignored.length > 0) {
+        simulatorFailures.push(`seed ${seed}: the simulator ignored ${ignored.join(', ')}`);
+        continue;
+      }
+      const ours = evaluate({ principal: PRINCIPAL, ...c });
+      tally[simulated.overallResult]++;
+      if (c.permissionsBoundaries) withBoundaries++;
+      if (c.serviceControlPolicies) withScps++;
+      if (ours !== simulated.overallResult) {
+        disagreements.push(`seed ${seed}: evaluator ${ours}, simulator ${simulated.overallResult} (${c.action} on ${c.resource})`);
+      }
+    }
+    // THEN they agree on every one, and no case was invalid for the simulator
+    expect(simulatorFailures).toEqual([]);
+    expect(disagreements).toEqual([]);
+    // and the cases exercise every decision and every policy set (the generator is not trivial)
+    for (const decision of Object.keys(tally)) expect(tally[decision]).toBeGreaterThan(CASES * 0.2);
+    expect(withBoundaries).toBeGreaterThan(CASES * 0.3);
+    expect(withScps).toBeGreaterThan(CASES * 0.2);
+  }, 600_000);
+
+  test('on the library\'s own guardrail policies for every destructive catalog action (agent with AdministratorAccess)', async () => {
+    // GIVEN the synthesized policies of an agent someone gave AdministratorAccess
+    const { policies } = synthAgent(withAdministratorAccess);
+    const identityPolicies = policies.identityPolicies.map((p) => p.policy);
+    const permissionsBoundaries = policies.permissionsBoundary ? [policies.permissionsBoundary.policy] : undefined;
+    const tagVariants: Record<string, string>[] = [{ environment: 'production' }, { environment: 'dev' }, {}];
+    const disagreements: string[] = [];
+    let compared = 0;
+    const ambiguous: string[] = [];
+    const tally: Record<string, number> = { Allowed: 0, ExplicitlyDenied: 0, ImplicitlyDenied: 0 };
+    for (const [i, [action]] of DESTRUCTIVE_CATALOG.entries()) {
+      const tags = tagVariants[i % tagVariants.length];
+      let matched = false;
+      // WHEN both evaluate the action on a resource of its own type, under the real request context
+      // Actions without resource-level permissions are requested on '*'.
+      for (const resource of isWildcardOnly(action) ? ['*'] : sampleArnsOf(action)) {
+        let simulated: string;
+        try {
+          simulated = await decide(policies, { action, resource, context: resourceTagContext(action, resource, tags) });
+        } catch (e) {
+          // The sample ARN fits several resource types of the action: the simulator cannot tell
+          // which is meant, so try the next sample.
+          if (/multiple\.resource\.types/.test((e as Error).message)) continue;
+          throw e;
+        }
+        const ours = evaluate({
+          principal: `arn:aws:iam::${ACCOUNT}:role/agent`,
+          action,
+          resource,
+          context: resourceTagContext(action, resource, tags),
+          identityPolicies,
+          permissionsBoundaries,
+        });
+        compared++;
+        matched = true;
+        tally[simulated]++;
+        if (ours !== simulated) disagreements.push(`${action} on ${resource} tagged ${JSON.stringify(tags)}: evaluator ${ours}, simulator ${simulated}`);
+        break;
+      }
+      if (!matched) ambiguous.push(action);
+    }
+    // THEN they agree on every action
+    expect(disagreements).toEqual([]);
+    // (actions whose every sample ARN fits several resource types cannot be posed to the simulator)
+    expect(compared + ambiguous.length).toBe(DESTRUCTIVE_CATALOG.length);
+    expect(ambiguous.length).toBeLessThan(DESTRUCTIVE_CATALOG.length * 0.05);
+    // and the sweep sees both outcomes: denied on production, allowed where the tag says dev
+    expect(tally.ExplicitlyDenied).toBeGreaterThan(1000);
+    expect(tally.Allowed).toBeGreaterThan(100);
+  }, 600_000);
+});
