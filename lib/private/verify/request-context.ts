@@ -1,4 +1,6 @@
-import { actionDetails, serviceResourceTypes, splitAction } from '../iam-data';
+import { actionDetails, arnFormatRegex, serviceResourceTypes, splitAction } from '../iam-data';
+
+export { arnFormatRegex };
 
 /**
  * The request context AWS builds for an action, as far as the IAM service authorization data
@@ -8,24 +10,6 @@ import { actionDetails, serviceResourceTypes, splitAction } from '../iam-data';
  */
 
 const TAG_KEY = 'aws:resourcetag/${tagkey}';
-const regexCache = new Map<string, RegExp>();
-
-/** A regular expression matching the ARNs of an IAM resource type's ARN format. */
-export function arnFormatRegex(format: string): RegExp {
-  let regex = regexCache.get(format);
-  if (!regex) {
-    const body = format.split(/(\$\{[^}]+\})/).map((part) => {
-      if (part === '${Partition}') return '[^:]+';
-      if (part === '${Region}' || part === '${Account}') return '[^:]*';
-      if (part.startsWith('${')) return '.+';
-      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    }).join('');
-    regex = new RegExp(`^${body}$`);
-    regexCache.set(format, regex);
-  }
-  return regex;
-}
-
 /** The resource types of the action whose ARN format matches the ARN (from the IAM data). */
 export function resourceTypesFor(action: string, arn: string): string[] {
   const parts = splitAction(action);
