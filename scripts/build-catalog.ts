@@ -42,7 +42,9 @@ function reasonFor(service: string, name: string, named: Map<string, CatalogReas
   if (KEY_DELETION.test(name)) {
     return 'key-deletion';
   }
-  return DESTRUCTIVE_PREFIXES.find(([prefix]) => name.startsWith(prefix))?.[1];
+  // Case-insensitive: some services spell their actions in capitals (apigateway:DELETE).
+  const lower = name.toLowerCase();
+  return DESTRUCTIVE_PREFIXES.find(([prefix]) => lower.startsWith(prefix.toLowerCase()))?.[1];
 }
 
 export interface BuiltCatalog {
@@ -79,6 +81,10 @@ export function buildCatalog(): BuiltCatalog {
     patterns[`${cls}:tagged`] = compactActions(inClass.filter((e) => e[3] === 'yes').map((e) => e[0]));
     patterns[`${cls}:untagged`] = compactActions(inClass.filter((e) => e[3] !== 'yes').map((e) => e[0]));
   }
+
+  // Resource destruction and tag changes share their target in every scope: one statement, and the
+  // union compacts smaller than the two lists apart.
+  patterns.destructive = compactActions(entries.filter((e) => e[1] !== 'data').map((e) => e[0]));
 
   const nonRead = (service: string) => Object.values(serviceActions(service))
     .filter((a) => !READ_LEVELS.has(a.accessLevel))

@@ -7,10 +7,15 @@ import type { CatalogClass, CatalogReason } from '../lib/private/catalog-types';
  */
 export const DESTRUCTIVE_PREFIXES: ReadonlyArray<readonly [string, CatalogReason]> = [
   ['Delete', 'delete'],
+  ['BatchDelete', 'delete'],
   ['Terminate', 'terminate'],
   ['Destroy', 'destroy'],
   ['Purge', 'purge'],
   ['Drop', 'drop'],
+  ['Wipe', 'destroy'],
+  // deregistering an image, a task definition or targets, releasing an address: gone or cut off
+  ['Deregister', 'delete'],
+  ['Release', 'delete'],
 ];
 
 /** `Schedule...Deletion` (kms:ScheduleKeyDeletion and its kin in other services). */
@@ -33,6 +38,13 @@ export const INDIRECT_ACTIONS: readonly string[] = [
   's3:PutBucketVersioning',
   's3:PutReplicationConfiguration',
   'logs:PutRetentionPolicy',
+  'ecr:PutLifecyclePolicy',
+  'dynamodb:UpdateTimeToLive',
+  'sqs:SetQueueAttributes',
+  'backup:UpdateRecoveryPointLifecycle',
+  'backup:UpdateBackupPlan',
+  'backup:PutBackupVaultAccessPolicy',
+  'ec2:CreateReplaceRootVolumeTask',
   // keys
   'kms:DisableKey',
   'kms:PutKeyPolicy',
@@ -77,6 +89,18 @@ export const INDIRECT_ACTIONS: readonly string[] = [
   'ec2-instance-connect:SendSSHPublicKey',
   'lambda:UpdateFunctionCode',
   'lambda:UpdateFunctionConfiguration',
+  'codebuild:StartBuild',
+  'codebuild:StartBuildBatch',
+  'codebuild:UpdateProject',
+  'ssm:CreateAssociation',
+  'ssm:StartAutomationExecution',
+  'glue:UpdateJob',
+  'glue:StartJobRun',
+  'states:UpdateStateMachine',
+  // granting oneself cluster-admin on a production Kubernetes cluster
+  'eks:CreateAccessEntry',
+  'eks:AssociateAccessPolicy',
+  'eks:UpdateAccessEntry',
 ];
 
 /** Services whose every non-read action is denied to agents (control plane and audit). */

@@ -96,6 +96,8 @@ describe('AgentRole with AdministratorAccess added later', () => {
     ['stops the audit trail', 'cloudtrail:StopLogging', 'arn:aws:cloudtrail:us-east-1:123456789012:trail/audit'],
     ['deletes the audit trail', 'cloudtrail:DeleteTrail', 'arn:aws:cloudtrail:us-east-1:123456789012:trail/audit'],
     ['leaves the organization', 'organizations:LeaveOrganization', '*'],
+    ['unsubscribes the guardrail alerts', 'sns:Unsubscribe', 'arn:aws:sns:us-east-1:123456789012:breaker-alerts'],
+    ['filters away the guardrail alerts', 'sns:SetSubscriptionAttributes', 'arn:aws:sns:us-east-1:123456789012:breaker-alerts'],
   ])('fails when the agent %s (%s)', async (_what, action, resource) => {
     await expect(decide(admin.policies, { action, resource, tags: { environment: 'dev' } })).resolves.toBe('ExplicitlyDenied');
   });
@@ -115,6 +117,21 @@ describe('AgentRole with AdministratorAccess added later', () => {
     ['switches off deletion protection', 'rds:ModifyDBInstance', 'arn:aws:rds:us-east-1:123456789012:db:orders'],
     ['scales a service to zero', 'ecs:UpdateService', 'arn:aws:ecs:us-east-1:123456789012:service/prod/api'],
     ['scales a group to zero', 'autoscaling:UpdateAutoScalingGroup', 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/web'],
+    // found by the security review: verbs in capitals, batch deletes, deregistration, and indirect paths
+    ['deletes an API (spelled in capitals)', 'apigateway:DELETE', 'arn:aws:apigateway:us-east-1::/restapis/a1b2c3'],
+    ['batch-deletes images', 'ecr:BatchDeleteImage', 'arn:aws:ecr:us-east-1:123456789012:repository/api'],
+    ['batch-deletes cluster snapshots', 'redshift:BatchDeleteClusterSnapshots', 'arn:aws:redshift:us-east-1:123456789012:snapshot:warehouse/nightly'],
+    ['deregisters an image', 'ec2:DeregisterImage', 'arn:aws:ec2:us-east-1::image/ami-0abc'],
+    ['releases an elastic IP', 'ec2:ReleaseAddress', 'arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-0abc'],
+    ['replaces a root volume', 'ec2:CreateReplaceRootVolumeTask', 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc'],
+    ['expires all images by lifecycle', 'ecr:PutLifecyclePolicy', 'arn:aws:ecr:us-east-1:123456789012:repository/api'],
+    ['expires items by TTL', 'dynamodb:UpdateTimeToLive', 'arn:aws:dynamodb:us-east-1:123456789012:table/orders'],
+    ['shortens recovery point retention', 'backup:UpdateRecoveryPointLifecycle', 'arn:aws:backup:us-east-1:123456789012:recovery-point:rp-1'],
+    ['shortens message retention', 'sqs:SetQueueAttributes', 'arn:aws:sqs:us-east-1:123456789012:jobs'],
+    ['runs a build under the project role', 'codebuild:StartBuild', 'arn:aws:codebuild:us-east-1:123456789012:project/release'],
+    ['runs shell scripts on instances by association', 'ssm:CreateAssociation', 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc'],
+    ['makes itself cluster admin', 'eks:CreateAccessEntry', 'arn:aws:eks:us-east-1:123456789012:cluster/prod'],
+    ['rewrites a state machine that holds a stronger role', 'states:UpdateStateMachine', 'arn:aws:states:us-east-1:123456789012:stateMachine:payments'],
   ])('fails when the agent %s (%s) on a production resource', async (_what, action, resource) => {
     for (const tags of [{ environment: 'production' }, {}] as Record<string, string>[]) {
       await expect(decide(admin.policies, { action, resource, tags })).resolves.toBe('ExplicitlyDenied');

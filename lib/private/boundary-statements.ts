@@ -34,28 +34,21 @@ export function boundaryStatements(scope: ProductionScope, escalation: readonly 
 const boundaryCache = new Map<string, BoundaryContent>();
 
 function computeBoundary(scope: ProductionScope, escalation: readonly StatementJson[]): BoundaryContent {
-  const [destroy, tags] = staticGuardStatements(scope);
+  const [destroy] = staticGuardStatements(scope);
   const base: StatementJson[] = [{ Sid: 'AllowWithinGuardrails', Effect: 'Allow', Action: '*', Resource: '*' }, ...escalation];
   if (policySize(policyDocument(base)) > IAM_QUOTAS.managedPolicy) {
     throw new Error(`the permissions boundary's escalation denies alone exceed ${IAM_QUOTAS.managedPolicy} characters; shorten allowedPassRoles / allowedAssumeRoles`);
   }
   const destroyActions: string[] = [];
-  const tagActions: string[] = [];
   const covered: string[] = [];
-  const build = (d: string[], t: string[]) => [
-    ...base,
-    ...(d.length ? [{ ...destroy, Sid: 'DenyDestroyProduction', Action: d }] : []),
-    ...(t.length ? [{ ...tags, Sid: 'DenyTagChangesOnProduction', Action: t }] : []),
-  ];
+  const build = (d: string[]) => [...base, ...(d.length ? [{ ...destroy, Sid: 'DenyDestroyProduction', Action: d }] : [])];
   for (const service of BOUNDARY_PRIORITY) {
     const d = [...destroyActions, ...forService(toList(destroy.Action), service)];
-    const t = [...tagActions, ...forService(toList(tags.Action), service)];
-    if (policySize(policyDocument(build(d, t))) > IAM_QUOTAS.managedPolicy) {
+    if (policySize(policyDocument(build(d))) > IAM_QUOTAS.managedPolicy) {
       break;
     }
     destroyActions.splice(0, destroyActions.length, ...d);
-    tagActions.splice(0, tagActions.length, ...t);
     covered.push(service);
   }
-  return { statements: build(destroyActions, tagActions), coveredServices: covered };
+  return { statements: build(destroyActions), coveredServices: covered };
 }

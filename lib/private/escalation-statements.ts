@@ -28,6 +28,9 @@ export function escalationStatements(options: EscalationOptions): StatementJson[
     exceptAllowed('DenyAssumeRoleOutsideAllowList', ['sts:AssumeRole'], options.allowedAssumeRoles),
     { Sid: 'DenyCdkDeployRoles', Effect: 'Deny', Action: ['sts:AssumeRole', 'iam:PassRole'], Resource: CDK_ROLE_PATTERN },
     { Sid: 'DenyNewCredentials', Effect: 'Deny', Action: ['sts:GetFederationToken', 'sts:AssumeRoot'], Resource: '*' },
+    // Alerts of the guardrails must reach people: unsubscribing or filtering a subscription is
+    // decided on the subscription, whose request context carries no topic tag.
+    { Sid: 'DenySilencingAlerts', Effect: 'Deny', Action: ['sns:Unsubscribe', 'sns:SetSubscriptionAttributes'], Resource: '*' },
     // A task token cannot be scoped to one execution: agents must not hold it at all.
     { Sid: 'DenyTaskTokens', Effect: 'Deny', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: '*' },
     {

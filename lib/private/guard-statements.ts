@@ -45,15 +45,13 @@ function statement(sid: string, actions: readonly string[], target: ScopeTarget)
 }
 
 /**
- * The deny statements that never change after construction: destruction of the resource itself
+ * The deny statement that never changes after construction: destruction of the resource itself
  * (never carved out) and tag changes on protected resources.
  */
 export function staticGuardStatements(scope: ProductionScope): StatementJson[] {
   const target = scopeTarget(scope);
-  return [
-    statement('DenyDestroyProduction', COMPACT_PATTERNS.resource, target),
-    statement('DenyTagChangesOnProduction', COMPACT_PATTERNS.tagging, target),
-  ];
+  // resource-level destruction and tag changes on protected resources, in one compacted list
+  return [statement('DenyDestroyProduction', COMPACT_PATTERNS.destructive, target)];
 }
 
 /**

@@ -81,7 +81,7 @@ export function resourceTypeDetails(service: string, name: string): IamResourceT
 
 /** Splits `svc:Action` into its parts; undefined when the shape is wrong. */
 export function splitAction(action: string): { service: string; name: string } | undefined {
-  const match = /^([a-z0-9-]+):([A-Za-z0-9*?]+)$/i.exec(action);
+  const match = /^([a-z0-9-]+):([A-Za-z0-9*?_-]+)$/i.exec(action);
   return match ? { service: match[1].toLowerCase(), name: match[2] } : undefined;
 }
 
