@@ -86,8 +86,10 @@ export class ProductionGuard extends Construct {
     if (statement.effect !== iam.Effect.ALLOW || statement.notActions.length > 0 || statement.notResources.length > 0) {
       return [];
     }
+    // Only the specific resources of the grant are exempted; `*`, wildcards and deploy-time values
+    // that could be anything stay under the deny.
     const resources = statement.resources.filter((r) => isSpecificArn(r));
-    if (resources.length === 0 || resources.length !== statement.resources.length) {
+    if (resources.length === 0) {
       return [];
     }
     const exempted = DATA_LEVEL_ACTIONS.filter((action) => statement.actions.some((granted) => !Token.isUnresolved(granted) && wildcardRegex(granted).test(action)));

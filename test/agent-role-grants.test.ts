@@ -1,4 +1,4 @@
-import { Stack, Tags } from 'aws-cdk-lib';
+import { CfnParameter, Fn, Stack, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -79,6 +79,18 @@ describe('grants that must not carve anything out', () => {
     await expect(decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: PROD })).resolves.toBe('ExplicitlyDenied');
     await expect(decide(synth.policies, { action: 'sqs:DeleteMessage', resource: 'arn:aws:sqs:us-east-1:123456789012:jobs', tags: {} })).resolves.toBe('ExplicitlyDenied');
     expect(synth.agent.guard.dataCarveOuts).toEqual({});
+  });
+
+  test('fails when a grant on a deploy-time parameter (which could be "*") would lift the data-level deny', async () => {
+    // GIVEN a grant whose resource is a CloudFormation parameter or an import, not a resource of the app
+    const synth = synthAgent((stack, agent) => {
+      const tableArn = new CfnParameter(stack, 'TableArn').valueAsString;
+      agent.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [tableArn] }));
+      agent.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:DeleteMessage'], resources: [Fn.join('', [new CfnParameter(stack, 'QueueArn').valueAsString])] }));
+    });
+    // THEN nothing is carved out, and item deletes stay denied on a production table even if the parameter is "*"
+    expect(synth.agent.guard.dataCarveOuts).toEqual({});
+    await expect(decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: PROD })).resolves.toBe('ExplicitlyDenied');
   });
 
   test('a resource-level action in an explicit grant is never exempted', () => {

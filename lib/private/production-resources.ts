@@ -1,4 +1,4 @@
-import { CfnResource, Fn, Stack, TagManager, Token } from 'aws-cdk-lib';
+import { CfnResource, Fn, IResolvable, Reference, Stack, TagManager, Token, Tokenization } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /** How to name the ARN of a CloudFormation resource type, for the resource types agents destroy most. */
@@ -57,6 +57,23 @@ export function findProductionResources(root: IConstruct, tagKey: string, produc
 }
 
 /**
+ * A deploy-time value counts as specific only when it refers to a resource of the app (Ref or
+ * GetAtt of a CloudFormation resource, with pseudo parameters around it): a parameter, an import
+ * or any other value could resolve to `*` at deploy time.
+ */
+function isResourceReference(value: string): boolean {
+  const tokens = Tokenization.reverseString(value).tokens;
+  const refersToResource = tokens.some((t) => t instanceof Reference && CfnResource.isCfnResource(t.target));
+  const onlyKnownParts = tokens.every((t) => (t instanceof Reference && CfnResource.isCfnResource(t.target)) || isPseudoParameter(t));
+  return refersToResource && onlyKnownParts;
+}
+
+function isPseudoParameter(token: IResolvable): boolean {
+  const ref = (token as unknown as { value?: { Ref?: unknown } }).value?.Ref;
+  return typeof ref === 'string' && ref.startsWith('AWS::');
+}
+
+/**
  * Whether an ARN names specific resources rather than every resource of a kind: tokens (references
  * to resources of the app) count as specific; `*`, or a wildcard in the account, region or the
  * resource's own name, does not.
@@ -66,7 +83,7 @@ export function isSpecificArn(arn: string): boolean {
     return false;
   }
   if (Token.isUnresolved(arn)) {
-    return true;
+    return isResourceReference(arn);
   }
   const parts = arn.split(':');
   if (parts.length < 6 || parts[0] !== 'arn') {

@@ -83,6 +83,11 @@ export class TemplateResolver {
         if (PSEUDO[arg]) {
           return PSEUDO[arg];
         }
+        const parameter = (this.template as { Parameters?: Record<string, { Default?: unknown }> }).Parameters?.[arg];
+        if (parameter) {
+          // a parameter without a default is taken at its worst: "*"
+          return parameter.Default ?? '*';
+        }
         const resource = this.resourceOf(arg);
         return REF_VALUE[resource.Type]?.(this.nameOf(arg, resource)) ?? this.nameOf(arg, resource);
       }
