@@ -39,6 +39,12 @@ export interface AuditTrailProps {
    * @default - generated from the construct path
    */
   readonly trailName?: string;
+  /**
+   * Record write data events of S3 objects and DynamoDB tables too, so that the data-level deletes
+   * an agent was explicitly granted (objects, items) are attributable. Costs per event recorded.
+   * @default true
+   */
+  readonly recordDataWrites?: boolean;
 }
 
 /** The default Object Lock retention of audit log files. */
@@ -135,9 +141,34 @@ export class AuditTrail extends Construct {
       enableFileValidation: true,
       managementEvents: cloudtrail.ReadWriteType.ALL,
     });
+    if (props.recordDataWrites ?? true) {
+      recordDataWrites(this.trail);
+    }
     this.trailArn = this.trail.trailArn;
     Tags.of(this).add(GUARDRAIL_COMPONENT_TAG, 'audit-trail');
   }
+}
+
+/**
+ * Advanced event selectors: every management event, plus write data events of S3 objects and
+ * DynamoDB tables (basic and advanced selectors cannot be mixed, so management events move here).
+ */
+function recordDataWrites(trail: cloudtrail.Trail): void {
+  const cfn = trail.node.defaultChild as cloudtrail.CfnTrail;
+  const dataWrites = (type: string) => ({
+    name: `Write data events of ${type}`,
+    fieldSelectors: [
+      { field: 'eventCategory', equalTo: ['Data'] },
+      { field: 'resources.type', equalTo: [type] },
+      { field: 'readOnly', equalTo: ['false'] },
+    ],
+  });
+  cfn.addPropertyDeletionOverride('EventSelectors');
+  cfn.advancedEventSelectors = [
+    { name: 'All management events', fieldSelectors: [{ field: 'eventCategory', equalTo: ['Management'] }] },
+    dataWrites('AWS::S3::Object'),
+    dataWrites('AWS::DynamoDB::Table'),
+  ];
 }
 
 /** Denies every principal tagged as an agent (role tags are in aws:PrincipalTag for its sessions). */
