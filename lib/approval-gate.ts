@@ -13,6 +13,7 @@ import { AgentRole } from './agent-role';
 import {
   DEFAULT_APPROVAL_TIMEOUT, ValidatedOperation, validateApprovers, validateOperation, validateOperations, validateTimeout,
 } from './private/approval-validation';
+import { BoundOperation, PSEUDO } from './private/approval-binding';
 import { approvalWorkflow } from './private/approval-workflow';
 import { GUARDRAIL_COMPONENT_TAG } from './private/escalation-statements';
 
@@ -32,23 +33,46 @@ export interface GatedOperationOptions {
    * @default - the IAM prefix, or the known SDK name where it differs (efs, sfn, ...)
    */
   readonly sdkService?: string;
+  /**
+   * The ARN of the resource a request acts on, built from the request's API parameters:
+   * `{Name}` stands for the parameter `Name` (a non-empty string), `${AWS::Partition}`,
+   * `${AWS::Region}` and `${AWS::AccountId}` for the gate's stack's. Give `"{Name}"` alone for a
+   * parameter that holds the whole ARN. The workflow, the notifier and the approval handler each
+   * derive this ARN from the parameters and refuse a request whose `resource` is not exactly it,
+   * so approvers always see what the executor will act on.
+   * @default - the known binding of the action, for example
+   * `arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:{DBInstanceIdentifier}` for
+   * rds:DeleteDBInstance; an action without a known binding is refused at synth time
+   */
+  readonly resourceArn?: string;
+  /**
+   * Whether the single parameter in `resourceArn` may also hold the resource's full ARN (APIs
+   * that take "a name or an ARN"); a value starting with `arn:` is then the target itself.
+   * @default - the known binding's setting; false with an explicit resourceArn
+   */
+  readonly resourceParameterAcceptsArn?: boolean;
 }
 
 /** An operation behind an approval gate, validated against the IAM service authorization data. */
 export class GatedOperation {
   /** Gates one API action on the named resources. Throws at synth time for wildcards, unknown actions or unscoped resources. */
   public static of(options: GatedOperationOptions): GatedOperation {
-    return new GatedOperation(validateOperation(options.service, options.action, options.resources, options.sdkService));
+    return new GatedOperation(validateOperation(options.service, options.action, options.resources, options.sdkService, {
+      resourceArn: options.resourceArn, resourceParameterAcceptsArn: options.resourceParameterAcceptsArn,
+    }));
   }
 
   /** `service:Action` as IAM names it. */
   public readonly iamAction: string;
   /** The resources the operation may touch. */
   public readonly resources: string[];
+  /** The ARN template a request's parameters fill to name the resource acted on (see `GatedOperationOptions.resourceArn`). */
+  public readonly resourceArn: string;
 
   private constructor(private readonly validated: ValidatedOperation) {
     this.iamAction = validated.iamAction;
     this.resources = validated.resources;
+    this.resourceArn = validated.binding.resourceArn;
   }
 
   /** @internal */
@@ -149,6 +173,14 @@ export class ApprovalGate extends Construct {
     const timeoutSeconds = validateTimeout(props.timeout ?? DEFAULT_APPROVAL_TIMEOUT);
     this.operations = [...operations];
     this.approverArns = approvers.map((a) => a.arn);
+    // The target ARN of each operation in the gate's partition, region and account: the workflow's
+    // SDK integrations act there, with the executor role of this account.
+    const stack = Stack.of(this);
+    const resolvePseudo = (template: string) => template
+      .split(PSEUDO.partition).join(stack.partition).split(PSEUDO.region).join(stack.region).split(PSEUDO.account).join(stack.account);
+    const validated = operations.map((o) => o._validated).map((o) => ({ ...o, binding: { ...o.binding, resourceArn: resolvePseudo(o.binding.resourceArn) } }));
+    const bound: BoundOperation[] = validated.map((o) => ({ operation: o.iamAction, resources: o.resources, ...o.binding }));
+    const boundJson = stack.toJsonString(bound);
     const component = (c: Construct) => Tags.of(c).add(GUARDRAIL_COMPONENT_TAG, APPROVAL_GATE_COMPONENT);
 
     this.ledger = new dynamodb.TableV2(this, 'Ledger', {
@@ -179,6 +211,7 @@ export class ApprovalGate extends Construct {
         LEDGER_TABLE: this.ledger.tableName,
         APPROVERS: Stack.of(this).toJsonString(this.approverArns),
         REQUIRED_APPROVALS: String(requiredApprovals),
+        OPERATIONS: boundJson,
       },
     });
     const url = handler.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
@@ -206,7 +239,7 @@ export class ApprovalGate extends Construct {
       entry, handler: 'notify', runtime: lambda.Runtime.NODEJS_22_X, bundling, timeout: Duration.seconds(30),
       description: 'cdk-agent-guardrails approval notifier (stores the task token, tells the approvers)',
       logGroup: new logs.LogGroup(this, 'NotifierLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
-      environment: { LEDGER_TABLE: this.ledger.tableName, TOPIC_ARN: this.topic.topicArn, APPROVAL_URL: url.url },
+      environment: { LEDGER_TABLE: this.ledger.tableName, TOPIC_ARN: this.topic.topicArn, APPROVAL_URL: url.url, OPERATIONS: boundJson },
     });
     notifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.ledger.tableArn] }));
     this.topic.grantPublish(notifier);
@@ -230,7 +263,7 @@ export class ApprovalGate extends Construct {
     workflowRole.addToPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [this.executorRole.roleArn] }));
 
     const definition = approvalWorkflow(this, {
-      operations: operations.map((o) => o._validated),
+      operations: validated,
       ledger: this.ledger,
       notifier,
       executorRole: this.executorRole,

@@ -12,6 +12,8 @@ import type { ProductionStack } from './main';
 export function addApprovalGates(agentStack: Stack, production: ProductionStack, agent: AgentRole): ApprovalGate {
   // The people who decide: an existing role of the security team (never an agent role).
   const securityLead = iam.Role.fromRoleName(agentStack, 'SecurityLead', 'security-lead', { mutable: false });
+  // Each request's parameters must name the resource the approvers are shown (DBInstanceIdentifier,
+  // StackName: the known bindings of these actions); the gate refuses any other request.
   const gate = new ApprovalGate(agentStack, 'ProductionApprovals', {
     operations: [
       GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [production.database.instanceArn] }),

@@ -93,6 +93,8 @@ function printRequest(io: CliIo, r: any): void {
   io.out(`Request ${r.requestId}  [${r.status}${r.outcome ? ` / ${r.outcome}` : ''}]`);
   io.out(`  operation:        ${r.operation}`);
   io.out(`  resource:         ${r.resource}`);
+  // The handler derives the target from the parameters; anything else than the resource itself is a refusal.
+  io.out(`  acts on:          ${r.target ?? 'UNKNOWN'}${r.bindingRefusal ? `  REFUSED: ${r.bindingRefusal}; do not approve` : ' (derived from the parameters)'}`);
   io.out(`  parameters:       ${JSON.stringify(r.parameters)}`);
   io.out(`  reason:           ${r.reason}`);
   io.out(`  source identity:  ${r.sourceIdentity} (as stated by the requester)`);

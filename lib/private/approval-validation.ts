@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import { KNOWN_BINDINGS, PSEUDO, ResourceBindingSpec, splitTemplate } from './approval-binding';
 import { actionDetails, serviceExists } from './iam-data';
 
 /** The longest run of a standard Step Functions execution is one year; the wait must leave room to act. */
@@ -22,9 +23,17 @@ export interface ValidatedOperation {
   /** The SDK API name in camel case, as Step Functions expects it. */
   readonly sdkApi: string;
   readonly resources: string[];
+  /** How the request's parameters name the resource (pseudo parameters still unresolved). */
+  readonly binding: ResourceBindingSpec;
 }
 
-export function validateOperation(service: string, action: string, resources: string[], sdkService?: string): ValidatedOperation {
+/** The explicit binding options of GatedOperation.of. */
+export interface BindingOptions {
+  readonly resourceArn?: string;
+  readonly resourceParameterAcceptsArn?: boolean;
+}
+
+export function validateOperation(service: string, action: string, resources: string[], sdkService?: string, bindingOptions: BindingOptions = {}): ValidatedOperation {
   const what = `GatedOperation ${JSON.stringify(`${service}:${action}`)}`;
   if (typeof service !== 'string' || !/^[a-z0-9-]+$/.test(service) || !serviceExists(service)) {
     throw new Error(`${what}: service ${JSON.stringify(service)} is not an AWS service prefix in the IAM data. Use the IAM prefix, for example "rds" or "cloudformation".`);
@@ -62,7 +71,56 @@ export function validateOperation(service: string, action: string, resources: st
   if (!/^[a-z0-9]+$/.test(sdk)) {
     throw new Error(`${what}: sdkService ${JSON.stringify(sdk)} is not an AWS SDK client name (lower-case letters and digits, for example "rds").`);
   }
-  return { iamAction: `${service}:${details.name}`, sdkService: sdk, sdkApi: details.name[0].toLowerCase() + details.name.slice(1), resources: [...resources] };
+  const iamAction = `${service}:${details.name}`;
+  return {
+    iamAction, sdkService: sdk, sdkApi: details.name[0].toLowerCase() + details.name.slice(1), resources: [...resources],
+    binding: validateBinding(what, iamAction, bindingOptions),
+  };
+}
+
+const CDK_TOKEN = /\$\{Token\[[^\]]+\]\}/g;
+
+/**
+ * The binding of the operation's parameters to its resource: the explicit one, or the known one.
+ * Without a binding the approvers could be shown one resource while the executor acts on another,
+ * so an operation without one is refused.
+ */
+function validateBinding(what: string, iamAction: string, options: BindingOptions): ResourceBindingSpec {
+  const example = 'for example resourceArn: \'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:{DBInstanceIdentifier}\'';
+  if (options.resourceArn === undefined) {
+    const known = KNOWN_BINDINGS[iamAction.toLowerCase()];
+    if (!known) {
+      throw new Error(`${what}: no known binding from the request's parameters to the resource the operation acts on, so approvers could be shown one resource while another is acted on. Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`);
+    }
+    if (options.resourceParameterAcceptsArn !== undefined && options.resourceParameterAcceptsArn !== known.acceptsArn) {
+      throw new Error(`${what}: resourceParameterAcceptsArn was given without resourceArn. Give both, or neither to use the known binding ${known.resourceArn}.`);
+    }
+    return known;
+  }
+  const template = options.resourceArn;
+  if (typeof template !== 'string') {
+    throw new Error(`${what}: resourceArn must be a string, got ${JSON.stringify(template)}; ${example}.`);
+  }
+  const { parts, names } = splitTemplate(template);
+  if (names.length === 0) {
+    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} names no parameter. Write the API's identifier parameter as {Name}; ${example}.`);
+  }
+  const literal = parts.join('').split(PSEUDO.partition).join('').split(PSEUDO.region).join('').split(PSEUDO.account).join('').replace(CDK_TOKEN, '');
+  if (/[{}'\\?]/.test(literal)) {
+    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} contains a brace, quote, backslash or "?" outside its {Name} placeholders. Placeholders are {ParameterName}; pseudo parameters \${AWS::Partition}, \${AWS::Region}, \${AWS::AccountId}.`);
+  }
+  if (parts.slice(1, -1).some((p) => p === '')) {
+    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} has adjacent placeholders, so one ARN could come from different parameter values. Separate them.`);
+  }
+  const isWholeArnParameter = parts.length === 2 && parts[0] === '' && parts[1] === '';
+  if (!isWholeArnParameter && !parts[0].startsWith('arn:') && !parts[0].startsWith('${Token[')) {
+    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} is not an ARN template. Start it with "arn:", or give just "{ParameterName}" for a parameter that holds the ARN.`);
+  }
+  const acceptsArn = options.resourceParameterAcceptsArn ?? false;
+  if (acceptsArn && names.length !== 1) {
+    throw new Error(`${what}: resourceParameterAcceptsArn needs exactly one placeholder in resourceArn, got ${names.length}.`);
+  }
+  return { resourceArn: template, acceptsArn };
 }
 
 export function validateOperations(operations: readonly ValidatedOperation[]): void {

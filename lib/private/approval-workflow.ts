@@ -5,12 +5,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { splitTemplate } from './approval-binding';
 import { ValidatedOperation } from './approval-validation';
 
 /** State names of the workflow; tests override the Task states by these names. */
 export const APPROVAL_STATES = {
   checkFields: 'CheckRequestFields',
   validate: 'ValidateRequest',
+  bind: (op: ValidatedOperation) => `BindResource ${op.iamAction}`,
+  matchTarget: 'MatchResourceToParameters',
   refused: 'RequestRefused',
   canonicalize: 'CanonicalizeRequest',
   digest: 'DigestRequest',
@@ -70,7 +73,7 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   };
   const fail = (id: string, error: string, cause: string) => new sfn.Fail(scope, id, { stateName: id, error, cause });
 
-  const refused = fail(S.refused, 'RequestRefused', 'The request names an operation or resource this gate does not allow, or lacks operation, resource, parameters, reason or sourceIdentity. Nothing was recorded or performed.');
+  const refused = fail(S.refused, 'RequestRefused', 'The request names an operation or resource this gate does not allow, its parameters do not name exactly that resource, or it lacks operation, resource, parameters, reason or sourceIdentity. Nothing was recorded or performed.');
   const failRejected = recordOutcome(S.recordRejected, 'REJECTED', '$.error', fail('Rejected', 'Rejected', 'An approver rejected the request. Nothing was performed.'));
   const failTimedOut = recordOutcome(S.recordTimedOut, 'TIMED_OUT', '$.error', fail('TimedOut', 'TimedOut', 'No decision before the timeout: rejected. Nothing was performed.'));
   const failError = recordOutcome(S.recordError, 'ERROR', '$.error', fail('ApprovalError', 'ApprovalError', 'The approval failed. Nothing was performed.'));
@@ -80,12 +83,17 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
 
   // 1. Validate before anything is recorded or anyone is asked. Presence first: comparing a
   // missing path is a runtime error, and every field must be a string (parameters an object).
+  // Then the resource the parameters act on is derived from them and must be exactly `resource`:
+  // approvers read `resource`, the executor sends `parameters`.
+  const matchTarget = new sfn.Choice(scope, S.matchTarget, { stateName: S.matchTarget })
+    .when(sfn.Condition.stringEqualsJsonPath('$.binding.target', '$.resource'), canonicalizeState(scope))
+    .otherwise(refused);
   const validate = new sfn.Choice(scope, S.validate, { stateName: S.validate });
   for (const op of props.operations) {
     validate.when(sfn.Condition.and(
       sfn.Condition.stringEquals('$.operation', op.iamAction),
       op.resources.length === 1 ? matchResource(op.resources[0]) : sfn.Condition.or(...op.resources.map(matchResource)),
-    ), canonicalizeState(scope));
+    ), bindState(scope, op, matchTarget, refused));
   }
   validate.otherwise(refused);
   // Presence first, then types: comparing a missing path is a runtime error.
@@ -175,6 +183,48 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
 /** StringMatches: `*` is the only wildcard; a literal backslash or star would need escaping, ARNs have neither outside patterns. */
 function matchResource(pattern: string): sfn.Condition {
   return pattern.includes('*') ? sfn.Condition.stringMatches('$.resource', pattern) : sfn.Condition.stringEquals('$.resource', pattern);
+}
+
+/**
+ * Escapes a literal for an intrinsic function's string argument. Braces are left alone: CDK token
+ * markers in the literal (the stack's partition, region, account) carry them until synth, and
+ * validation refuses braces anywhere else in the template.
+ */
+function intrinsicLiteral(text: string): string {
+  return text.replace(/[\\']/g, (c) => `\\${c}`);
+}
+
+/**
+ * Derives `$.binding.target`, the ARN the request's parameters act on, from the operation's ARN
+ * template. Each identifier parameter must be present and a string (presence first: testing the
+ * type of a missing path is a runtime error); anything else is refused.
+ */
+function bindState(scope: Construct, op: ValidatedOperation, next: sfn.IChainable, refused: sfn.IChainable): sfn.Choice {
+  const name = APPROVAL_STATES.bind(op);
+  const { parts, names } = splitTemplate(op.binding.resourceArn);
+  const paths = names.map((n) => `$.parameters.${n}`);
+  const fromName = new sfn.Pass(scope, `${name} from parameters`, {
+    stateName: `${name} from parameters`,
+    parameters: { 'target.$': `States.Format('${parts.map(intrinsicLiteral).join('{}')}', ${paths.join(', ')})` },
+    resultPath: '$.binding',
+  }).next(next);
+  let derive: sfn.IChainable = fromName;
+  if (op.binding.acceptsArn && names.length === 1) {
+    const fromArn = new sfn.Pass(scope, `${name} from ARN parameter`, {
+      stateName: `${name} from ARN parameter`,
+      parameters: { 'target.$': paths[0] },
+      resultPath: '$.binding',
+    }).next(next);
+    derive = new sfn.Choice(scope, `${name} name or ARN`, { stateName: `${name} name or ARN` })
+      .when(sfn.Condition.stringMatches(paths[0], 'arn:*'), fromArn)
+      .otherwise(fromName);
+  }
+  const typed = new sfn.Choice(scope, `${name} types`, { stateName: `${name} types` })
+    .when(sfn.Condition.and(...paths.map((p) => sfn.Condition.isString(p)), sfn.Condition.isString('$.resource')), derive)
+    .otherwise(refused);
+  return new sfn.Choice(scope, name, { stateName: name })
+    .when(sfn.Condition.and(...paths.map((p) => sfn.Condition.isPresent(p))), typed)
+    .otherwise(refused);
 }
 
 function canonicalizeState(scope: Construct): sfn.Pass {

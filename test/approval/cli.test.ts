@@ -14,7 +14,7 @@ import { main } from '../../lib/cli/main';
 import { createApprovalHandler, createNotifier } from '../../lib/handlers/approval';
 import { ApprovalLedger } from '../../lib/handlers/approval/ledger';
 import { canonicalRequest, requestDigest } from '../../lib/private/approval-digest';
-import { PROD_DB, sessionOf } from './gate-fixture';
+import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
 import { LocalAws, startLocalAws } from './local-aws';
 
 const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
@@ -56,7 +56,7 @@ beforeAll(async () => {
   aws = await startLocalAws();
   await aws.createLedger('cli-ledger');
   ledger = new ApprovalLedger(aws.dynamodb, 'cli-ledger');
-  const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1 });
+  const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations: boundOperations() });
   server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -109,7 +109,7 @@ async function pendingRequest(): Promise<{ id: string; decision: Promise<unknown
   }));
   const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
   decision.catch(() => undefined);
-  await createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: url })({ taskToken: `token-${id}`, requestId: id });
+  await createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: url, operations: boundOperations() })({ taskToken: `token-${id}`, requestId: id });
   return { id, decision };
 }
 
@@ -123,6 +123,7 @@ describe('cdk-agent-guardrails approvals', () => {
     const show = await cli('show', id);
     expect(show.code).toBe(0);
     expect(show.out).toContain(DIGEST);
+    expect(show.out).toContain(`acts on:          ${PROD_DB} (derived from the parameters)`);
     expect(show.out).toContain('"DBInstanceIdentifier":"orders"');
     const approve = await cli('approve', id, '--digest', DIGEST);
     expect(approve).toMatchObject({ code: 0 });

@@ -2,11 +2,21 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AgentRole } from '../../lib';
 import { ApprovalGate, ApprovalGateProps, Approver, GatedOperation } from '../../lib/approval-gate';
+import { BoundOperation, KNOWN_BINDINGS, PSEUDO } from '../../lib/private/approval-binding';
 import { EffectivePolicies, effectivePolicies, logicalIdOf } from '../support/effective-policies';
 import { ACCOUNT, REGION, Template, TemplateResolver } from '../support/template-resolver';
 
 export const PROD_DB = `arn:aws:rds:${REGION}:${ACCOUNT}:db:orders`;
 export const PROD_STACK = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Production/*`;
+
+/** The gate's operations as the handler and notifier receive them (OPERATIONS), for tests that build them directly. */
+export function boundOperations(gated: Record<string, string[]> = { 'rds:DeleteDBInstance': [PROD_DB], 'cloudformation:UpdateStack': [PROD_STACK] }): BoundOperation[] {
+  return Object.entries(gated).map(([operation, resources]) => {
+    const known = KNOWN_BINDINGS[operation.toLowerCase()];
+    const resourceArn = known.resourceArn.split(PSEUDO.partition).join('aws').split(PSEUDO.region).join(REGION).split(PSEUDO.account).join(ACCOUNT);
+    return { operation, resources, resourceArn, acceptsArn: known.acceptsArn };
+  });
+}
 
 export interface SynthesizedGate {
   readonly template: Template;
@@ -70,8 +80,9 @@ export function synthGate(props: Partial<ApprovalGateProps> = {}, options: { adm
 }
 
 /** The resolved environment of a function in the template. */
-export function environmentOf(template: Template, logicalId: string): Record<string, string> {
-  return new TemplateResolver(template).resolve(template.Resources[logicalId].Properties.Environment.Variables);
+export function environmentOf(template: Template, logicalId: string, only?: string[]): Record<string, string> {
+  const variables = template.Resources[logicalId].Properties.Environment.Variables;
+  return new TemplateResolver(template).resolve(only ? Object.fromEntries(only.map((name) => [name, variables[name]])) : variables);
 }
 
 /** The session ARN IAM authenticates for a role (what a function URL reports as the caller). */

@@ -2,7 +2,7 @@ import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { createApprovalHandler, createNotifier, FunctionUrlEvent } from '../../lib/handlers/approval';
 import { ApprovalLedger } from '../../lib/handlers/approval/ledger';
 import { canonicalRequest, requestDigest } from '../../lib/private/approval-digest';
-import { PROD_DB, sessionOf } from './gate-fixture';
+import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
 import { LocalAws, startLocalAws } from './local-aws';
 
 const TABLE = 'approval-ledger';
@@ -41,12 +41,12 @@ async function pendingRequest(requiredApprovals = 1): Promise<{ id: string; toke
   const token = `token-${id}`;
   const decision = new Promise((resolve, reject) => aws.waiters.set(token, { resolve, reject }));
   decision.catch(() => undefined);
-  await createNotifier({ ledger, sns: aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: 'https://x.lambda-url.us-east-1.on.aws/' })({ taskToken: token, requestId: id });
+  await createNotifier({ ledger, sns: aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: 'https://x.lambda-url.us-east-1.on.aws/', operations: boundOperations() })({ taskToken: token, requestId: id });
   return { id, token, decision };
 }
 
 function handlerFor(requiredApprovals = 1) {
-  return createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD, SRE, AUDITOR_USER], requiredApprovals });
+  return createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD, SRE, AUDITOR_USER], requiredApprovals, operations: boundOperations() });
 }
 
 function event(userArn: string | undefined, method: string, path: string, body?: unknown): FunctionUrlEvent {
@@ -70,7 +70,7 @@ describe('the approval handler identifies the approver from the authenticated co
 
   test('fails when the requesting agent is also configured as an approver: self-approval refused and recorded', async () => {
     const { id } = await pendingRequest();
-    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [AGENT, LEAD], requiredApprovals: 1 });
+    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [AGENT, LEAD], requiredApprovals: 1, operations: boundOperations() });
     const res = await handler(event(sessionOf(AGENT, 'ops-assistant-1'), 'POST', `/requests/${id}/approve`, { digest: DIGEST }));
     expect(res.statusCode).toBe(403);
     expect(JSON.parse(res.body).error).toMatch(/self-approval refused/);
@@ -157,9 +157,96 @@ describe('the approval handler binds decisions to the request', () => {
   });
 });
 
+describe('the approval handler re-checks that the parameters act on the resource shown', () => {
+  const STAGING = `${PROD_DB}-staging`;
+  const operations = boundOperations({ 'rds:DeleteDBInstance': [PROD_DB, STAGING] });
+  /** GIVEN a recorded request that names staging while its (digested) parameters name production, as if the workflow's check were bypassed. */
+  async function mismatchedRequest(): Promise<{ id: string; digest: string }> {
+    const id = `req-${++seq}`;
+    const canonical = canonicalRequest('rds:DeleteDBInstance', STAGING, { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: true });
+    const digest = requestDigest(canonical);
+    await aws.dynamodb.send(new PutItemCommand({
+      TableName: TABLE,
+      Item: {
+        requestId: { S: id }, record: { S: 'REQUEST' }, status: { S: 'PENDING' }, operation: { S: 'rds:DeleteDBInstance' }, resource: { S: STAGING },
+        canonical: { S: canonical }, digest: { S: digest }, reason: { S: 'staging is unused' }, sourceIdentity: { S: 'ops-assistant-1' },
+        requesters: { S: JSON.stringify([AGENT]) }, requiredApprovals: { N: '1' },
+        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` }, requestedAt: { S: new Date().toISOString() },
+      },
+    }));
+    return { id, digest };
+  }
+
+  test('fails when the notifier is asked about it: nobody is told, no token is stored', async () => {
+    const { id } = await mismatchedRequest();
+    const before = aws.published.length;
+    const notify = createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: 'u', operations });
+    await expect(notify({ taskToken: `token-${id}`, requestId: id })).rejects.toThrow(new RegExp(`act on ${PROD_DB} but the request names ${STAGING}`));
+    expect(aws.published.length).toBe(before);
+    expect((await ledger.getRequest(id))?.taskToken).toBeUndefined();
+  });
+
+  test('fails when an approver approves it with the right digest: refused and recorded, the workflow hears nothing', async () => {
+    const { id, digest } = await mismatchedRequest();
+    await ledger.registerToken(id, `token-${id}`);
+    const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
+    decision.catch(() => undefined);
+    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations });
+    // THEN the approver sees what the parameters act on, and that the request is refused
+    const show = JSON.parse((await handler(event(sessionOf(LEAD, 'alice'), 'GET', `/requests/${id}`))).body).request;
+    expect(show).toMatchObject({ resource: STAGING, target: PROD_DB });
+    expect(show.bindingRefusal).toMatch(/act on .*:db:orders but the request names .*:db:orders-staging/);
+    // AND an approval of exactly its digest does not count
+    const res = await handler(event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest }));
+    expect(res.statusCode).toBe(409);
+    expect(JSON.parse(res.body).error).toMatch(/resource mismatch/);
+    await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING', approvals: [] });
+    expect((await ledger.records(id)).filter((r) => r.event === 'REFUSED' && /resource mismatch/.test(String(r.reason)))).toHaveLength(1);
+    expect(aws.waiters.has(`token-${id}`)).toBe(true);
+  });
+
+  test('fails when the parameters also hold another spelling of the identifier member: nobody is told', async () => {
+    const id = `req-${++seq}`;
+    const canonical = canonicalRequest('rds:DeleteDBInstance', STAGING, { DBInstanceIdentifier: 'orders-staging', dbInstanceIdentifier: 'orders' });
+    await aws.dynamodb.send(new PutItemCommand({
+      TableName: TABLE,
+      Item: {
+        requestId: { S: id }, record: { S: 'REQUEST' }, status: { S: 'PENDING' }, operation: { S: 'rds:DeleteDBInstance' }, resource: { S: STAGING },
+        canonical: { S: canonical }, digest: { S: requestDigest(canonical) }, reason: { S: 'staging is unused' }, sourceIdentity: { S: 'ops-assistant-1' },
+        requesters: { S: JSON.stringify([AGENT]) }, requiredApprovals: { N: '1' },
+        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` }, requestedAt: { S: new Date().toISOString() },
+      },
+    }));
+    const before = aws.published.length;
+    const notify = createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: 'u', operations });
+    await expect(notify({ taskToken: `token-${id}`, requestId: id })).rejects.toThrow(/hold dbInstanceIdentifier besides DBInstanceIdentifier/);
+    expect(aws.published.length).toBe(before);
+    // AND the handler refuses to count an approval of it
+    await ledger.registerToken(id, `token-${id}`);
+    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations });
+    const res = await handler(event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest: requestDigest(canonical) }));
+    expect(res.statusCode).toBe(409);
+    await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING', approvals: [] });
+  });
+
+  test('fails when the handler has no operations configured: nothing can be decided', async () => {
+    const { id } = await pendingRequest();
+    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations: [] });
+    expect((await handler(event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest: DIGEST }))).statusCode).toBe(500);
+    await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING', approvals: [] });
+  });
+
+  test('an approval of a consistent request on the same gate counts (the check is not refusing everything)', async () => {
+    const { id, decision } = await pendingRequest();
+    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations });
+    expect((await handler(event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest: DIGEST }))).statusCode).toBe(200);
+    await expect(decision).resolves.toMatchObject({ decision: 'APPROVED', digest: DIGEST });
+  });
+});
+
 describe('the notifier', () => {
   test('fails when asked about an unknown request, or to replace a stored token', async () => {
-    const notify = createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: 'u' });
+    const notify = createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: 'u', operations: boundOperations() });
     await expect(notify({ taskToken: 'x', requestId: 'no-such-request' })).rejects.toThrow(/not a pending request/);
     const { id, token } = await pendingRequest();
     await expect(notify({ taskToken: 'another-token', requestId: id })).rejects.toThrow(/not a pending request without a token/);
@@ -202,7 +289,7 @@ describe('concurrent decisions on one request (real DynamoDB conditional writes 
 
   test('of ten concurrent approvals by distinct approvers needing two, the workflow hears exactly once', async () => {
     const approvers = Array.from({ length: 10 }, (_, i) => `arn:aws:iam::123456789012:role/approver-${i}`);
-    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers, requiredApprovals: 2 });
+    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers, requiredApprovals: 2, operations: boundOperations() });
     const { id, token } = await pendingRequest(2);
     let delivered = 0;
     const waiter = aws.waiters.get(token)!;

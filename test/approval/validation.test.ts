@@ -2,7 +2,10 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AgentRole } from '../../lib';
 import { ApprovalGate, ApprovalGateProps, Approver, GatedOperation } from '../../lib/approval-gate';
+import { KNOWN_BINDINGS } from '../../lib/private/approval-binding';
 import { PROD_DB } from './gate-fixture';
+
+const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf';
 
 function build(props: Partial<ApprovalGateProps>, configure?: (stack: Stack, gate: ApprovalGate, agent: AgentRole) => void): void {
   const stack = new Stack(new App(), 'S', { env: { account: '123456789012', region: 'us-east-1' } });
@@ -32,6 +35,37 @@ describe('ApprovalGate refuses bad input at synth time', () => {
     ['an action without resource-level permissions', { service: 's3', action: 'ListAllMyBuckets', resources: ['arn:aws:s3:::prod-data'] }, /supports no resource-level permissions/],
   ])('fails when an operation names %s', (_what, options, message) => {
     expect(() => GatedOperation.of(options)).toThrow(message);
+  });
+
+  test('fails when an operation has no known binding from its parameters to its resource, and none is given', () => {
+    // GIVEN an action whose identifier parameter the library does not know
+    expect(() => GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET] }))
+      .toThrow(/"secretsmanager:DeleteSecret": no known binding from the request's parameters to the resource.*Give resourceArn/);
+  });
+
+  test('accepts such an operation with an explicit binding, and the gate synthesizes', () => {
+    const op = GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET], resourceArn: '{SecretId}' });
+    expect(op.resourceArn).toBe('{SecretId}');
+    expect(() => build({ operations: [op] })).not.toThrow();
+  });
+
+  test.each([
+    ['no placeholder', { resourceArn: SECRET }, /names no parameter/],
+    ['not an ARN', { resourceArn: 'secret:{SecretId}' }, /is not an ARN template/],
+    ['a quote', { resourceArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:'{SecretId}" }, /contains a brace, quote, backslash/],
+    ['a stray brace', { resourceArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:{SecretId}}' }, /contains a brace/],
+    ['adjacent placeholders', { resourceArn: 'arn:aws:s3:::{Bucket}{Key}' }, /adjacent placeholders/],
+    ['name-or-ARN with two placeholders', { resourceArn: 'arn:aws:s3:::{Bucket}/{Key}', resourceParameterAcceptsArn: true }, /exactly one placeholder/],
+  ])('fails when resourceArn has %s', (_what, binding, message) => {
+    expect(() => GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET], ...binding })).toThrow(message);
+  });
+
+  test('every known binding is for a real action with resource-level permissions, and reads at least one parameter', () => {
+    for (const [action, binding] of Object.entries(KNOWN_BINDINGS)) {
+      const [service, name] = action.split(':');
+      expect(() => GatedOperation.of({ service, action: name, resources: ['arn:aws:s3:::example-resource'] })).not.toThrow();
+      expect(binding.resourceArn).toMatch(/\{[A-Za-z]\w*\}/);
+    }
   });
 
   test('fails when the same operation is gated twice', () => {

@@ -33,6 +33,7 @@ export class WorkflowHarness {
   public readonly tableName: string;
   public readonly approvalHandler: (event: FunctionUrlEvent) => Promise<HttpResult>;
   private runs = 0;
+  private readonly notifierOperations: any;
   /** Make the next executor call fail with this error (the AWS API refused). */
   public executorError?: Error;
 
@@ -42,7 +43,10 @@ export class WorkflowHarness {
     // The handler is configured from the synthesized template's environment, as in Lambda.
     const env = environmentOf(gate.template, gate.ids.handler);
     if (env.LEDGER_TABLE !== this.tableName) throw new Error(`handler ledger ${env.LEDGER_TABLE} is not the workflow's ${this.tableName}`);
-    this.approvalHandler = createApprovalHandler({ ledger: this.ledger, sfn: aws.sfn, approvers: JSON.parse(env.APPROVERS), requiredApprovals: Number(env.REQUIRED_APPROVALS) });
+    this.approvalHandler = createApprovalHandler({
+      ledger: this.ledger, sfn: aws.sfn, approvers: JSON.parse(env.APPROVERS), requiredApprovals: Number(env.REQUIRED_APPROVALS), operations: JSON.parse(env.OPERATIONS),
+    });
+    this.notifierOperations = JSON.parse(environmentOf(gate.template, gate.ids.notifier, ['OPERATIONS']).OPERATIONS);
   }
 
   /** Calls the approval handler as IAM would, with the authenticated caller in the request context. */
@@ -53,7 +57,7 @@ export class WorkflowHarness {
   public start(input: unknown): RunningRequest {
     const n = ++this.runs;
     const requestId = `req-${n}-${Date.now()}`;
-    const notifier = createNotifier({ ledger: this.ledger, sns: this.aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: 'https://example.lambda-url.us-east-1.on.aws/' });
+    const notifier = createNotifier({ ledger: this.ledger, sns: this.aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: 'https://example.lambda-url.us-east-1.on.aws/', operations: this.notifierOperations });
     let waitingResolve!: () => void;
     let waitingReject!: (e: Error) => void;
     const waiting = new Promise<void>((resolve, reject) => { waitingResolve = resolve; waitingReject = reject; });

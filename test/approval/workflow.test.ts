@@ -3,7 +3,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 const aslValidator = require('asl-validator');
 import { canonicalRequest, requestDigest } from '../../lib/private/approval-digest';
 import { APPROVAL_STATES } from '../../lib/private/approval-workflow';
-import { PROD_DB, SynthesizedGate, sessionOf, synthGate } from './gate-fixture';
+import { GatedOperation } from '../../lib/approval-gate';
+import { PROD_DB, PROD_STACK, SynthesizedGate, sessionOf, synthGate } from './gate-fixture';
 import { LocalAws, startLocalAws } from './local-aws';
 import { StateMachine, UnpatchedStateMachine } from './local-stepfunctions';
 import { failureOf, WorkflowHarness } from './workflow-harness';
@@ -17,17 +18,37 @@ const DELETE_DB = {
 };
 const digestOf = (req: typeof DELETE_DB) => requestDigest(canonicalRequest(req.operation, req.resource, req.parameters));
 
+const STAGING_DB = `${PROD_DB}-staging`;
+/** The attack of the security review: approvers read "staging", the parameters name production. */
+const STAGING_LABEL_PRODUCTION_PARAMETERS = {
+  ...DELETE_DB,
+  resource: STAGING_DB,
+  parameters: { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: true },
+  reason: 'staging is no longer needed',
+};
+const PRODUCTION_STACK_ARN = PROD_STACK.replace('/*', '/0a1b2c3d-0000-11ef-8000-0a1b2c3d4e5f');
+const UPDATE_STACK = {
+  operation: 'cloudformation:UpdateStack',
+  resource: PROD_STACK,
+  parameters: { StackName: 'Production', UsePreviousTemplate: true, Parameters: [{ ParameterKey: 'DesiredCount', ParameterValue: '4' }] },
+  reason: 'scale out for the sale',
+  sourceIdentity: 'ops-assistant-7f3a',
+};
+
 let aws: LocalAws;
 let single: SynthesizedGate;
 let dual: SynthesizedGate;
+let twoDatabases: SynthesizedGate;
 
 beforeAll(async () => {
   aws = await startLocalAws();
   // GIVEN a gate with one approver, and a gate requiring two distinct approvers of two
   single = synthGate();
   dual = synthGate({ requiredApprovals: 2 }, { approvers: 2 });
-  // both gates synthesize the same logical ids, so they share one ledger table name
-  for (const table of new Set([single, dual].map((g) => g.definition.States[APPROVAL_STATES.recordRequest].Parameters.TableName))) {
+  // and the gate of the security review: one operation covering production and staging
+  twoDatabases = synthGate({ operations: [GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [PROD_DB, STAGING_DB] })] });
+  // the gates synthesize the same logical ids, so they share one ledger table name
+  for (const table of new Set([single, dual, twoDatabases].map((g) => g.definition.States[APPROVAL_STATES.recordRequest].Parameters.TableName))) {
     await aws.createLedger(table);
   }
 });
@@ -125,6 +146,12 @@ describe('the synthesized approval workflow', () => {
     ['parameters that are not an object', { ...DELETE_DB, parameters: 'DBInstanceIdentifier=orders' }],
     ['no reason', { ...DELETE_DB, reason: undefined }],
     ['no source identity', { ...DELETE_DB, sourceIdentity: undefined }],
+    ['parameters without the identifier of the resource', { ...DELETE_DB, parameters: { SkipFinalSnapshot: true } }],
+    ['an identifier that is not a string', { ...DELETE_DB, parameters: { DBInstanceIdentifier: ['orders'] } }],
+    ['parameters naming another database than the resource', { ...DELETE_DB, parameters: { ...DELETE_DB.parameters, DBInstanceIdentifier: 'billing' } }],
+    ['the database by ARN where the API takes an identifier', { ...DELETE_DB, parameters: { ...DELETE_DB.parameters, DBInstanceIdentifier: PROD_DB } }],
+    ['parameters naming another stack than the resource', { ...UPDATE_STACK, parameters: { ...UPDATE_STACK.parameters, StackName: 'Billing' } }],
+    ['a stack ARN parameter of another stack', { ...UPDATE_STACK, resource: PRODUCTION_STACK_ARN, parameters: { StackName: PRODUCTION_STACK_ARN.replace('/Production/', '/Billing/') } }],
   ])('fails when the request names %s: refused before anything is recorded or anyone is told', async (_what, input) => {
     const h = new WorkflowHarness(aws, single);
     const before = aws.published.length;
@@ -133,6 +160,88 @@ describe('the synthesized approval workflow', () => {
     expect(aws.published.length).toBe(before);
     expect(h.performed).toEqual([]);
     await expect(outcomeOf(h, run.requestId)).resolves.toEqual({ status: undefined, outcome: undefined, detail: undefined });
+  });
+
+  test('fails when the request names an allowed staging database but its parameters name production: refused before anything is recorded or anyone is told', async () => {
+    // GIVEN a gate allowing rds:DeleteDBInstance on orders and orders-staging
+    const h = new WorkflowHarness(aws, twoDatabases);
+    const before = aws.published.length;
+    // WHEN the agent asks to delete "orders-staging" with parameters deleting "orders" without a final snapshot
+    const run = h.start(STAGING_LABEL_PRODUCTION_PARAMETERS);
+    // THEN the workflow refuses it: no approver is told, nothing is recorded, nothing is performed
+    await expect(failureOf(run.result)).resolves.toMatchObject({ error: 'RequestRefused' });
+    expect(aws.published.length).toBe(before);
+    expect(h.performed).toEqual([]);
+    await expect(outcomeOf(h, run.requestId)).resolves.toEqual({ status: undefined, outcome: undefined, detail: undefined });
+    // AND the same parameters under their true name are a valid request (the refusal is the mismatch, not the database)
+    const honest = h.start({ ...STAGING_LABEL_PRODUCTION_PARAMETERS, resource: PROD_DB });
+    await honest.waiting;
+    expect(aws.published.at(-1)!.Message).toContain(`Acts on:         ${PROD_DB} `);
+    await h.call(sessionOf(twoDatabases.approverRoleArn, 'alice'), 'POST', `/requests/${honest.requestId}/reject`, { reason: 'not production' });
+    await expect(failureOf(honest.result)).resolves.toMatchObject({ error: 'Rejected' });
+    expect(h.performed).toEqual([]);
+  });
+
+  test('fails when the parameters also carry another spelling of the identifier: nobody is told, nothing is performed', async () => {
+    const h = new WorkflowHarness(aws, twoDatabases);
+    const before = aws.published.length;
+    const run = h.start({ ...DELETE_DB, resource: STAGING_DB, parameters: { DBInstanceIdentifier: 'orders-staging', dbInstanceIdentifier: 'orders' } });
+    // THEN the notifier refuses (the workflow reads only the exact member name), and the error is recorded
+    await expect(failureOf(run.result)).resolves.toMatchObject({ error: 'ApprovalError' });
+    expect(aws.published.length).toBe(before);
+    expect(h.performed).toEqual([]);
+    const outcome = await outcomeOf(h, run.requestId);
+    expect(outcome).toMatchObject({ status: 'PENDING', outcome: 'ERROR' });
+    expect(outcome.detail).toContain('another spelling');
+  });
+
+  test('a request whose parameters name the staging database it shows is approved and performed on staging', async () => {
+    const h = new WorkflowHarness(aws, twoDatabases);
+    const staging = { ...DELETE_DB, resource: STAGING_DB, parameters: { DBInstanceIdentifier: 'orders-staging', SkipFinalSnapshot: true } };
+    const run = h.start(staging);
+    await run.waiting;
+    // THEN the approvers are shown the database the parameters act on
+    const message = aws.published.at(-1)!.Message!;
+    expect(message).toContain(`Acts on:         ${STAGING_DB} `);
+    expect(message).not.toContain(`${PROD_DB} `);
+    expect((await h.call(sessionOf(twoDatabases.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(staging) })).statusCode).toBe(200);
+    await run.result;
+    expect(h.performed).toEqual([{ state: APPROVAL_STATES.execute({ iamAction: 'rds:DeleteDBInstance' } as any), parameters: staging.parameters }]);
+  });
+
+  test.each([
+    ['by name (the resource is the stack pattern of that name)', UPDATE_STACK],
+    ['by stack ARN (StackName takes a name or an ARN)', { ...UPDATE_STACK, resource: PRODUCTION_STACK_ARN, parameters: { ...UPDATE_STACK.parameters, StackName: PRODUCTION_STACK_ARN } }],
+  ])('an UpdateStack request naming the production stack %s is approved and performed', async (_how, request) => {
+    const h = new WorkflowHarness(aws, single);
+    const run = h.start(request);
+    await run.waiting;
+    expect(aws.published.at(-1)!.Message).toContain(`Acts on:         ${request.resource} `);
+    const digest = requestDigest(canonicalRequest(request.operation, request.resource, request.parameters));
+    expect((await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest })).statusCode).toBe(200);
+    await run.result;
+    expect(h.performed).toEqual([{ state: APPROVAL_STATES.execute({ iamAction: 'cloudformation:UpdateStack' } as any), parameters: request.parameters }]);
+  });
+
+  test('an explicit binding (a parameter holding the ARN) binds the same way: a mismatch is refused, the match is performed', async () => {
+    // GIVEN a gate for an action without a known binding, bound explicitly to its SecretId parameter
+    const secret = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders-db-AbCdEf';
+    const gate = synthGate({ operations: [GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [secret], resourceArn: '{SecretId}' })] });
+    const h = new WorkflowHarness(aws, gate);
+    const request = { operation: 'secretsmanager:DeleteSecret', resource: secret, parameters: { SecretId: secret, RecoveryWindowInDays: 30 }, reason: 'rotated away', sourceIdentity: 'ops-assistant-7f3a' };
+    // WHEN the parameters name the secret by a name (which could resolve to another secret) or another ARN: refused
+    for (const SecretId of ['prod/orders-db', secret.replace('orders-db', 'billing-db')]) {
+      const refused = h.start({ ...request, parameters: { ...request.parameters, SecretId } });
+      await expect(failureOf(refused.result)).resolves.toMatchObject({ error: 'RequestRefused' });
+    }
+    expect(h.performed).toEqual([]);
+    // AND the consistent request is performed once approved
+    const run = h.start(request);
+    await run.waiting;
+    const digest = requestDigest(canonicalRequest(request.operation, request.resource, request.parameters));
+    expect((await h.call(sessionOf(gate.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest })).statusCode).toBe(200);
+    await run.result;
+    expect(h.performed).toEqual([{ state: APPROVAL_STATES.execute({ iamAction: 'secretsmanager:DeleteSecret' } as any), parameters: request.parameters }]);
   });
 
   test('fails when the requesting agent approves its own request: refused, nothing performed', async () => {

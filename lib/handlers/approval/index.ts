@@ -8,6 +8,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { BindingCheck, BoundOperation, checkBinding } from '../../private/approval-binding';
 import { requestDigest } from '../../private/approval-digest';
 import { CallerIdentity, callerIdentity, principalOf } from './identity';
 import { ApprovalLedger, LedgerRequest } from './ledger';
@@ -18,6 +19,8 @@ export interface ApprovalConfig {
   /** ARNs of the roles and users allowed to decide. */
   readonly approvers: string[];
   readonly requiredApprovals: number;
+  /** The gated operations with their resources and parameter bindings; nothing else can be approved. */
+  readonly operations: BoundOperation[];
 }
 
 export interface NotifyConfig {
@@ -25,6 +28,8 @@ export interface NotifyConfig {
   readonly sns: SNSClient;
   readonly topicArn: string;
   readonly approvalUrl: string;
+  /** The gated operations with their resources and parameter bindings. */
+  readonly operations: BoundOperation[];
 }
 
 /** The parts of a function URL event the handler reads. */
@@ -46,8 +51,26 @@ export const REJECTED_ERROR = 'Rejected';
 
 const reply = (statusCode: number, body: unknown): HttpResult => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-/** What approvers see of a request: everything but the task token. */
-function view(request: LedgerRequest): Record<string, unknown> {
+/**
+ * Re-derives what the recorded request acts on: the canonical (digested) form must carry the
+ * recorded operation and resource, and its parameters must name exactly that resource, one the
+ * gate allows. Fail closed: an unreadable record is a refusal.
+ */
+function bindingOf(operations: readonly BoundOperation[], request: LedgerRequest): BindingCheck {
+  let canonical: unknown;
+  try {
+    canonical = JSON.parse(request.canonical);
+  } catch {
+    return { refusal: 'the recorded request is unreadable' };
+  }
+  if (!Array.isArray(canonical) || canonical.length !== 3 || canonical[0] !== request.operation || canonical[1] !== request.resource) {
+    return { refusal: 'the recorded operation or resource is not the digested one' };
+  }
+  return checkBinding(operations, request.operation, request.resource, canonical[2]);
+}
+
+/** What approvers see of a request: everything but the task token, with the target its parameters act on. */
+function view(operations: readonly BoundOperation[], request: LedgerRequest): Record<string, unknown> {
   const { taskToken: _token, ...rest } = request;
   let parameters: unknown;
   try {
@@ -55,8 +78,12 @@ function view(request: LedgerRequest): Record<string, unknown> {
   } catch {
     parameters = undefined;
   }
-  return { ...rest, parameters };
+  const binding = bindingOf(operations, request);
+  return { ...rest, parameters, target: binding.target ?? null, ...(binding.refusal ? { bindingRefusal: binding.refusal } : {}) };
 }
+
+const validOperations = (operations: unknown): operations is BoundOperation[] => Array.isArray(operations) && operations.length > 0
+  && operations.every((o) => o && typeof o.operation === 'string' && Array.isArray(o.resources) && typeof o.resourceArn === 'string' && typeof o.acceptsArn === 'boolean');
 
 function parseBody(event: FunctionUrlEvent): Record<string, unknown> {
   if (!event.body) return {};
@@ -69,9 +96,9 @@ function parseBody(event: FunctionUrlEvent): Record<string, unknown> {
 /** Builds the function URL handler; exported for tests, which pass real clients pointed at 127.0.0.1. */
 export function createApprovalHandler(config: ApprovalConfig): (event: FunctionUrlEvent) => Promise<HttpResult> {
   const approvers = new Set(config.approvers.map((a) => principalOf(a)).filter((a): a is string => a !== undefined));
-  if (approvers.size === 0 || !Number.isInteger(config.requiredApprovals) || config.requiredApprovals < 1) {
+  if (approvers.size === 0 || !Number.isInteger(config.requiredApprovals) || config.requiredApprovals < 1 || !validOperations(config.operations)) {
     // Misconfigured: nobody can decide (fail closed), and say why.
-    return async () => reply(500, { error: 'the approval handler has no valid approvers or requiredApprovals; nothing can be decided' });
+    return async () => reply(500, { error: 'the approval handler has no valid approvers, requiredApprovals or operations; nothing can be decided' });
   }
   return async (event) => {
     // Identity comes only from what IAM authenticated. The body is never consulted for it.
@@ -88,7 +115,7 @@ export function createApprovalHandler(config: ApprovalConfig): (event: FunctionU
       return reply(400, { error: `invalid body: ${(e as Error).message}` });
     }
     if (method === 'GET' && path === '/requests') {
-      return reply(200, { requests: (await config.ledger.listPending()).map(view) });
+      return reply(200, { requests: (await config.ledger.listPending()).map((r) => view(config.operations, r)) });
     }
     const match = /^\/requests\/([A-Za-z0-9_-]{1,80})(?:\/(approve|reject))?$/.exec(path);
     if (!match) return reply(404, { error: `no route ${method} ${path}` });
@@ -97,7 +124,7 @@ export function createApprovalHandler(config: ApprovalConfig): (event: FunctionU
     if (!request) return reply(404, { error: `no request ${requestId}` });
     if (!verb && method === 'GET') {
       const records = (await config.ledger.records(requestId)).filter((r) => r.record !== 'REQUEST').map(({ taskToken: _t, ...r }) => r);
-      return reply(200, { request: view(request), records });
+      return reply(200, { request: view(config.operations, request), records });
     }
     if (method !== 'POST' || !verb) return reply(405, { error: `use POST /requests/${requestId}/approve or /reject` });
     return verb === 'approve' ? approve(config, request, caller, body) : reject(config, request, caller, body);
@@ -133,6 +160,12 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
   if (pre) return pre;
   if (typeof body.digest !== 'string' || body.digest !== request.digest) {
     return refuse(config, request, caller, 409, `digest mismatch: you approved ${JSON.stringify(body.digest)} but the request's digest is ${request.digest}; review the request again`);
+  }
+  // The workflow refused such requests already; checked again here so that no approval ever counts
+  // for a request whose parameters act on another resource than the one shown.
+  const binding = bindingOf(config.operations, request);
+  if (binding.refusal) {
+    return refuse(config, request, caller, 409, `resource mismatch: ${binding.refusal}; refusing to approve (reject the request)`);
   }
   const required = Math.max(config.requiredApprovals, request.requiredApprovals);
   if (!(await config.ledger.recordApproval(request.requestId, caller.principal, caller.arn, request.digest))) {
@@ -188,17 +221,25 @@ export function createNotifier(config: NotifyConfig): (event: { taskToken?: stri
     if (typeof event.taskToken !== 'string' || typeof event.requestId !== 'string') {
       throw new Error('notify: taskToken and requestId are required');
     }
+    if (!validOperations(config.operations)) throw new Error('notify: no valid OPERATIONS configured; nobody is asked');
+    const recorded = await config.ledger.getRequest(event.requestId);
+    if (!recorded) throw new Error(`notify: request ${event.requestId} is not a pending request without a token`);
+    // Nobody is asked about a request whose parameters act on another resource than the one shown.
+    const binding = bindingOf(config.operations, recorded);
+    if (!binding.target || binding.refusal) {
+      throw new Error(`notify: request ${event.requestId} refused: ${binding.refusal}`);
+    }
     if (!(await config.ledger.registerToken(event.requestId, event.taskToken))) {
       // Fail: the workflow's catch records the error; no approver is asked about an unknown request.
       throw new Error(`notify: request ${event.requestId} is not a pending request without a token`);
     }
-    const request = (await config.ledger.getRequest(event.requestId))!;
+    const request = recorded;
     const parameters = JSON.parse(request.canonical)[2];
     const message = [
       `An AI agent asks for approval of a high-risk operation (request ${request.requestId}).`,
       '',
       `Operation:       ${request.operation}`,
-      `Resource:        ${request.resource}`,
+      `Acts on:         ${binding.target}  (derived from the parameters; the request names the same resource)`,
       `Parameters:      ${JSON.stringify(parameters, null, 2)}`,
       `Agent's reason:  ${request.reason}`,
       `Source identity: ${request.sourceIdentity} (as stated by the requester; CloudTrail's StartExecution event for ${request.executionArn} shows the verified one)`,
@@ -217,6 +258,15 @@ export function createNotifier(config: NotifyConfig): (event: { taskToken?: stri
   };
 }
 
+/** The gate's operations from the environment; unreadable means none (and nothing can be decided). */
+function parseOperations(): BoundOperation[] {
+  try {
+    return JSON.parse(process.env.OPERATIONS ?? '[]');
+  } catch {
+    return [];
+  }
+}
+
 function ledgerFromEnv(): ApprovalLedger {
   return new ApprovalLedger(new DynamoDBClient({}), process.env.LEDGER_TABLE ?? '');
 }
@@ -230,11 +280,12 @@ export async function handler(event: FunctionUrlEvent): Promise<HttpResult> {
     sfn: new SFNClient({}),
     approvers: JSON.parse(process.env.APPROVERS ?? '[]'),
     requiredApprovals: Number(process.env.REQUIRED_APPROVALS),
+    operations: parseOperations(),
   });
   return approvalHandler(event);
 }
 
 export async function notify(event: { taskToken?: string; requestId?: string }): Promise<void> {
-  notifier ??= createNotifier({ ledger: ledgerFromEnv(), sns: new SNSClient({}), topicArn: process.env.TOPIC_ARN ?? '', approvalUrl: process.env.APPROVAL_URL ?? '' });
+  notifier ??= createNotifier({ ledger: ledgerFromEnv(), sns: new SNSClient({}), topicArn: process.env.TOPIC_ARN ?? '', approvalUrl: process.env.APPROVAL_URL ?? '', operations: parseOperations() });
   return notifier(event);
 }

@@ -1,0 +1,152 @@
+/**
+ * The binding between a gated request's `parameters` and the resource it names.
+ *
+ * Approvers read `resource`; the executor sends `parameters`. Unless the resource is derived from
+ * the parameters, an agent can name an allowed staging resource while its parameters name
+ * production. Every gated operation therefore has an ARN template whose `{Name}` placeholders are
+ * filled from the request's parameters; the workflow, the notifier and the approval handler each
+ * derive the target from the parameters and refuse a request whose `resource` is not that target.
+ *
+ * No CDK imports: the approval handler bundles this file.
+ */
+
+/** Pseudo parameters of the gate's stack, replaced at synth time. */
+export const PSEUDO = { partition: '${AWS::Partition}', region: '${AWS::Region}', account: '${AWS::AccountId}' } as const;
+
+/** How an operation's parameters name its resource. */
+export interface ResourceBindingSpec {
+  /** ARN template: `{Name}` is the request parameter `Name`; `${AWS::...}` the gate stack's pseudo parameters (until synth). */
+  readonly resourceArn: string;
+  /** With one placeholder: a value that is itself an ARN is the target (APIs taking a name or an ARN). */
+  readonly acceptsArn: boolean;
+}
+
+/** What the approval handler and notifier know of each gated operation (the `OPERATIONS` environment). */
+export interface BoundOperation extends ResourceBindingSpec {
+  /** `service:Action` as IAM names it. */
+  readonly operation: string;
+  /** The ARNs or ARN patterns (`*` inside a name) the gate allows. */
+  readonly resources: string[];
+}
+
+const P = PSEUDO;
+const regional = (service: string, resource: string) => `arn:${P.partition}:${service}:${P.region}:${P.account}:${resource}`;
+const bind = (resourceArn: string, acceptsArn = false): ResourceBindingSpec => ({ resourceArn, acceptsArn });
+
+/**
+ * The identifier member of each API, from the AWS API reference (the request shape's member that
+ * names the resource), and the ARN it forms. `acceptsArn` only where the API documents that the
+ * member takes a name or an ARN. An action missing here must be given a binding explicitly.
+ */
+export const KNOWN_BINDINGS: Readonly<Record<string, ResourceBindingSpec>> = {
+  'rds:deletedbinstance': bind(regional('rds', 'db:{DBInstanceIdentifier}')),
+  'rds:modifydbinstance': bind(regional('rds', 'db:{DBInstanceIdentifier}')),
+  'rds:rebootdbinstance': bind(regional('rds', 'db:{DBInstanceIdentifier}')),
+  'rds:stopdbinstance': bind(regional('rds', 'db:{DBInstanceIdentifier}')),
+  'rds:deletedbcluster': bind(regional('rds', 'cluster:{DBClusterIdentifier}')),
+  'rds:modifydbcluster': bind(regional('rds', 'cluster:{DBClusterIdentifier}')),
+  'rds:stopdbcluster': bind(regional('rds', 'cluster:{DBClusterIdentifier}')),
+  'rds:deletedbsnapshot': bind(regional('rds', 'snapshot:{DBSnapshotIdentifier}')),
+  'rds:deletedbclustersnapshot': bind(regional('rds', 'cluster-snapshot:{DBClusterSnapshotIdentifier}')),
+  // StackName: "the name or the unique stack ID"; a stack's ARN ends in a generated id.
+  'cloudformation:updatestack': bind(regional('cloudformation', 'stack/{StackName}/*'), true),
+  'cloudformation:deletestack': bind(regional('cloudformation', 'stack/{StackName}/*'), true),
+  // TableName: "the name of the table ... You can also provide the ARN of the table".
+  'dynamodb:deletetable': bind(regional('dynamodb', 'table/{TableName}'), true),
+  'dynamodb:updatetable': bind(regional('dynamodb', 'table/{TableName}'), true),
+  's3:deletebucket': bind(`arn:${P.partition}:s3:::{Bucket}`),
+  's3:deletebucketpolicy': bind(`arn:${P.partition}:s3:::{Bucket}`),
+  's3:putbucketpolicy': bind(`arn:${P.partition}:s3:::{Bucket}`),
+  's3:deleteobject': bind(`arn:${P.partition}:s3:::{Bucket}/{Key}`),
+  'lambda:deletefunction': bind(regional('lambda', 'function:{FunctionName}'), true),
+  'sns:deletetopic': bind('{TopicArn}'),
+  'iam:deleterole': bind(`arn:${P.partition}:iam::${P.account}:role/{RoleName}`),
+  'kms:schedulekeydeletion': bind(regional('kms', 'key/{KeyId}'), true),
+  'ecr:deleterepository': bind(regional('ecr', 'repository/{repositoryName}')),
+  'eks:deletecluster': bind(regional('eks', 'cluster/{name}')),
+};
+
+const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
+
+/** The parameter names a template reads, in order. */
+export function placeholdersOf(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]);
+}
+
+/** The template as literal parts around its placeholders: parts.length === names.length + 1. */
+export function splitTemplate(template: string): { parts: string[]; names: string[] } {
+  const parts: string[] = [];
+  const names: string[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    parts.push(template.slice(last, m.index));
+    names.push(m[1]);
+    last = m.index! + m[0].length;
+  }
+  parts.push(template.slice(last));
+  return { parts, names };
+}
+
+export interface DerivedTarget {
+  readonly target?: string;
+  /** Why no target could be derived (a parameter missing, not a string, or empty). */
+  readonly error?: string;
+}
+
+/** The ARN the parameters name, exactly as the workflow derives it. */
+export function targetOf(binding: ResourceBindingSpec, parameters: unknown): DerivedTarget {
+  if (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) {
+    return { error: 'parameters is not an object' };
+  }
+  const { parts, names } = splitTemplate(binding.resourceArn);
+  if (names.length === 0) return { error: `the binding ${binding.resourceArn} names no parameter` };
+  const values: string[] = [];
+  for (const name of names) {
+    const value = (parameters as Record<string, unknown>)[name];
+    if (typeof value !== 'string' || value.length === 0) {
+      return { error: `parameters.${name} (which names the resource) is ${value === undefined ? 'missing' : `not a non-empty string: ${JSON.stringify(value)}`}` };
+    }
+    values.push(value);
+  }
+  if (binding.acceptsArn && names.length === 1 && values[0].startsWith('arn:')) return { target: values[0] };
+  return { target: parts.map((part, i) => part + (values[i] ?? '')).join('') };
+}
+
+/** IAM-style ARN pattern match: `*` matches any run of characters, everything else is literal. */
+export function arnMatches(pattern: string, arn: string): boolean {
+  const regex = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  return regex.test(arn);
+}
+
+export interface BindingCheck {
+  /** The ARN the parameters act on, when it could be derived. */
+  readonly target?: string;
+  /** Why the request must not be approved or performed; undefined when it is consistent. */
+  readonly refusal?: string;
+}
+
+/**
+ * Re-checks a recorded request: its operation is gated, its parameters name exactly its resource,
+ * and that resource is one the gate allows. Fail closed: anything unknown is a refusal.
+ */
+export function checkBinding(operations: readonly BoundOperation[], operation: string, resource: string, parameters: unknown): BindingCheck {
+  const op = operations.find((o) => o.operation === operation);
+  if (!op) return { refusal: `operation ${operation} is not gated here, or the binding of its parameters to its resource is unknown` };
+  const { target, error } = targetOf(op, parameters);
+  if (!target) return { refusal: `the parameters name no resource: ${error}` };
+  // Another spelling of an identifier member (dbInstanceIdentifier, db_instance_identifier) could
+  // reach the API as that member if any layer matched names loosely; the workflow reads the
+  // exact name only, so such a request is never approved.
+  const loose = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  for (const name of placeholdersOf(op.resourceArn)) {
+    const alias = Object.keys(parameters as object).find((key) => key !== name && loose(key) === loose(name));
+    if (alias) return { target, refusal: `the parameters hold ${alias} besides ${name}, another spelling of the member that names the resource` };
+  }
+  if (target !== resource) {
+    return { target, refusal: `the parameters act on ${target} but the request names ${resource}` };
+  }
+  if (!op.resources.some((pattern) => arnMatches(pattern, target))) {
+    return { target, refusal: `the parameters act on ${target}, which this gate does not allow for ${operation}` };
+  }
+  return { target };
+}
