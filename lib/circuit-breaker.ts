@@ -1,12 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -71,8 +74,11 @@ export interface CircuitBreakerProps {
    */
   readonly monitorOnly?: boolean;
   /**
-   * The topic that receives trip alerts.
-   * @default - a new topic (subscribe your on-call to `alertTopic`)
+   * The topic that receives trip alerts, and the dead-letter alarm. If it is encrypted, its key
+   * must let CloudWatch (`cloudwatch.amazonaws.com`) use it (kms:Decrypt, kms:GenerateDataKey*),
+   * or the alarm cannot deliver; the AWS managed key `alias/aws/sns` cannot.
+   * @default - a new topic encrypted with a new customer managed key that CloudWatch may use
+   *   (subscribe your on-call to `alertTopic`)
    */
   readonly alertTopic?: sns.ITopic;
 }
@@ -102,8 +108,14 @@ export class CircuitBreaker extends Construct {
   public readonly handler: nodejs.NodejsFunction;
   /** The rule delivering the agents' CloudTrail events. */
   public readonly rule: events.Rule;
-  /** Events the handler failed on after every retry. */
+  /**
+   * Events the handler failed on after every retry: those EventBridge could not deliver, and the
+   * invocations that kept failing (Lambda's on-failure destination), such as a quarantine IAM kept
+   * refusing. Alarms (`deadLetterAlarm`) as soon as one arrives.
+   */
   public readonly deadLetterQueue: sqs.Queue;
+  /** In alarm while the dead-letter queue holds a message; notifies the alert topic. */
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
   /** Whether the breaker only counts and alerts. */
   public readonly monitorOnly: boolean;
   /** The configuration of each watched agent. */
@@ -135,7 +147,8 @@ export class CircuitBreaker extends Construct {
     });
     this.alertTopic = props.alertTopic ?? new sns.Topic(this, 'Alerts', {
       displayName: 'cdk-agent-guardrails circuit breaker',
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      // A customer managed key: CloudWatch alarms cannot publish to a topic under alias/aws/sns.
+      masterKey: alertKey(this),
       enforceSSL: true,
     });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
@@ -156,6 +169,12 @@ export class CircuitBreaker extends Construct {
       environment: { [BREAKER_CONFIG_ENV]: Stack.of(this).toJsonString(config) },
       bundling: { forceDockerBundling: false, externalModules: ['@aws-sdk/*'], minify: true, sourceMap: false },
       logGroup: new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+      // EventBridge invokes asynchronously: once Lambda has accepted an event, Lambda's retries
+      // apply, and an event that still fails (a quarantine IAM kept refusing) would be dropped
+      // without an on-failure destination.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
     this.grantStateWrites(this.handler);
     this.alertTopic.grantPublish(this.handler);
@@ -176,6 +195,17 @@ export class CircuitBreaker extends Construct {
       retryAttempts: 8,
       maxEventAge: Duration.hours(2),
     }));
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription: 'cdk-agent-guardrails circuit breaker: an agent event failed every retry (for instance a quarantine IAM refused). '
+        + 'The agent may NOT be stopped: read the dead-letter queue and the handler logs; run `breaker trip` if in doubt.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
 
     Tags.of(this).add(GUARDRAIL_COMPONENT_TAG, 'circuit-breaker');
     if (this.monitorOnly) {
@@ -243,6 +273,21 @@ export class CircuitBreaker extends Construct {
     }
     return errors;
   }
+}
+
+/** The alert topic's key: usable by CloudWatch, so that the dead-letter alarm can notify the topic. */
+function alertKey(scope: Construct): kms.Key {
+  const key = new kms.Key(scope, 'AlertsKey', {
+    description: 'cdk-agent-guardrails circuit breaker: alert topic',
+    enableKeyRotation: true,
+  });
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'CloudWatchAlarmsPublishToAlertTopic',
+    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+  }));
+  return key;
 }
 
 function handlerEntry(): string {

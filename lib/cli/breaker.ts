@@ -6,6 +6,7 @@
  * lifts the quarantine (sessions issued before the reset stay revoked) and re-arms the breaker.
  * Both record who did it in the breaker's ledger and alert the topic.
  */
+import { randomUUID } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -107,7 +108,13 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
   if (o.table) {
     try {
       const store = new BreakerStore(c.dynamodb, o.table);
-      const claimed = await store.claimIncident(o.agentName, { incidentId, trippedAt: at.toISOString(), reason, trippedBy: operator });
+      // A human's trip overrides a reset under way: that reset then sees the trip and re-applies the quarantine.
+      const claimed = await store.claimIncident(o.agentName, { incidentId, trippedAt: at.toISOString(), reason, trippedBy: operator }, { overResetStartedBefore: '9999-12-31T23:59:59.999Z' });
+      if (claimed) {
+        // Again, now that the trip is recorded: a reset finishing between the first write and the
+        // claim may have lifted it. From the claim on, no reset can close without seeing this trip.
+        await writeQuarantine(c.iam, o.roleName, at);
+      }
       await store.appendLedger({ kind: 'manual-trip', agentName: o.agentName, incidentId, at: at.toISOString(), actor: operator, details: { reason, roleName: o.roleName, alreadyTripped: !claimed } });
       if (claimed) await store.markCompleted(o.agentName, incidentId, new Date().toISOString());
       io.out(claimed ? `breaker state: tripped by ${operator} (incident ${incidentId})` : 'breaker state: was already tripped; the manual trip is recorded in the ledger');
@@ -137,20 +144,34 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
   return followUpFailed ? EXIT.remote : EXIT.ok;
 }
 
+/**
+ * A reset moves the breaker through `resetting`: no trip can claim an incident while the reset
+ * lifts the quarantine (one that would have is recorded as pending on the reset), and the breaker
+ * closes only after the lift, only if nothing tripped meanwhile. Otherwise the reset puts the
+ * quarantine back and fails: the agent ends quarantined whatever the interleaving.
+ */
 async function reset(o: Options, operator: string, c: Clients, io: CliIo): Promise<number> {
   const store = new BreakerStore(c.dynamodb, o.table!);
   const at = new Date();
-  // Re-arm first: should lifting the quarantine then fail, the agent stays quarantined (fail closed).
-  const previous = await store.close(o.agentName, operator, at.toISOString());
-  // The incident's calls stop counting, or the re-armed breaker would trip on them at once.
-  await store.rebaseWindows(o.agentName);
+  const resetId = randomUUID();
+  const previous = await store.beginReset(o.agentName, resetId, operator, at.toISOString());
+  const incidentId = previous?.incidentId ?? 'none';
   try {
+    // The incident's calls stop counting, or the re-armed breaker would trip on them at once.
+    await store.rebaseWindows(o.agentName);
     await liftQuarantine(c.iam, o.roleName, at);
   } catch (e) {
-    io.err(`the quarantine of agent ${o.agentName} is still in place: IAM refused to lift it on role ${o.roleName}: ${(e as Error).message}`);
+    io.err(`the quarantine of agent ${o.agentName} is still in place: the reset failed on role ${o.roleName}: ${(e as Error).message}`);
+    await abortReset(o, resetId, operator, at, c, io, `the reset failed: ${(e as Error).message}`);
     return EXIT.remote;
   }
-  const incidentId = previous?.incidentId ?? 'none';
+  if (!(await store.finishReset(o.agentName, resetId))) {
+    const quarantined = await abortReset(o, resetId, operator, at, c, io, 'the breaker tripped again while the reset was under way');
+    io.err(quarantined
+      ? `reset of agent ${o.agentName} ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again. Find out why before resetting again.`
+      : `reset of agent ${o.agentName} NOT done: another reset took over while this one was under way; it decides the outcome. Run status to see it.`);
+    return EXIT.remote;
+  }
   await store.appendLedger({ kind: 'reset', agentName: o.agentName, incidentId, at: at.toISOString(), actor: operator, details: { reason: o.reason ?? 'human reset', roleName: o.roleName, previousState: previous?.state ?? 'none', trippedAt: previous?.trippedAt } });
   io.out(`agent ${o.agentName} reset at ${at.toISOString()} by ${operator}: the quarantine is lifted; sessions issued before now stay revoked, new sessions work. The breaker is armed again.`);
   if (o.topic) {
@@ -162,6 +183,44 @@ async function reset(o: Options, operator: string, c: Clients, io: CliIo): Promi
     });
   }
   return EXIT.ok;
+}
+
+/**
+ * Ends a reset that must not close the breaker. Unless another reset has taken over, the breaker
+ * is tripped (on the trip that happened during the reset, if any) and the quarantine re-applied:
+ * this reset may have lifted it after the trip wrote it. Returns whether the agent is quarantined.
+ */
+async function abortReset(o: Options, resetId: string, operator: string, at: Date, c: Clients, io: CliIo, why: string): Promise<boolean> {
+  const store = new BreakerStore(c.dynamodb, o.table!);
+  const state = await store.state(o.agentName);
+  if (state?.state === 'resetting' && state.resetId === resetId) {
+    const moved = state.pendingIncident
+      ? await store.promotePendingTrip(o.agentName, resetId, state.pendingIncident)
+      : await store.revertReset(o.agentName, resetId);
+    if (!moved) return abortReset(o, resetId, operator, at, c, io, why);
+  } else if (state?.state !== 'tripped') {
+    // Another reset (or its end) owns the breaker now; it closes or re-quarantines as it finds.
+    return false;
+  }
+  const current = (await store.state(o.agentName))!;
+  const incident = state?.pendingIncident ?? current;
+  try {
+    await writeQuarantine(c.iam, o.roleName, new Date(incident.trippedAt ?? at.toISOString()));
+  } catch (e) {
+    io.err(`agent ${o.agentName} may NOT be quarantined: IAM refused to re-apply the quarantine on role ${o.roleName}: ${(e as Error).message}. Run breaker trip, or remove the agent's credentials.`);
+    throw e;
+  }
+  if (current.incidentId) await store.markCompleted(o.agentName, current.incidentId, new Date().toISOString());
+  await store.appendLedger({ kind: 'reset-aborted', agentName: o.agentName, incidentId: current.incidentId ?? 'none', at: at.toISOString(), actor: operator, details: { why, roleName: o.roleName, resetId, incident: current.incidentId, trippedBy: current.trippedBy, reason: current.reason } });
+  if (o.topic) {
+    await publishAlert(c.sns, o.topic, {
+      subject: `Circuit breaker reset aborted: agent ${o.agentName} is quarantined`,
+      agentName: o.agentName,
+      kind: 'reset-aborted',
+      body: { why, incidentId: current.incidentId, trippedAt: current.trippedAt, trippedBy: current.trippedBy, reason: current.reason, resetBy: operator, quarantine: 'every session of the role is denied every action until a human resets the breaker' },
+    });
+  }
+  return true;
 }
 
 async function status(o: Options, c: Clients, io: CliIo): Promise<number> {
@@ -176,7 +235,9 @@ async function status(o: Options, c: Clients, io: CliIo): Promise<number> {
   io.out(`role ${o.roleName}: ${quarantined ? 'QUARANTINED (every session denied every action)' : 'not quarantined'}`);
   if (o.table) {
     const state = await new BreakerStore(c.dynamodb, o.table).state(o.agentName);
-    io.out(`breaker ${o.agentName}: ${state?.state ?? 'closed (never tripped)'}${state?.state === 'tripped' ? ` since ${state.trippedAt} by ${state.trippedBy}: ${state.reason}` : ''}`);
+    const since = state?.state === 'tripped' ? ` since ${state.trippedAt} by ${state.trippedBy}: ${state.reason}`
+      : state?.state === 'resetting' ? ` since ${state.resetAt} by ${state.resetBy}${state.pendingIncident ? ` (tripped again meanwhile: ${state.pendingIncident.reason})` : ''}` : '';
+    io.out(`breaker ${o.agentName}: ${state?.state ?? 'closed (never tripped)'}${since}`);
   }
   return quarantined ? EXIT.findings : EXIT.ok;
 }

@@ -10,7 +10,8 @@ import { QUARANTINE_POLICY_NAME } from '../../lib/private/breaker-quarantine';
 import { synthAgent } from '../support/fixtures';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION } from '../support/template-resolver';
-import { LocalServers, TOPIC_ARN, createTable, itemsOf, startServers } from './breaker-fixtures';
+import { BreakerProcessor, ProcessResult } from '../../lib/handlers/breaker/processor';
+import { LocalServers, PausingProxy, TOPIC_ARN, cloudTrailEvent, config, createTable, itemsOf, startPausingProxy, startServers, watched } from './breaker-fixtures';
 
 const OPERATOR_KEY = 'AKIAOPERATORALICE';
 const OPERATOR_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/breaker-operators/alice`;
@@ -65,11 +66,13 @@ describe('breaker trip and reset', () => {
     const { code, out } = await cli('trip', 'ops-assistant', '--role-name', ROLE, '--table', tableName, '--topic', TOPIC_ARN, '--reason', 'deleting dev tables in a loop');
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^agent ops-assistant quarantined at .*every session of role ops-assistant-role is now denied every action/);
-    // the IAM call was made by the real client, signed with the operator's key
+    // the IAM calls were made by the real client, signed with the operator's key: the quarantine at
+    // once, and again once the trip is recorded (a reset running meanwhile cannot have lifted it)
     const puts = servers.iam.callsOf('PutRolePolicy');
-    expect(puts).toHaveLength(1);
-    expect(puts[0].accessKeyId).toBe(OPERATOR_KEY);
+    expect(puts).toHaveLength(2);
+    expect(puts.map((p) => p.accessKeyId)).toEqual([OPERATOR_KEY, OPERATOR_KEY]);
     expect(puts[0].params).toMatchObject({ RoleName: ROLE, PolicyName: QUARANTINE_POLICY_NAME });
+    expect(puts[1].params).toEqual(puts[0].params);
     // the state names the operator; the ledger has the record; the alert went out
     const state = await new BreakerStore(servers.clients.dynamodb, tableName).state('ops-assistant');
     expect(state).toMatchObject({ state: 'tripped', trippedBy: OPERATOR_ARN, reason: 'deleting dev tables in a loop' });
@@ -108,6 +111,9 @@ describe('breaker trip and reset', () => {
     expect(code).toBe(4);
     expect(err.join('\n')).toMatch(/quarantine of agent ops-assistant is still in place/);
     expect(servers.iam.inlinePolicies(ROLE)[QUARANTINE_POLICY_NAME].Statement.map((s: any) => s.Sid)).toContain('QuarantineUntilHumanReset');
+    // and the breaker reads tripped again, with the failed reset in the ledger
+    expect((await new BreakerStore(servers.clients.dynamodb, tableName).state('ops-assistant'))?.state).toBe('tripped');
+    expect((await itemsOf(servers.clients.dynamodb, tableName, 'ops-assistant', 'ledger#')).map((i) => i.kind.S)).toContain('reset-aborted');
     // trip it again so that the next test starts from a tripped breaker
     await cli('trip', 'ops-assistant', '--role-name', ROLE, '--table', tableName);
   });
@@ -126,7 +132,7 @@ describe('breaker trip and reset', () => {
     expect((await new BreakerStore(servers.clients.dynamodb, tableName).state('ops-assistant'))?.state).toBe('closed');
     await expect(new BreakerStore(servers.clients.dynamodb, tableName).window('ops-assistant', windowStart)).resolves.toMatchObject({ writes: 0, destructive: 0, denied: 0 });
     const ledger = await itemsOf(servers.clients.dynamodb, tableName, 'ops-assistant', 'ledger#');
-    expect(ledger.map((i) => i.kind.S)).toEqual(['manual-trip', 'manual-trip', 'reset']);
+    expect(ledger.map((i) => i.kind.S)).toEqual(['manual-trip', 'reset-aborted', 'manual-trip', 'reset']);
     expect(servers.iam.published.at(-1)?.attributes.kind).toBe('reset');
     // evaluated: a new session works again, the session that ran before the reset does not
     const { policies: agent } = synthAgent((_s, a) => a.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`] }));
@@ -145,6 +151,94 @@ describe('breaker trip and reset', () => {
     expect(code).toBe(4);
     expect(out).toEqual([]);
     expect(err[0]).toMatch(/agent ops-assistant is NOT quarantined: IAM refused/);
+  });
+});
+
+describe('a trip racing a reset', () => {
+  let proxy: PausingProxy;
+  beforeAll(async () => {
+    // The CLI reaches IAM through a proxy that can hold its lift of the quarantine until a
+    // breaker event (or a manual trip) has run: the interleaving is exact, not timing-dependent.
+    proxy = await startPausingProxy(servers.iam.url);
+    process.env.AWS_ENDPOINT_URL_IAM = proxy.url;
+  });
+  afterAll(async () => {
+    process.env.AWS_ENDPOINT_URL_IAM = servers.iam.url;
+    await proxy.stop();
+  });
+  const isLift = (p: Record<string, string>) => p.Action === 'PutRolePolicy' && String(p.PolicyDocument).includes('RevokeSessionsIssuedBeforeReset');
+  const quarantined = (role: string) => (servers.iam.inlinePolicies(role)[QUARANTINE_POLICY_NAME]?.Statement ?? []).some((s: any) => s.Sid === 'QuarantineUntilHumanReset');
+
+  async function trippedAgent(name: string): Promise<{ processor: BreakerProcessor; denied: () => Promise<ProcessResult[]>; roleName: string; table: string }> {
+    const table = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, name, { maxDeniedCalls: 2 });
+    const processor = new BreakerProcessor(config(table, [agent]), servers.clients);
+    // Three denied calls of the (quarantined) agent session, now.
+    const denied = async () => {
+      const results = [];
+      for (let i = 0; i < 3; i++) {
+        results.push(await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventName: 'DeleteTable', errorCode: 'AccessDeniedException', eventTime: new Date().toISOString() })));
+      }
+      return results;
+    };
+    expect((await denied()).map((r) => r.outcome)).toEqual(['counted', 'counted', 'tripped']);
+    expect(quarantined(agent.roleName)).toBe(true);
+    return { processor, denied, roleName: agent.roleName, table };
+  }
+
+  test('fails closed when the breaker trips again between re-arming and lifting: the reset aborts and the agent stays quarantined', async () => {
+    // GIVEN an agent the breaker has tripped and quarantined
+    as(OPERATOR_KEY);
+    const { denied, roleName, table } = await trippedAgent('racer');
+    const first = await new BreakerStore(servers.clients.dynamodb, table).state('racer');
+    // WHEN, while a human resets it, after the counters are rebased but before the lift lands, the
+    // agent's session makes three more denied calls and the breaker handles them
+    let late: ProcessResult[] = [];
+    proxy.pauseBefore(isLift, async () => {
+      late = await denied();
+    });
+    const { code, out, err } = await cli('reset', 'racer', '--role-name', roleName, '--table', table, '--topic', TOPIC_ARN);
+    // THEN the agent ends quarantined, although the reset's lift landed after the trip
+    expect(quarantined(roleName)).toBe(true);
+    // AND the reset fails clearly
+    expect(code).toBe(4);
+    expect(out).toEqual([]);
+    expect(err.join('\n')).toMatch(/reset of agent racer ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again/);
+    // AND the trip during the reset did not claim over it, but left itself on the reset
+    expect(late.map((r) => r.outcome)).toEqual(['counted', 'counted', 'pending-on-reset']);
+    expect(servers.iam.callsOf('PutRolePolicy').filter((c) => c.params.RoleName === roleName).map((c) => JSON.parse(c.params.PolicyDocument).Statement.at(-1).Sid))
+      .toEqual(['QuarantineUntilHumanReset', 'QuarantineUntilHumanReset', 'RevokeSessionsIssuedBeforeReset', 'QuarantineUntilHumanReset']);
+    // AND the breaker is tripped on the new incident, completed, with the ledger and the alerts saying so
+    const state = await new BreakerStore(servers.clients.dynamodb, table).state('racer');
+    expect(state).toMatchObject({ state: 'tripped', trippedBy: 'circuit-breaker', pendingIncident: undefined, resetId: undefined });
+    expect(state!.incidentId).not.toBe(first!.incidentId);
+    expect(state!.completedAt).toBeDefined();
+    const ledger = await itemsOf(servers.clients.dynamodb, table, 'racer', 'ledger#');
+    expect(ledger.map((i) => i.kind.S).sort()).toEqual(['reset-aborted', 'trip', 'trip']);
+    expect(servers.iam.published.filter((m) => m.attributes.agent === 'racer').map((m) => m.attributes.kind)).toEqual(['trip', 'trip', 'reset-aborted']);
+    const status = await cli('status', 'racer', '--role-name', roleName, '--table', table);
+    expect(status.out).toEqual([`role ${roleName}: QUARANTINED (every session denied every action)`, expect.stringMatching(/^breaker racer: tripped since .* by circuit-breaker/)]);
+    // AND a later reset, with the agent calm, succeeds and re-arms the breaker, which trips again
+    await expect(cli('reset', 'racer', '--role-name', roleName, '--table', table)).resolves.toMatchObject({ code: 0 });
+    expect(quarantined(roleName)).toBe(false);
+    expect((await denied()).map((r) => r.outcome)).toEqual(['counted', 'counted', 'tripped']);
+    expect(quarantined(roleName)).toBe(true);
+  });
+
+  test('fails closed when a human pulls the kill switch while a reset is under way: the agent ends quarantined', async () => {
+    as(OPERATOR_KEY);
+    const { roleName, table } = await trippedAgent('switched');
+    let trip: { code: number } | undefined;
+    proxy.pauseBefore(isLift, async () => {
+      trip = await cli('trip', 'switched', '--role-name', roleName, '--table', table, '--reason', 'second look: still looping');
+    });
+    const { code, err } = await cli('reset', 'switched', '--role-name', roleName, '--table', table);
+    expect(quarantined(roleName)).toBe(true);
+    expect(trip?.code).toBe(0);
+    expect(code).toBe(4);
+    expect(err.join('\n')).toMatch(/reset of agent switched ABORTED/);
+    expect(quarantined(roleName)).toBe(true);
+    expect(await new BreakerStore(servers.clients.dynamodb, table).state('switched')).toMatchObject({ state: 'tripped', trippedBy: OPERATOR_ARN, reason: 'second look: still looping' });
   });
 });
 

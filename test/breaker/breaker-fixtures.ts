@@ -2,6 +2,7 @@
  * Shared fixtures of the breaker tests: a real dynalite server on 127.0.0.1 with the breaker's
  * table, the local query-protocol endpoint for IAM/SNS/STS, and realistic CloudTrail events.
  */
+import * as http from 'http';
 import { AddressInfo } from 'net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
@@ -151,4 +152,54 @@ export function cloudTrailEvent(o: SampleOptions): CloudTrailEvent & Record<stri
     },
   };
   return event as CloudTrailEvent & Record<string, any>;
+}
+
+export interface PausingProxy {
+  readonly url: string;
+  /** Before forwarding the first request whose form parameters match, runs `hook` to completion. */
+  pauseBefore(matches: (params: Record<string, string>) => boolean, hook: () => Promise<void>): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A forwarding HTTP proxy on 127.0.0.1 in front of the local query-protocol endpoint. It lets a
+ * test run something (a breaker event, say) exactly between a client's previous call and the
+ * moment a given call lands, to interleave two writers deterministically.
+ */
+export async function startPausingProxy(targetUrl: string): Promise<PausingProxy> {
+  const target = new URL(targetUrl);
+  const pauses: { matches: (params: Record<string, string>) => boolean; hook: () => Promise<void> }[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const params = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+      const index = pauses.findIndex((p) => p.matches(params));
+      if (index >= 0) {
+        const [pause] = pauses.splice(index, 1);
+        await pause.hook();
+      }
+      const forwarded = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (upstream) => {
+        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        upstream.pipe(res);
+      });
+      forwarded.on('error', (e) => {
+        res.writeHead(502);
+        res.end(String(e));
+      });
+      forwarded.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    pauseBefore(matches, hook) {
+      pauses.push({ matches, hook });
+    },
+    async stop() {
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -156,24 +156,60 @@ describe('the trip', () => {
     expect(state?.completedAt).toBeDefined();
   });
 
-  test('fails closed: when IAM refuses the quarantine the invocation fails, and a later event completes the trip', async () => {
+  test('fails loudly when IAM refuses the quarantine: the alert says the agent is NOT stopped, the ledger records it, the invocation fails, and a later event completes the trip', async () => {
     const tableName = await createTable(servers.clients.dynamodb);
     const agent = watched(servers.iam, 'flaky', { maxDestructiveCalls: 1 });
-    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { staleTripMs: 0 });
+    let now = new Date('2026-11-24T10:01:30Z');
+    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
     await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
-    // GIVEN IAM fails the quarantine write (the SDK's own retries included)
-    for (let i = 0; i < 3; i++) servers.iam.failNext('PutRolePolicy', 'ServiceFailure');
-    // WHEN the threshold is crossed, THEN the invocation fails (EventBridge retries it) and no alert claims success
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).rejects.toThrow(/injected failure/);
+    // GIVEN IAM refuses the quarantine write (the SDK retries LimitExceeded as throttling: every attempt fails)
+    for (let i = 0; i < 3; i++) servers.iam.failNext('PutRolePolicy', 'LimitExceeded');
+    // WHEN the threshold is crossed, THEN the invocation fails, so that Lambda retries it
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).rejects.toThrow(/injected failure of PutRolePolicy/);
     expect(servers.iam.inlinePolicies(agent.roleName)).toEqual({});
-    expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky')).toHaveLength(0);
-    // AND the next event (or the retry) finds the unfinished trip and completes it
+    // AND the on-call hears at once that the agent is NOT stopped, and what to do
+    const alerts = servers.iam.published.filter((m) => m.attributes.agent === 'flaky');
+    expect(alerts.map((m) => [m.attributes.kind, m.subject])).toEqual([['quarantine-failed', 'QUARANTINE FAILED: circuit breaker tripped but agent flaky is NOT stopped']]);
+    expect(JSON.parse(alerts[0].message).quarantine).toBe('QUARANTINE FAILED: LimitExceededException: injected failure of PutRolePolicy -- the agent is NOT stopped, run `breaker trip` or remove its credentials');
+    // AND the ledger records the failure with the incident
+    const state = await new BreakerStore(servers.clients.dynamodb, tableName).state('flaky');
+    expect(state).toMatchObject({ state: 'tripped', completedAt: undefined });
+    const failed = await itemsOf(servers.clients.dynamodb, tableName, 'flaky', 'ledger#');
+    expect(failed.map((i) => [i.kind.S, i.incidentId.S])).toEqual([['quarantine-failed', state!.incidentId]]);
+    expect(JSON.parse(failed[0].details.S).quarantine).toMatch(/^QUARANTINE FAILED: LimitExceeded/);
+    // AND an event within the claiming invocation's grace period does not race it
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
+    // AND a later event (or Lambda's retry, a minute on) finds the unfinished trip and completes it
+    now = new Date('2026-11-24T10:02:30Z');
     await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'completed-stale-trip' });
     expect(Object.keys(servers.iam.inlinePolicies(agent.roleName))).toEqual([QUARANTINE_POLICY_NAME]);
-    expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky')).toHaveLength(1);
+    expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky').map((m) => m.attributes.kind)).toEqual(['quarantine-failed', 'trip']);
+    const ledger = await itemsOf(servers.clients.dynamodb, tableName, 'flaky', 'ledger#');
+    expect(ledger.map((i) => i.kind.S).sort()).toEqual(['quarantine-failed', 'trip']);
+    expect((await new BreakerStore(servers.clients.dynamodb, tableName).state('flaky'))?.completedAt).toBeDefined();
     // AND once completed, further events do nothing more
     await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
-    expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky')).toHaveLength(1);
+    expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky')).toHaveLength(2);
+  });
+
+  test('fails closed even when the alert fails too: the invocation still fails with the quarantine error', async () => {
+    const tableName = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, 'dark', { maxDestructiveCalls: 1 });
+    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { staleTripMs: 0 });
+    await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
+    servers.iam.failNext('PutRolePolicy', 'AccessDenied');
+    servers.iam.failNext('Publish', 'AuthorizationError');
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).rejects.toThrow(/injected failure of PutRolePolicy/);
+      // the failed alert is logged (the Lambda's log group), and the ledger still has the record
+      expect(logged.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/quarantine-failed-and-report-failed.*AuthorizationError/);
+    } finally {
+      logged.mockRestore();
+    }
+    expect((await itemsOf(servers.clients.dynamodb, tableName, 'dark', 'ledger#')).map((i) => i.kind.S)).toEqual(['quarantine-failed']);
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'completed-stale-trip' });
+    expect(Object.keys(servers.iam.inlinePolicies(agent.roleName))).toEqual([QUARANTINE_POLICY_NAME]);
   });
 
   test('a human reset re-arms the breaker: the next incident trips again, once', async () => {
@@ -183,7 +219,9 @@ describe('the trip', () => {
     await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
     await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'tripped' });
     await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
-    await new BreakerStore(servers.clients.dynamodb, tableName).close('rearmed', 'arn:aws:iam::123456789012:user/operator', new Date().toISOString());
+    const store = new BreakerStore(servers.clients.dynamodb, tableName);
+    await store.beginReset('rearmed', 'reset-1', 'arn:aws:iam::123456789012:user/operator', new Date().toISOString());
+    await expect(store.finishReset('rearmed', 'reset-1')).resolves.toBe(true);
     const again = await Promise.all(Array.from({ length: 20 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))));
     expect(tally(again)).toEqual({ 'tripped': 1, 'already-tripped': 19 });
     expect(await itemsOf(servers.clients.dynamodb, tableName, 'rearmed', 'ledger#')).toHaveLength(2);
@@ -199,10 +237,11 @@ describe('after a human reset', () => {
     // GIVEN a trip on 5 destructive calls across two windows
     for (const t of ['10:04:00', '10:04:30', '10:05:00', '10:05:10', '10:05:20']) await processor.process(at(t));
     expect((await new BreakerStore(servers.clients.dynamodb, tableName).state('rebased'))?.state).toBe('tripped');
-    // WHEN a human resets (the CLI's steps: close the state, rebase the counters)
+    // WHEN a human resets (the CLI's steps: begin the reset, rebase the counters, lift, finish)
     const store = new BreakerStore(servers.clients.dynamodb, tableName);
-    await store.close('rebased', 'arn:aws:iam::123456789012:user/operator', '2026-11-24T10:06:00Z');
+    await store.beginReset('rebased', 'reset-1', 'arn:aws:iam::123456789012:user/operator', '2026-11-24T10:06:00Z');
     await expect(store.rebaseWindows('rebased')).resolves.toBe(2);
+    await expect(store.finishReset('rebased', 'reset-1')).resolves.toBe(true);
     // THEN the next three calls in the same window count from zero, and the fourth trips
     const outcomes = [];
     for (const t of ['10:06:10', '10:06:20', '10:06:30', '10:06:40']) outcomes.push(await processor.process(at(t)));
@@ -210,6 +249,38 @@ describe('after a human reset', () => {
     // AND the raw totals stay in the table as evidence
     const windows = await itemsOf(servers.clients.dynamodb, tableName, 'rebased', 'window#');
     expect(windows.map((w) => [w.destructive.N, w.baseDestructive.N])).toEqual([['2', '2'], ['7', '3']]);
+  });
+});
+
+describe('while a human reset is under way', () => {
+  test('a trip does not claim over the reset but stops the agent and leaves itself on the reset; a reset that died midway is overridden', async () => {
+    const tableName = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, 'midreset', { maxDestructiveCalls: 1 });
+    let now = new Date('2026-11-24T10:01:30Z');
+    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
+    const store = new BreakerStore(servers.clients.dynamodb, tableName);
+    await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'tripped' });
+    // GIVEN a human reset began, lifted the quarantine, and its CLI died before finishing
+    await store.beginReset('midreset', 'reset-1', 'arn:aws:iam::123456789012:user/operator', '2026-11-24T10:02:00.000Z');
+    servers.iam.seedPolicy(agent.roleName, QUARANTINE_POLICY_NAME, { Version: '2012-10-17', Statement: [] });
+    // WHEN the agent crosses the threshold again during the reset
+    const during = await Promise.all(Array.from({ length: 5 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))));
+    // THEN no event claims an incident over the reset; one leaves its trip on the reset, and quarantines the agent meanwhile
+    expect(tally(during)).toEqual({ 'pending-on-reset': 1, 'already-tripped': 4 });
+    expect(servers.iam.published.filter((m) => m.attributes.agent === 'midreset').map((m) => m.attributes.kind)).toEqual(['trip', 'trip']);
+    expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
+    const pending = await store.state('midreset');
+    expect(pending).toMatchObject({ state: 'resetting', resetId: 'reset-1' });
+    expect(pending?.pendingIncident?.trippedBy).toBe('circuit-breaker');
+    // AND the reset can no longer close the breaker
+    await expect(store.finishReset('midreset', 'reset-1')).resolves.toBe(false);
+    // AND once the reset has stalled (10 minutes), the next trip overrides it: the breaker is tripped again, not left disarmed
+    now = new Date('2026-11-24T10:12:01Z');
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:01Z' }))).resolves.toMatchObject({ outcome: 'counted' });
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:02Z' }))).resolves.toMatchObject({ outcome: 'tripped' });
+    expect(await store.state('midreset')).toMatchObject({ state: 'tripped', resetId: undefined, pendingIncident: undefined, completedAt: expect.any(String) });
+    expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
   });
 });
 

@@ -119,6 +119,10 @@ describe('the agent, even with AdministratorAccess', () => {
     ['deletes ledger records', 'dynamodb:DeleteItem', 'AWS::DynamoDB::Table', 'BreakerState'],
     ['deletes the breaker table', 'dynamodb:DeleteTable', 'AWS::DynamoDB::Table', 'BreakerState'],
     ['purges the dead letters', 'sqs:PurgeQueue', 'AWS::SQS::Queue', 'BreakerDeadLetters'],
+    ['drains the dead letters before anyone reads them', 'sqs:DeleteMessage', 'AWS::SQS::Queue', 'BreakerDeadLetters'],
+    ['removes the handler\'s on-failure destination', 'lambda:PutFunctionEventInvokeConfig', 'AWS::Lambda::Function', 'BreakerHandler'],
+    ['schedules deletion of the alert topic key', 'kms:ScheduleKeyDeletion', 'AWS::KMS::Key', 'BreakerAlertsKey'],
+    ['rewrites the alert topic key policy', 'kms:PutKeyPolicy', 'AWS::KMS::Key', 'BreakerAlertsKey'],
     ['stops the audit trail', 'cloudtrail:StopLogging', 'AWS::CloudTrail::Trail', 'AuditTrail'],
     ['narrows what the trail records', 'cloudtrail:PutEventSelectors', 'AWS::CloudTrail::Trail', 'AuditTrail'],
     ['deletes the audit trail', 'cloudtrail:DeleteTrail', 'AWS::CloudTrail::Trail', 'AuditTrail'],
@@ -131,6 +135,18 @@ describe('the agent, even with AdministratorAccess', () => {
       .Properties.Tags.reduce((acc: Record<string, string>, t: { Key: string; Value: string }) => ({ ...acc, [t.Key]: t.Value }), {});
     expect(tags['guardrails:component']).toBeDefined();
     await expect(decide(fx.policies, { action, resource, tags })).resolves.toBe('ExplicitlyDenied');
+  });
+
+  test.each([
+    ['silences the dead-letter alarm', 'cloudwatch:DisableAlarmActions'],
+    ['deletes the dead-letter alarm', 'cloudwatch:DeleteAlarms'],
+    ['rewrites the dead-letter alarm', 'cloudwatch:PutMetricAlarm'],
+    ['forces the dead-letter alarm to OK', 'cloudwatch:SetAlarmState'],
+  ])('fails when the agent %s (%s)', async (_what, action) => {
+    const id = logicalIdOf(fx.template, 'AWS::CloudWatch::Alarm', 'BreakerDeadLettersAlarm');
+    const tags = Object.fromEntries(fx.template.Resources[id].Properties.Tags.map((t: { Key: string; Value: string }) => [t.Key, t.Value]));
+    expect(tags).toMatchObject({ 'guardrails:component': 'circuit-breaker' });
+    await expect(decide(fx.policies, { action, resource: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${id}`, tags })).resolves.toBe('ExplicitlyDenied');
   });
 
   test('fails when the agent unsubscribes or rewrites the alert topic', async () => {
@@ -248,7 +264,10 @@ describe('synth output', () => {
 
   test('the trail records every region with file validation, encrypted, into a versioned Object Lock bucket', () => {
     const trail = Object.values(fx.template.Resources).find((r) => r.Type === 'AWS::CloudTrail::Trail')!;
-    expect(trail.Properties).toMatchObject({ IsMultiRegionTrail: true, EnableLogFileValidation: true, IncludeGlobalServiceEvents: true, IsLogging: true, EventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' }] });
+    expect(trail.Properties).toMatchObject({ IsMultiRegionTrail: true, EnableLogFileValidation: true, IncludeGlobalServiceEvents: true, IsLogging: true });
+    // every management event, read-only ones included (the breaker counts denied reads)
+    expect(trail.Properties.EventSelectors).toBeUndefined();
+    expect(trail.Properties.AdvancedEventSelectors).toContainEqual({ Name: 'All management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] });
     expect(fx.resolver.resolve(trail.Properties.KMSKeyId)).toBe(fx.arnOf('AWS::KMS::Key', 'AuditKey'));
     const bucket = Object.values(fx.template.Resources).find((r) => r.Type === 'AWS::S3::Bucket')!;
     expect(bucket.Properties).toMatchObject({ ObjectLockEnabled: true, VersioningConfiguration: { Status: 'Enabled' }, ObjectLockConfiguration: { Rule: { DefaultRetention: { Days: 365, Mode: 'COMPLIANCE' } } } });
@@ -263,6 +282,35 @@ describe('synth output', () => {
     const rule = Object.values(fx.template.Resources).find((r) => r.Type === 'AWS::Events::Rule')!;
     expect(rule.Properties.State).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
     expect(rule.Properties.Targets[0]).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 8 }, DeadLetterConfig: expect.any(Object) });
+  });
+});
+
+describe('a failed invocation', () => {
+  test('is never dropped: Lambda sends it to the dead-letter queue, which alarms to the alert topic', async () => {
+    const resources = fx.template.Resources;
+    const queue = fx.arnOf('AWS::SQS::Queue', 'BreakerDeadLetters');
+    const topic = fx.arnOf('AWS::SNS::Topic', 'BreakerAlerts');
+    // Lambda's asynchronous invocation of the handler: retried twice, then to the dead-letter queue
+    const invokeConfig = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig')!;
+    expect(fx.resolver.resolve(invokeConfig.Properties.FunctionName)).toBe(fx.resolver.resolve({ Ref: logicalIdOf(fx.template, 'AWS::Lambda::Function', 'BreakerHandler') }));
+    expect(invokeConfig.Properties).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
+    expect(fx.resolver.resolve(invokeConfig.Properties.DestinationConfig.OnFailure.Destination)).toBe(queue);
+    // and the handler's role may send there (and only send)
+    await expect(decide(fx.handlerPolicies, { action: 'sqs:SendMessage', resource: queue })).resolves.toBe('Allowed');
+    await expect(decide(fx.handlerPolicies, { action: 'sqs:PurgeQueue', resource: queue })).resolves.toBe('ImplicitlyDenied');
+    // the alarm watches the queue's depth and notifies the alert topic at the first message
+    const alarm = resources[logicalIdOf(fx.template, 'AWS::CloudWatch::Alarm', 'BreakerDeadLettersAlarm')].Properties;
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(fx.template, 'AWS::SQS::Queue', 'BreakerDeadLetters'), 'QueueName'] } }]);
+    expect(fx.resolver.resolve(alarm.AlarmActions)).toEqual([topic]);
+    // the topic's key is one CloudWatch may use (it cannot use alias/aws/sns): the alarm can deliver
+    const topicProps = resources[logicalIdOf(fx.template, 'AWS::SNS::Topic', 'BreakerAlerts')].Properties;
+    const keyId = logicalIdOf(fx.template, 'AWS::KMS::Key', 'BreakerAlertsKey');
+    expect(fx.resolver.resolve(topicProps.KmsMasterKeyId)).toBe(fx.arnOf('AWS::KMS::Key', 'BreakerAlertsKey'));
+    const keyPolicy = fx.resolver.resolve(resources[keyId].Properties.KeyPolicy);
+    expect(keyPolicy.Statement).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }));
+    // and the handler may use the key to publish
+    await expect(decide(fx.handlerPolicies, { action: 'kms:GenerateDataKey', resource: fx.arnOf('AWS::KMS::Key', 'BreakerAlertsKey') })).resolves.toBe('Allowed');
   });
 });
 

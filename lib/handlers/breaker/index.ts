@@ -1,7 +1,8 @@
 /**
  * The circuit breaker's Lambda handler: EventBridge delivers each matching CloudTrail management
- * event of a watched agent. Any error is thrown, so that EventBridge retries (and finally keeps the
- * event in the dead-letter queue): an event is never silently dropped.
+ * event of a watched agent. Any error is thrown, so that Lambda retries the asynchronous invocation
+ * and, when the retries run out, sends it to the on-failure destination (the breaker's dead-letter
+ * queue, which alarms): an event is never silently dropped.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';

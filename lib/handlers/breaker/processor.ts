@@ -9,8 +9,8 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { BreakerConfig, WatchedAgentConfig } from '../../private/breaker-config';
 import { classifyEvent } from '../../private/breaker-events';
-import { publishAlert, resetCommand, writeQuarantine } from './incident';
-import { BreakerState, BreakerStore, COUNTER_RETENTION_SECONDS, WindowCounts, windowStartOf } from './store';
+import { Alert, publishAlert, resetCommand, writeQuarantine } from './incident';
+import { BreakerState, BreakerStore, COUNTER_RETENTION_SECONDS, Incident, WindowCounts, windowStartOf } from './store';
 
 export interface BreakerClients {
   readonly dynamodb: DynamoDBClient;
@@ -27,6 +27,13 @@ export interface BreakerOptions {
    * @default 30 seconds
    */
   readonly staleTripMs?: number;
+  /**
+   * A human reset still under way this long after it began has stalled (the operator's CLI died
+   * midway, perhaps after lifting the quarantine): the next trip overrides it rather than leave the
+   * breaker disarmed.
+   * @default 10 minutes
+   */
+  readonly staleResetMs?: number;
 }
 
 /** A CloudTrail management event as EventBridge delivers it (the fields the breaker reads). */
@@ -49,7 +56,7 @@ export interface CloudTrailEvent {
   };
 }
 
-export type Outcome = 'ignored' | 'counted' | 'tripped' | 'already-tripped' | 'alerted' | 'completed-stale-trip';
+export type Outcome = 'ignored' | 'counted' | 'tripped' | 'already-tripped' | 'alerted' | 'completed-stale-trip' | 'pending-on-reset';
 
 export interface ProcessResult {
   readonly outcome: Outcome;
@@ -62,12 +69,14 @@ export class BreakerProcessor {
   private readonly byRoleArn: Map<string, WatchedAgentConfig>;
   private readonly now: () => Date;
   private readonly staleTripMs: number;
+  private readonly staleResetMs: number;
 
   constructor(private readonly config: BreakerConfig, private readonly clients: BreakerClients, options: BreakerOptions = {}) {
     this.store = new BreakerStore(clients.dynamodb, config.tableName);
     this.byRoleArn = new Map(config.agents.map((a) => [a.roleArn, a]));
     this.now = options.now ?? (() => new Date());
     this.staleTripMs = options.staleTripMs ?? 30_000;
+    this.staleResetMs = options.staleResetMs ?? 600_000;
   }
 
   public async process(event: CloudTrailEvent): Promise<ProcessResult> {
@@ -116,14 +125,31 @@ export class BreakerProcessor {
     return this.trip(agent, counts, evidence);
   }
 
-  private async trip(agent: WatchedAgentConfig, counts: WindowCounts, evidence: Record<string, unknown>): Promise<ProcessResult> {
+  private async trip(agent: WatchedAgentConfig, counts: WindowCounts, evidence: Record<string, unknown>, attempt = 1): Promise<ProcessResult> {
     const trippedAt = this.now();
-    const incident = { incidentId: randomUUID(), trippedAt: trippedAt.toISOString(), reason: String(evidence.reason), trippedBy: 'circuit-breaker' };
-    if (await this.store.claimIncident(agent.agentName, incident)) {
+    const incident: Incident = { incidentId: randomUUID(), trippedAt: trippedAt.toISOString(), reason: String(evidence.reason), trippedBy: 'circuit-breaker' };
+    const overResetStartedBefore = new Date(trippedAt.getTime() - this.staleResetMs).toISOString();
+    if (await this.store.claimIncident(agent.agentName, incident, { overResetStartedBefore })) {
       await this.complete(agent, incident, evidence);
       return { outcome: 'tripped', agentName: agent.agentName, counts };
     }
     const state = await this.store.state(agent.agentName);
+    if (state?.state === 'resetting' && state.resetId) {
+      // A human reset is under way and may be about to lift the quarantine policy. Record the trip
+      // on the reset, which then re-applies the quarantine instead of closing; quarantine and alert
+      // here as well, so that the agent is stopped even if the operator's reset dies midway.
+      const pending = await this.store.recordPendingTrip(agent.agentName, state.resetId, incident);
+      if (pending === 'recorded') {
+        await this.complete(agent, incident, { ...evidence, duringReset: { resetId: state.resetId, resetBy: state.resetBy, resetAt: state.resetAt } }, false);
+        return { outcome: 'pending-on-reset', agentName: agent.agentName, counts };
+      }
+      if (pending === 'already-pending') {
+        return { outcome: 'already-tripped', agentName: agent.agentName, counts };
+      }
+      // The reset ended meanwhile: decide again against its outcome (a few times; then fail, and Lambda retries).
+      if (attempt >= 3) throw new Error(`breaker state of agent ${agent.agentName} kept changing while tripping; retrying the event`);
+      return this.trip(agent, counts, evidence, attempt + 1);
+    }
     if (state && state.state === 'tripped' && !state.completedAt && isStale(state, this.now(), this.staleTripMs)) {
       // The invocation that claimed the incident failed before finishing: finish it, once more.
       await this.complete(agent, { incidentId: state.incidentId ?? 'unknown', trippedAt: state.trippedAt ?? this.now().toISOString(), reason: state.reason ?? 'unknown', trippedBy: state.trippedBy ?? 'circuit-breaker' }, evidence);
@@ -132,24 +158,39 @@ export class BreakerProcessor {
     return { outcome: 'already-tripped', agentName: agent.agentName, counts };
   }
 
-  /** Quarantine first (the part that stops the agent), then the ledger, then the alert. */
-  private async complete(agent: WatchedAgentConfig, incident: { incidentId: string; trippedAt: string; reason: string; trippedBy: string }, evidence: Record<string, unknown>): Promise<void> {
-    await writeQuarantine(this.clients.iam, agent.roleName, new Date(incident.trippedAt));
+  /**
+   * Quarantine first (the part that stops the agent), then the ledger, then the alert. A failed
+   * quarantine is never silent: the ledger records it, the alert says the agent is NOT stopped, and
+   * the error is thrown so that Lambda retries (and, when retries run out, the event lands in the
+   * dead-letter queue, which alarms). The incident stays uncompleted, so a later event completes it.
+   */
+  private async complete(agent: WatchedAgentConfig, incident: Incident, evidence: Record<string, unknown>, markCompleted = true): Promise<void> {
+    try {
+      await writeQuarantine(this.clients.iam, agent.roleName, new Date(incident.trippedAt));
+    } catch (e) {
+      await this.reportFailedQuarantine(agent, incident, evidence, e as Error);
+      throw e;
+    }
     await this.store.appendLedger({ kind: 'trip', agentName: agent.agentName, incidentId: incident.incidentId, at: incident.trippedAt, actor: incident.trippedBy, details: evidence });
-    await publishAlert(this.clients.sns, this.config.topicArn, {
-      subject: `Circuit breaker tripped: agent ${agent.agentName} is quarantined`,
-      agentName: agent.agentName,
-      kind: 'trip',
-      body: {
-        incidentId: incident.incidentId,
-        trippedAt: incident.trippedAt,
-        roleArn: agent.roleArn,
-        ...evidence,
-        quarantine: 'every session of the role is denied every action until a human resets the breaker',
-        reset: resetCommand(agent.agentName, agent.roleName, this.config.tableName),
-      },
-    });
-    await this.store.markCompleted(agent.agentName, incident.incidentId, this.now().toISOString());
+    await publishAlert(this.clients.sns, this.config.topicArn, tripAlert(agent, incident, evidence, this.config.tableName));
+    if (markCompleted) {
+      await this.store.markCompleted(agent.agentName, incident.incidentId, this.now().toISOString());
+    }
+  }
+
+  /** Records and announces a quarantine IAM refused; each step is tried even if the other fails. */
+  private async reportFailedQuarantine(agent: WatchedAgentConfig, incident: Incident, evidence: Record<string, unknown>, error: Error): Promise<void> {
+    const failure = quarantineFailure(error);
+    const at = this.now().toISOString();
+    const steps = await Promise.allSettled([
+      this.store.appendLedger({ kind: 'quarantine-failed', agentName: agent.agentName, incidentId: incident.incidentId, at, actor: incident.trippedBy, details: { ...evidence, trippedAt: incident.trippedAt, quarantine: failure } }),
+      publishAlert(this.clients.sns, this.config.topicArn, tripAlert(agent, incident, evidence, this.config.tableName, failure)),
+    ]);
+    for (const step of steps) {
+      if (step.status === 'rejected') {
+        console.error(JSON.stringify({ breaker: 'quarantine-failed-and-report-failed', agent: agent.agentName, incidentId: incident.incidentId, quarantine: failure, error: String(step.reason) }));
+      }
+    }
   }
 
   private async monitorAlert(agent: WatchedAgentConfig, counts: WindowCounts, evidence: Record<string, unknown>): Promise<ProcessResult> {
@@ -168,6 +209,32 @@ export class BreakerProcessor {
     });
     return { outcome: 'alerted', agentName: agent.agentName, counts };
   }
+}
+
+/** The trip alert; with `failure`, it says loudly that the agent is NOT stopped. */
+export function tripAlert(agent: WatchedAgentConfig, incident: Incident, evidence: Record<string, unknown>, tableName: string, failure?: string): Alert {
+  return {
+    subject: failure
+      ? `QUARANTINE FAILED: circuit breaker tripped but agent ${agent.agentName} is NOT stopped`
+      : `Circuit breaker tripped: agent ${agent.agentName} is quarantined`,
+    agentName: agent.agentName,
+    kind: failure ? 'quarantine-failed' : 'trip',
+    body: {
+      incidentId: incident.incidentId,
+      trippedAt: incident.trippedAt,
+      trippedBy: incident.trippedBy,
+      roleArn: agent.roleArn,
+      ...evidence,
+      quarantine: failure ?? 'every session of the role is denied every action until a human resets the breaker',
+      reset: resetCommand(agent.agentName, agent.roleName, tableName),
+    },
+  };
+}
+
+/** The words of a failed quarantine, as the alert and the ledger carry them. */
+export function quarantineFailure(error: Error): string {
+  const code = (error as { name?: string }).name;
+  return `QUARANTINE FAILED: ${code && code !== 'Error' ? `${code}: ` : ''}${error.message} -- the agent is NOT stopped, run \`breaker trip\` or remove its credentials`;
 }
 
 /** The counts of the last window length: this window's, plus the previous window's scaled by its overlap. */

@@ -19,17 +19,35 @@ export interface WindowCounts {
   readonly denied: number;
 }
 
+/**
+ * `resetting`: a human reset is under way (between re-arming and lifting the quarantine). No trip
+ * may claim an incident then (the reset owns the quarantine policy); a trip that would have
+ * claimed one is recorded as pending, and the reset turns it into a trip instead of closing.
+ */
 export interface BreakerState {
-  readonly state: 'tripped' | 'closed';
+  readonly state: 'tripped' | 'closed' | 'resetting';
   readonly incidentId?: string;
   readonly trippedAt?: string;
   readonly reason?: string;
   readonly trippedBy?: string;
   readonly completedAt?: string;
+  /** The reset under way (state `resetting`). */
+  readonly resetId?: string;
+  readonly resetAt?: string;
+  readonly resetBy?: string;
+  /** A trip that happened while the reset was under way; the reset completes it instead of closing. */
+  readonly pendingIncident?: Incident;
+}
+
+export interface Incident {
+  readonly incidentId: string;
+  readonly trippedAt: string;
+  readonly reason: string;
+  readonly trippedBy: string;
 }
 
 export interface LedgerRecord {
-  readonly kind: 'trip' | 'manual-trip' | 'reset' | 'monitor-alert';
+  readonly kind: 'trip' | 'manual-trip' | 'reset' | 'reset-aborted' | 'monitor-alert' | 'quarantine-failed';
   readonly agentName: string;
   readonly incidentId: string;
   readonly at: string;
@@ -123,15 +141,18 @@ export class BreakerStore {
 
   /**
    * Claims a new incident: succeeds for exactly one caller while the breaker is closed, however many
-   * race. Returns false when the breaker is already tripped.
+   * race. Returns false when the breaker is tripped, or a reset is under way (unless the reset began
+   * before `overResetStartedBefore`: a human's manual trip overrides any reset, and the handler
+   * overrides a reset that has stalled, so that a crashed reset cannot leave the breaker disarmed).
    */
-  public async claimIncident(agentName: string, incident: { incidentId: string; trippedAt: string; reason: string; trippedBy: string }): Promise<boolean> {
+  public async claimIncident(agentName: string, incident: Incident, options: { overResetStartedBefore?: string } = {}): Promise<boolean> {
+    const overReset = options.overResetStartedBefore !== undefined;
     try {
       await this.dynamodb.send(new UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        UpdateExpression: 'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt',
-        ConditionExpression: 'attribute_not_exists(#state) OR #state = :closed',
+        UpdateExpression: 'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, pendingIncident',
+        ConditionExpression: `attribute_not_exists(#state) OR #state = :closed${overReset ? ' OR (#state = :resetting AND resetAt < :before)' : ''}`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':tripped': { S: 'tripped' },
@@ -140,6 +161,7 @@ export class BreakerStore {
           ':at': { S: incident.trippedAt },
           ':reason': { S: incident.reason },
           ':by': { S: incident.trippedBy },
+          ...(overReset ? { ':resetting': { S: 'resetting' }, ':before': { S: options.overResetStartedBefore! } } : {}),
         },
       }));
       return true;
@@ -151,6 +173,108 @@ export class BreakerStore {
     }
   }
 
+  /**
+   * Records a trip that happened while a reset was under way; the reset then completes it instead
+   * of closing. Exactly one trip per reset is recorded ('recorded'; later ones get
+   * 'already-pending'); 'not-resetting' when that reset is no longer under way.
+   */
+  public async recordPendingTrip(agentName: string, resetId: string, incident: Incident): Promise<'recorded' | 'already-pending' | 'not-resetting'> {
+    try {
+      await this.dynamodb.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+        UpdateExpression: 'SET pendingIncident = :incident',
+        ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':rid': { S: resetId }, ':incident': { S: JSON.stringify(incident) } },
+      }));
+      return 'recorded';
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    const state = await this.state(agentName);
+    return state?.state === 'resetting' && state.resetId === resetId && state.pendingIncident ? 'already-pending' : 'not-resetting';
+  }
+
+  /** Starts a human reset: from here on no trip claims an incident until the reset ends. Returns the state before. */
+  public async beginReset(agentName: string, resetId: string, resetBy: string, at: string): Promise<BreakerState | undefined> {
+    const result = await this.dynamodb.send(new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+      // A trip left pending on an earlier reset stays: this reset then aborts on it rather than lose it.
+      UpdateExpression: 'SET #state = :resetting, resetId = :rid, resetBy = :by, resetAt = :at',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':rid': { S: resetId }, ':by': { S: resetBy }, ':at': { S: at } },
+      ReturnValues: 'ALL_OLD',
+    }));
+    return result.Attributes ? toState(result.Attributes as AttributeMap) : undefined;
+  }
+
+  /**
+   * Ends a reset after the quarantine was lifted: closes the breaker, only if this reset is still
+   * the one under way and no trip happened meanwhile. Returns false otherwise (read the state).
+   */
+  public async finishReset(agentName: string, resetId: string): Promise<boolean> {
+    try {
+      await this.dynamodb.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+        UpdateExpression: 'SET #state = :closed REMOVE resetId',
+        ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':closed': { S: 'closed' }, ':rid': { S: resetId } },
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Ends a reset that could not lift the quarantine: the breaker is tripped again on its incident. */
+  public async revertReset(agentName: string, resetId: string): Promise<boolean> {
+    try {
+      await this.dynamodb.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+        UpdateExpression: 'SET #state = :tripped REMOVE resetId',
+        ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':tripped': { S: 'tripped' }, ':rid': { S: resetId } },
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Turns the trip that happened during this reset into the breaker's incident (state tripped). */
+  public async promotePendingTrip(agentName: string, resetId: string, incident: Incident): Promise<boolean> {
+    try {
+      await this.dynamodb.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+        UpdateExpression: 'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, pendingIncident',
+        ConditionExpression: '#state = :resetting AND resetId = :rid',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':resetting': { S: 'resetting' },
+          ':rid': { S: resetId },
+          ':tripped': { S: 'tripped' },
+          ':id': { S: incident.incidentId },
+          ':at': { S: incident.trippedAt },
+          ':reason': { S: incident.reason },
+          ':by': { S: incident.trippedBy },
+        },
+      }));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
   /** Records that the trip's quarantine, ledger record and alert are all done. */
   public async markCompleted(agentName: string, incidentId: string, at: string): Promise<void> {
     try {
@@ -158,26 +282,14 @@ export class BreakerStore {
         TableName: this.tableName,
         Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
         UpdateExpression: 'SET completedAt = :at',
-        ConditionExpression: 'incidentId = :id',
-        ExpressionAttributeValues: { ':at': { S: at }, ':id': { S: incidentId } },
+        ConditionExpression: 'incidentId = :id AND #state = :tripped',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':at': { S: at }, ':id': { S: incidentId }, ':tripped': { S: 'tripped' } },
       }));
     } catch (e) {
       // A human reset in between: nothing to mark.
       if (!isConditionFailure(e)) throw e;
     }
-  }
-
-  /** Closes the breaker (a human reset); returns the incident that was open, if any. */
-  public async close(agentName: string, resetBy: string, at: string): Promise<BreakerState | undefined> {
-    const result = await this.dynamodb.send(new UpdateItemCommand({
-      TableName: this.tableName,
-      Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-      UpdateExpression: 'SET #state = :closed, resetBy = :by, resetAt = :at',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':closed': { S: 'closed' }, ':by': { S: resetBy }, ':at': { S: at } },
-      ReturnValues: 'ALL_OLD',
-    }));
-    return result.Attributes ? toState(result.Attributes as AttributeMap) : undefined;
   }
 
   public async state(agentName: string): Promise<BreakerState | undefined> {
@@ -227,13 +339,18 @@ export class BreakerStore {
 }
 
 function toState(item: AttributeMap): BreakerState {
+  const raw = item.state?.S;
   return {
-    // Anything but an explicit "closed" reads as tripped: fail closed.
-    state: item.state?.S === 'closed' ? 'closed' : 'tripped',
+    // Anything but an explicit "closed" or "resetting" reads as tripped: fail closed.
+    state: raw === 'closed' || raw === 'resetting' ? raw : 'tripped',
     incidentId: item.incidentId?.S,
     trippedAt: item.trippedAt?.S,
     reason: item.reason?.S,
     trippedBy: item.trippedBy?.S,
     completedAt: item.completedAt?.S,
+    resetId: item.resetId?.S,
+    resetAt: item.resetAt?.S,
+    resetBy: item.resetBy?.S,
+    pendingIncident: item.pendingIncident?.S ? JSON.parse(item.pendingIncident.S) as Incident : undefined,
   };
 }
