@@ -9,6 +9,7 @@ import { LiveDecider, iamClient, readLiveRole } from '../private/verify/live';
 import { OfflineDecider } from '../private/verify/offline-decider';
 import { DEFAULT_PRODUCTION_MODEL, ProductionModel, ResourceModel, findResources } from '../private/verify/production-resources';
 import { renderHtml } from '../private/verify/report-html';
+import { findResourcePolicies, resourceGrantsFor } from '../private/verify/resource-policies';
 import { renderMarkdown, renderTerminal } from '../private/verify/report-text';
 import { UNKNOWN_ACCOUNT } from '../private/verify/template-values';
 import { CliIo, CommandHandler } from './main';
@@ -130,11 +131,15 @@ async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
   // An environment-agnostic app deploys into the role's account.
   const account = agents[0].stack.env.account;
   const production: ResourceModel[] = inventory.production.map((r) => ({ ...r, arn: r.arn.replace(`:${UNKNOWN_ACCOUNT}:`, `:${account}:`) }));
+  // The app's resource-based policies, as deployed into the role's account.
+  const deployed = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null).split(`:${UNKNOWN_ACCOUNT}:`).join(`:${account}:`)) ?? undefined;
+  const resourcePolicies = assembly ? findResourcePolicies(assembly).map((p) => ({ ...p, document: deployed(p.document), governs: deployed(p.governs) })) : [];
+  const liveAgents = agents.map((agent) => ({ ...agent, resourceGrants: resourceGrantsFor(resourcePolicies, agent.roleArn) }));
   const decider = new LiveDecider(client, { key: args.model.tagKey, value: args.model.nonProductionValues[0] });
   const report = await analyse({
     assembly: assembly?.directory ?? path.resolve(args.assembly),
     mode: 'live',
-    agents,
+    agents: liveAgents,
     production,
     notAssessed: inventory.notAssessed,
     otherRoleArns: [],

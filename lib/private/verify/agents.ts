@@ -3,6 +3,7 @@ import { AGENT_TAG } from '../escalation-statements';
 import { AssemblyModel, StackModel } from './assembly';
 import { VERIFY_EXIT, VerifyInputError } from './errors';
 import { awsManagedPolicyDocument, awsManagedPolicyName } from './aws-managed-policies';
+import { ResourceGrant, findResourcePolicies, resourceGrantsFor } from './resource-policies';
 import { TemplateResource, arnOfResource, isUnresolved, physicalName } from './template-values';
 
 /**
@@ -41,6 +42,8 @@ export interface AgentModel {
   readonly boundary?: AgentPolicy;
   /** Values in its policies verify could not resolve offline. */
   readonly unresolved: string[];
+  /** What the app's resource-based policies grant this role (bucket, queue, topic, key policies, Lambda permissions). */
+  readonly resourceGrants?: ResourceGrant[];
 }
 
 function asList(value: unknown): unknown[] {
@@ -108,6 +111,7 @@ export function findAgents(assembly: AssemblyModel, selectors: readonly string[]
   }
   const unmatched = new Set(selectors);
   const agents: AgentModel[] = [];
+  const resourcePolicies = findResourcePolicies(assembly);
   for (const candidate of candidates) {
     const tags = tagsOf(candidate.stack, candidate.resource);
     const trust = candidate.stack.resolver.resolve(candidate.resource.Properties?.AssumeRolePolicyDocument);
@@ -119,7 +123,8 @@ export function findAgents(assembly: AssemblyModel, selectors: readonly string[]
     else if (services.some((s) => AGENT_SERVICE_PRINCIPALS.includes(s))) detectedBy = 'agent-service';
     else if (named.length > 0) detectedBy = 'named';
     if (!detectedBy) continue;
-    agents.push(buildAgent(assembly, candidate, tags, services, detectedBy));
+    const agent = buildAgent(assembly, candidate, tags, services, detectedBy);
+    agents.push({ ...agent, resourceGrants: resourceGrantsFor(resourcePolicies, agent.roleArn) });
   }
   if (unmatched.size > 0) {
     throw new VerifyInputError(`--agent ${[...unmatched].map((s) => JSON.stringify(s)).join(', ')} matches no role of the assembly. Give a role's logical ID, construct path, role name or ARN.`, VERIFY_EXIT.usage);

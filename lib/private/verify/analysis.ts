@@ -3,7 +3,7 @@ import { wildcardRegex } from '../iam-data';
 import { isSpecificArn } from '../production-resources';
 import { AgentModel, AgentPolicy, PolicySource } from './agents';
 import { ApprovalGateModel, GatedOperationModel } from './approval-gates';
-import { Check, escalationChecks, gateChecks, grantedWriteActions, modifyChecks, resourceChecks } from './checks';
+import { Check, OUTSIDE_APP, escalationChecks, gateChecks, grantedWriteActions, modifyChecks, outsideChecks, resourceChecks } from './checks';
 import { ProductionModel, ResourceModel } from './production-resources';
 
 /**
@@ -20,9 +20,21 @@ export type Status = 'allowed' | 'granted' | 'denied' | 'not-granted' | 'unknown
 /** The raw decision of a decider for one check. */
 export type RawDecision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied' | 'Unknown';
 
+/** The decisions for one agent's checks. */
+export interface Decisions {
+  readonly decisions: RawDecision[];
+  /**
+   * Per check: whether an Allowed or Unknown decision rests on an assumption about a condition key
+   * verify does not model (the condition was assumed to hold for an Allow, not to apply for a Deny).
+   */
+  readonly relied: boolean[];
+  /** The unmodelled condition keys assumed for this agent. */
+  readonly assumedKeys: string[];
+}
+
 /** Decides the checks of one agent: the offline evaluator, or IAM's simulator (--live). */
 export interface Decider {
-  decide(agent: AgentModel, checks: readonly Check[]): Promise<RawDecision[]>;
+  decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions>;
 }
 
 /** One production resource as seen by one agent. */
@@ -80,6 +92,17 @@ export interface AgentVerdict {
   readonly escalation: EscalationVerdict;
   /** The approval gates the agent can request operations of. */
   readonly gates: Array<{ gate: string; operations: GatedOperationModel[] }>;
+  /**
+   * Condition keys verify does not model that the agent's policies use: an Allow conditioned on one
+   * is assumed to hold, a Deny conditioned on one is assumed not to apply (fail closed).
+   */
+  readonly assumed: string[];
+  /** Catalog actions not asked on resources outside the app (--live only: their resource types share one ARN format). */
+  readonly outsideNotAsked: string[];
+  /** How many findings (destroy, data, tagging, escalation, unknown) hold only under those assumptions. */
+  readonly assumedFindings: number;
+  /** Resource-based policies of the app that grant this agent something (evaluated with its own policies). */
+  readonly resourceGrants: Array<{ source: string; scope: 'role' | 'session'; certain: boolean }>;
   readonly canDestroyProduction: boolean;
   readonly canEscalate: boolean;
   /** Some answer depends on a policy verify could not read. */
@@ -178,10 +201,16 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     const escalation = escalationChecks(agent, input.otherRoleArns);
     const modify = modifyChecks(grantedWriteActions(agent), input.production);
     const gates = gateChecks(input.gates ?? []);
-    const checks: Check[] = [...resourceCheckList.flat(), ...escalation, ...modify, ...gates];
-    const decisions = await input.decider.decide(agent, checks);
+    const { checks: outside, skipped } = outsideChecks(agent, { skipAmbiguous: input.mode === 'live' });
+    if (skipped.length > 0) {
+      warnings.push(`agent ${agent.name}: ${skipped.join(', ')} not asked of IAM on resources outside this app (the action's resource types share one ARN format); the offline run checks them.`);
+    }
+    const checks: Check[] = [...resourceCheckList.flat(), ...outside, ...escalation, ...modify, ...gates];
+    const { decisions, relied, assumedKeys } = await input.decider.decide(agent, checks);
     evaluations += checks.length;
     const statuses = checks.map((c, i) => statusOf(c, decisions[i], agent));
+    // Findings that hold only because a condition on an unmodelled key was assumed (reported, still findings).
+    const assumedFindings = checks.filter((c, i) => relied[i] && c.category !== 'modify' && c.category !== 'gate' && c.category !== 'delegation').length;
 
     const byResource = new Map<ResourceModel, Array<{ check: Check; status: Status }>>();
     const escalationResults: Array<{ check: Check; status: Status }> = [];
@@ -201,7 +230,7 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     const gatedOn = (arn: string) => [...new Set(agentGates.flatMap((g) => g.operations)
       .filter((op) => op.resources.some((r) => wildcardRegex(r).test(arn)))
       .map((op) => op.action))];
-    const resources: ResourceVerdict[] = input.production.map((resource) => {
+    const resources: ResourceVerdict[] = [...input.production, OUTSIDE_APP].map((resource) => {
       const results = byResource.get(resource) ?? [];
       const destructive = results.filter((r) => r.check.category !== 'modify');
       const pick = (category: string, status: Status) => [...new Set(results.filter((r) => r.check.category === category && r.status === status).map((r) => r.check.action))];
@@ -242,6 +271,13 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     const canDestroyProduction = resources.some((r) => r.canDestroy.length + r.canDeleteData.length + r.canRetag.length > 0);
     const canEscalate = escalationVerdict.allowed.length > 0;
     const uncertain = resources.some((r) => r.unknown.length > 0) || escalationVerdict.unknown.length > 0;
+    const grantSources = [...new Set((agent.resourceGrants ?? []).map((g) => `${g.source}${g.certain ? '' : ' (UNKNOWN principal or resource)'}`))];
+    if (grantSources.length > 0) {
+      warnings.push(`agent ${agent.name}: resource-based policies grant it access and were evaluated with its own policies: ${grantSources.join('; ')}.`);
+    }
+    if (assumedFindings > 0) {
+      warnings.push(`agent ${agent.name}: ${assumedFindings} finding(s) assume conditions on keys verify does not model hold for the agent (assumed: ${assumedKeys.join(', ')}). verify fails closed on them; narrow the policy or check with --live.`);
+    }
     const describe = (p: AgentPolicy) => ({ name: p.name, source: p.source, ...(p.arn ? { arn: p.arn } : {}) });
     if (agent.unresolved.length > 0) {
       warnings.push(`agent ${agent.name}: its policies hold values verify could not resolve offline (${agent.unresolved.slice(0, 5).join('; ')}${agent.unresolved.length > 5 ? '; ...' : ''}); statements using them match nothing. Use --live for the deployed role.`);
@@ -261,6 +297,10 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
       resources,
       escalation: escalationVerdict,
       gates: agentGates,
+      assumed: assumedKeys,
+      outsideNotAsked: skipped,
+      assumedFindings,
+      resourceGrants: (agent.resourceGrants ?? []).map((g) => ({ source: g.source, scope: g.scope, certain: g.certain })),
       canDestroyProduction,
       canEscalate,
       uncertain,

@@ -1,10 +1,10 @@
 import { CatalogEntry } from '../catalog-types';
 import { DESTRUCTIVE_CATALOG, ESCALATION_CATALOG } from '../destructive-catalog.generated';
-import { actionDetails, expandActionPattern, splitAction } from '../iam-data';
+import { actionDetails, expandActionPattern, splitAction, wildcardRegex } from '../iam-data';
 import { AgentModel } from './agents';
 import { ApprovalGateModel } from './approval-gates';
 import { ResourceModel } from './production-resources';
-import { resourceTypesFor, sampleArn } from './request-context';
+import { ambiguousFor, distinctSampleArn, resourceTypesFor, sampleArn } from './request-context';
 
 /**
  * What verify asks of every agent. Each check is one action on one resource; the analysis decides
@@ -156,4 +156,75 @@ export function modifyChecks(actions: readonly string[], resources: readonly Res
 /** Whether the agent may request the operations of each approval gate (start its workflow). */
 export function gateChecks(gates: readonly ApprovalGateModel[]): Check[] {
   return gates.map((gate) => ({ category: 'gate', group: gate.id, action: 'states:StartExecution', arn: gate.stateMachineArn }));
+}
+
+/**
+ * The pseudo-resource standing for every production resource the app does not define: an agent
+ * with `s3:*` on `*` can delete buckets of other apps in the account. Untagged, so production under
+ * the fail-closed model.
+ */
+export const OUTSIDE_APP: ResourceModel = {
+  id: '(any production resource outside this app)',
+  type: '(outside this app)',
+  arn: '*',
+  stack: '(outside this app)',
+  tags: {},
+  bucketAbac: false,
+  production: true,
+};
+
+const OUTSIDE_NAME = 'outside-this-app';
+
+/**
+ * The action patterns the agent's Allow statements (identity policies and resource-policy grants)
+ * name, or undefined when they may allow any action (`*`, NotAction, an unknown policy). An action
+ * none of them names cannot be allowed, so it need not be evaluated.
+ */
+function allowedActionPatterns(agent: AgentModel): Map<string, RegExp[]> | undefined {
+  if (agent.identityPolicies.some((p) => p.source === 'unknown')) return undefined;
+  const statements: any[] = [
+    ...agent.identityPolicies.flatMap((p) => {
+      const s = (p.document as any)?.Statement;
+      return Array.isArray(s) ? s : s ? [s] : [];
+    }),
+    ...(agent.resourceGrants ?? []).map((g) => g.statement),
+  ];
+  // By service prefix (lower case), so that only that service's catalog entries are tested.
+  const patterns = new Map<string, RegExp[]>();
+  for (const statement of statements) {
+    if (statement?.Effect !== 'Allow') continue;
+    if (statement.NotAction !== undefined) return undefined;
+    for (const pattern of Array.isArray(statement.Action) ? statement.Action : [statement.Action]) {
+      if (typeof pattern !== 'string' || pattern === '*') return undefined;
+      const service = pattern.split(':')[0].toLowerCase();
+      if (/[*?]/.test(service) || !pattern.includes(':')) return undefined;
+      patterns.set(service, [...(patterns.get(service) ?? []), wildcardRegex(pattern)]);
+    }
+  }
+  return patterns;
+}
+
+/**
+ * The destructive catalog on a sample untagged resource of each action's own type, in the agent's
+ * account and region but outside this app. Actions no Allow of the agent names are skipped: they
+ * cannot be allowed.
+ */
+export function outsideChecks(agent: AgentModel, options: { readonly skipAmbiguous?: boolean } = {}): { checks: Check[]; skipped: string[] } {
+  const { account, region } = agent.stack.env;
+  const patterns = allowedActionPatterns(agent);
+  const checks: Check[] = [];
+  const skipped: string[] = [];
+  const entries = patterns
+    ? [...patterns.entries()].flatMap(([service, list]) => catalogFor(service).filter(([action]) => list.some((p) => p.test(action))))
+    : DESTRUCTIVE_CATALOG;
+  for (const [action, cls, reason] of entries) {
+    const arn = distinctSampleArn(action, account, region, OUTSIDE_NAME);
+    // Two resource types of the action share one ARN format: IAM's simulator may refuse to pick one.
+    if (options.skipAmbiguous && ambiguousFor(action, arn)) {
+      skipped.push(action);
+      continue;
+    }
+    checks.push({ category: CATEGORY_OF_CLASS[cls], group: reason, action, arn, resource: OUTSIDE_APP });
+  }
+  return { checks, skipped };
 }

@@ -3,7 +3,9 @@ import {
   ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { AgentModel, AgentPolicy } from './agents';
-import { Decider, RawDecision } from './analysis';
+import { Decider, Decisions, RawDecision } from './analysis';
+import { assumeUnmodelledConditions, isModelledKey } from './condition-keys';
+import { evaluate, parsePolicy } from '../evaluator';
 import { StackModel } from './assembly';
 import { Check } from './checks';
 import { VERIFY_EXIT, VerifyInputError } from './errors';
@@ -111,7 +113,7 @@ export class LiveDecider implements Decider {
 
   constructor(private readonly client: IAMClient, private readonly relabel: RelabelTarget) {}
 
-  public async decide(agent: AgentModel, checks: readonly Check[]): Promise<RawDecision[]> {
+  public async decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions> {
     const groups = new Map<string, { arn: string; entries: ContextEntry[]; indexes: number[] }>();
     checks.forEach((check, i) => {
       const context = requestContext(check.action, check.arn, {
@@ -133,11 +135,13 @@ export class LiveDecider implements Decider {
       groups.set(key, group);
     });
     const decisions: RawDecision[] = checks.map(() => 'Unknown');
+    const relied: boolean[] = checks.map(() => false);
+    const assumed = new Set<string>();
     for (const group of groups.values()) {
       for (let start = 0; start < group.indexes.length; start += ACTIONS_PER_CALL) {
         const indexes = group.indexes.slice(start, start + ACTIONS_PER_CALL);
         const actions = [...new Set(indexes.map((i) => checks[i].action))];
-        const byAction = new Map<string, RawDecision>();
+        const byAction = new Map<string, { decision: RawDecision; assumed: boolean }>();
         let marker: string | undefined;
         do {
           this.calls++;
@@ -150,13 +154,57 @@ export class LiveDecider implements Decider {
           })));
           for (const result of page.EvaluationResults ?? []) {
             // Anything IAM answers that verify does not recognise stays Unknown: fail closed.
-            byAction.set((result.EvalActionName ?? '').toLowerCase(), DECISIONS[(result.EvalDecision ?? '').toLowerCase()] ?? 'Unknown');
+            const decision = DECISIONS[(result.EvalDecision ?? '').toLowerCase()] ?? 'Unknown';
+            // IAM decided without a context key verify does not pass (aws:RequestedRegion, aws:SourceIdentity ...):
+            // the real request carries it, so an Allow conditioned on it may hold and a Deny may not apply.
+            // Short of an explicit deny, that is a possibility: a finding, not a denial.
+            // IAM lists them on the result when the resource is `*`, else per resource (ResourceSpecificResults).
+            const reported = [...(result.MissingContextValues ?? []), ...(result.ResourceSpecificResults ?? []).flatMap((r) => r.MissingContextValues ?? [])];
+            const missing = reported.filter((k) => !isModelledKey(k, this.relabel.key));
+            missing.forEach((k) => assumed.add(k));
+            const possible = missing.length > 0 && decision !== 'ExplicitlyDenied' && decision !== 'Allowed';
+            byAction.set((result.EvalActionName ?? '').toLowerCase(), { decision: possible ? 'Allowed' : decision, assumed: possible });
           }
           marker = page.IsTruncated ? page.Marker : undefined;
         } while (marker);
-        for (const i of indexes) decisions[i] = byAction.get(checks[i].action.toLowerCase()) ?? 'Unknown';
+        for (const i of indexes) {
+          const answer = byAction.get(checks[i].action.toLowerCase());
+          decisions[i] = answer?.decision ?? 'Unknown';
+          relied[i] = answer?.assumed ?? false;
+        }
       }
     }
-    return decisions;
+    this.applyResourceGrants(agent, checks, decisions);
+    return { decisions, relied, assumedKeys: [...assumed].sort() };
+  }
+
+  /**
+   * IAM's simulator is not given the app's resource-based policies; verify applies them itself: short
+   * of an explicit deny (which IAM would have reported), a grant matching the request allows it
+   * (the boundary is not credited against it: pessimistic), an unresolvable one makes it Unknown.
+   */
+  private applyResourceGrants(agent: AgentModel, checks: readonly Check[], decisions: RawDecision[]): void {
+    const grants = agent.resourceGrants ?? [];
+    if (grants.length === 0) return;
+    const policy = (certain: boolean) => {
+      const statements = grants.filter((g) => g.certain === certain).map((g) => g.statement);
+      return statements.length > 0 ? [parsePolicy(assumeUnmodelledConditions({ Version: '2012-10-17', Statement: statements }, this.relabel.key).document)] : undefined;
+    };
+    const certain = policy(true);
+    const possible = policy(false);
+    checks.forEach((check, i) => {
+      if (decisions[i] === 'Allowed' || decisions[i] === 'ExplicitlyDenied') return;
+      const context = requestContext(check.action, check.arn, {
+        tags: check.resource?.tags ?? {},
+        bucketAbac: check.resource?.bucketAbac ?? false,
+        resourceAccount: agent.stack.env.account,
+        principalArn: agent.roleArn,
+        principalTags: agent.tags,
+        relabel: check.category === 'tagging' ? this.relabel : undefined,
+      });
+      const request = { principal: agent.roleArn, action: check.action, resource: check.arn, context };
+      if (certain && evaluate({ ...request, identityPolicies: certain }) === 'Allowed') decisions[i] = 'Allowed';
+      else if (possible && evaluate({ ...request, identityPolicies: possible }) === 'Allowed') decisions[i] = 'Unknown';
+    });
   }
 }

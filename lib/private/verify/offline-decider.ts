@@ -1,6 +1,7 @@
-import { PolicyParseError, evaluate, parsePolicy } from '../evaluator';
+import { EvaluationRequest, PolicyParseError, evaluate, parsePolicy } from '../evaluator';
 import { AgentModel, AgentPolicy } from './agents';
-import { Decider, RawDecision } from './analysis';
+import { Decider, Decisions, RawDecision } from './analysis';
+import { assumeUnmodelledConditions } from './condition-keys';
 import { Check } from './checks';
 import { VERIFY_EXIT, VerifyInputError } from './errors';
 import { requestContext } from './request-context';
@@ -32,22 +33,62 @@ export interface RelabelTarget {
   readonly value: string;
 }
 
+/** The policies of one agent as evaluated: what it holds for certain, and what it may hold. */
+interface PolicySets {
+  readonly identity: unknown[];
+  readonly boundary?: unknown[];
+  /** Resource-policy grants to the role's sessions (the boundary's implicit deny does not limit them). */
+  readonly sessionGrants?: unknown;
+  /** Unknown managed policies and unresolvable resource-policy grants: evaluated as possibilities only. */
+  readonly possibleIdentity?: unknown[];
+  readonly possibleSessionGrants?: unknown;
+}
+
+function policyOf(statements: unknown[]): unknown {
+  return { Version: '2012-10-17', Statement: statements };
+}
+
 /**
  * Decides checks with the library's own IAM evaluator, under the realistic request context of each
- * action. A policy without a document is evaluated twice: without it (what is known) and as
- * allow-everything (the worst case); a difference is `Unknown`.
+ * action. Conditions on keys verify does not model are rewritten pessimistically first
+ * (condition-keys.ts). A policy without a document, or a resource-policy grant verify cannot
+ * resolve, is evaluated twice: without it (what is known) and as a possibility (allow-everything
+ * for an unknown managed policy); a difference is `Unknown`.
  */
 export class OfflineDecider implements Decider {
   constructor(private readonly relabel: RelabelTarget) {}
 
-  public async decide(agent: AgentModel, checks: readonly Check[]): Promise<RawDecision[]> {
-    const known = agent.identityPolicies.filter((p) => p.source !== 'unknown').map((p) => parse(agent, p));
-    const hasUnknown = agent.identityPolicies.some((p) => p.source === 'unknown');
-    const boundary = agent.boundary && agent.boundary.source !== 'unknown' ? [parse(agent, agent.boundary)] : undefined;
-    const worstCase = hasUnknown ? [...known, parsePolicy(ALLOW_EVERYTHING)] : undefined;
+  public async decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions> {
+    const assumed = new Set<string>();
+    const pessimistic = (document: unknown) => {
+      const rewritten = assumeUnmodelledConditions(document, this.relabel.key, agent.stack.accountKnown);
+      rewritten.assumed.forEach((k) => assumed.add(k));
+      return rewritten.document;
+    };
+    const sets = (rewrite: (document: unknown) => unknown): PolicySets => {
+      const read = (policy: AgentPolicy) => parse(agent, { ...policy, document: rewrite(policy.document) });
+      const grants = agent.resourceGrants ?? [];
+      const grantPolicy = (list: typeof grants) => (list.length > 0 ? parse(agent, { name: `resource policies (${[...new Set(list.map((g) => g.source))].join(', ')})`, source: 'inline', document: rewrite(policyOf(list.map((g) => g.statement))) }) : undefined);
+      const roleGrants = grantPolicy(grants.filter((g) => g.certain && g.scope === 'role'));
+      const known = [...agent.identityPolicies.filter((p) => p.source !== 'unknown').map(read), ...(roleGrants ? [roleGrants] : [])];
+      const hasUnknown = agent.identityPolicies.some((p) => p.source === 'unknown');
+      const uncertainGrants = grants.filter((g) => !g.certain);
+      return {
+        identity: known,
+        boundary: agent.boundary && agent.boundary.source !== 'unknown' ? [read(agent.boundary)] : undefined,
+        sessionGrants: grantPolicy(grants.filter((g) => g.certain && g.scope === 'session')),
+        possibleIdentity: hasUnknown ? [...known, parsePolicy(ALLOW_EVERYTHING)] : undefined,
+        possibleSessionGrants: grantPolicy(uncertainGrants),
+      };
+    };
+    const evaluated = sets(pessimistic);
+    // The documents as written, to tell whether a finding relied on an assumed condition.
+    const asWritten = assumed.size > 0 ? sets((d) => d) : undefined;
     const sessionArn = agent.roleArn.replace(':iam::', ':sts::').replace(/:role\/(?:.*\/)?([^/]+)$/, ':assumed-role/$1/verify');
     const principalTags = agent.tags;
-    return checks.map((check) => {
+    const decisions: RawDecision[] = [];
+    const relied: boolean[] = [];
+    for (const check of checks) {
       const context = requestContext(check.action, check.arn, {
         tags: check.resource?.tags ?? {},
         bucketAbac: check.resource?.bucketAbac ?? false,
@@ -56,10 +97,23 @@ export class OfflineDecider implements Decider {
         principalTags,
         relabel: check.category === 'tagging' ? this.relabel : undefined,
       });
-      const request = { principal: sessionArn, action: check.action, resource: check.arn, context, identityPolicies: known, permissionsBoundaries: boundary };
-      const decision = evaluate(request);
-      if (decision === 'Allowed' || decision === 'ExplicitlyDenied' || !worstCase) return decision;
-      return evaluate({ ...request, identityPolicies: worstCase }) === 'Allowed' ? 'Unknown' : decision;
-    });
+      const request = { principal: sessionArn, action: check.action, resource: check.arn, context };
+      const decision = decideWith(request, evaluated);
+      decisions.push(decision);
+      relied.push(asWritten !== undefined && (decision === 'Allowed' || decision === 'Unknown') && decideWith(request, asWritten) !== decision);
+    }
+    return { decisions, relied, assumedKeys: [...assumed].sort() };
   }
+}
+
+type BareRequest = Omit<EvaluationRequest, 'identityPolicies' | 'permissionsBoundaries'>;
+
+function decideWith(request: BareRequest, sets: PolicySets): RawDecision {
+  const decision = evaluate({ ...request, identityPolicies: sets.identity, permissionsBoundaries: sets.boundary });
+  if (decision === 'Allowed' || decision === 'ExplicitlyDenied') return decision;
+  // No explicit deny applies (the first evaluation saw every Deny): a session grant alone allows.
+  if (sets.sessionGrants && evaluate({ ...request, identityPolicies: [sets.sessionGrants] }) === 'Allowed') return 'Allowed';
+  if (sets.possibleIdentity && evaluate({ ...request, identityPolicies: sets.possibleIdentity, permissionsBoundaries: sets.boundary }) === 'Allowed') return 'Unknown';
+  if (sets.possibleSessionGrants && evaluate({ ...request, identityPolicies: [sets.possibleSessionGrants] }) === 'Allowed') return 'Unknown';
+  return decision;
 }

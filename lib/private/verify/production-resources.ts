@@ -37,7 +37,9 @@ export interface ResourceInventory {
 }
 
 /** Types that are never assessed as production data: identities are covered by the escalation checks. */
-const SKIPPED_TYPES = new Set(['AWS::CDK::Metadata', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::RolePolicy', 'AWS::IAM::InstanceProfile']);
+const SKIPPED_TYPES = new Set(['AWS::CDK::Metadata', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::RolePolicy', 'AWS::IAM::InstanceProfile',
+  // Resource-based policies: read as grants to the agents (resource-policies.ts), not resources of their own.
+  'AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy', 'AWS::Lambda::Permission', 'AWS::SecretsManager::ResourcePolicy']);
 
 /** The ARN IAM authorizes for a resource (the CloudFormation attribute can carry a suffix, as log groups' `:*`). */
 function iamArn(arn: string, type: string): string {

@@ -81,11 +81,14 @@ ${e.delegations.length ? `<p>Allowed delegations (the agent's allow-list): ${esc
 
 export function renderHtml(report: VerifyReport): string {
   const s = report.summary;
-  const resources = report.productionResources;
+  // The app's production resources, then the pseudo-resource standing for those outside the app.
+  const outside = report.agents[0]?.resources.find((r) => r.type === '(outside this app)');
+  const resources = [...report.productionResources, ...(outside ? [{ id: outside.resource, type: outside.type, arn: outside.arn, stack: outside.stack }] : [])];
   const head = resources.map((r) => `<th scope="col" title="${esc(`${r.type}\n${r.arn}`)}"><span>${esc(r.id)}</span></th>`).join('');
   const body = report.agents.map((agent) => {
     const cells = resources.map((r) => {
-      const v = agent.resources.find((x) => x.arn === r.arn && x.resource === r.id)!;
+      const v = agent.resources.find((x) => x.arn === r.arn && x.resource === r.id);
+      if (!v) return cell('unknown', 'not evaluated', 'n/a', `data-resource="${esc(r.id)}"`);
       return cell(v.status, resourceTitle(v), count(v), `data-resource="${esc(r.id)}"`);
     }).join('');
     const e = agent.escalation;

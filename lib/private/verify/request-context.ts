@@ -85,3 +85,39 @@ export function sampleArn(action: string, account: string, region: string, name 
   if (!chosen) return '*';
   return types[chosen.name.toLowerCase()].arn.replace(/\$\{([^}]+)\}/g, (_m, v: string) => (v === 'Partition' ? 'aws' : v === 'Region' ? region : v === 'Account' ? account : name));
 }
+
+/**
+ * Like sampleArn, but prefers a resource type of the action whose sample ARN no other resource type
+ * of the service also matches (some ARN formats overlap), so that IAM can tell which resource type
+ * the request acts on and which condition keys its context carries.
+ */
+export function distinctSampleArn(action: string, account: string, region: string, name: string): string {
+  const key = `${action}|${account}|${region}|${name}`;
+  let arn = distinctSampleCache.get(key);
+  if (arn === undefined) {
+    arn = computeDistinctSampleArn(action, account, region, name);
+    distinctSampleCache.set(key, arn);
+  }
+  return arn;
+}
+
+const distinctSampleCache = new Map<string, string>();
+
+function computeDistinctSampleArn(action: string, account: string, region: string, name: string): string {
+  const parts = splitAction(action);
+  const details = actionDetails(action);
+  if (!parts || !details) return '*';
+  const types = serviceResourceTypes(parts.service);
+  const fill = (format: string) => format.replace(/\$\{([^}]+)\}/g, (_m, v: string) => (v === 'Partition' ? 'aws' : v === 'Region' ? region : v === 'Account' ? account : name));
+  const own = [...details.resourceTypes].filter((t) => t.name !== '' && types[t.name.toLowerCase()])
+    .sort((a, b) => Number(b.required) - Number(a.required))
+    .map((t) => types[t.name.toLowerCase()].arn);
+  const candidates = own.map(fill);
+  const distinct = candidates.find((arn) => own.filter((format) => arnFormatRegex(format).test(arn)).length === 1);
+  return distinct ?? candidates[0] ?? '*';
+}
+
+/** Whether the ARN matches more than one resource type of the action (identical ARN formats). */
+export function ambiguousFor(action: string, arn: string): boolean {
+  return arn !== '*' && resourceTypesFor(action, arn).length > 1;
+}
