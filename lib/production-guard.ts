@@ -145,7 +145,7 @@ export class ProductionGuard extends Construct {
     documents.forEach((doc, i) => {
       const size = policySize(stack.resolve(doc));
       if (size > IAM_QUOTAS.managedPolicy) {
-        errors.push(`ProductionGuard policy ${i + 1} is ${size} characters (whitespace excluded, ${'deploy-time values counted as 256'}), over the IAM managed policy quota of ${IAM_QUOTAS.managedPolicy}. `
+        errors.push(`ProductionGuard policy ${i + 1} is ${size} characters (whitespace excluded, deploy-time values counted as 256), over the IAM managed policy quota of ${IAM_QUOTAS.managedPolicy}. `
           + 'This happens with many explicit grants carved out of the data-level deny or many production resources in the tagged-only scope: '
           + 'grant data deletes on fewer, broader-named resources, or use ProductionScope.failClosed().');
       }

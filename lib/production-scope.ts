@@ -78,10 +78,7 @@ export class ProductionScope {
     }
     for (const arn of arns) {
       if (!Token.isUnresolved(arn) && !/^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|\*)?:.+$/.test(arn)) {
-        throw new Error(`ProductionScope.resources: ${JSON.stringify(arn)} is not a resource ARN. Pass ARNs such as arn:aws:dynamodb:us-east-1:123456789012:table/orders.`);
-      }
-      if (arn === '*') {
-        throw new Error('ProductionScope.resources: "*" is not a resource list. Use ProductionScope.failClosed() to protect everything.');
+        throw new Error(`ProductionScope.resources: ${JSON.stringify(arn)} is not a resource ARN. Pass ARNs such as arn:aws:dynamodb:us-east-1:123456789012:table/orders (to protect everything, use ProductionScope.failClosed()).`);
       }
     }
     return new ProductionScope(ProductionScopeKind.RESOURCES, '', [], arns, []);

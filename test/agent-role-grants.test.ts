@@ -93,12 +93,18 @@ describe('grants that must not carve anything out', () => {
     await expect(decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: PROD })).resolves.toBe('ExplicitlyDenied');
   });
 
-  test('a resource-level action in an explicit grant is never exempted', () => {
+  test('fails when an explicit grant names a resource-level action: only its data-level delete is exempted', async () => {
+    // GIVEN one explicit grant of DeleteTable and DeleteItem on a production table
+    let arn = '';
     const synth = synthAgent((stack, agent) => {
+      Tags.of(stack).add('environment', 'production');
       const t = new dynamodb.Table(stack, 'T', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
       agent.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteTable', 'dynamodb:DeleteItem'], resources: [t.tableArn] }));
+      arn = tableArn(stack, t);
     });
-    expect(Object.keys(synth.agent.guard.dataCarveOuts)).toEqual(['dynamodb:deleteitem']);
+    // THEN the item delete works and the table delete stays denied
+    await expect(decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: arn, tags: PROD })).resolves.toBe('Allowed');
+    await expect(decide(synth.policies, { action: 'dynamodb:DeleteTable', resource: arn, tags: PROD })).resolves.toBe('ExplicitlyDenied');
   });
 });
 

@@ -57,12 +57,3 @@ export function revocationDocument(resetAt: Date): PolicyDocumentJson {
 export function isQuarantine(document: PolicyDocumentJson | undefined): boolean {
   return (document?.Statement ?? []).some((s) => s.Sid === 'QuarantineUntilHumanReset' && s.Effect === 'Deny' && s.Condition === undefined);
 }
-
-/** The role name of a role ARN (the last path segment). */
-export function roleNameOfArn(arn: string): string {
-  const match = /^arn:[a-z-]+:iam::\d{12}:role\/(?:.*\/)?([^/]+)$/.exec(arn);
-  if (!match) {
-    throw new Error(`${JSON.stringify(arn)} is not an IAM role ARN`);
-  }
-  return match[1];
-}

@@ -23,7 +23,7 @@ export interface AttachedGuardrails {
 }
 
 /** Construct ids of the guardrails under the role, so that a second attachment can be detected. */
-export const GUARDRAIL_IDS = { guard: 'ProductionGuard', boundary: 'PermissionsBoundary', escalation: 'EscalationDenies' } as const;
+export const GUARDRAIL_IDS = { guard: 'ProductionGuard' } as const;
 
 /**
  * Attaches the production guard, the escalation and tampering denies and the permissions boundary

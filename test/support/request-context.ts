@@ -1,18 +1,11 @@
 import { actionDetails, arnFormatRegex, resourceTypeDetails, splitAction } from '../../lib/private/iam-data';
+import { carriesResourceTags, resourceTypesFor } from '../../lib/private/verify/request-context';
 import { ACCOUNT, PARTITION, REGION } from './template-resolver';
-
-const TAG_KEY = 'aws:resourcetag/${tagkey}';
-
 
 /** The resource type of the action that the ARN names, from the IAM data. */
 export function resourceTypeFor(action: string, arn: string): string | undefined {
-  const parts = splitAction(action)!;
-  const details = actionDetails(action);
-  if (!details) throw new Error(`unknown action ${action}`);
-  return details.resourceTypes.map((t) => t.name).filter((n) => n !== '').find((n) => {
-    const type = resourceTypeDetails(parts.service, n);
-    return type !== undefined && arnFormatRegex(type.arn).test(arn);
-  });
+  if (!actionDetails(action)) throw new Error(`unknown action ${action}`);
+  return resourceTypesFor(action, arn)[0];
 }
 
 /**
@@ -45,15 +38,7 @@ export function sampleArn(action: string, name = 'prod'): string {
  * carries them, and for S3 buckets only when bucket ABAC is enabled.
  */
 export function requestContext(action: string, arn: string, tags: Record<string, string>, options: { bucketAbac?: boolean } = {}): Record<string, string> {
-  const context: Record<string, string> = {};
   const type = arn === '*' ? undefined : resourceTypeFor(action, arn);
-  if (!type) return context;
-  const parts = splitAction(action)!;
-  const carriesTags = (resourceTypeDetails(parts.service, type)?.conditionKeys ?? []).some((k) => k.toLowerCase() === TAG_KEY);
-  // S3 puts bucket tags in aws:ResourceTag only when ABAC is enabled on the bucket.
-  const s3Bucket = parts.service === 's3';
-  if (carriesTags && (!s3Bucket || options.bucketAbac)) {
-    for (const [k, v] of Object.entries(tags)) context[`aws:ResourceTag/${k}`] = v;
-  }
-  return context;
+  if (!type || !carriesResourceTags(action, type, options.bucketAbac ?? false)) return {};
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 }

@@ -76,6 +76,3 @@ export function awsManagedPolicyDocument(arn: string): unknown | undefined {
   const name = awsManagedPolicyName(arn);
   return name && Object.prototype.hasOwnProperty.call(DOCUMENTS, name) ? DOCUMENTS[name]() : undefined;
 }
-
-/** The AWS managed policies whose documents verify ships. */
-export const KNOWN_AWS_MANAGED_POLICIES: readonly string[] = Object.keys(DOCUMENTS).sort();
