@@ -5,8 +5,8 @@
  * plain DynamoDB UpdateItem (ADD) loop at the same concurrency, and one UpdateItem round trip.
  */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { BreakerProcessor } from '../lib/handlers/breaker/processor';
-import { cloudTrailEvent, config, createTable, startServers, watched } from '../test/breaker/breaker-fixtures';
+import { BreakerProcessor } from '../lib/circuit-breaker/runtime/processor';
+import { cloudTrailEvent, config, createTable, startServers, watched } from '../test/circuit-breaker/breaker-fixtures';
 import { medianMs } from './timing';
 
 const EVENTS = 2000;

@@ -8,8 +8,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { AgentGuardrailsChecks } from '../lib/agent-guardrails-checks';
-import { AgentRole } from '../lib/agent-role';
+import { AgentGuardrailsChecks } from '../lib/checks/agent-guardrails-checks';
+import { AgentRole } from '../lib/guard/agent-role';
 import { medianMs } from './timing';
 
 const AGENTS = 100;

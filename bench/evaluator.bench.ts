@@ -3,7 +3,7 @@
  * same generated cases (the differential test's generator), measured in the same run.
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { evaluate } from '../lib/private/evaluator';
+import { evaluate } from '../lib/evaluator';
 import { generateCase, GeneratedCase, PRINCIPAL, simulatorInput } from '../test/evaluator/generated-cases';
 import { medianMs } from './timing';
 

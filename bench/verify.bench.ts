@@ -14,11 +14,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { AgentRole } from '../lib/agent-role';
+import { AgentRole } from '../lib/guard/agent-role';
 import { main } from '../lib/cli/main';
-import { findAgents } from '../lib/private/verify/agents';
-import { readAssembly } from '../lib/private/verify/assembly';
-import { findResources } from '../lib/private/verify/production-resources';
+import { findAgents } from '../lib/verify/model/agents';
+import { readAssembly } from '../lib/verify/model/assembly';
+import { findResources } from '../lib/verify/model/production-resources';
 import { medianMs } from './timing';
 
 const AGENTS = 100;

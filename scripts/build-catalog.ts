@@ -1,6 +1,6 @@
-import { compactActions } from '../lib/private/action-compaction';
-import type { CatalogClass, CatalogEntry, CatalogReason, TagContext } from '../lib/private/catalog-types';
-import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions, serviceKeys, splitAction } from '../lib/private/iam-data';
+import { compactActions } from './action-compaction';
+import type { CatalogClass, CatalogEntry, CatalogReason, TagContext } from '../lib/shared/catalog-types';
+import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions, serviceKeys, splitAction } from '../lib/shared/iam-data';
 import { CONTROL_PLANE_SERVICES, DATA_LEVEL_ACTIONS, DESTRUCTIVE_PREFIXES, INDIRECT_ACTIONS, KEY_DELETION, classFor } from './catalog-rules';
 
 const TAG_KEY = 'aws:resourcetag/${tagkey}';
@@ -95,7 +95,7 @@ export function buildCatalog(): BuiltCatalog {
   return { version: iamDataVersion(), entries, patterns, iamWrites, controlPlaneWrites };
 }
 
-/** The source of lib/private/destructive-catalog.generated.ts. */
+/** The source of lib/shared/destructive-catalog.generated.ts. */
 export function renderCatalogSource(catalog: BuiltCatalog = buildCatalog()): string {
   const list = (items: readonly string[]) => `[\n${items.map((i) => `  ${JSON.stringify(i)},`).join('\n')}\n]`;
   const lines = [

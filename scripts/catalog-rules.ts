@@ -1,4 +1,4 @@
-import type { CatalogClass, CatalogReason } from '../lib/private/catalog-types';
+import type { CatalogClass, CatalogReason } from '../lib/shared/catalog-types';
 
 /**
  * The classification policy of the destructive catalog. The action lists themselves come from

@@ -12,8 +12,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import { AgentGuardrailsChecks } from '../../lib/agent-guardrails-checks';
-import { GuardAgents } from '../../lib/guard-agents';
+import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks';
+import { GuardAgents } from '../../lib/guard/guard-agents';
 
 /** Production, as it was on the day: the agent's role and the database in one stack. */
 export class IncidentStack extends Stack {

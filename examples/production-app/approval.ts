@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AgentRole } from '../../lib';
-import { ApprovalGate, Approver, GatedOperation } from '../../lib/approval-gate';
+import { ApprovalGate, Approver, GatedOperation } from '../../lib/approval-gate/approval-gate';
 import type { ProductionStack } from './main';
 
 /**

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
-import { AgentRole } from '../../lib/agent-role';
-import { AuditTrail } from '../../lib/audit-trail';
-import { CircuitBreaker } from '../../lib/circuit-breaker';
+import { AgentRole } from '../../lib/guard/agent-role';
+import { AuditTrail } from '../../lib/audit-trail/audit-trail';
+import { CircuitBreaker } from '../../lib/circuit-breaker/circuit-breaker';
 
 export interface AuditAndBreaker {
   readonly audit: AuditTrail;

@@ -8,7 +8,7 @@
 import { createHash, createHmac } from 'crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { CliIo, CommandHandler, EXIT } from './main';
+import { CliIo, CommandHandler, EXIT } from './command';
 
 const USAGE = [
   'usage: cdk-agent-guardrails approvals <list | show ID | approve ID --digest SHA256 | reject ID --reason TEXT> --url FUNCTION_URL [--region REGION]',

@@ -11,10 +11,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { liftQuarantine, publishAlert, resetCommand, writeQuarantine } from '../handlers/breaker/incident';
-import { BreakerStore } from '../handlers/breaker/store';
-import { QUARANTINE_POLICY_NAME, PolicyDocumentJson, isQuarantine } from '../private/breaker-quarantine';
-import { CliIo, CommandHandler, EXIT } from './main';
+import { liftQuarantine, publishAlert, resetCommand, writeQuarantine } from '../circuit-breaker/runtime/incident';
+import { BreakerStore } from '../circuit-breaker/runtime/store';
+import { QUARANTINE_POLICY_NAME, PolicyDocumentJson, isQuarantine } from '../circuit-breaker/runtime/breaker-quarantine';
+import { CliIo, CommandHandler, EXIT } from './command';
 
 const USAGE = [
   'usage: cdk-agent-guardrails breaker <trip|reset|status> AGENT --role-name ROLE [--table TABLE] [--topic TOPIC_ARN] [--reason TEXT] [--region REGION]',

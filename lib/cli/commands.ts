@@ -1,11 +1,10 @@
-import { CommandHandler, registerCommand } from './main';
+import { CommandHandler } from './command';
 
-// One line per command; each command module (lib/cli/<name>.ts) exports `run: CommandHandler`.
-// Modules load only when their command runs.
+/** One line per command; each module (lib/cli/<name>.ts) exports `run`, loaded only when its command runs. */
 /* eslint-disable @typescript-eslint/no-require-imports */
-const load = (module: string) => () => (require(module) as { run: CommandHandler }).run;
-
-registerCommand('verify', 'prove from a cloud assembly that no agent can destroy production', load('./verify'));
-registerCommand('export-scp', 'render the production guard as a service control policy', load('./export-scp'));
-registerCommand('approvals', 'list, show, approve or reject approval gate requests', load('./approvals'));
-registerCommand('breaker', 'trip or reset the circuit breaker of an agent', load('./breaker'));
+export const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => CommandHandler }>> = Object.freeze({
+  'verify': { summary: 'prove from a cloud assembly that no agent can destroy production', load: () => require('./verify').run },
+  'export-scp': { summary: 'render the production guard as a service control policy', load: () => require('./export-scp').run },
+  'approvals': { summary: 'list, show, approve or reject approval gate requests', load: () => require('./approvals').run },
+  'breaker': { summary: 'trip or reset the circuit breaker of an agent', load: () => require('./breaker').run },
+});

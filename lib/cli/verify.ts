@@ -1,18 +1,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { AgentModel, findAgents, otherRoles } from '../private/verify/agents';
-import { findApprovalGates } from '../private/verify/approval-gates';
-import { VerifyReport, analyse } from '../private/verify/analysis';
-import { AssemblyModel, readAssembly } from '../private/verify/assembly';
-import { VERIFY_EXIT, VerifyInputError } from '../private/verify/errors';
-import { LiveDecider, iamClient, readLiveRole } from '../private/verify/live';
-import { OfflineDecider } from '../private/verify/offline-decider';
-import { DEFAULT_PRODUCTION_MODEL, ProductionModel, ResourceModel, findResources } from '../private/verify/production-resources';
-import { renderHtml } from '../private/verify/report-html';
-import { findResourcePolicies, resourceGrantsFor } from '../private/verify/resource-policies';
-import { renderMarkdown, renderTerminal } from '../private/verify/report-text';
-import { UNKNOWN_ACCOUNT } from '../private/verify/template-values';
-import { CliIo, CommandHandler } from './main';
+import { AgentModel, findAgents, otherRoles } from '../verify/model/agents';
+import { findApprovalGates } from '../verify/model/approval-gates';
+import { VerifyReport, analyse } from '../verify/analysis/analysis';
+import { AssemblyModel, readAssembly } from '../verify/model/assembly';
+import { GuardrailsError, GuardrailsErrorKind } from '../shared/errors';
+import { LiveDecider, iamClient, readLiveRole } from '../verify/deciders/live';
+import { OfflineDecider } from '../verify/deciders/offline-decider';
+import { DEFAULT_PRODUCTION_MODEL, ProductionModel, ResourceModel, findResources } from '../verify/model/production-resources';
+import { renderHtml } from '../verify/reports/report-html';
+import { findResourcePolicies, resourceGrantsFor } from '../verify/model/resource-policies';
+import { renderMarkdown, renderTerminal } from '../verify/reports/report-text';
+import { UNKNOWN_ACCOUNT } from '../verify/model/template-values';
+import { CliIo, CommandHandler, EXIT } from './command';
 
 const USAGE = `usage: cdk-agent-guardrails verify [cdk.out] [options]
   --json               print the report as JSON
@@ -55,7 +55,7 @@ function parseArgs(args: string[]): VerifyArgs {
     const arg = args[i];
     const value = () => {
       const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new VerifyInputError(`${arg} needs a value.\n${USAGE}`, VERIFY_EXIT.usage);
+      if (v === undefined || v.startsWith('--')) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `${arg} needs a value.\n${USAGE}`);
       return v;
     };
     switch (arg) {
@@ -69,15 +69,15 @@ function parseArgs(args: string[]): VerifyArgs {
       case '--role-arn': roleArns.push(value()); break;
       case '--region': region = value(); break;
       case '--endpoint': endpoint = value(); break;
-      case '--help': case '-h': throw new VerifyInputError(USAGE, VERIFY_EXIT.usage);
+      case '--help': case '-h': throw new GuardrailsError(GuardrailsErrorKind.USAGE, USAGE);
       default:
-        if (arg.startsWith('-') || assembly !== undefined) throw new VerifyInputError(`unexpected argument ${JSON.stringify(arg)}.\n${USAGE}`, VERIFY_EXIT.usage);
+        if (arg.startsWith('-') || assembly !== undefined) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `unexpected argument ${JSON.stringify(arg)}.\n${USAGE}`);
         assembly = arg;
     }
   }
-  if (live && roleArns.length === 0) throw new VerifyInputError(`--live needs --role-arn ARN: the deployed role to ask IAM about.\n${USAGE}`, VERIFY_EXIT.usage);
-  if (!live && (roleArns.length > 0 || endpoint)) throw new VerifyInputError(`--role-arn and --endpoint go with --live.\n${USAGE}`, VERIFY_EXIT.usage);
-  if (nonProduction.length === 0) throw new VerifyInputError('--non-production needs at least one tag value, for example dev,test.', VERIFY_EXIT.usage);
+  if (live && roleArns.length === 0) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--live needs --role-arn ARN: the deployed role to ask IAM about.\n${USAGE}`);
+  if (!live && (roleArns.length > 0 || endpoint)) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--role-arn and --endpoint go with --live.\n${USAGE}`);
+  if (nonProduction.length === 0) throw new GuardrailsError(GuardrailsErrorKind.USAGE, '--non-production needs at least one tag value, for example dev,test.');
   return { assembly: assembly ?? 'cdk.out', format, html, agents, model: { tagKey, nonProductionValues: nonProduction }, live, roleArns, region, endpoint };
 }
 
@@ -96,8 +96,8 @@ export async function verifyAssembly(args: VerifyArgs, io: CliIo): Promise<Verif
   const assembly = readAssembly(args.assembly);
   const agents = findAgents(assembly, args.agents);
   if (agents.length === 0) {
-    throw new VerifyInputError(`no agent role in the cloud assembly at ${assembly.directory}: no role is tagged guardrails:agent or trusted by an agent service (bedrock.amazonaws.com, bedrock-agentcore.amazonaws.com, ...). `
-      + 'Use AgentRole for your agents, or name the roles they use with --agent <logical ID | role name | construct path>. Nothing verified is not a pass.', VERIFY_EXIT.noAgents);
+    throw new GuardrailsError(GuardrailsErrorKind.NO_AGENTS, `no agent role in the cloud assembly at ${assembly.directory}: no role is tagged guardrails:agent or trusted by an agent service (bedrock.amazonaws.com, bedrock-agentcore.amazonaws.com, ...). `
+      + 'Use AgentRole for your agents, or name the roles they use with --agent <logical ID | role name | construct path>. Nothing verified is not a pass.');
   }
   const inventory = findResources(assembly, args.model);
   return analyse({
@@ -154,23 +154,15 @@ async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
 }
 
 export const run: CommandHandler = async (argv, io) => {
-  try {
-    const args = parseArgs(argv);
-    const report = args.live ? await verifyLive(args, io) : await verifyAssembly(args, io);
-    if (args.format === 'json') io.out(JSON.stringify(report, null, 2));
-    else if (args.format === 'markdown') io.out(renderMarkdown(report));
-    else for (const line of renderTerminal(report)) io.out(line);
-    if (args.html) {
-      fs.mkdirSync(path.dirname(path.resolve(args.html)), { recursive: true });
-      fs.writeFileSync(args.html, renderHtml(report));
-      io.err(`verify: wrote the HTML report to ${args.html}`);
-    }
-    return report.summary.clean ? VERIFY_EXIT.ok : VERIFY_EXIT.findings;
-  } catch (e) {
-    if (e instanceof VerifyInputError) {
-      io.err(`cdk-agent-guardrails verify: ${e.message}`);
-      return e.exitCode;
-    }
-    throw e;
+  const args = parseArgs(argv);
+  const report = args.live ? await verifyLive(args, io) : await verifyAssembly(args, io);
+  if (args.format === 'json') io.out(JSON.stringify(report, null, 2));
+  else if (args.format === 'markdown') io.out(renderMarkdown(report));
+  else for (const line of renderTerminal(report)) io.out(line);
+  if (args.html) {
+    fs.mkdirSync(path.dirname(path.resolve(args.html)), { recursive: true });
+    fs.writeFileSync(args.html, renderHtml(report));
+    io.err(`verify: wrote the HTML report to ${args.html}`);
   }
+  return report.summary.clean ? EXIT.ok : EXIT.findings;
 };

@@ -7,7 +7,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { IncidentStack, buildIncidentApp } from '../../examples/incident-app/main';
-import { AgentGuardrailsChecks } from '../../lib/agent-guardrails-checks';
+import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks';
 import { EffectivePolicies, effectivePolicies } from '../support/effective-policies';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION, Template, physicalName } from '../support/template-resolver';

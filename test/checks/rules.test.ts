@@ -14,11 +14,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagMessageLevel } from 'cdk-nag';
-import { AgentRole } from '../../lib/agent-role';
-import { ApprovalGate, Approver, GatedOperation } from '../../lib/approval-gate';
-import { AgentGuardrailsChecks, AgentGuardrailsChecksProps } from '../../lib/agent-guardrails-checks';
-import { ProductionGuard } from '../../lib/production-guard';
-import { ProductionScope } from '../../lib/production-scope';
+import { AgentRole } from '../../lib/guard/agent-role';
+import { ApprovalGate, Approver, GatedOperation } from '../../lib/approval-gate/approval-gate';
+import { AgentGuardrailsChecks, AgentGuardrailsChecksProps } from '../../lib/checks/agent-guardrails-checks';
+import { ProductionGuard } from '../../lib/guard/production-guard';
+import { ProductionScope } from '../../lib/guard/production-scope';
 import { ACCOUNT, REGION } from '../support/template-resolver';
 
 enum TestType {

@@ -1,4 +1,4 @@
-import { evaluate, explain, EvaluationRequest } from '../../lib/private/evaluator';
+import { evaluate, explain, EvaluationRequest } from '../../lib/evaluator';
 
 const ACCOUNT = '123456789012';
 const TABLE = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`;

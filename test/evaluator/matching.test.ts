@@ -1,4 +1,4 @@
-import { evaluate } from '../../lib/private/evaluator';
+import { evaluate } from '../../lib/evaluator';
 
 const ACCOUNT = '123456789012';
 const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/agent`;

@@ -1,4 +1,4 @@
-import { evaluate, parsePolicy, PolicyParseError } from '../../lib/private/evaluator';
+import { evaluate, parsePolicy, PolicyParseError } from '../../lib/evaluator';
 
 const ok = { Effect: 'Allow', Action: 's3:GetObject', Resource: '*' };
 const doc = (...Statement: unknown[]) => ({ Version: '2012-10-17', Statement });

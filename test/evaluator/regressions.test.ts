@@ -5,7 +5,7 @@
  * longer produces them, and these tests pin the evaluator's answer (see docs/evaluator.md).
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { evaluate, EvaluationRequest } from '../../lib/private/evaluator';
+import { evaluate, EvaluationRequest } from '../../lib/evaluator';
 
 const ACCOUNT = '123456789012';
 const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/agent-ops`;

@@ -1,4 +1,4 @@
-import { awsManagedPolicyDocument } from '../../lib/private/verify/aws-managed-policies';
+import { awsManagedPolicyDocument } from '../../lib/verify/model/aws-managed-policies';
 
 /**
  * Documents of the AWS managed policies the tests attach: the same documents `verify` ships (each

@@ -1,5 +1,5 @@
-import { actionDetails, arnFormatRegex, resourceTypeDetails, splitAction } from '../../lib/private/iam-data';
-import { carriesResourceTags, resourceTypesFor } from '../../lib/private/verify/request-context';
+import { actionDetails, arnFormatRegex, resourceTypeDetails, splitAction } from '../../lib/shared/iam-data';
+import { carriesResourceTags, resourceTypesFor } from '../../lib/verify/analysis/request-context';
 import { ACCOUNT, PARTITION, REGION } from './template-resolver';
 
 /** The resource type of the action that the ARN names, from the IAM data. */

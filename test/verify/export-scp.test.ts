@@ -2,10 +2,10 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.generated';
-import { dataGuardStatements, staticGuardStatements } from '../../lib/private/guard-statements';
-import { toList } from '../../lib/private/policy-size';
-import { ProductionScope } from '../../lib/production-scope';
+import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
+import { dataGuardStatements, staticGuardStatements } from '../../lib/guard/private/guard-statements';
+import { toList } from '../../lib/shared/policy-size';
+import { ProductionScope } from '../../lib/guard/production-scope';
 import { requestContext, sampleArns } from '../support/request-context';
 import { cli } from './verify-fixtures';
 

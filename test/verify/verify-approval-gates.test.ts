@@ -2,8 +2,8 @@ import { Duration, Stack, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AgentRole } from '../../lib';
-import { ApprovalGate, Approver, GatedOperation } from '../../lib/approval-gate';
-import { VerifyReport } from '../../lib/private/verify/analysis';
+import { ApprovalGate, Approver, GatedOperation } from '../../lib/approval-gate/approval-gate';
+import { VerifyReport } from '../../lib/verify/analysis/analysis';
 import { cli, synthTo } from './verify-fixtures';
 
 describe('verify reports what an agent can request through an approval gate, apart from what it can do', () => {

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { VERIFY_EXIT } from '../../lib/private/verify/errors';
+import { EXIT } from '../../lib/cli/command';
 import { cli, synthTo } from './verify-fixtures';
 
 /** No stack trace may reach the user: no "    at fn (file:line)" lines, no error class dumps. */
@@ -26,7 +26,7 @@ describe('verify with bad input: a clear message and a distinct exit code, never
   test('fails when the cdk.out directory is missing (exit 3)', async () => {
     const missing = path.join(os.tmpdir(), 'verify-does-not-exist', 'cdk.out');
     const run = await cli('verify', missing);
-    expect(run.code).toBe(VERIFY_EXIT.badAssembly);
+    expect(run.code).toBe(EXIT.input);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain(`no cloud assembly at ${missing}: the directory does not exist. Run \`cdk synth\` first`);
     expect(run.stdout).toBe('');
@@ -67,7 +67,7 @@ describe('verify with bad input: a clear message and a distinct exit code, never
       new iam.Role(stack, 'LambdaRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     }, 'verify-no-agent-');
     const run = await cli('verify', dir);
-    expect(run.code).toBe(VERIFY_EXIT.noAgents);
+    expect(run.code).toBe(EXIT.noAgents);
     expect(run.code).toBe(5);
     expect(run.stderr).toContain('no agent role in the cloud assembly');
     expect(run.stderr).toContain('--agent');
@@ -81,7 +81,7 @@ describe('verify with bad input: a clear message and a distinct exit code, never
       cfn.addPropertyOverride('Policies', [{ PolicyName: 'broken', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Maybe', Action: 's3:GetObject', Resource: '*' }] } }]);
     });
     const run = await cli('verify', dir);
-    expect(run.code).toBe(VERIFY_EXIT.badPolicy);
+    expect(run.code).toBe(EXIT.badPolicy);
     expect(run.code).toBe(6);
     expect(run.stderr).toContain('agent bot');
     expect(run.stderr).toContain('policy broken does not parse');
@@ -104,7 +104,7 @@ describe('verify with bad input: a clear message and a distinct exit code, never
   });
 
   test('the exit codes of the kinds of bad input are distinct from each other and from findings', () => {
-    const codes = [VERIFY_EXIT.ok, VERIFY_EXIT.findings, VERIFY_EXIT.usage, VERIFY_EXIT.badAssembly, VERIFY_EXIT.remote, VERIFY_EXIT.noAgents, VERIFY_EXIT.badPolicy];
+    const codes = [EXIT.ok, EXIT.findings, EXIT.usage, EXIT.input, EXIT.remote, EXIT.noAgents, EXIT.badPolicy];
     expect(new Set(codes).size).toBe(codes.length);
   });
 });

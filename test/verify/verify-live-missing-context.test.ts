@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { VerifyReport } from '../../lib/private/verify/analysis';
+import { VerifyReport } from '../../lib/verify/analysis/analysis';
 import { LocalIamEndpoint, LocalIamState, startLocalIamSimulatorEndpoint } from '../support/local-iam-simulator-endpoint';
 import { cli, synthTo } from './verify-fixtures';
 

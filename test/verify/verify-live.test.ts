@@ -1,7 +1,7 @@
 import { buildApp } from '../../examples/production-app/main';
-import { VerifyReport } from '../../lib/private/verify/analysis';
-import { findAgents } from '../../lib/private/verify/agents';
-import { readAssembly } from '../../lib/private/verify/assembly';
+import { VerifyReport } from '../../lib/verify/analysis/analysis';
+import { findAgents } from '../../lib/verify/model/agents';
+import { readAssembly } from '../../lib/verify/model/assembly';
 import { AWS_MANAGED_POLICIES } from '../support/aws-managed-policies';
 import { LocalIamEndpoint, LocalIamState, LocalRole, startLocalIamSimulatorEndpoint } from '../support/local-iam-simulator-endpoint';
 import { IncidentStack, cli, synthTo } from './verify-fixtures';

@@ -1,6 +1,6 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { DESTRUCTIVE_CATALOG } from '../../lib/private/destructive-catalog.generated';
-import { carriesResourceTags, requestContext, resourceTypesFor } from '../../lib/private/verify/request-context';
+import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
+import { carriesResourceTags, requestContext, resourceTypesFor } from '../../lib/verify/analysis/request-context';
 import { sampleArns } from '../support/request-context';
 
 const ACCOUNT = '123456789012';

@@ -1,4 +1,4 @@
-import { TemplateResolver, UNRESOLVED_PREFIX, isUnresolved } from '../../lib/private/verify/template-values';
+import { TemplateResolver, UNRESOLVED_PREFIX, isUnresolved } from '../../lib/verify/model/template-values';
 
 const env = { stackName: 'Prod', account: '123456789012', region: 'eu-west-1', partition: 'aws' };
 

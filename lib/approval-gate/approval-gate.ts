@@ -1,0 +1,381 @@
+import { ArnFormat, Aspects, Duration, IAspect, Lazy, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct, IConstruct } from 'constructs';
+import { AgentRole } from '../guard/agent-role';
+import { handlerAssetDirectory } from '../shared/assets';
+import { nodeRuntimeOf } from '../shared/lambda-runtime';
+import {
+  DEFAULT_APPROVAL_TIMEOUT, ValidatedOperation, validateApprovers, validateOperation, validateOperations, validateTimeout,
+} from './private/approval-validation';
+import { BoundOperation, PSEUDO } from './runtime/approval-binding';
+import { approvalWorkflow } from './private/approval-workflow';
+import { GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
+
+/** The value of the `guardrails:component` tag on the gate's parts. */
+export const APPROVAL_GATE_COMPONENT = 'approval-gate';
+
+/** One operation an approval gate may perform once approved. */
+export interface GatedOperationOptions {
+  /** The IAM service prefix, for example `rds`. */
+  readonly service: string;
+  /** One API action of the service, for example `DeleteDBInstance`; no wildcards. */
+  readonly action: string;
+  /** The ARNs (or ARN patterns with `*` inside a name) the operation may touch. */
+  readonly resources: string[];
+  /**
+   * The AWS SDK client name Step Functions calls (`arn:aws:states:::aws-sdk:<client>:<api>`).
+   * @default - the IAM prefix, or the known SDK name where it differs (efs, sfn, ...)
+   */
+  readonly sdkService?: string;
+  /**
+   * The ARN of the resource a request acts on, built from the request's API parameters:
+   * `{Name}` stands for the parameter `Name` (a non-empty string), `${AWS::Partition}`,
+   * `${AWS::Region}` and `${AWS::AccountId}` for the gate's stack's. Give `"{Name}"` alone for a
+   * parameter that holds the whole ARN. The workflow, the notifier and the approval handler each
+   * derive this ARN from the parameters and refuse a request whose `resource` is not exactly it,
+   * so approvers always see what the executor will act on.
+   * @default - the known binding of the action, for example
+   * `arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:{DBInstanceIdentifier}` for
+   * rds:DeleteDBInstance; an action without a known binding is refused at synth time
+   */
+  readonly resourceArn?: string;
+  /**
+   * Whether the single parameter in `resourceArn` may also hold the resource's full ARN (APIs
+   * that take "a name or an ARN"); a value starting with `arn:` is then the target itself.
+   * @default - the known binding's setting; false with an explicit resourceArn
+   */
+  readonly resourceParameterAcceptsArn?: boolean;
+}
+
+/** An operation behind an approval gate, validated against the IAM service authorization data. */
+export class GatedOperation {
+  /** Gates one API action on the named resources. Throws at synth time for wildcards, unknown actions or unscoped resources. */
+  public static of(options: GatedOperationOptions): GatedOperation {
+    return new GatedOperation(validateOperation(options.service, options.action, options.resources, options.sdkService, {
+      resourceArn: options.resourceArn, resourceParameterAcceptsArn: options.resourceParameterAcceptsArn,
+    }));
+  }
+
+  /** `service:Action` as IAM names it. */
+  public readonly iamAction: string;
+  /** The resources the operation may touch. */
+  public readonly resources: string[];
+  /** The ARN template a request's parameters fill to name the resource acted on (see `GatedOperationOptions.resourceArn`). */
+  public readonly resourceArn: string;
+
+  private constructor(private readonly validated: ValidatedOperation) {
+    this.iamAction = validated.iamAction;
+    this.resources = validated.resources;
+    this.resourceArn = validated.binding.resourceArn;
+  }
+
+  /** @internal */
+  public get _validated(): ValidatedOperation {
+    return this.validated;
+  }
+}
+
+/** An IAM principal allowed to decide on requests. */
+export class Approver {
+  /** A role whose sessions may decide (all sessions of one role count as one approver). */
+  public static role(role: iam.IRole): Approver {
+    return new Approver(role.roleArn, role);
+  }
+  /** An IAM user who may decide. */
+  public static user(user: iam.IUser): Approver {
+    return new Approver(user.userArn, user);
+  }
+
+  private constructor(
+    /** The ARN of the role or user. */
+    public readonly arn: string,
+    /** The principal. */
+    public readonly principal: iam.IPrincipal,
+  ) {}
+}
+
+/** Properties of an ApprovalGate. */
+export interface ApprovalGateProps {
+  /**
+   * The Lambda runtime of the guardrail's functions (Node.js 20 or later).
+   * @default lambda.Runtime.NODEJS_22_X
+   */
+  readonly lambdaRuntime?: lambda.Runtime;
+  /** The operations the gate performs once approved. */
+  readonly operations: GatedOperation[];
+  /** Who may decide. An agent role is never an approver. */
+  readonly approvers: Approver[];
+  /**
+   * How many distinct approvers must approve.
+   * @default 1
+   */
+  readonly requiredApprovals?: number;
+  /**
+   * How long a request waits for a decision; reaching it means rejected. 1 minute to 364 days.
+   * @default Duration.hours(4)
+   */
+  readonly timeout?: Duration;
+  /**
+   * The topic that tells approvers about requests.
+   * @default - a new topic
+   */
+  readonly notificationTopic?: sns.ITopic;
+  /**
+   * Email addresses subscribed to the topic.
+   * @default - none
+   */
+  readonly approverEmails?: string[];
+}
+
+/**
+ * Human approval for high-risk agent actions. The agent starts an execution naming an operation,
+ * a resource and the API parameters; the workflow validates it, records it with a SHA-256 digest
+ * in the ledger, asks the approvers and waits; on approval of exactly that digest by enough
+ * distinct approvers it performs the operation itself with an executor role that can do nothing
+ * else. Rejection, timeout and errors end in a failed execution with nothing performed.
+ */
+export class ApprovalGate extends Construct {
+  /** The workflow. Deliberately not tagged as a guardrail component: agents must be able to start it. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The audit ledger. */
+  public readonly ledger: dynamodb.TableV2;
+  /** The topic approvers are told on. */
+  public readonly topic: sns.ITopic;
+  /** The approval handler, reached through its IAM-authenticated function URL. */
+  public readonly approvalHandler: lambda.IFunction;
+  /** The function URL approvers call (SigV4-signed). */
+  public readonly approvalUrl: string;
+  /** The role that performs the approved operations, and nothing else. */
+  public readonly executorRole: iam.Role;
+  /** The operations gated. */
+  public readonly operations: GatedOperation[];
+
+  /** The workflow's fixed name: agents anywhere in the app are denied it by name, without cross-stack references. */
+  public readonly stateMachineName: string;
+
+  private readonly requesters: iam.IRole[] = [];
+  private readonly approverArns: string[];
+  private readonly notifier: lambda.IFunction;
+
+  constructor(scope: Construct, id: string, props: ApprovalGateProps) {
+    super(scope, id);
+    const operations = props.operations ?? [];
+    validateOperations(operations.map((o) => o._validated));
+    const approvers = props.approvers ?? [];
+    const requiredApprovals = props.requiredApprovals ?? 1;
+    validateApprovers(approvers.length, requiredApprovals);
+    for (const approver of approvers) {
+      if (approver.principal instanceof AgentRole) {
+        throw new Error(`ApprovalGate: approver ${approver.principal.node.path} is an agent role (${approver.principal.agentName}). An agent never approves; name the roles or users of people.`);
+      }
+    }
+    const timeoutSeconds = validateTimeout(props.timeout ?? DEFAULT_APPROVAL_TIMEOUT);
+    this.operations = [...operations];
+    this.approverArns = approvers.map((a) => a.arn);
+    // The target ARN of each operation in the gate's partition, region and account: the workflow's
+    // SDK integrations act there, with the executor role of this account.
+    const stack = Stack.of(this);
+    const resolvePseudo = (template: string) => template
+      .split(PSEUDO.partition).join(stack.partition).split(PSEUDO.region).join(stack.region).split(PSEUDO.account).join(stack.account);
+    const validated = operations.map((o) => o._validated).map((o) => ({ ...o, binding: { ...o.binding, resourceArn: resolvePseudo(o.binding.resourceArn) } }));
+    const bound: BoundOperation[] = validated.map((o) => ({ operation: o.iamAction, resources: o.resources, ...o.binding }));
+    const boundJson = stack.toJsonString(bound);
+    const component = (c: Construct) => Tags.of(c).add(GUARDRAIL_COMPONENT_TAG, APPROVAL_GATE_COMPONENT);
+
+    this.ledger = new dynamodb.TableV2(this, 'Ledger', {
+      partitionKey: { name: 'requestId', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'record', type: dynamodb.AttributeType.STRING },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    component(this.ledger);
+
+    this.topic = props.notificationTopic ?? new sns.Topic(this, 'Notifications', { displayName: 'Approval requests of AI agents', enforceSSL: true });
+    if (!props.notificationTopic) component(this.topic);
+    for (const email of props.approverEmails ?? []) {
+      if (!Token.isUnresolved(email) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+        throw new Error(`ApprovalGate: approverEmails contains ${JSON.stringify(email)}, which is not an email address.`);
+      }
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    // Bundled when the package is built: a consumer's synth needs neither esbuild nor Docker.
+    const code = lambda.Code.fromAsset(handlerAssetDirectory('approval-handler'));
+    const runtime = nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'ApprovalGate');
+    const handler = new lambda.Function(this, 'ApprovalHandler', {
+      code, handler: 'index.handler', runtime, timeout: Duration.seconds(30),
+      description: 'cdk-agent-guardrails approval handler (IAM-authenticated function URL)',
+      logGroup: new logs.LogGroup(this, 'ApprovalHandlerLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+      environment: {
+        LEDGER_TABLE: this.ledger.tableName,
+        APPROVERS: Stack.of(this).toJsonString(this.approverArns),
+        REQUIRED_APPROVALS: String(requiredApprovals),
+        OPERATIONS: boundJson,
+      },
+    });
+    const url = handler.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    this.approvalHandler = handler;
+    this.approvalUrl = url.url;
+    // The handler reads and appends; it never deletes a ledger record.
+    handler.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [this.ledger.tableArn],
+    }));
+    // Task tokens support no resource-level permissions (IAM data: SendTaskSuccess names no resource type).
+    handler.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] }));
+    approvers.forEach((approver, i) => {
+      // Resource policy: approvers may call the URL, and invoke only through it (a direct invoke could forge the caller).
+      new lambda.CfnPermission(this, `ApproverUrl${i}`, {
+        action: 'lambda:InvokeFunctionUrl', functionName: handler.functionArn, principal: approver.arn, functionUrlAuthType: 'AWS_IAM',
+      });
+      new lambda.CfnPermission(this, `ApproverViaUrl${i}`, {
+        action: 'lambda:InvokeFunction', functionName: handler.functionArn, principal: approver.arn, invokedViaFunctionUrl: true,
+      });
+    });
+    component(handler);
+
+    const notifier = new lambda.Function(this, 'Notifier', {
+      code, handler: 'index.notify', runtime, timeout: Duration.seconds(30),
+      description: 'cdk-agent-guardrails approval notifier (stores the task token, tells the approvers)',
+      logGroup: new logs.LogGroup(this, 'NotifierLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+      environment: { LEDGER_TABLE: this.ledger.tableName, TOPIC_ARN: this.topic.topicArn, APPROVAL_URL: url.url, OPERATIONS: boundJson },
+    });
+    notifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.ledger.tableArn] }));
+    this.topic.grantPublish(notifier);
+    component(notifier);
+    this.notifier = notifier;
+
+    const workflowRole = new iam.Role(this, 'WorkflowRole', {
+      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('states.amazonaws.com'), { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } }),
+      description: 'cdk-agent-guardrails approval workflow: records, notifies, and assumes the executor role',
+    });
+    component(workflowRole);
+    this.executorRole = new iam.Role(this, 'ExecutorRole', {
+      assumedBy: new iam.ArnPrincipal(workflowRole.roleArn),
+      description: `cdk-agent-guardrails approval executor: only ${operations.map((o) => o.iamAction).join(', ')} on the gated resources`,
+      maxSessionDuration: Duration.hours(1),
+    });
+    for (const op of operations) {
+      this.executorRole.addToPolicy(new iam.PolicyStatement({ actions: [op.iamAction], resources: op.resources }));
+    }
+    component(this.executorRole);
+    workflowRole.addToPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [this.executorRole.roleArn] }));
+
+    const definition = approvalWorkflow(this, {
+      operations: validated,
+      ledger: this.ledger,
+      notifier,
+      executorRole: this.executorRole,
+      timeoutSeconds,
+      requiredApprovals,
+      requestersJson: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.requesters.map((r) => r.roleArn)) }),
+    });
+    this.stateMachineName = `approval-gate-${this.node.addr}`;
+    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
+      stateMachineName: this.stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      role: workflowRole,
+      // The wait is bounded by the gate's timeout; the execution as a whole by one more hour to act and record.
+      timeout: Duration.seconds(timeoutSeconds + 3600),
+      comment: 'cdk-agent-guardrails approval gate',
+    });
+    // The workflow carries no guardrail-component tag (that would deny StartExecution too), so every
+    // other AgentRole of the app is denied every action on it by name.
+    Aspects.of(this.node.root).add(new DenyGateToOtherAgents(this));
+  }
+
+  /** @internal */
+  public _isRequester(role: iam.IRole): boolean {
+    return this.requesters.includes(role);
+  }
+
+  /** ARNs of the workflow, its versions and aliases, and its executions, by name (any account and region). */
+  public workflowArnPatterns(): string[] {
+    return [
+      `arn:*:states:*:*:stateMachine:${this.stateMachineName}`,
+      `arn:*:states:*:*:stateMachine:${this.stateMachineName}:*`,
+      `arn:*:states:*:*:execution:${this.stateMachineName}:*`,
+      `arn:*:states:*:*:express:${this.stateMachineName}:*`,
+    ];
+  }
+
+  /**
+   * Lets an agent request gated operations: start executions of this gate and describe them.
+   * Nothing more: the agent is explicitly denied every other action on the gate (stopping,
+   * updating, deleting, redriving or retagging it), invoking the approval handler or notifier,
+   * touching the ledger, topic or executor, and the gated operations themselves.
+   */
+  public grantRequest(agent: iam.IGrantable): iam.Grant {
+    const role = agent.grantPrincipal instanceof iam.Role ? agent.grantPrincipal : undefined;
+    if (role) {
+      if (this.approverArns.some((arn) => arn === role.roleArn)) {
+        throw new Error(`ApprovalGate: ${role.node.path} is both an approver and a requester of this gate. Whoever requests must never approve; use different roles.`);
+      }
+      if (!this.requesters.includes(role)) this.requesters.push(role);
+    } else {
+      throw new Error('ApprovalGate.grantRequest: the grantee must be an IAM role (an AgentRole), so that the handler can refuse its approval.');
+    }
+    const stack = Stack.of(this);
+    const smArn = this.stateMachine.stateMachineArn;
+    const smName = stack.splitArn(smArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
+    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${smName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const grant = iam.Grant.addToPrincipal({ grantee: agent, actions: ['states:StartExecution'], resourceArns: [smArn] });
+    iam.Grant.addToPrincipal({ grantee: agent, actions: ['states:DescribeExecution'], resourceArns: [executions] });
+    for (const statement of this.requesterDenies(smArn, executions)) {
+      agent.grantPrincipal.addToPrincipalPolicy(statement);
+    }
+    return grant;
+  }
+
+  private requesterDenies(smArn: string, executions: string): iam.PolicyStatement[] {
+    return [
+      // The workflow is untagged so that StartExecution works; everything else on it is denied here.
+      new iam.PolicyStatement({
+        sid: `DenyApprovalGateTampering${this.node.addr.slice(0, 8)}`,
+        effect: iam.Effect.DENY,
+        notActions: ['states:StartExecution', 'states:DescribeExecution'],
+        resources: [smArn, `${smArn}:*`, executions, ...this.workflowArnPatterns()],
+      }),
+      new iam.PolicyStatement({
+        sid: `DenyApprovalGateParts${this.node.addr.slice(0, 8)}`,
+        effect: iam.Effect.DENY,
+        actions: ['*'],
+        resources: [
+          this.approvalHandler.functionArn, this.notifier.functionArn, this.ledger.tableArn, `${this.ledger.tableArn}/*`,
+          this.executorRole.roleArn, this.stateMachine.role.roleArn,
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: `DenyGatedOperationsDirectly${this.node.addr.slice(0, 8)}`,
+        effect: iam.Effect.DENY,
+        actions: this.operations.map((o) => o.iamAction),
+        resources: [...new Set(this.operations.flatMap((o) => o.resources))],
+      }),
+    ];
+  }
+}
+
+/** Denies agents that were not granted to request every action on the gate's workflow. */
+class DenyGateToOtherAgents implements IAspect {
+  constructor(private readonly gate: ApprovalGate) {}
+
+  public visit(node: IConstruct): void {
+    if (node instanceof AgentRole && !this.gate._isRequester(node)) {
+      node.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: `DenyApprovalGateToOtherAgents${this.gate.node.addr.slice(0, 8)}`,
+        effect: iam.Effect.DENY,
+        actions: ['states:*'],
+        resources: this.gate.workflowArnPatterns(),
+      }));
+    }
+  }
+}
+

@@ -1,0 +1,236 @@
+import { CfnResource, ITaggable, Stack, TagManager, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+import { ProductionGuard } from '../../guard/production-guard';
+import { ProductionScope, ProductionScopeKind } from '../../guard/production-scope';
+import { AgentDetectionOptions, AgentVerdict, detectAgent } from '../../guard/private/agent-detection';
+import { CannotDecide } from './cannot-decide';
+import { ResolvedStatement, asList, flatten, statementsOf } from '../../guard/private/policy-json';
+
+/** A policy attached to a role, resolved. */
+export interface AttachedPolicy {
+  /** Construct path of the policy, or the ARN of an AWS managed policy. */
+  readonly source: string;
+  readonly statements: ResolvedStatement[];
+}
+
+/** Everything IAM evaluates for a role, as far as the app shows it. */
+export interface RolePolicies {
+  /** Inline policies, AWS::IAM::Policy resources and customer managed policies of the app. */
+  readonly identity: AttachedPolicy[];
+  /** Names of the AWS managed policies attached (`PowerUserAccess`, `job-function/SystemAdministrator`). */
+  readonly awsManaged: string[];
+  /** Managed policies whose content the app does not show (imports, ARNs of other accounts' policies). */
+  readonly opaque: string[];
+  /** Production guards whose every policy is attached to the role. */
+  readonly guards: ProductionGuard[];
+  /** Whether the role has a permissions boundary. */
+  readonly hasBoundary: boolean;
+  /** The boundary's statements when the app defines it. */
+  readonly boundary?: AttachedPolicy;
+}
+
+/**
+ * Resources that hold state (CDK's stateful resources: their L2 constructs default to RETAIN or
+ * SNAPSHOT). Their deletion loses data, so production ones need their own last line of defence.
+ * Secrets Manager secrets are left out: their deletion always has a recovery window of 7 to 30 days.
+ */
+export const STATEFUL_TYPES: ReadonlySet<string> = new Set([
+  'AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable',
+  'AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::FSx::FileSystem', 'AWS::Logs::LogGroup',
+  'AWS::Cognito::UserPool', 'AWS::ECR::Repository', 'AWS::Backup::BackupVault', 'AWS::Kinesis::Stream',
+  'AWS::OpenSearchService::Domain', 'AWS::Elasticsearch::Domain', 'AWS::Redshift::Cluster',
+  'AWS::DocDB::DBCluster', 'AWS::Neptune::DBCluster',
+  'AWS::Timestream::Database', 'AWS::Timestream::Table',
+]);
+
+/** What the pack knows while it checks one app; built once per run, read by the rule functions. */
+export class CheckContext {
+  private readonly verdicts = new Map<iam.CfnRole, AgentVerdict | CannotDecide>();
+  private readonly policies = new Map<iam.CfnRole, RolePolicies>();
+  private readonly managedPolicies = new Map<string, iam.CfnManagedPolicy>();
+  private readonly policiesByRole = new Map<string, Array<iam.CfnPolicy | iam.CfnManagedPolicy>>();
+  private readonly firstStateful = new Map<Stack, CfnResource | undefined>();
+
+  constructor(root: IConstruct, public readonly detection: AgentDetectionOptions, public readonly production: ProductionScope) {
+    for (const node of root.node.findAll()) {
+      if (node instanceof iam.CfnManagedPolicy) {
+        this.managedPolicies.set(key(Stack.of(node), Stack.of(node).resolve(node.ref)), node);
+      }
+      if (node instanceof iam.CfnManagedPolicy || node instanceof iam.CfnPolicy) {
+        for (const ref of asList(Stack.of(node).resolve(node.roles) as unknown[])) {
+          const k = key(Stack.of(node), ref);
+          this.policiesByRole.set(k, [...(this.policiesByRole.get(k) ?? []), node]);
+        }
+      }
+    }
+  }
+
+  /** Whether the role is an agent (memoized; rethrows CannotDecide). */
+  public agent(role: iam.CfnRole): AgentVerdict {
+    let verdict = this.verdicts.get(role);
+    if (!verdict) {
+      try {
+        verdict = detectAgent(role, this.detection);
+      } catch (e) {
+        if (!(e instanceof CannotDecide)) throw e;
+        verdict = e;
+      }
+      this.verdicts.set(role, verdict);
+    }
+    if (verdict instanceof CannotDecide) throw verdict;
+    return verdict;
+  }
+
+  /** The node as an agent's CfnRole, or undefined when it is not one (rethrows CannotDecide). */
+  public agentRole(node: CfnResource): iam.CfnRole | undefined {
+    return node instanceof iam.CfnRole && this.agent(node).agent ? node : undefined;
+  }
+
+  /** The policies of a role. */
+  public policiesOf(role: iam.CfnRole): RolePolicies {
+    let found = this.policies.get(role);
+    if (!found) {
+      found = this.collect(role);
+      this.policies.set(role, found);
+    }
+    return found;
+  }
+
+  /**
+   * Whether a resource is production under the pack's scope, read from its own tag, else from its
+   * stack's tag (which CloudFormation propagates). Fail closed: with the default scope, anything not
+   * tagged with a non-production value is production.
+   */
+  public isProduction(node: CfnResource): boolean {
+    const scope = this.production;
+    switch (scope.kind) {
+      case ProductionScopeKind.RESOURCES:
+        // ARNs are only known at deploy time: every resource counts (fail closed).
+        return true;
+      case ProductionScopeKind.ACCOUNTS: {
+        const account = Stack.of(node).account;
+        return Token.isUnresolved(account) || scope.accountIds.includes(account);
+      }
+      default:
+        // A global table is production when any of its replicas is.
+        return tagValuesOf(node, scope.tagKey).some((value) => {
+          if (value !== undefined && (Token.isUnresolved(value) || typeof value !== 'string')) {
+            throw new CannotDecide(`the ${scope.tagKey} tag of ${node.node.path} is only known at deploy time`, 'Tag it with a literal value such as "production" or "dev".');
+          }
+          const listed = value !== undefined && scope.tagValues.includes(value.toLowerCase());
+          return scope.kind === ProductionScopeKind.FAIL_CLOSED ? !listed : listed;
+        });
+    }
+  }
+
+  /** A stateful production resource, read through the pack's scope. */
+  public isStatefulProduction(node: CfnResource): boolean {
+    return STATEFUL_TYPES.has(node.cfnResourceType) && this.isProduction(node);
+  }
+
+  /** The first stateful production resource of a stack, where stack-level findings are reported. */
+  public firstStatefulProductionResource(stack: Stack): CfnResource | undefined {
+    if (!this.firstStateful.has(stack)) {
+      const first = stack.node.findAll().find((c): c is CfnResource => CfnResource.isCfnResource(c) && Stack.of(c) === stack && this.isStatefulProductionQuiet(c));
+      this.firstStateful.set(stack, first);
+    }
+    return this.firstStateful.get(stack);
+  }
+
+  private isStatefulProductionQuiet(node: CfnResource): boolean {
+    try {
+      return this.isStatefulProduction(node);
+    } catch {
+      // An undecidable tag counts as production for the stack (fail closed); the resource's own rules report it.
+      return STATEFUL_TYPES.has(node.cfnResourceType);
+    }
+  }
+
+  private collect(role: iam.CfnRole): RolePolicies {
+    const stack = Stack.of(role);
+    const roleRef = stack.resolve(role.ref);
+    const identity: AttachedPolicy[] = [];
+    const awsManaged: string[] = [];
+    const opaque: string[] = [];
+    const attachedRefs: unknown[] = [];
+
+    for (const inline of asList(stack.resolve(role.policies) as any[])) {
+      identity.push({ source: `${role.node.path}#${flatten(inline?.PolicyName)}`, statements: statementsOf(inline?.PolicyDocument) });
+    }
+    for (const policy of this.policiesByRole.get(key(stack, roleRef)) ?? []) {
+      identity.push({ source: policy.node.path, statements: statementsOf(Stack.of(policy).resolve(policy.policyDocument)) });
+      if (policy instanceof iam.CfnManagedPolicy) attachedRefs.push(Stack.of(policy).resolve(policy.ref));
+    }
+    for (const arn of asList(stack.resolve(role.managedPolicyArns) as unknown[])) {
+      const local = this.managedPolicies.get(key(stack, arn));
+      if (local) {
+        identity.push({ source: local.node.path, statements: statementsOf(stack.resolve(local.policyDocument)) });
+        attachedRefs.push(arn);
+        continue;
+      }
+      const name = awsManagedName(flatten(arn));
+      if (name !== undefined) awsManaged.push(name);
+      else opaque.push(flatten(arn));
+    }
+
+    const guards = new Set<ProductionGuard>();
+    for (const ref of attachedRefs) {
+      const guard = guardOf(this.managedPolicies.get(key(stack, ref)));
+      if (guard) guards.add(guard);
+    }
+    const attachedKeys = new Set(attachedRefs.map((r) => JSON.stringify(r)));
+    const complete = [...guards].filter((g) => g.managedPolicies.every((p) => attachedKeys.has(JSON.stringify(stack.resolve(p.managedPolicyArn)))));
+
+    const boundaryArn = stack.resolve(role.permissionsBoundary);
+    const boundaryPolicy = boundaryArn === undefined ? undefined : this.managedPolicies.get(key(stack, boundaryArn));
+    return {
+      identity,
+      awsManaged,
+      opaque,
+      guards: complete,
+      hasBoundary: boundaryArn !== undefined,
+      boundary: boundaryPolicy ? { source: boundaryPolicy.node.path, statements: statementsOf(stack.resolve(boundaryPolicy.policyDocument)) } : undefined,
+    };
+  }
+}
+
+function key(stack: Stack, resolved: unknown): string {
+  return `${stack.node.path}|${JSON.stringify(resolved)}`;
+}
+
+/** `arn:<AWS::Partition>:iam::aws:policy/job-function/X` -> `job-function/X`. */
+function awsManagedName(arn: string): string | undefined {
+  // The partition is often a reference (`arn:<AWS::Partition>:iam::aws:policy/...`).
+  const match = /^arn:.*:iam::aws:policy\/(.+)$/.exec(arn);
+  return match ? match[1] : undefined;
+}
+
+function guardOf(policy: IConstruct | undefined): ProductionGuard | undefined {
+  for (let scope = policy?.node.scope; scope; scope = scope.node.scope) {
+    if (scope instanceof ProductionGuard) return scope;
+  }
+  return undefined;
+}
+
+/** The tag's value on the resource (per replica for a global table), else on its stack. */
+function tagValuesOf(node: CfnResource, tagKey: string): Array<string | undefined> {
+  let stackValue: string | undefined;
+  for (let stack: Stack | undefined = Stack.of(node); stack && stackValue === undefined; stack = stack.nestedStackParent) {
+    stackValue = stack.tags.tagValues()[tagKey];
+  }
+  if (node instanceof dynamodb.CfnGlobalTable) {
+    // Its tags live on its replicas (TableV2 renders them there).
+    const replicas = asList(Stack.of(node).resolve(node.replicas) as Array<{ tags?: Array<{ key: unknown; value: any }> }>);
+    if (replicas.length > 0) {
+      return replicas.map((r) => asList(r.tags).find((t) => t.key === tagKey)?.value ?? stackValue);
+    }
+  }
+  if (TagManager.isTaggable(node)) {
+    const own = (node as unknown as ITaggable).tags.tagValues()[tagKey];
+    if (own !== undefined) return [own];
+  }
+  return [stackValue];
+}
+

@@ -1,0 +1,345 @@
+import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { AgentRole } from '../guard/agent-role';
+import { handlerAssetDirectory } from '../shared/assets';
+import { nodeRuntimeOf } from '../shared/lambda-runtime';
+import { BREAKER_CONFIG_ENV, BreakerConfig, WatchedAgentConfig } from './runtime/breaker-config';
+import { breakerEventPattern } from './runtime/breaker-events';
+import { QUARANTINE_POLICY_NAME, quarantineDocument } from './runtime/breaker-quarantine';
+import { AGENT_TAG, GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
+import { IAM_QUOTAS, policySize } from '../shared/policy-size';
+
+/** When a circuit breaker trips for one agent. A threshold is "more than N in one window". */
+export interface BreakerThresholds {
+  /**
+   * Trips when the agent makes more than this many destructive calls (the destructive catalog's
+   * resource and tagging actions, denied attempts included) in one window.
+   * @default 5
+   */
+  readonly maxDestructiveCalls?: number;
+  /**
+   * Trips when more than this many of the agent's calls are denied in one window.
+   * @default 10
+   */
+  readonly maxDeniedCalls?: number;
+  /**
+   * Trips when the agent makes more than this many write calls of any kind in one window.
+   * @default - write calls are counted but not limited
+   */
+  readonly maxWriteCalls?: number;
+  /**
+   * The length of the counting window (sliding: the previous window counts by its overlap); at least one minute.
+   * @default Duration.minutes(5)
+   */
+  readonly window?: Duration;
+}
+
+/** An agent a circuit breaker watches. */
+export interface WatchedAgent {
+  /** The agent's role. */
+  readonly agent: AgentRole;
+  /**
+   * Thresholds for this agent; unset fields fall back to the breaker's default thresholds.
+   * @default - the breaker's defaultThresholds
+   */
+  readonly thresholds?: BreakerThresholds;
+}
+
+/** Properties of a CircuitBreaker. */
+export interface CircuitBreakerProps {
+  /**
+   * The Lambda runtime of the guardrail's functions (Node.js 20 or later).
+   * @default lambda.Runtime.NODEJS_22_X
+   */
+  readonly lambdaRuntime?: lambda.Runtime;
+  /** The agents to watch; at least one, at most 10 per breaker. */
+  readonly agents: WatchedAgent[];
+  /**
+   * Thresholds of every agent that sets none of its own.
+   * @default - 5 destructive calls, 10 denied calls, writes not limited, 5-minute windows
+   */
+  readonly defaultThresholds?: BreakerThresholds;
+  /**
+   * Count and alert only: never quarantine. Meant for a first rollout, to tune the thresholds;
+   * the synth output carries a warning for as long as it is on.
+   * @default false
+   */
+  readonly monitorOnly?: boolean;
+  /**
+   * The topic that receives trip alerts, and the dead-letter alarm. If it is encrypted, its key
+   * must let CloudWatch (`cloudwatch.amazonaws.com`) use it (kms:Decrypt, kms:GenerateDataKey*),
+   * or the alarm cannot deliver; the AWS managed key `alias/aws/sns` cannot.
+   * @default - a new topic encrypted with a new customer managed key that CloudWatch may use
+   *   (subscribe your on-call to `alertTopic`)
+   */
+  readonly alertTopic?: sns.ITopic;
+}
+
+const DEFAULTS = { maxDestructiveCalls: 5, maxDeniedCalls: 10, maxWriteCalls: 0, windowSeconds: 300 };
+const MAX_AGENTS = 10;
+
+/**
+ * Stops a runaway agent within seconds. An EventBridge rule receives the CloudTrail management
+ * events made by sessions of the watched agent roles (write calls and denied calls); a Lambda
+ * function counts them per agent in windows in a DynamoDB table (atomic counters that expire by
+ * TTL). When the last window's length exceeds a threshold the breaker trips, once per incident: it puts an
+ * inline deny-all policy on the agent role (sessions issued before the trip, named by
+ * `aws:TokenIssueTime`, and any new one), records the trip in an append-only ledger and alerts the
+ * topic. Only a human resets it (`npx cdk-agent-guardrails breaker reset AGENT`), and a human can
+ * trip it at once (`breaker trip AGENT`).
+ *
+ * Needs a CloudTrail trail recording management events (see AuditTrail); watches the events of
+ * its own region (IAM and STS calls arrive in us-east-1): deploy one per region where agents work.
+ */
+export class CircuitBreaker extends Construct {
+  /** The table of counters, breaker states and the ledger. */
+  public readonly table: dynamodb.Table;
+  /** The topic receiving trip alerts. */
+  public readonly alertTopic: sns.ITopic;
+  /** The function counting events and tripping the breaker. */
+  public readonly handler: lambda.Function;
+  /** The rule delivering the agents' CloudTrail events. */
+  public readonly rule: events.Rule;
+  /**
+   * Events the handler failed on after every retry: those EventBridge could not deliver, and the
+   * invocations that kept failing (Lambda's on-failure destination), such as a quarantine IAM kept
+   * refusing. Alarms (`deadLetterAlarm`) as soon as one arrives.
+   */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** In alarm while the dead-letter queue holds a message; notifies the alert topic. */
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** Whether the breaker only counts and alerts. */
+  public readonly monitorOnly: boolean;
+  /** The configuration of each watched agent. */
+  public readonly watched: ReadonlyArray<WatchedAgentConfig>;
+
+  private readonly agents: AgentRole[];
+
+  constructor(scope: Construct, id: string, props: CircuitBreakerProps) {
+    super(scope, id);
+    this.agents = validateAgents(props.agents);
+    const defaults = resolveThresholds('defaultThresholds', props.defaultThresholds, DEFAULTS);
+    this.watched = props.agents.map((w) => ({
+      agentName: w.agent.agentName,
+      roleArn: w.agent.roleArn,
+      roleName: w.agent.roleName,
+      ...resolveThresholds(`thresholds of agent ${w.agent.agentName}`, w.thresholds, defaults),
+    }));
+    this.monitorOnly = props.monitorOnly ?? false;
+
+    this.table = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      // The ledger is evidence: keep it when the stack goes.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.alertTopic = props.alertTopic ?? new sns.Topic(this, 'Alerts', {
+      displayName: 'cdk-agent-guardrails circuit breaker',
+      // A customer managed key: CloudWatch alarms cannot publish to a topic under alias/aws/sns.
+      masterKey: alertKey(this),
+      enforceSSL: true,
+    });
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const config: BreakerConfig = { agents: this.watched, tableName: this.table.tableName, topicArn: this.alertTopic.topicArn, monitorOnly: this.monitorOnly };
+    // Bundled when the package is built: a consumer's synth needs neither esbuild nor Docker.
+    this.handler = new lambda.Function(this, 'Handler', {
+      code: lambda.Code.fromAsset(handlerAssetDirectory('breaker-handler')),
+      handler: 'index.handler',
+      runtime: nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'CircuitBreaker'),
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      description: 'cdk-agent-guardrails circuit breaker: counts agent calls and quarantines runaway agents',
+      environment: { [BREAKER_CONFIG_ENV]: Stack.of(this).toJsonString(config) },
+      logGroup: new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+      // EventBridge invokes asynchronously: once Lambda has accepted an event, Lambda's retries
+      // apply, and an event that still fails (a quarantine IAM kept refusing) would be dropped
+      // without an on-failure destination.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+    this.grantStateWrites(this.handler);
+    this.alertTopic.grantPublish(this.handler);
+    if (!this.monitorOnly) {
+      this.handler.addToRolePolicy(this.quarantineStatement());
+    }
+
+    this.rule = new events.Rule(this, 'AgentCalls', {
+      description: 'cdk-agent-guardrails circuit breaker: write and denied calls of agent sessions',
+      eventPattern: { detailType: ['AWS API Call via CloudTrail'] },
+    });
+    const cfnRule = this.rule.node.defaultChild as events.CfnRule;
+    cfnRule.addPropertyOverride('EventPattern', breakerEventPattern(this.watched.map((w) => w.roleArn)));
+    // Denied read-only calls (a Describe the agent may not make) arrive only in this state.
+    cfnRule.addPropertyOverride('State', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
+    this.rule.addTarget(new targets.LambdaFunction(this.handler, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(2),
+    }));
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription: 'cdk-agent-guardrails circuit breaker: an agent event failed every retry (for instance a quarantine IAM refused). '
+        + 'The agent may NOT be stopped: read the dead-letter queue and the handler logs; run `breaker trip` if in doubt.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
+
+    Tags.of(this).add(GUARDRAIL_COMPONENT_TAG, 'circuit-breaker');
+    if (this.monitorOnly) {
+      Annotations.of(this).addWarningV2('cdk-agent-guardrails:breaker-monitor-only',
+        `CircuitBreaker ${this.node.path} is in MONITOR-ONLY mode: it counts and alerts but will NEVER quarantine ${this.watched.map((w) => w.agentName).join(', ')}. `
+        + 'A runaway agent keeps running. Remove monitorOnly once the thresholds are tuned.');
+    }
+    Annotations.of(this).addInfoV2('cdk-agent-guardrails:breaker-region',
+      'CircuitBreaker watches CloudTrail events of its own region only (IAM and STS calls are delivered in us-east-1). Deploy one per region where the agents work, and keep a trail (AuditTrail) recording management events.');
+    this.node.addValidation({ validate: () => this.validateInlinePolicyRoom() });
+  }
+
+  /** The command an operator runs to reset the breaker of an agent. */
+  public resetCommand(agent: AgentRole): string {
+    const watched = this.watched.find((w) => w.agentName === agent.agentName);
+    if (!watched) {
+      throw new Error(`CircuitBreaker: agent ${agent.agentName} is not watched by ${this.node.path}.`);
+    }
+    return `npx cdk-agent-guardrails breaker reset ${watched.agentName} --role-name ${watched.roleName} --table ${this.table.tableName}`;
+  }
+
+  /**
+   * Grants a human operator's role what `breaker trip` and `breaker reset` need: writing the
+   * quarantine policy of the watched agent roles, the breaker state and ledger, and alerts.
+   * Refuses agent roles: an agent never resets a breaker.
+   */
+  public grantOperate(grantee: iam.IGrantable): iam.Grant {
+    if (grantee instanceof AgentRole || (grantee.grantPrincipal instanceof AgentRole)) {
+      throw new Error(`CircuitBreaker: grantOperate was given agent role ${(grantee as AgentRole).agentName ?? ''}; an agent must never trip or reset a breaker. Grant it to a human operator's role.`);
+    }
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'], resourceArns: this.agents.map((a) => a.roleArn) });
+    this.grantStateWrites(grantee);
+    this.table.grant(grantee, 'dynamodb:Query');
+    this.alertTopic.grantPublish(grantee);
+    return grant;
+  }
+
+  private grantStateWrites(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:GetItem');
+  }
+
+  /**
+   * The handler may put an inline policy on the watched agent roles and nothing else in IAM: no
+   * delete (a reset is human only), no other role. IAM has no condition key for the inline policy
+   * name; the role tag pins the agent roles a second time.
+   */
+  private quarantineStatement(): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid: 'QuarantineWatchedAgents',
+      actions: ['iam:PutRolePolicy'],
+      resources: this.agents.map((a) => a.roleArn),
+      conditions: { StringEquals: { [`aws:ResourceTag/${AGENT_TAG}`]: this.agents.map((a) => a.agentName) } },
+    });
+  }
+
+  private validateInlinePolicyRoom(): string[] {
+    const errors: string[] = [];
+    const quarantine = policySize(quarantineDocument(new Date(0)));
+    for (const agent of this.agents) {
+      const inline = agent.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+      const used = inline ? policySize(Stack.of(agent).resolve(inline.document.toJSON())) : 0;
+      if (used + quarantine > IAM_QUOTAS.inlinePoliciesPerRole) {
+        errors.push(`CircuitBreaker: agent ${agent.agentName}'s inline policies use ${used} of the ${IAM_QUOTAS.inlinePoliciesPerRole} characters IAM allows per role; the quarantine policy (${quarantine}) would not fit, and the breaker could not stop the agent. Move grants to a managed policy.`);
+      }
+    }
+    return errors;
+  }
+}
+
+/** The alert topic's key: usable by CloudWatch, so that the dead-letter alarm can notify the topic. */
+function alertKey(scope: Construct): kms.Key {
+  const key = new kms.Key(scope, 'AlertsKey', {
+    description: 'cdk-agent-guardrails circuit breaker: alert topic',
+    enableKeyRotation: true,
+  });
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'CloudWatchAlarmsPublishToAlertTopic',
+    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+  }));
+  return key;
+}
+
+
+function validateAgents(agents: WatchedAgent[] | undefined): AgentRole[] {
+  if (!Array.isArray(agents) || agents.length === 0) {
+    throw new Error(`CircuitBreaker: agents is empty (got ${JSON.stringify(agents)}). Give at least one agent: agents: [{ agent: myAgentRole }].`);
+  }
+  if (agents.length > MAX_AGENTS) {
+    throw new Error(`CircuitBreaker: ${agents.length} agents given; one breaker watches at most ${MAX_AGENTS} (its configuration travels in the function's 4 KB environment). Split them across several CircuitBreakers.`);
+  }
+  const seen = new Set<string>();
+  for (const w of agents) {
+    if (!w || !AgentRole.isAgentRole(w.agent)) {
+      throw new Error(`CircuitBreaker: every watched agent must be an AgentRole (its guard is what keeps the agent from removing its own quarantine); got ${w?.agent?.constructor?.name ?? JSON.stringify(w)}.`);
+    }
+    if (seen.has(w.agent.agentName)) {
+      throw new Error(`CircuitBreaker: agent ${w.agent.agentName} is listed twice. List each agent once, with its thresholds.`);
+    }
+    seen.add(w.agent.agentName);
+  }
+  return agents.map((w) => w.agent);
+}
+
+function resolveThresholds(what: string, given: BreakerThresholds | undefined, fallback: typeof DEFAULTS): typeof DEFAULTS {
+  const count = (name: keyof BreakerThresholds, value: number | undefined, inherited: number): number => {
+    if (value === undefined) return inherited;
+    if (Token.isUnresolved(value) || !Number.isInteger(value) || value < 1) {
+      throw new Error(`CircuitBreaker: ${what}: ${name} must be a whole number of at least 1 (the breaker trips on more than that many calls), got ${value}.`);
+    }
+    return value;
+  };
+  let windowSeconds = fallback.windowSeconds;
+  if (given?.window !== undefined) {
+    const ms = given.window.toMilliseconds();
+    if (Token.isUnresolved(ms)) {
+      throw new Error(`CircuitBreaker: ${what}: window must be a literal duration, not a token.`);
+    }
+    windowSeconds = ms / 1000;
+    if (!Number.isInteger(windowSeconds) || windowSeconds < 60 || windowSeconds > 86400) {
+      throw new Error(`CircuitBreaker: ${what}: window of ${given.window.toHumanString()} is out of range. Use whole seconds from 1 minute to 1 day, for example Duration.minutes(5).`);
+    }
+  }
+  return {
+    maxDestructiveCalls: count('maxDestructiveCalls', given?.maxDestructiveCalls, fallback.maxDestructiveCalls),
+    maxDeniedCalls: count('maxDeniedCalls', given?.maxDeniedCalls, fallback.maxDeniedCalls),
+    maxWriteCalls: count('maxWriteCalls', given?.maxWriteCalls, fallback.maxWriteCalls),
+    windowSeconds,
+  };
+}
+
+export { QUARANTINE_POLICY_NAME };

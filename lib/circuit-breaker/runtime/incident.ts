@@ -1,0 +1,49 @@
+/**
+ * What a trip and a reset do outside the table: the quarantine policy on the agent role (IAM) and
+ * the alert (SNS). Shared by the Lambda handler and the `breaker` CLI.
+ */
+import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { QUARANTINE_POLICY_NAME, quarantineDocument, revocationDocument } from './breaker-quarantine';
+
+/** Puts the quarantine on the role: every session denied, those issued before the trip included. */
+export async function writeQuarantine(iam: IAMClient, roleName: string, trippedAt: Date): Promise<void> {
+  await iam.send(new PutRolePolicyCommand({
+    RoleName: roleName,
+    PolicyName: QUARANTINE_POLICY_NAME,
+    PolicyDocument: JSON.stringify(quarantineDocument(trippedAt)),
+  }));
+}
+
+/** Lifts the quarantine; sessions issued before the reset stay revoked. */
+export async function liftQuarantine(iam: IAMClient, roleName: string, resetAt: Date): Promise<void> {
+  await iam.send(new PutRolePolicyCommand({
+    RoleName: roleName,
+    PolicyName: QUARANTINE_POLICY_NAME,
+    PolicyDocument: JSON.stringify(revocationDocument(resetAt)),
+  }));
+}
+
+export interface Alert {
+  readonly subject: string;
+  readonly agentName: string;
+  readonly kind: string;
+  readonly body: Record<string, unknown>;
+}
+
+export async function publishAlert(sns: SNSClient, topicArn: string, alert: Alert): Promise<void> {
+  await sns.send(new PublishCommand({
+    TopicArn: topicArn,
+    // SNS subjects: at most 100 ASCII characters, no line breaks.
+    Subject: alert.subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
+    Message: JSON.stringify({ agent: alert.agentName, kind: alert.kind, ...alert.body }, null, 2),
+    MessageAttributes: {
+      agent: { DataType: 'String', StringValue: alert.agentName },
+      kind: { DataType: 'String', StringValue: alert.kind },
+    },
+  }));
+}
+
+export function resetCommand(agentName: string, roleName: string, tableName: string): string {
+  return `npx cdk-agent-guardrails breaker reset ${agentName} --role-name ${roleName} --table ${tableName}`;
+}

@@ -1,9 +1,0 @@
-/**
- * The library's own IAM policy evaluator (Apache-2.0, no AGPL code): decides same-account requests
- * against identity policies, permissions boundaries and service control policies.
- */
-export type { Decision, Effect, EvaluationRequest, Explanation, PolicySetKind, StatementRef } from './types';
-export { PolicyParseError } from './policy-parse-error';
-export type { BaseOperator, ParsedCondition, ParsedPatterns, ParsedPolicy, ParsedStatement, SetOperator } from './parsed-policy';
-export { parsePolicy } from './parse-policy';
-export { evaluate, explain } from './evaluate';

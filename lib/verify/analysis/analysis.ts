@@ -1,0 +1,336 @@
+import { CATALOG_IAM_DATA_VERSION } from '../../shared/destructive-catalog.generated';
+import { wildcardRegex } from '../../shared/iam-data';
+import { isSpecificArn } from '../../guard/private/production-resources';
+import { AgentModel, AgentPolicy, PolicySource } from '../model/agents';
+import { ApprovalGateModel, GatedOperationModel } from '../model/approval-gates';
+import { Check, OUTSIDE_APP, escalationChecks, gateChecks, grantedWriteActions, modifyChecks, outsideChecks, resourceChecks } from './checks';
+import { ProductionModel, ResourceModel } from '../model/production-resources';
+
+/**
+ * The outcome of one check.
+ * - `allowed`: the agent can do it (a finding for destroy, data, tagging and escalation checks).
+ * - `granted`: a data-level delete the agent was explicitly granted on exactly this resource
+ *   (the guard keeps such grants working by design); reported, not a finding.
+ * - `denied`: explicitly denied (the guard, the escalation denies or the boundary).
+ * - `not-granted`: nothing allows it.
+ * - `unknown`: it depends on a policy verify has no document for.
+ */
+export type Status = 'allowed' | 'granted' | 'denied' | 'not-granted' | 'unknown';
+
+/** The raw decision of a decider for one check. */
+export type RawDecision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied' | 'Unknown';
+
+/** The decisions for one agent's checks. */
+export interface Decisions {
+  readonly decisions: RawDecision[];
+  /**
+   * Per check: whether an Allowed or Unknown decision rests on an assumption about a condition key
+   * verify does not model (the condition was assumed to hold for an Allow, not to apply for a Deny).
+   */
+  readonly relied: boolean[];
+  /** The unmodelled condition keys assumed for this agent. */
+  readonly assumedKeys: string[];
+}
+
+/** Decides the checks of one agent: the offline evaluator, or IAM's simulator (--live). */
+export interface Decider {
+  decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions>;
+}
+
+/** One production resource as seen by one agent. */
+export interface ResourceVerdict {
+  readonly resource: string;
+  readonly type: string;
+  readonly arn: string;
+  readonly stack: string;
+  /** The cell of the matrix: the worst status among the resource's destructive checks. */
+  readonly status: Status;
+  readonly canDestroy: string[];
+  readonly canDeleteData: string[];
+  readonly canRetag: string[];
+  readonly unknown: string[];
+  /** Data-level deletes explicitly granted on this resource (kept working by the guard). */
+  readonly grantedData: string[];
+  /** Granted write actions that do not destroy. */
+  readonly canModify: string[];
+  /** Operations on this resource the agent can request through an approval gate (a human decides). */
+  readonly gated: string[];
+  readonly denied: number;
+  readonly notGranted: number;
+  readonly checked: number;
+  /** Checked and denied actions per kind of destruction. */
+  readonly byCategory: Record<'destroy' | 'data' | 'tagging', { checked: number; denied: number }>;
+}
+
+export interface EscalationFinding {
+  readonly group: string;
+  readonly action: string;
+  readonly resource: string;
+}
+
+export interface EscalationVerdict {
+  readonly status: Status;
+  readonly allowed: EscalationFinding[];
+  readonly unknown: EscalationFinding[];
+  /** PassRole / AssumeRole of the app's other roles that are allowed (the agent's allow-list). */
+  readonly delegations: EscalationFinding[];
+  readonly denied: number;
+  readonly notGranted: number;
+  readonly checked: number;
+}
+
+export interface AgentVerdict {
+  readonly agent: string;
+  readonly roleArn: string;
+  readonly stack: string;
+  readonly constructPath?: string;
+  readonly detectedBy: string;
+  readonly policies: Array<{ name: string; source: PolicySource; arn?: string }>;
+  readonly boundary?: { name: string; source: PolicySource; arn?: string };
+  readonly unresolvedValues: string[];
+  readonly resources: ResourceVerdict[];
+  readonly escalation: EscalationVerdict;
+  /** The approval gates the agent can request operations of. */
+  readonly gates: Array<{ gate: string; operations: GatedOperationModel[] }>;
+  /**
+   * Condition keys verify does not model that the agent's policies use: an Allow conditioned on one
+   * is assumed to hold, a Deny conditioned on one is assumed not to apply (fail closed).
+   */
+  readonly assumed: string[];
+  /** Catalog actions not asked on resources outside the app (--live only: their resource types share one ARN format). */
+  readonly outsideNotAsked: string[];
+  /** How many findings (destroy, data, tagging, escalation, unknown) hold only under those assumptions. */
+  readonly assumedFindings: number;
+  /** Resource-based policies of the app that grant this agent something (evaluated with its own policies). */
+  readonly resourceGrants: Array<{ source: string; scope: 'role' | 'session'; certain: boolean }>;
+  readonly canDestroyProduction: boolean;
+  readonly canEscalate: boolean;
+  /** Some answer depends on a policy verify could not read. */
+  readonly uncertain: boolean;
+}
+
+export interface VerifyReport {
+  readonly tool: string;
+  readonly mode: 'offline' | 'live';
+  readonly assembly: string;
+  readonly catalogVersion: string;
+  readonly productionModel: ProductionModel & { readonly rule: string };
+  readonly productionResources: Array<{ id: string; type: string; arn: string; stack: string }>;
+  /** Resources whose tag marks them disposable: not evaluated. */
+  readonly nonProductionResources: string[];
+  readonly notAssessed: Record<string, number>;
+  readonly agents: AgentVerdict[];
+  readonly warnings: string[];
+  readonly summary: {
+    readonly agents: number;
+    readonly productionResources: number;
+    readonly evaluations: number;
+    readonly agentsThatCanDestroyProduction: string[];
+    readonly agentsThatCanEscalate: string[];
+    readonly uncertainAgents: string[];
+    readonly clean: boolean;
+  };
+}
+
+const SEVERITY: Status[] = ['allowed', 'unknown', 'granted', 'denied', 'not-granted'];
+
+function worst(statuses: Iterable<Status>, fallback: Status): Status {
+  let best = SEVERITY.length;
+  for (const s of statuses) best = Math.min(best, SEVERITY.indexOf(s));
+  return best === SEVERITY.length ? fallback : SEVERITY[best];
+}
+
+function tally(results: Array<{ check: Check; status: Status }>, category: string): { checked: number; denied: number } {
+  const of = results.filter((r) => r.check.category === category);
+  return { checked: of.length, denied: of.filter((r) => r.status === 'denied').length };
+}
+
+function asList(value: unknown): unknown[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Whether a data-level action on this ARN was granted explicitly: an Allow statement names the
+ * action (not through `*` or `service:*`) on specific resources that include this one.
+ */
+export function explicitlyGranted(policies: readonly AgentPolicy[], action: string, arn: string): boolean {
+  return policies.some((policy) => asList((policy.document as any)?.Statement).some((statement: any) => {
+    if (statement?.Effect !== 'Allow' || statement.Action === undefined) return false;
+    const names = asList(statement.Action).filter((p): p is string => typeof p === 'string' && p !== '*' && !/^[^:]+:\*$/.test(p));
+    if (!names.some((p) => wildcardRegex(p).test(action))) return false;
+    const resources = asList(statement.Resource).filter((r): r is string => typeof r === 'string');
+    return resources.some((r) => isSpecificArn(r) && wildcardRegex(r).test(arn));
+  }));
+}
+
+function statusOf(check: Check, decision: RawDecision, agent: AgentModel): Status {
+  switch (decision) {
+    case 'Allowed':
+      return check.category === 'data' && explicitlyGranted(agent.identityPolicies, check.action, check.arn) ? 'granted' : 'allowed';
+    case 'ExplicitlyDenied':
+      return 'denied';
+    case 'ImplicitlyDenied':
+      return 'not-granted';
+    default:
+      return 'unknown';
+  }
+}
+
+export interface AnalysisInput {
+  readonly assembly: string;
+  readonly mode: 'offline' | 'live';
+  readonly agents: readonly AgentModel[];
+  readonly production: readonly ResourceModel[];
+  readonly nonProduction?: readonly ResourceModel[];
+  readonly notAssessed: Record<string, number>;
+  readonly otherRoleArns: readonly string[];
+  readonly gates?: readonly ApprovalGateModel[];
+  readonly model: ProductionModel;
+  readonly decider: Decider;
+  readonly onProgress?: (done: number, total: number) => void;
+  readonly warnings?: string[];
+}
+
+/** Runs every check of every agent and builds the report. */
+export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
+  const verdicts: AgentVerdict[] = [];
+  let evaluations = 0;
+  const warnings = [...(input.warnings ?? [])];
+  for (const [index, agent] of input.agents.entries()) {
+    const resourceCheckList = input.production.map((r) => resourceChecks(r));
+    const escalation = escalationChecks(agent, input.otherRoleArns);
+    const modify = modifyChecks(grantedWriteActions(agent), input.production);
+    const gates = gateChecks(input.gates ?? []);
+    const { checks: outside, skipped } = outsideChecks(agent, { skipAmbiguous: input.mode === 'live' });
+    if (skipped.length > 0) {
+      warnings.push(`agent ${agent.name}: ${skipped.join(', ')} not asked of IAM on resources outside this app (the action's resource types share one ARN format); the offline run checks them.`);
+    }
+    const checks: Check[] = [...resourceCheckList.flat(), ...outside, ...escalation, ...modify, ...gates];
+    const { decisions, relied, assumedKeys } = await input.decider.decide(agent, checks);
+    evaluations += checks.length;
+    const statuses = checks.map((c, i) => statusOf(c, decisions[i], agent));
+    // Findings that hold only because a condition on an unmodelled key was assumed (reported, still findings).
+    const assumedFindings = checks.filter((c, i) => relied[i] && c.category !== 'modify' && c.category !== 'gate' && c.category !== 'delegation').length;
+
+    const byResource = new Map<ResourceModel, Array<{ check: Check; status: Status }>>();
+    const escalationResults: Array<{ check: Check; status: Status }> = [];
+    const requestable = new Set<string>();
+    checks.forEach((check, i) => {
+      if (check.category === 'gate') {
+        if (statuses[i] === 'allowed') requestable.add(check.group);
+      } else if (check.resource) {
+        const list = byResource.get(check.resource) ?? [];
+        list.push({ check, status: statuses[i] });
+        byResource.set(check.resource, list);
+      } else {
+        escalationResults.push({ check, status: statuses[i] });
+      }
+    });
+    const agentGates = (input.gates ?? []).filter((g) => requestable.has(g.id)).map((g) => ({ gate: g.id, operations: g.operations }));
+    const gatedOn = (arn: string) => [...new Set(agentGates.flatMap((g) => g.operations)
+      .filter((op) => op.resources.some((r) => wildcardRegex(r).test(arn)))
+      .map((op) => op.action))];
+    const resources: ResourceVerdict[] = [...input.production, OUTSIDE_APP].map((resource) => {
+      const results = byResource.get(resource) ?? [];
+      const destructive = results.filter((r) => r.check.category !== 'modify');
+      const pick = (category: string, status: Status) => [...new Set(results.filter((r) => r.check.category === category && r.status === status).map((r) => r.check.action))];
+      return {
+        resource: resource.id,
+        type: resource.type,
+        arn: resource.arn,
+        stack: resource.stack,
+        status: worst(destructive.map((r) => r.status), 'not-granted'),
+        canDestroy: pick('destroy', 'allowed'),
+        canDeleteData: pick('data', 'allowed'),
+        canRetag: pick('tagging', 'allowed'),
+        unknown: [...new Set(destructive.filter((r) => r.status === 'unknown').map((r) => r.check.action))],
+        grantedData: pick('data', 'granted'),
+        canModify: pick('modify', 'allowed'),
+        gated: gatedOn(resource.arn),
+        denied: destructive.filter((r) => r.status === 'denied').length,
+        notGranted: destructive.filter((r) => r.status === 'not-granted').length,
+        checked: destructive.length,
+        byCategory: {
+          destroy: tally(destructive, 'destroy'),
+          data: tally(destructive, 'data'),
+          tagging: tally(destructive, 'tagging'),
+        },
+      };
+    });
+    const finding = (r: { check: Check }) => ({ group: r.check.group, action: r.check.action, resource: r.check.arn });
+    const escalationOnly = escalationResults.filter((r) => r.check.category === 'escalation');
+    const escalationVerdict: EscalationVerdict = {
+      status: worst(escalationOnly.map((r) => r.status), 'not-granted'),
+      allowed: escalationOnly.filter((r) => r.status === 'allowed').map(finding),
+      unknown: escalationOnly.filter((r) => r.status === 'unknown').map(finding),
+      delegations: escalationResults.filter((r) => r.check.category === 'delegation' && r.status === 'allowed').map(finding),
+      denied: escalationOnly.filter((r) => r.status === 'denied').length,
+      notGranted: escalationOnly.filter((r) => r.status === 'not-granted').length,
+      checked: escalationOnly.length,
+    };
+    const canDestroyProduction = resources.some((r) => r.canDestroy.length + r.canDeleteData.length + r.canRetag.length > 0);
+    const canEscalate = escalationVerdict.allowed.length > 0;
+    const uncertain = resources.some((r) => r.unknown.length > 0) || escalationVerdict.unknown.length > 0;
+    const grantSources = [...new Set((agent.resourceGrants ?? []).map((g) => `${g.source}${g.certain ? '' : ' (UNKNOWN principal or resource)'}`))];
+    if (grantSources.length > 0) {
+      warnings.push(`agent ${agent.name}: resource-based policies grant it access and were evaluated with its own policies: ${grantSources.join('; ')}.`);
+    }
+    if (assumedFindings > 0) {
+      warnings.push(`agent ${agent.name}: ${assumedFindings} finding(s) assume conditions on keys verify does not model hold for the agent (assumed: ${assumedKeys.join(', ')}). verify fails closed on them; narrow the policy or check with --live.`);
+    }
+    const describe = (p: AgentPolicy) => ({ name: p.name, source: p.source, ...(p.arn ? { arn: p.arn } : {}) });
+    if (agent.unresolved.length > 0) {
+      warnings.push(`agent ${agent.name}: its policies hold values verify could not resolve offline (${agent.unresolved.slice(0, 5).join('; ')}${agent.unresolved.length > 5 ? '; ...' : ''}); statements using them match nothing. Use --live for the deployed role.`);
+    }
+    for (const p of [...agent.identityPolicies, ...(agent.boundary ? [agent.boundary] : [])].filter((p) => p.source === 'unknown')) {
+      warnings.push(`agent ${agent.name}: managed policy ${p.arn} is UNKNOWN (verify ships no document for it); it was evaluated as if it allowed everything. Use --live to ask IAM.`);
+    }
+    verdicts.push({
+      agent: agent.name,
+      roleArn: agent.roleArn,
+      stack: agent.stack.displayName,
+      constructPath: agent.constructPath,
+      detectedBy: agent.detectedBy,
+      policies: agent.identityPolicies.map(describe),
+      boundary: agent.boundary ? describe(agent.boundary) : undefined,
+      unresolvedValues: agent.unresolved,
+      resources,
+      escalation: escalationVerdict,
+      gates: agentGates,
+      assumed: assumedKeys,
+      outsideNotAsked: skipped,
+      assumedFindings,
+      resourceGrants: (agent.resourceGrants ?? []).map((g) => ({ source: g.source, scope: g.scope, certain: g.certain })),
+      canDestroyProduction,
+      canEscalate,
+      uncertain,
+    });
+    input.onProgress?.(index + 1, input.agents.length);
+  }
+  const names = (f: (v: AgentVerdict) => boolean) => verdicts.filter(f).map((v) => v.agent);
+  const summary = {
+    agents: verdicts.length,
+    productionResources: input.production.length,
+    evaluations,
+    agentsThatCanDestroyProduction: names((v) => v.canDestroyProduction),
+    agentsThatCanEscalate: names((v) => v.canEscalate),
+    uncertainAgents: names((v) => v.uncertain),
+    clean: verdicts.every((v) => !v.canDestroyProduction && !v.canEscalate && !v.uncertain),
+  };
+  return {
+    tool: 'cdk-agent-guardrails verify',
+    mode: input.mode,
+    assembly: input.assembly,
+    catalogVersion: CATALOG_IAM_DATA_VERSION,
+    productionModel: {
+      ...input.model,
+      rule: `fail closed: a resource is production unless its "${input.model.tagKey}" tag (on the resource, else its stack) is one of ${input.model.nonProductionValues.join(', ')}; untagged is production`,
+    },
+    productionResources: input.production.map((r) => ({ id: r.id, type: r.type, arn: r.arn, stack: r.stack })),
+    nonProductionResources: (input.nonProduction ?? []).map((r) => r.id),
+    notAssessed: input.notAssessed,
+    agents: verdicts,
+    warnings,
+    summary,
+  };
+}

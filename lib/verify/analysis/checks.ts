@@ -1,0 +1,230 @@
+import { CatalogEntry } from '../../shared/catalog-types';
+import { DESTRUCTIVE_CATALOG, ESCALATION_CATALOG } from '../../shared/destructive-catalog.generated';
+import { actionDetails, expandActionPattern, splitAction, wildcardRegex } from '../../shared/iam-data';
+import { AgentModel } from '../model/agents';
+import { ApprovalGateModel } from '../model/approval-gates';
+import { ResourceModel } from '../model/production-resources';
+import { ambiguousFor, distinctSampleArn, resourceTypesFor, sampleArn } from './request-context';
+
+/**
+ * What verify asks of every agent. Each check is one action on one resource; the analysis decides
+ * it under the action's realistic request context.
+ * - `destroy`, `data`, `tagging`: the destructive catalog on a production resource.
+ * - `escalation`: the threat model's escalation and tampering paths (IAM writes, control plane and
+ *   audit writes, PassRole/AssumeRole outside any allow-list or of CDK's deploy roles, task tokens,
+ *   new credentials).
+ * - `delegation`: PassRole/AssumeRole of the app's other roles (reported; allowed ones are the
+ *   agent's allow-list at work, not a finding).
+ * - `modify`: the agent's own granted write actions on production resources (reported).
+ * - `gate`: starting an approval gate's workflow, i.e. requesting its gated operations (reported).
+ */
+export type CheckCategory = 'destroy' | 'data' | 'tagging' | 'escalation' | 'delegation' | 'modify' | 'gate';
+
+export interface Check {
+  readonly category: CheckCategory;
+  /** Escalation group (`iam-write`, `pass-role`, ...), or the catalog reason. */
+  readonly group: string;
+  readonly action: string;
+  readonly arn: string;
+  /** The production resource, for resource checks. */
+  readonly resource?: ResourceModel;
+}
+
+const CATEGORY_OF_CLASS = { resource: 'destroy', data: 'data', tagging: 'tagging' } as const;
+
+let catalogByService: Map<string, CatalogEntry[]> | undefined;
+
+function catalogFor(service: string): CatalogEntry[] {
+  if (!catalogByService) {
+    catalogByService = new Map();
+    for (const entry of DESTRUCTIVE_CATALOG) {
+      const s = entry[0].split(':')[0].toLowerCase();
+      const list = catalogByService.get(s) ?? [];
+      list.push(entry);
+      catalogByService.set(s, list);
+    }
+  }
+  return catalogByService.get(service) ?? [];
+}
+
+/** An object inside a bucket: S3's data-level deletes act on objects, not on the bucket. */
+function childArns(resource: ResourceModel): string[] {
+  return resource.type === 'AWS::S3::Bucket' ? [`${resource.arn}/any-object-key`] : [];
+}
+
+const resourceCheckCache = new Map<string, Check[]>();
+
+/** The catalog actions that act on this resource (or its objects), per the IAM data. */
+export function resourceChecks(resource: ResourceModel): Check[] {
+  const key = `${resource.type}|${resource.arn}`;
+  const cached = resourceCheckCache.get(key);
+  if (cached) return cached.map((c) => ({ ...c, resource }));
+  const service = resource.arn.split(':')[2] ?? '';
+  const checks: Check[] = [];
+  for (const [action, cls, reason] of catalogFor(service)) {
+    for (const arn of [resource.arn, ...childArns(resource)]) {
+      if (resourceTypesFor(action, arn).length > 0) {
+        checks.push({ category: CATEGORY_OF_CLASS[cls], group: reason, action, arn, resource });
+        break;
+      }
+    }
+  }
+  resourceCheckCache.set(key, checks);
+  return checks;
+}
+
+const IAM_WRITES = () => [...new Set(ESCALATION_CATALOG.iamWrites.flatMap(expandActionPattern))];
+const CONTROL_PLANE_WRITES = () => [...new Set(ESCALATION_CATALOG.controlPlaneWrites.flatMap(expandActionPattern))];
+
+/** CDK's bootstrap roles (default qualifier): whoever assumes or passes them deploys with their power. */
+export function cdkRoleArns(account: string, region: string): string[] {
+  return ['deploy-role', 'cfn-exec-role', 'file-publishing-role', 'image-publishing-role', 'lookup-role']
+    .map((r) => `arn:aws:iam::${account}:role/cdk-hnb659fds-${r}-${account}-${region}`);
+}
+
+/** A role outside every allow-list: allowing to pass or assume it means passing or assuming any role. */
+export function unlistedRoleArn(account: string): string {
+  return `arn:aws:iam::${account}:role/role-outside-any-allow-list`;
+}
+
+/** The escalation and tampering checks of the threat model for one agent. */
+export function escalationChecks(agent: AgentModel, otherRoleArns: readonly string[]): Check[] {
+  const { account, region } = agent.stack.env;
+  const checks: Check[] = [];
+  for (const action of IAM_WRITES()) {
+    const onRole = actionDetails(action)?.resourceTypes.some((t) => t.name.toLowerCase() === 'role');
+    checks.push({ category: 'escalation', group: 'iam-write', action, arn: onRole ? agent.roleArn : sampleArn(action, account, region) });
+  }
+  for (const action of CONTROL_PLANE_WRITES()) {
+    const group = splitAction(action)?.service === 'cloudtrail' ? 'audit-trail' : 'control-plane';
+    checks.push({ category: 'escalation', group, action, arn: sampleArn(action, account, region) });
+  }
+  for (const role of [...cdkRoleArns(account, region), unlistedRoleArn(account)]) {
+    checks.push({ category: 'escalation', group: 'pass-role', action: 'iam:PassRole', arn: role });
+    checks.push({ category: 'escalation', group: 'assume-role', action: 'sts:AssumeRole', arn: role });
+  }
+  for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat']) {
+    checks.push({ category: 'escalation', group: 'task-token', action, arn: '*' });
+  }
+  for (const action of ['sts:GetFederationToken', 'sts:AssumeRoot']) {
+    checks.push({ category: 'escalation', group: 'credentials', action, arn: sampleArn(action, account, region) });
+  }
+  for (const role of otherRoleArns) {
+    checks.push({ category: 'delegation', group: 'pass-role', action: 'iam:PassRole', arn: role });
+    checks.push({ category: 'delegation', group: 'assume-role', action: 'sts:AssumeRole', arn: role });
+  }
+  return checks;
+}
+
+const WRITE_LEVELS = new Set(['Write', 'Permissions management', 'Tagging']);
+const MAX_GRANTED_ACTIONS = 500;
+
+/** The write actions the agent's own Allow statements name (service-wide wildcards excepted: the catalog covers them). */
+export function grantedWriteActions(agent: AgentModel): string[] {
+  const catalog = new Set(DESTRUCTIVE_CATALOG.map((e) => e[0].toLowerCase()));
+  const actions = new Set<string>();
+  for (const policy of agent.identityPolicies) {
+    const statements = (policy.document as any)?.Statement;
+    for (const statement of Array.isArray(statements) ? statements : statements ? [statements] : []) {
+      if (statement?.Effect !== 'Allow') continue;
+      const list = Array.isArray(statement.Action) ? statement.Action : statement.Action !== undefined ? [statement.Action] : [];
+      for (const pattern of list) {
+        if (typeof pattern !== 'string' || pattern === '*' || /^[^:]+:\*$/.test(pattern)) continue;
+        for (const action of expandActionPattern(pattern)) {
+          if (!catalog.has(action.toLowerCase()) && WRITE_LEVELS.has(actionDetails(action)?.accessLevel ?? '')) actions.add(action);
+          if (actions.size >= MAX_GRANTED_ACTIONS) return [...actions];
+        }
+      }
+    }
+  }
+  return [...actions];
+}
+
+/** Checks of the agent's granted write actions on the production resources they act on. */
+export function modifyChecks(actions: readonly string[], resources: readonly ResourceModel[]): Check[] {
+  const checks: Check[] = [];
+  for (const resource of resources) {
+    const service = resource.arn.split(':')[2] ?? '';
+    for (const action of actions) {
+      if (splitAction(action)?.service !== service) continue;
+      if (resourceTypesFor(action, resource.arn).length > 0) checks.push({ category: 'modify', group: 'granted', action, arn: resource.arn, resource });
+    }
+  }
+  return checks;
+}
+
+/** Whether the agent may request the operations of each approval gate (start its workflow). */
+export function gateChecks(gates: readonly ApprovalGateModel[]): Check[] {
+  return gates.map((gate) => ({ category: 'gate', group: gate.id, action: 'states:StartExecution', arn: gate.stateMachineArn }));
+}
+
+/**
+ * The pseudo-resource standing for every production resource the app does not define: an agent
+ * with `s3:*` on `*` can delete buckets of other apps in the account. Untagged, so production under
+ * the fail-closed model.
+ */
+export const OUTSIDE_APP: ResourceModel = {
+  id: '(any production resource outside this app)',
+  type: '(outside this app)',
+  arn: '*',
+  stack: '(outside this app)',
+  tags: {},
+  bucketAbac: false,
+  production: true,
+};
+
+const OUTSIDE_NAME = 'outside-this-app';
+
+/**
+ * The action patterns the agent's Allow statements (identity policies and resource-policy grants)
+ * name, or undefined when they may allow any action (`*`, NotAction, an unknown policy). An action
+ * none of them names cannot be allowed, so it need not be evaluated.
+ */
+function allowedActionPatterns(agent: AgentModel): Map<string, RegExp[]> | undefined {
+  if (agent.identityPolicies.some((p) => p.source === 'unknown')) return undefined;
+  const statements: any[] = [
+    ...agent.identityPolicies.flatMap((p) => {
+      const s = (p.document as any)?.Statement;
+      return Array.isArray(s) ? s : s ? [s] : [];
+    }),
+    ...(agent.resourceGrants ?? []).map((g) => g.statement),
+  ];
+  // By service prefix (lower case), so that only that service's catalog entries are tested.
+  const patterns = new Map<string, RegExp[]>();
+  for (const statement of statements) {
+    if (statement?.Effect !== 'Allow') continue;
+    if (statement.NotAction !== undefined) return undefined;
+    for (const pattern of Array.isArray(statement.Action) ? statement.Action : [statement.Action]) {
+      if (typeof pattern !== 'string' || pattern === '*') return undefined;
+      const service = pattern.split(':')[0].toLowerCase();
+      if (/[*?]/.test(service) || !pattern.includes(':')) return undefined;
+      patterns.set(service, [...(patterns.get(service) ?? []), wildcardRegex(pattern)]);
+    }
+  }
+  return patterns;
+}
+
+/**
+ * The destructive catalog on a sample untagged resource of each action's own type, in the agent's
+ * account and region but outside this app. Actions no Allow of the agent names are skipped: they
+ * cannot be allowed.
+ */
+export function outsideChecks(agent: AgentModel, options: { readonly skipAmbiguous?: boolean } = {}): { checks: Check[]; skipped: string[] } {
+  const { account, region } = agent.stack.env;
+  const patterns = allowedActionPatterns(agent);
+  const checks: Check[] = [];
+  const skipped: string[] = [];
+  const entries = patterns
+    ? [...patterns.entries()].flatMap(([service, list]) => catalogFor(service).filter(([action]) => list.some((p) => p.test(action))))
+    : DESTRUCTIVE_CATALOG;
+  for (const [action, cls, reason] of entries) {
+    const arn = distinctSampleArn(action, account, region, OUTSIDE_NAME);
+    // Two resource types of the action share one ARN format: IAM's simulator may refuse to pick one.
+    if (options.skipAmbiguous && ambiguousFor(action, arn)) {
+      skipped.push(action);
+      continue;
+    }
+    checks.push({ category: CATEGORY_OF_CLASS[cls], group: reason, action, arn, resource: OUTSIDE_APP });
+  }
+  return { checks, skipped };
+}

@@ -1,0 +1,226 @@
+import { AGENT_SERVICE_PRINCIPALS } from '../../guard/private/agent-detection';
+import { AGENT_TAG } from '../../guard/private/escalation-statements';
+import { AssemblyModel, StackModel } from './assembly';
+import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
+import { awsManagedPolicyDocument, awsManagedPolicyName } from './aws-managed-policies';
+import { ResourceGrant, findResourcePolicies, resourceGrantsFor } from './resource-policies';
+import { TemplateResource, arnOfResource, isUnresolved, physicalName } from './template-values';
+
+/**
+ * AWS services that run AI agents: a role they may assume is an agent role even without the
+ * guardrails tag (the incident class: a plain role handed to an agent service). The same list as
+ * the rule pack's, so that verify and synth-time checks agree on what an agent is.
+ */
+export { AGENT_SERVICE_PRINCIPALS };
+
+/** Why a role counts as an agent role. */
+export type AgentDetection = 'tag' | 'agent-service' | 'named';
+
+/** Where a policy of an agent comes from. */
+export type PolicySource = 'inline' | 'app-managed' | 'aws-managed' | 'unknown';
+
+export interface AgentPolicy {
+  readonly name: string;
+  readonly source: PolicySource;
+  readonly arn?: string;
+  /** The resolved document; undefined for an unknown policy. */
+  readonly document?: unknown;
+}
+
+/** An agent role found in the assembly, with everything IAM would evaluate for it. */
+export interface AgentModel {
+  readonly name: string;
+  readonly detectedBy: AgentDetection;
+  readonly roleArn: string;
+  readonly roleName: string;
+  readonly logicalId: string;
+  readonly constructPath?: string;
+  readonly stack: StackModel;
+  readonly tags: Record<string, string>;
+  readonly trustedServices: string[];
+  readonly identityPolicies: AgentPolicy[];
+  readonly boundary?: AgentPolicy;
+  /** Values in its policies verify could not resolve offline. */
+  readonly unresolved: string[];
+  /** What the app's resource-based policies grant this role (bucket, queue, topic, key policies, Lambda permissions). */
+  readonly resourceGrants?: ResourceGrant[];
+}
+
+function asList(value: unknown): unknown[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** Tags of a resource, whichever of CloudFormation's two shapes (list of Key/Value, or a map) it uses. */
+export function tagsOf(stack: StackModel, resource: TemplateResource): Record<string, string> {
+  const raw = stack.resolver.resolve(resource.Properties?.Tags);
+  const tags: Record<string, string> = {};
+  if (Array.isArray(raw)) {
+    for (const t of raw) {
+      if (t && typeof t === 'object' && typeof t.Key === 'string' && t.Value !== undefined) tags[t.Key] = String(t.Value);
+    }
+  } else if (raw && typeof raw === 'object') {
+    for (const [k, v] of Object.entries(raw)) tags[k] = String(v);
+  }
+  return tags;
+}
+
+const ASSUME_ACTIONS = /^sts:(AssumeRole|AssumeRoleWithWebIdentity|AssumeRoleWithSAML|\*)$|^\*$/i;
+
+function trustedServices(document: any): string[] {
+  const services: string[] = [];
+  for (const statement of asList(document?.Statement) as any[]) {
+    if (statement?.Effect !== 'Allow' || !asList(statement.Action).some((a) => typeof a === 'string' && ASSUME_ACTIONS.test(a))) continue;
+    for (const service of asList(statement?.Principal?.Service)) {
+      if (typeof service === 'string') services.push(service.toLowerCase());
+    }
+  }
+  return services;
+}
+
+interface RoleCandidate {
+  readonly stack: StackModel;
+  readonly logicalId: string;
+  readonly resource: TemplateResource;
+}
+
+function roleArn(candidate: RoleCandidate): string {
+  const path = typeof candidate.resource.Properties?.Path === 'string' ? candidate.resource.Properties.Path.replace(/^\/|\/$/g, '') : '';
+  const name = physicalName(candidate.stack.env.stackName, candidate.logicalId, candidate.resource);
+  const env = candidate.stack.env;
+  return `arn:${env.partition}:iam::${env.account}:role/${path ? `${path}/` : ''}${name}`;
+}
+
+/** Whether `--agent` names this role: its logical id, construct path, role name, ARN or agent tag. */
+function namedBy(selector: string, candidate: RoleCandidate, tags: Record<string, string>): boolean {
+  const path = candidate.resource.Metadata?.['aws:cdk:path'];
+  const name = physicalName(candidate.stack.env.stackName, candidate.logicalId, candidate.resource);
+  return [candidate.logicalId, name, roleArn(candidate), tags[AGENT_TAG], typeof path === 'string' ? path : undefined, typeof path === 'string' ? path.replace(/\/Resource$/, '') : undefined]
+    .some((v) => v !== undefined && v === selector);
+}
+
+/**
+ * Every agent role of the assembly: roles tagged `guardrails:agent`, roles an agent service may
+ * assume, and the roles named with `--agent`. Throws when a name given with `--agent` matches no role.
+ */
+export function findAgents(assembly: AssemblyModel, selectors: readonly string[] = []): AgentModel[] {
+  const candidates: RoleCandidate[] = [];
+  for (const stack of assembly.stacks) {
+    for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
+      if (resource.Type === 'AWS::IAM::Role') candidates.push({ stack, logicalId, resource });
+    }
+  }
+  const unmatched = new Set(selectors);
+  const agents: AgentModel[] = [];
+  const resourcePolicies = findResourcePolicies(assembly);
+  for (const candidate of candidates) {
+    const tags = tagsOf(candidate.stack, candidate.resource);
+    const trust = candidate.stack.resolver.resolve(candidate.resource.Properties?.AssumeRolePolicyDocument);
+    const services = trustedServices(trust);
+    const named = selectors.filter((s) => namedBy(s, candidate, tags));
+    named.forEach((s) => unmatched.delete(s));
+    let detectedBy: AgentDetection | undefined;
+    if (tags[AGENT_TAG] !== undefined) detectedBy = 'tag';
+    else if (services.some((s) => AGENT_SERVICE_PRINCIPALS.includes(s))) detectedBy = 'agent-service';
+    else if (named.length > 0) detectedBy = 'named';
+    if (!detectedBy) continue;
+    const agent = buildAgent(assembly, candidate, tags, services, detectedBy);
+    agents.push({ ...agent, resourceGrants: resourceGrantsFor(resourcePolicies, agent.roleArn) });
+  }
+  if (unmatched.size > 0) {
+    throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--agent ${[...unmatched].map((s) => JSON.stringify(s)).join(', ')} matches no role of the assembly. Give a role's logical ID, construct path, role name or ARN.`);
+  }
+  return agents;
+}
+
+/** Every app-defined managed policy, by the ARN it would have once deployed. */
+function managedPoliciesOf(assembly: AssemblyModel): Map<string, { stack: StackModel; logicalId: string; resource: TemplateResource }> {
+  const byArn = new Map<string, { stack: StackModel; logicalId: string; resource: TemplateResource }>();
+  for (const stack of assembly.stacks) {
+    for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
+      if (resource.Type === 'AWS::IAM::ManagedPolicy') byArn.set(String(stack.resolver.ref(logicalId)), { stack, logicalId, resource });
+    }
+  }
+  return byArn;
+}
+
+const managedCache = new WeakMap<AssemblyModel, ReturnType<typeof managedPoliciesOf>>();
+
+function buildAgent(assembly: AssemblyModel, candidate: RoleCandidate, tags: Record<string, string>, services: string[], detectedBy: AgentDetection): AgentModel {
+  const { stack, logicalId, resource } = candidate;
+  const roleName = physicalName(stack.env.stackName, logicalId, resource);
+  const arn = roleArn(candidate);
+  let managed = managedCache.get(assembly);
+  if (!managed) {
+    managed = managedPoliciesOf(assembly);
+    managedCache.set(assembly, managed);
+  }
+  const unresolved = new Set<string>();
+  const track = (s: StackModel, value: unknown) => {
+    const resolved = s.resolver.resolve(value);
+    if (JSON.stringify(resolved ?? null).includes('unresolved:')) {
+      for (const m of JSON.stringify(resolved).match(/unresolved:[^"]*/g) ?? []) unresolved.add(m.slice('unresolved:'.length));
+    }
+    return resolved;
+  };
+  const attachedToThisRole = (s: StackModel, roles: unknown) => asList(s.resolver.resolve(roles)).some((r) => r === roleName || r === arn);
+
+  const identityPolicies: AgentPolicy[] = [];
+  for (const inline of asList(resource.Properties?.Policies) as any[]) {
+    identityPolicies.push({ name: String(stack.resolver.resolve(inline?.PolicyName) ?? 'inline'), source: 'inline', document: track(stack, inline?.PolicyDocument) });
+  }
+  for (const other of assembly.stacks) {
+    for (const [id, r] of Object.entries(other.template.Resources ?? {})) {
+      if (r.Type === 'AWS::IAM::Policy' && attachedToThisRole(other, r.Properties?.Roles)) {
+        identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'inline', document: track(other, r.Properties?.PolicyDocument) });
+      } else if (r.Type === 'AWS::IAM::RolePolicy' && attachedToThisRole(other, r.Properties?.RoleName)) {
+        identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'inline', document: track(other, r.Properties?.PolicyDocument) });
+      } else if (r.Type === 'AWS::IAM::ManagedPolicy' && attachedToThisRole(other, r.Properties?.Roles)) {
+        identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'app-managed', arn: String(other.resolver.ref(id)), document: track(other, r.Properties?.PolicyDocument) });
+      }
+    }
+  }
+  const lookup = (policyArn: unknown): AgentPolicy => {
+    const key = String(policyArn);
+    const own = managed!.get(key);
+    if (own) return { name: `${own.stack.displayName}/${own.logicalId}`, source: 'app-managed', arn: key, document: track(own.stack, own.resource.Properties?.PolicyDocument) };
+    const aws = awsManagedPolicyDocument(key);
+    if (aws) return { name: awsManagedPolicyName(key)!, source: 'aws-managed', arn: key, document: aws };
+    return { name: awsManagedPolicyName(key) ?? key, source: 'unknown', arn: key };
+  };
+  const managedArns = asList(stack.resolver.resolve(resource.Properties?.ManagedPolicyArns));
+  for (const policyArn of managedArns) {
+    if (identityPolicies.some((p) => p.arn === policyArn)) continue;
+    if (isUnresolved(policyArn)) unresolved.add(String(policyArn).slice('unresolved:'.length));
+    identityPolicies.push(lookup(policyArn));
+  }
+  const boundaryArn = resource.Properties?.PermissionsBoundary !== undefined ? stack.resolver.resolve(resource.Properties.PermissionsBoundary) : undefined;
+  const path = resource.Metadata?.['aws:cdk:path'];
+  return {
+    name: tags[AGENT_TAG] ?? (typeof path === 'string' ? path.replace(/\/Resource$/, '') : `${stack.displayName}/${logicalId}`),
+    detectedBy,
+    roleArn: arn,
+    roleName,
+    logicalId,
+    constructPath: typeof path === 'string' ? path : undefined,
+    stack,
+    tags,
+    trustedServices: services,
+    identityPolicies,
+    boundary: boundaryArn !== undefined ? lookup(boundaryArn) : undefined,
+    unresolved: [...unresolved],
+  };
+}
+
+/** Every role of the assembly that is not an agent, by ARN: the roles an agent could pass or assume. */
+export function otherRoles(assembly: AssemblyModel, agents: readonly AgentModel[]): string[] {
+  const agentArns = new Set(agents.map((a) => a.roleArn));
+  const arns: string[] = [];
+  for (const stack of assembly.stacks) {
+    for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
+      if (resource.Type !== 'AWS::IAM::Role') continue;
+      const arn = arnOfResource(stack.env, logicalId, resource);
+      if (arn && !agentArns.has(arn)) arns.push(arn);
+    }
+  }
+  return arns;
+}

@@ -1,0 +1,181 @@
+/**
+ * The approvals command against a local stand-in for a Lambda function URL with AWS_IAM auth: a
+ * server on 127.0.0.1 that verifies the SigV4 signature of each request against the secret of the
+ * access key (as IAM does), refuses unsigned or tampered requests, and passes the authenticated
+ * caller to the real approval handler in requestContext.authorizer.iam (ledger on dynalite,
+ * decisions delivered through the local Step Functions endpoint).
+ */
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../lib/cli/approvals';
+import { main } from '../../lib/cli/main';
+import { createApprovalHandler, createNotifier } from '../../lib/approval-gate/runtime';
+import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
+import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
+import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
+import { LocalAws, startLocalAws } from './local-aws';
+
+const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
+const AGENT = 'arn:aws:iam::123456789012:role/ops-assistant-role';
+const KEYS: Record<string, { secret: string; userArn: string }> = {
+  AKIALEAD: { secret: 'lead-secret', userArn: sessionOf(LEAD, 'alice') },
+  AKIAAGENT: { secret: 'agent-secret', userArn: sessionOf(AGENT, 'ops-assistant-1') },
+};
+const PARAMETERS = { DBInstanceIdentifier: 'orders', FinalDBSnapshotIdentifier: 'orders-final' };
+const DIGEST = requestDigest(canonicalRequest('rds:DeleteDBInstance', PROD_DB, PARAMETERS));
+
+let aws: LocalAws;
+let ledger: ApprovalLedger;
+let server: http.Server;
+let url: string;
+const seen: Array<{ status: number; authenticated?: string }> = [];
+
+async function verify(req: http.IncomingMessage, body: string, port: number): Promise<string | undefined> {
+  const auth = String(req.headers.authorization ?? '');
+  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/lambda\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  if (!match) return undefined;
+  const [, accessKeyId, , region, signedHeaders] = match;
+  const key = KEYS[accessKeyId];
+  if (!key) return undefined;
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders.split(';')) headers[name] = String(req.headers[name] ?? '');
+  const amzDate = headers['x-amz-date'];
+  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const [path, query] = (req.url ?? '/').split('?');
+  const signer = new SignatureV4({ service: 'lambda', region, credentials: { accessKeyId, secretAccessKey: key.secret }, sha256: NodeSha256 as any });
+  const expected = await signer.sign({
+    method: req.method!, protocol: 'http:', hostname: '127.0.0.1', port, path,
+    query: Object.fromEntries(new URLSearchParams(query ?? '')), headers, body: body || undefined,
+  }, { signingDate });
+  return expected.headers.authorization === auth ? key.userArn : undefined;
+}
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  await aws.createLedger('cli-ledger');
+  ledger = new ApprovalLedger(aws.dynamodb, 'cli-ledger');
+  const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations: boundOperations() });
+  server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const port = (server.address() as AddressInfo).port;
+    const userArn = await verify(req, body, port);
+    if (!userArn) {
+      seen.push({ status: 403 });
+      res.writeHead(403, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ message: 'Forbidden' }));
+    }
+    const result = await handler({ rawPath: (req.url ?? '/').split('?')[0], body: body || undefined, requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } } });
+    seen.push({ status: result.statusCode, authenticated: userArn });
+    res.writeHead(result.statusCode, result.headers);
+    res.end(result.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  delete process.env.AWS_PROFILE;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await aws.close();
+});
+
+function as(accessKeyId: string, secret: string): void {
+  process.env.AWS_ACCESS_KEY_ID = accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = secret;
+  delete process.env.AWS_SESSION_TOKEN;
+}
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['approvals', ...args, '--url', url, '--region', 'us-east-1'], { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+let seq = 0;
+async function pendingRequest(): Promise<{ id: string; decision: Promise<unknown> }> {
+  const id = `cli-${++seq}`;
+  await aws.dynamodb.send(new PutItemCommand({
+    TableName: 'cli-ledger',
+    Item: {
+      requestId: { S: id }, record: { S: 'REQUEST' }, status: { S: 'PENDING' }, operation: { S: 'rds:DeleteDBInstance' }, resource: { S: PROD_DB },
+      canonical: { S: canonicalRequest('rds:DeleteDBInstance', PROD_DB, PARAMETERS) }, digest: { S: DIGEST }, reason: { S: 'replace orders' },
+      sourceIdentity: { S: 'ops-assistant-1' }, requesters: { S: JSON.stringify([AGENT]) }, requiredApprovals: { N: '1' },
+      executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` }, requestedAt: { S: new Date().toISOString() },
+    },
+  }));
+  const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
+  decision.catch(() => undefined);
+  await createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: url, operations: boundOperations() })({ taskToken: `token-${id}`, requestId: id });
+  return { id, decision };
+}
+
+describe('cdk-agent-guardrails approvals', () => {
+  test('an approver lists, shows and approves a request with their own signed credentials', async () => {
+    const { id, decision } = await pendingRequest();
+    as('AKIALEAD', 'lead-secret');
+    const list = await cli('list');
+    expect(list.code).toBe(0);
+    expect(list.out).toContain(id);
+    const show = await cli('show', id);
+    expect(show.code).toBe(0);
+    expect(show.out).toContain(DIGEST);
+    expect(show.out).toContain(`acts on:          ${PROD_DB} (derived from the parameters)`);
+    expect(show.out).toContain('"DBInstanceIdentifier":"orders"');
+    const approve = await cli('approve', id, '--digest', DIGEST);
+    expect(approve).toMatchObject({ code: 0 });
+    expect(approve.out).toContain('approved');
+    await expect(decision).resolves.toMatchObject({ decision: 'APPROVED', digest: DIGEST, approvers: [LEAD] });
+    // the handler saw the identity IAM authenticated
+    expect(seen.at(-1)).toEqual({ status: 200, authenticated: sessionOf(LEAD, 'alice') });
+  });
+
+  test('an approver rejects with a reason', async () => {
+    const { id, decision } = await pendingRequest();
+    as('AKIALEAD', 'lead-secret');
+    const reject = await cli('reject', id, '--reason', 'take a snapshot first');
+    expect(reject.code).toBe(0);
+    await expect(decision).rejects.toMatchObject({ name: 'Rejected' });
+  });
+
+  test('fails when the agent uses the command with its own credentials', async () => {
+    const { id } = await pendingRequest();
+    as('AKIAAGENT', 'agent-secret');
+    const approve = await cli('approve', id, '--digest', DIGEST);
+    expect(approve.code).toBe(4);
+    expect(approve.err).toMatch(/refused \(403\)/);
+    await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING' });
+  });
+
+  test('fails when the credentials are wrong: the signature does not verify', async () => {
+    const { id } = await pendingRequest();
+    as('AKIALEAD', 'not-the-secret');
+    const approve = await cli('approve', id, '--digest', DIGEST);
+    expect(approve.code).toBe(4);
+    expect(seen.at(-1)).toEqual({ status: 403 });
+    await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING' });
+  });
+
+  test.each([
+    [['approve', 'x'], /--digest/],
+    [['approve', 'x', '--digest', 'abc'], /64-hex-digit/],
+    [['reject', 'x'], /--reason/],
+    [['show'], /usage/],
+    [['delete', 'x'], /usage/],
+    [['show', '../../etc'], /not valid/],
+  ])('fails with a usage error for %j', async (args, message) => {
+    const result = await cli(...args);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(message);
+  });
+
+  test('fails when asked to send signed requests over plain http to a remote host', async () => {
+    const out: string[] = [];
+    const code = await main(['approvals', 'list', '--url', 'http://abc.lambda-url.us-east-1.on.aws/'], { out: (l) => out.push(l), err: (l) => out.push(l) });
+    expect(code).toBe(2);
+    expect(out.join('\n')).toMatch(/plain http/);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Executes the synthesized approval workflow with aws-local-stepfunctions. Each Task state is
+ * overridden by a local handler that does what AWS would do with the state's effective input:
+ * the DynamoDB states send their request to dynalite with the real SDK client, the wait state runs
+ * the real notifier and then waits until the real approval handler sends the task token back
+ * (through the local Step Functions endpoint), and the executor states record the exact API call
+ * instead of calling AWS.
+ */
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { StateMachine } from './local-stepfunctions';
+import { createApprovalHandler, createNotifier, FunctionUrlEvent, HttpResult } from '../../lib/approval-gate/runtime';
+import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
+import { APPROVAL_STATES } from '../../lib/approval-gate/private/approval-workflow';
+import { environmentOf, SynthesizedGate } from './gate-fixture';
+import { LocalAws } from './local-aws';
+
+export interface PerformedCall {
+  readonly state: string;
+  readonly parameters: unknown;
+}
+
+export interface RunningRequest {
+  readonly requestId: string;
+  /** Resolves once the request is recorded and the approvers were told (the task token is stored). */
+  readonly waiting: Promise<void>;
+  /** Resolves with the execution's output, or rejects with its error. */
+  readonly result: Promise<unknown>;
+}
+
+export class WorkflowHarness {
+  public readonly performed: PerformedCall[] = [];
+  public readonly ledger: ApprovalLedger;
+  public readonly tableName: string;
+  public readonly approvalHandler: (event: FunctionUrlEvent) => Promise<HttpResult>;
+  private runs = 0;
+  private readonly notifierOperations: any;
+  /** Make the next executor call fail with this error (the AWS API refused). */
+  public executorError?: Error;
+
+  constructor(private readonly aws: LocalAws, private readonly gate: SynthesizedGate, private readonly definition: any = gate.definition) {
+    this.tableName = definition.States[APPROVAL_STATES.recordRequest].Parameters.TableName;
+    this.ledger = new ApprovalLedger(aws.dynamodb, this.tableName);
+    // The handler is configured from the synthesized template's environment, as in Lambda.
+    const env = environmentOf(gate.template, gate.ids.handler);
+    if (env.LEDGER_TABLE !== this.tableName) throw new Error(`handler ledger ${env.LEDGER_TABLE} is not the workflow's ${this.tableName}`);
+    this.approvalHandler = createApprovalHandler({
+      ledger: this.ledger, sfn: aws.sfn, approvers: JSON.parse(env.APPROVERS), requiredApprovals: Number(env.REQUIRED_APPROVALS), operations: JSON.parse(env.OPERATIONS),
+    });
+    this.notifierOperations = JSON.parse(environmentOf(gate.template, gate.ids.notifier, ['OPERATIONS']).OPERATIONS);
+  }
+
+  /** Calls the approval handler as IAM would, with the authenticated caller in the request context. */
+  public call(callerArn: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
+    return this.approvalHandler({ rawPath: path, body: body === undefined ? undefined : JSON.stringify(body), requestContext: { http: { method }, authorizer: { iam: { userArn: callerArn } } } });
+  }
+
+  public start(input: unknown): RunningRequest {
+    const n = ++this.runs;
+    const requestId = `req-${n}-${Date.now()}`;
+    const notifier = createNotifier({ ledger: this.ledger, sns: this.aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: 'https://example.lambda-url.us-east-1.on.aws/', operations: this.notifierOperations });
+    let waitingResolve!: () => void;
+    let waitingReject!: (e: Error) => void;
+    const waiting = new Promise<void>((resolve, reject) => { waitingResolve = resolve; waitingReject = reject; });
+    const dynamo = async (input: any, command: 'put' | 'update') => {
+      await this.aws.dynamodb.send(command === 'put' ? new PutItemCommand(input) : new UpdateItemCommand(input));
+      return {};
+    };
+    const overrides: Record<string, (input: any) => Promise<any>> = {
+      [APPROVAL_STATES.recordRequest]: (i) => dynamo(i, 'put'),
+      [APPROVAL_STATES.wait]: async (i) => {
+        // lambda:invoke.waitForTaskToken: the function gets the Payload; the state waits for the token.
+        const decision = new Promise((resolve, reject) => this.aws.waiters.set(i.Payload.taskToken, { resolve, reject }));
+        try {
+          await notifier(i.Payload);
+        } catch (e) {
+          this.aws.waiters.delete(i.Payload.taskToken);
+          waitingReject(e as Error);
+          throw e;
+        }
+        waitingResolve();
+        return decision;
+      },
+    };
+    for (const [name, state] of Object.entries<any>(this.definition.States)) {
+      if (state.Type === 'Task' && typeof state.Resource === 'string' && state.Resource.includes(':::aws-sdk:')) {
+        overrides[name] = async (parameters) => {
+          this.performed.push({ state: name, parameters });
+          if (this.executorError) throw this.executorError;
+          return { performed: name };
+        };
+      } else if (state.Type === 'Task' && state.Resource?.endsWith(':::dynamodb:updateItem')) {
+        overrides[name] = (i) => dynamo(i, 'update');
+      }
+    }
+    const machine = new StateMachine(this.definition);
+    const execution = machine.run(input, {
+      overrides: { taskResourceLocalHandlers: overrides },
+      context: {
+        Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:gate:${requestId}`, Name: requestId, StartTime: new Date().toISOString(), Input: input },
+        State: { EnteredTime: new Date().toISOString() },
+        Task: { Token: `token-${requestId}` },
+      },
+    });
+    const result = execution.result;
+    // A run that fails before waiting must not leave `waiting` pending forever.
+    result.then(() => waitingReject(new Error('finished without waiting')), (e) => waitingReject(e));
+    waiting.catch(() => undefined);
+    return { requestId, waiting, result };
+  }
+}
+
+/** The error name and cause a failed execution ended with. */
+export async function failureOf(result: Promise<unknown>): Promise<{ error: string; cause: string }> {
+  try {
+    await result;
+  } catch (e: any) {
+    // aws-local-stepfunctions wraps the Fail state's error (name = Error, message = Cause).
+    const failure = e.cause && typeof e.cause === 'object' ? e.cause : e;
+    return { error: failure.name, cause: failure.message };
+  }
+  throw new Error('the execution succeeded');
+}
