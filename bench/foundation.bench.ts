@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { AgentRole } from '../lib';
+import { ACTION_CLASS_MEMBERS } from '../lib/shared/action-classes.generated';
 import { DESTRUCTIVE_CATALOG } from '../lib/shared/destructive-catalog.generated';
 import { IAM_QUOTAS, policySize } from '../lib/shared/policy-size';
 import { effectivePolicies } from '../test/support/effective-policies';
@@ -62,7 +63,19 @@ export async function bench(): Promise<void> {
     }
   }
 
+  const roleResource = template.Resources[stack.getLogicalId(agent.node.defaultChild as iam.CfnRole)];
+  const attached = (roleResource.Properties.ManagedPolicyArns ?? []).length;
+  console.log(`managed policies attached to the agent role (AdministratorAccess included): ${attached} of ${IAM_QUOTAS.managedPoliciesPerRole}; `
+    + `permissions boundary: 1 (${agent.protection.kind})`);
+
   const policies = effectivePolicies(template, stack.getLogicalId(agent.node.defaultChild as iam.CfnRole));
+  const harmful = [...new Set((['destructive', 'data-destructive', 'disruptive', 'network-isolation', 'traffic', 'reconfigure', 'code-execution',
+    'guardrail-blinding'] as const).flatMap((c) => ACTION_CLASS_MEMBERS[c]))];
+  let harmfulDenied = 0;
+  for (const action of harmful) {
+    if ((await decideOnSample(policies, { action, tags: {} })) !== 'Allowed') harmfulDenied++;
+  }
+  console.log(`harmful-class actions (destroy, disrupt, isolate, redirect, reconfigure, run code, blind) not allowed on an untagged resource: ${harmfulDenied} / ${harmful.length}`);
   let denied = 0;
   for (const [action] of DESTRUCTIVE_CATALOG) {
     if ((await decideOnSample(policies, { action, tags: { environment: 'production' } })) === 'ExplicitlyDenied') denied++;

@@ -4,6 +4,7 @@ export {
   type FailClosedScopeOptions, ProductionScope, ProductionScopeKind, type TaggedOnlyScopeOptions,
 } from './guard/production-scope';
 export { ProductionGuard, type ProductionGuardProps } from './guard/production-guard';
+export { ProductionProtection, ProductionProtectionKind } from './guard/production-protection';
 export {
   AgentRole, type AgentRoleProps, type AllowOptions, BROAD_GRANT_METADATA, type BroadGrantOptions, DEFAULT_AGENT_SESSION, GUARD_METADATA, type GuardCoverage,
 } from './guard/agent-role';

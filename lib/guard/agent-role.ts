@@ -3,12 +3,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { validateAllow, validateBroadGrant } from './private/allow-validation';
 import { CDK_ROLE_PATTERN } from './private/escalation-statements';
-import { attachGuardrails } from './private/guardrails-attachment';
+import { acknowledgeBoundaryWildcards, attachGuardrails } from './private/guardrails-attachment';
 import { wildcardRegex } from '../shared/iam-data';
 import { IAM_QUOTAS, policySize } from '../shared/policy-size';
 import { isSpecificArn } from './private/production-resources';
 import { ProductionGuard } from './production-guard';
+import { ProductionProtection, ProductionProtectionKind } from './production-protection';
 import { ProductionScope } from './production-scope';
+import { boundaryStatementsForGrant } from './private/explicit-grants';
 
 /** The library's default maximum session of an agent role. */
 export const DEFAULT_AGENT_SESSION = Duration.hours(1);
@@ -40,6 +42,12 @@ export interface AgentRoleProps {
    * @default ProductionScope.failClosed()
    */
   readonly production?: ProductionScope;
+  /**
+   * How much the agent may do to production. The default lets it read production and change only
+   * what it was explicitly granted on specific resources; `noDestructionOnly(reason)` is weaker.
+   * @default ProductionProtection.readOnly()
+   */
+  readonly protection?: ProductionProtection;
   /**
    * Role ARNs the agent may pass to services (iam:PassRole). Each must name one role.
    * @default - none
@@ -96,6 +104,8 @@ export interface GuardCoverage {
   readonly catalogSize: number;
   readonly catalogVersion: string;
   readonly boundaryServices: string[];
+  /** The production protection: `read-only` (the default) or the weaker `no-destruction`. */
+  readonly protection: string;
 }
 
 /**
@@ -120,8 +130,11 @@ export class AgentRole extends iam.Role {
   public readonly boundary: iam.ManagedPolicy;
   /** What the guard covers. */
   public readonly coverage: GuardCoverage;
+  /** How much the agent may do to production. */
+  public readonly protection: ProductionProtection;
 
   private readonly managedPolicyQuota: number;
+  private readonly boundaryGrants = new Map<string, iam.PolicyStatement>();
 
   constructor(scope: Construct, id: string, props: AgentRoleProps) {
     const agentName = validateAgentName(props.agentName);
@@ -129,6 +142,7 @@ export class AgentRole extends iam.Role {
     const allowedPassRoles = validateRoleList('allowedPassRoles', props.allowedPassRoles ?? []);
     const allowedAssumeRoles = validateRoleList('allowedAssumeRoles', props.allowedAssumeRoles ?? []);
     const production = props.production ?? ProductionScope.failClosed();
+    const protection = props.protection ?? ProductionProtection.readOnly();
     const quota = props.managedPolicyQuota ?? IAM_QUOTAS.managedPoliciesPerRole;
     if (!Number.isInteger(quota) || quota < 1 || quota > 20) {
       throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: managedPolicyQuota must be an integer from 1 to 20 (the IAM quota), got ${quota}.`);
@@ -143,7 +157,8 @@ export class AgentRole extends iam.Role {
     this.agentName = agentName;
     this.managedPolicyQuota = quota;
 
-    const attached = attachGuardrails(this, { agentName, production, allowedPassRoles, allowedAssumeRoles });
+    const attached = attachGuardrails(this, { agentName, production, protection, allowedPassRoles, allowedAssumeRoles });
+    this.protection = protection;
     this.guard = attached.guard;
     this.escalationPolicies = attached.escalationPolicies;
     this.boundary = attached.boundary!;
@@ -160,8 +175,15 @@ export class AgentRole extends iam.Role {
       catalogSize: this.guard.catalogSize,
       catalogVersion: this.guard.catalogVersion,
       boundaryServices: attached.boundaryServices,
+      protection: protection.kind,
     };
     this.node.addMetadata(GUARD_METADATA, this.coverage);
+    if (protection.isWeak) {
+      this.node.addMetadata(BROAD_GRANT_METADATA, { kind: 'weak-protection', protection: protection.kind, justification: protection.justification });
+      Annotations.of(this).addWarningV2('cdk-agent-guardrails:weak-protection',
+        `AgentRole ${agentName} uses ProductionProtection.noDestructionOnly: it cannot delete production, but it can still stop, isolate, overwrite `
+        + `or reconfigure it (${protection.justification}). Use ProductionProtection.readOnly() once the agent's grants are explicit.`);
+    }
     if (props.longSessionJustification) {
       this.node.addMetadata(BROAD_GRANT_METADATA, { kind: 'long-session', maxSessionSeconds: maxSessionDuration.toSeconds(), justification: props.longSessionJustification });
     }
@@ -192,10 +214,31 @@ export class AgentRole extends iam.Role {
     return iam.Grant.addToPrincipal({ grantee: this, actions: options.actions, resourceArns: options.resources });
   }
 
-  /** Records explicit, resource-scoped grants so the guard keeps them working for data-level deletes. */
+  /**
+   * Records explicit, resource-scoped grants: the guard keeps them working for data-level deletes,
+   * and the read-only boundary allows exactly them on exactly their resources.
+   */
   public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
     this.guard?.carveOutExplicitGrant(statement);
+    if (this.protection?.kind === ProductionProtectionKind.READ_ONLY && this.boundary) {
+      for (const allowed of boundaryStatementsForGrant(statement, this)) this.addToBoundary(allowed);
+    }
     return super.addToPrincipalPolicy(statement);
+  }
+
+  /** Grants with the same actions and conditions share one boundary statement: the boundary is one 6,144-character policy. */
+  private addToBoundary(allowed: iam.PolicyStatement): void {
+    const key = JSON.stringify([allowed.actions, allowed.conditions]);
+    const existing = this.boundaryGrants.get(key);
+    if (existing) {
+      const added = allowed.resources.filter((r) => !existing.resources.includes(r));
+      existing.addResources(...added);
+      acknowledgeBoundaryWildcards(this.boundary, [], added);
+      return;
+    }
+    this.boundaryGrants.set(key, allowed);
+    this.boundary.addStatements(allowed);
+    acknowledgeBoundaryWildcards(this.boundary, allowed.actions, allowed.resources);
   }
 
   private validateQuotas(): string[] {
@@ -226,7 +269,11 @@ export class AgentRole extends iam.Role {
     }
     const boundary = policySize(stack.resolve(this.boundary.document.toJSON()));
     if (boundary > IAM_QUOTAS.managedPolicy) {
-      errors.push(`AgentRole ${this.agentName}: its permissions boundary is ${boundary} characters, over the IAM quota of ${IAM_QUOTAS.managedPolicy}.`);
+      errors.push(`AgentRole ${this.agentName}: its permissions boundary is ${boundary} characters, over the IAM quota of ${IAM_QUOTAS.managedPolicy}. `
+        + (this.protection.kind === ProductionProtectionKind.READ_ONLY
+          ? 'The read-only boundary carries every explicit grant on production resources: grant the same actions on fewer resources (grants with the same '
+            + 'actions share one statement), tag resources the agent may change freely as disposable, or split the work across agents. Nothing was dropped to fit.'
+          : 'Nothing was dropped to fit.'));
     }
     return errors;
   }

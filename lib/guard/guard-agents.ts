@@ -3,9 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import { AgentRole } from './agent-role';
 import { agentNameOf, detectAgent } from './private/agent-detection';
-import { GUARDRAIL_IDS, attachGuardrails } from './private/guardrails-attachment';
+import { GUARDRAIL_IDS, acknowledgeBoundaryWildcards, attachGuardrails } from './private/guardrails-attachment';
 import { CannotDecide } from '../shared/errors';
+import { ProductionProtection, ProductionProtectionKind } from './production-protection';
 import { ProductionScope } from './production-scope';
+import { boundaryStatementsForGrant } from './private/explicit-grants';
 
 /** Properties of the GuardAgents aspect. */
 export interface GuardAgentsProps {
@@ -14,6 +16,12 @@ export interface GuardAgentsProps {
    * @default ProductionScope.failClosed()
    */
   readonly production?: ProductionScope;
+  /**
+   * How much the guarded agents may do to production. With the default, a guarded role keeps its
+   * grants on the specific resources they name and can read the rest of production.
+   * @default ProductionProtection.readOnly()
+   */
+  readonly protection?: ProductionProtection;
   /**
    * Roles that are agents whatever their trust policy and tags.
    * @default - none beyond roles trusted by agent services and roles tagged `guardrails:agent`
@@ -48,9 +56,11 @@ export const GUARD_AGENTS_ANNOTATIONS = Object.freeze({
  */
 export class GuardAgents implements IAspect {
   private readonly production: ProductionScope;
+  private readonly protection: ProductionProtection;
 
   constructor(private readonly props: GuardAgentsProps = {}) {
     this.production = props.production ?? ProductionScope.failClosed();
+    this.protection = props.protection ?? ProductionProtection.readOnly();
   }
 
   public visit(node: IConstruct): void {
@@ -78,11 +88,19 @@ export class GuardAgents implements IAspect {
 
   private guard(role: iam.Role, cfnRole: iam.CfnRole, reasons: string[]): void {
     const agentName = agentNameOf(cfnRole);
-    const attached = attachGuardrails(role, { agentName, production: this.production, allowedPassRoles: [], allowedAssumeRoles: [] });
+    const attached = attachGuardrails(role, { agentName, production: this.production, protection: this.protection, allowedPassRoles: [], allowedAssumeRoles: [] });
     // Explicit resource-scoped grants keep their data-level deletes (as on an AgentRole).
     const defaultPolicy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+    // and the read-only boundary allows them on exactly their resources.
     for (const statement of (defaultPolicy?.document.toJSON()?.Statement ?? []) as unknown[]) {
-      attached.guard.carveOutExplicitGrant(iam.PolicyStatement.fromJson(statement));
+      const grant = iam.PolicyStatement.fromJson(statement);
+      attached.guard.carveOutExplicitGrant(grant);
+      if (this.protection.kind === ProductionProtectionKind.READ_ONLY && attached.boundary) {
+        for (const allowed of boundaryStatementsForGrant(grant, role)) {
+          attached.boundary.addStatements(allowed);
+          acknowledgeBoundaryWildcards(attached.boundary, allowed.actions, allowed.resources);
+        }
+      }
     }
     Annotations.of(role).addInfoV2(GUARD_AGENTS_ANNOTATIONS.guarded, `GuardAgents guarded ${role.node.path} as agent ${agentName} (${reasons.join('; ')}).`);
     if (!attached.boundary) {

@@ -25,7 +25,9 @@ describe('the example app with approval gates', () => {
   test('the agent can request, but cannot delete the production database or update the production stack itself', async () => {
     const agent = effectivePolicies(agentTemplate, agentRoleId, imports);
     const resolver = new TemplateResolver(agentTemplate, imports);
-    const sm = resolver.resolve({ Ref: logicalIdOf(agentTemplate, 'AWS::StepFunctions::StateMachine', 'ProductionApprovals') });
+    // The workflow's physical name, as its template sets it (the agent's grant names it, not a reference to it)
+    const workflow = agentTemplate.Resources[logicalIdOf(agentTemplate, 'AWS::StepFunctions::StateMachine', 'ProductionApprovals')];
+    const sm = `arn:aws:states:us-east-1:123456789012:stateMachine:${resolver.resolve(workflow.Properties.StateMachineName)}`;
     const executor = effectivePolicies(agentTemplate, logicalIdOf(agentTemplate, 'AWS::IAM::Role', 'ProductionApprovalsExecutorRole'), imports);
     const db = executor.identityPolicies.flatMap((p) => p.policy.Statement).find((s: any) => s.Action === 'rds:DeleteDBInstance').Resource;
     expect(db).toMatch(/^arn:aws:rds:us-east-1:123456789012:db:/);

@@ -157,7 +157,7 @@ describe('the agent, even with AdministratorAccess', () => {
   });
 
   test('is denied every action on the audit bucket by its bucket policy, even where S3 puts no bucket tag in the context', async () => {
-    const bucketId = Object.keys(fx.template.Resources).find((id) => fx.template.Resources[id].Type === 'AWS::S3::BucketPolicy')!;
+    const bucketId = logicalIdOf(fx.template, 'AWS::S3::BucketPolicy', 'AuditBucketPolicy');
     const bucketPolicy = fx.resolver.resolve(fx.template.Resources[bucketId].Properties.PolicyDocument);
     const bucket = fx.arnOf('AWS::S3::Bucket', 'AuditBucket');
     const agentSession = { 'aws:PrincipalTag/guardrails:agent': 'ops-assistant', 'aws:SecureTransport': 'true' };
@@ -216,17 +216,20 @@ describe('the quarantine', () => {
     const notDenied: string[] = [];
     const requests = [...work, ...oneActionPerService()];
     expect(requests.length).toBeGreaterThan(300);
+    // On disposable resources, where the agent's AdministratorAccess works (production is read-only to it anyway)
+    const disposable = { environment: 'dev' };
     for (const r of requests) {
-      const before = await decide(fx.policies, { ...r, context: session('2026-11-24T10:00:00Z') }).catch(() => undefined);
+      const before = await decide(fx.policies, { ...r, tags: disposable, context: session('2026-11-24T10:00:00Z') }).catch(() => undefined);
       if (before === undefined) continue; // the simulator cannot resolve this sample ARN's type
       if (before === 'Allowed') allowedBefore.push(r.action);
       for (const issued of ['2026-11-24T10:00:00Z', '2026-11-24T10:30:00Z']) {
-        const after = await decide(quarantined, { ...r, context: session(issued) });
+        const after = await decide(quarantined, { ...r, tags: disposable, context: session(issued) });
         if (after !== 'ExplicitlyDenied') notDenied.push(`${r.action} (session issued ${issued}): ${after}`);
       }
     }
-    // the sample holds actions the agent could do before the trip...
-    expect(allowedBefore.length).toBeGreaterThan(200);
+    // the sample holds actions the agent could do before the trip (production is read-only to it, so these
+    // are reads and actions on disposable resources whose context carries the tag)...
+    expect(allowedBefore.length).toBeGreaterThan(20);
     expect(allowedBefore).toEqual(expect.arrayContaining(work.map((w) => w.action)));
     // ...and after the trip none is allowed to any session
     expect(notDenied).toEqual([]);
@@ -269,7 +272,7 @@ describe('synth output', () => {
     expect(trail.Properties.EventSelectors).toBeUndefined();
     expect(trail.Properties.AdvancedEventSelectors).toContainEqual({ Name: 'All management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] });
     expect(fx.resolver.resolve(trail.Properties.KMSKeyId)).toBe(fx.arnOf('AWS::KMS::Key', 'AuditKey'));
-    const bucket = Object.values(fx.template.Resources).find((r) => r.Type === 'AWS::S3::Bucket')!;
+    const bucket = fx.template.Resources[logicalIdOf(fx.template, 'AWS::S3::Bucket', 'AuditBucket')];
     expect(bucket.Properties).toMatchObject({ ObjectLockEnabled: true, VersioningConfiguration: { Status: 'Enabled' }, ObjectLockConfiguration: { Rule: { DefaultRetention: { Days: 365, Mode: 'COMPLIANCE' } } } });
     // the trail, its bucket and its key are guardrail components
     for (const type of ['AWS::CloudTrail::Trail', 'AWS::S3::Bucket', 'AWS::KMS::Key']) {

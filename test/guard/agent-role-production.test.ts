@@ -1,12 +1,14 @@
 import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
 import { ESCALATION_CATALOG } from '../../lib/shared/destructive-catalog.generated';
 import { wildcardRegex } from '../../lib/shared/iam-data';
+import { NEVER_ALLOWED_SERVICES, OWNED_RESOURCE_CHANGES } from '../../lib/guard/private/outage-statements';
 import { SynthesizedAgent, synthAgent, withAdministratorAccess } from '../support/fixtures';
 import { sampleArn } from '../support/request-context';
 import { decide, decideOnSample } from '../support/simulate';
 
 // Actions the escalation and tampering denies refuse everywhere, whatever the tag.
-const ALWAYS_DENIED = [...ESCALATION_CATALOG.iamWrites, ...ESCALATION_CATALOG.controlPlaneWrites].map((p) => wildcardRegex(p));
+// The read-only boundary never allows identity, credential, organization or audit writes, whatever the tag.
+const ALWAYS_DENIED = [...ESCALATION_CATALOG.iamWrites, ...ESCALATION_CATALOG.controlPlaneWrites, ...NEVER_ALLOWED_SERVICES, ...OWNED_RESOURCE_CHANGES].map((p) => wildcardRegex(p));
 const alwaysDenied = (action: string) => ALWAYS_DENIED.some((r) => r.test(action));
 
 describe('AgentRole with AdministratorAccess added later', () => {
@@ -150,7 +152,7 @@ describe('AgentRole with AdministratorAccess added later', () => {
     // GIVEN a human detached every guard policy but AdministratorAccess from the role
     const onlyAdmin = { ...admin.policies, identityPolicies: admin.policies.identityPolicies.filter((p) => p.name.includes('AdministratorAccess')) };
     expect(onlyAdmin.identityPolicies).toHaveLength(1);
-    // THEN the permissions boundary still refuses
+    // THEN the permissions boundary (an allow-list) still refuses: it allows none of these on production
     for (const [action, resource] of [
       ['rds:DeleteDBInstance', 'arn:aws:rds:us-east-1:123456789012:db:orders'],
       ['dynamodb:DeleteTable', 'arn:aws:dynamodb:us-east-1:123456789012:table/orders'],
@@ -161,7 +163,8 @@ describe('AgentRole with AdministratorAccess added later', () => {
       ['iam:AttachRolePolicy', 'arn:aws:iam::123456789012:role/agent'],
       ['sts:AssumeRole', 'arn:aws:iam::123456789012:role/admin'],
     ]) {
-      await expect(decide(onlyAdmin, { action, resource, tags: {} })).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(onlyAdmin, { action, resource, tags: {} })).resolves.not.toBe('Allowed');
+      await expect(decide(onlyAdmin, { action, resource, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
     }
     // AND ordinary work is still allowed through the boundary
     await expect(decide(onlyAdmin, { action: 'dynamodb:GetItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: {} })).resolves.toBe('Allowed');

