@@ -1,6 +1,7 @@
 import { ArnFormat, Aspects, Duration, IAspect, Lazy, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -9,12 +10,16 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { AgentRole } from '../guard/agent-role';
 import { handlerAssetDirectory } from '../shared/assets';
+import { invalidProps } from '../shared/errors';
 import { nodeRuntimeOf } from '../shared/lambda-runtime';
+import { acknowledgeNagFindings, nagResourceFinding } from '../shared/nag-suppressions';
 import {
   DEFAULT_APPROVAL_TIMEOUT, ValidatedOperation, validateApprovers, validateOperation, validateOperations, validateTimeout,
 } from './private/approval-validation';
 import { BoundOperation, PSEUDO } from './runtime/approval-binding';
 import { approvalWorkflow } from './private/approval-workflow';
+import { acknowledgeDefaultRuntime, functionRole, grantPublishTo } from './private/function-resources';
+import { acknowledgeUnscopableActions } from './private/unscopable-actions';
 import { GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
 
 /** The value of the `guardrails:component` tag on the gate's parts. */
@@ -166,16 +171,21 @@ export class ApprovalGate extends Construct {
   constructor(scope: Construct, id: string, props: ApprovalGateProps) {
     super(scope, id);
     const operations = props.operations ?? [];
-    validateOperations(operations.map((o) => o._validated));
+    validateOperations(operations.map((o) => o._validated), this.node.path);
     const approvers = props.approvers ?? [];
     const requiredApprovals = props.requiredApprovals ?? 1;
-    validateApprovers(approvers.length, requiredApprovals);
+    validateApprovers(approvers.length, requiredApprovals, this.node.path);
     for (const approver of approvers) {
       if (approver.principal instanceof AgentRole) {
-        throw new Error(`ApprovalGate: approver ${approver.principal.node.path} is an agent role (${approver.principal.agentName}). An agent never approves; name the roles or users of people.`);
+        throw invalidProps('ApprovalGate.AgentApprover',
+          `ApprovalGate: approver ${approver.principal.node.path} is an agent role (${approver.principal.agentName}). An agent never approves; `
+          + `name the roles or users of people.`, {
+          constructPath: this.node.path, received: approver.principal.node.path,
+          fix: 'Name the IAM roles or users of the people who decide (Approver.role(securityLeadRole)); an agent only requests (grantRequest).',
+        });
       }
     }
-    const timeoutSeconds = validateTimeout(props.timeout ?? DEFAULT_APPROVAL_TIMEOUT);
+    const timeoutSeconds = validateTimeout(props.timeout ?? DEFAULT_APPROVAL_TIMEOUT, this.node.path);
     this.operations = [...operations];
     this.approverArns = approvers.map((a) => a.arn);
     // The target ARN of each operation in the gate's partition, region and account: the workflow's
@@ -183,7 +193,8 @@ export class ApprovalGate extends Construct {
     const stack = Stack.of(this);
     const resolvePseudo = (template: string) => template
       .split(PSEUDO.partition).join(stack.partition).split(PSEUDO.region).join(stack.region).split(PSEUDO.account).join(stack.account);
-    const validated = operations.map((o) => o._validated).map((o) => ({ ...o, binding: { ...o.binding, resourceArn: resolvePseudo(o.binding.resourceArn) } }));
+    const validated = operations.map((o) => o._validated)
+      .map((o) => ({ ...o, binding: { ...o.binding, resourceArn: resolvePseudo(o.binding.resourceArn) } }));
     const bound: BoundOperation[] = validated.map((o) => ({ operation: o.iamAction, resources: o.resources, ...o.binding }));
     const boundJson = stack.toJsonString(bound);
     const component = (c: Construct) => Tags.of(c).add(GUARDRAIL_COMPONENT_TAG, APPROVAL_GATE_COMPONENT);
@@ -197,11 +208,20 @@ export class ApprovalGate extends Construct {
     });
     component(this.ledger);
 
-    this.topic = props.notificationTopic ?? new sns.Topic(this, 'Notifications', { displayName: 'Approval requests of AI agents', enforceSSL: true });
+    this.topic = props.notificationTopic ?? new sns.Topic(this, 'Notifications', {
+      displayName: 'Approval requests of AI agents',
+      enforceSSL: true,
+      // Encrypted at rest with the AWS managed key: only the notifier publishes (CloudWatch never
+      // does), and email subscriptions work with it.
+      masterKey: kms.Alias.fromAliasName(this, 'NotificationsKey', 'alias/aws/sns'),
+    });
     if (!props.notificationTopic) component(this.topic);
     for (const email of props.approverEmails ?? []) {
       if (!Token.isUnresolved(email) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
-        throw new Error(`ApprovalGate: approverEmails contains ${JSON.stringify(email)}, which is not an email address.`);
+        throw invalidProps('ApprovalGate.InvalidApproverEmail',
+          `ApprovalGate: approverEmails contains ${JSON.stringify(email)}, which is not an email address.`, {
+          constructPath: this.node.path, received: JSON.stringify(email), fix: 'Give email addresses such as security-lead@example.com.',
+        });
       }
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
@@ -209,10 +229,16 @@ export class ApprovalGate extends Construct {
     // Bundled when the package is built: a consumer's synth needs neither esbuild nor Docker.
     const code = lambda.Code.fromAsset(handlerAssetDirectory('approval-handler'));
     const runtime = nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'ApprovalGate');
+    const handlerLogs = new logs.LogGroup(this, 'ApprovalHandlerLogs', {
+      retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const handlerRole = functionRole(this, 'ApprovalHandlerServiceRole', handlerLogs,
+      'cdk-agent-guardrails approval handler: records decisions, completes the waiting task');
     const handler = new lambda.Function(this, 'ApprovalHandler', {
       code, handler: 'index.handler', runtime, timeout: Duration.seconds(30),
       description: 'cdk-agent-guardrails approval handler (IAM-authenticated function URL)',
-      logGroup: new logs.LogGroup(this, 'ApprovalHandlerLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+      logGroup: handlerLogs,
+      role: handlerRole,
       environment: {
         LEDGER_TABLE: this.ledger.tableName,
         APPROVERS: Stack.of(this).toJsonString(this.approverArns),
@@ -229,7 +255,12 @@ export class ApprovalGate extends Construct {
       resources: [this.ledger.tableArn],
     }));
     // Task tokens support no resource-level permissions (IAM data: SendTaskSuccess names no resource type).
-    handler.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] }));
+    const taskTokenActions = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
+    handler.addToRolePolicy(new iam.PolicyStatement({ actions: taskTokenActions, resources: ['*'] }));
+    acknowledgeUnscopableActions(handlerRole, taskTokenActions,
+      'states:SendTaskSuccess and states:SendTaskFailure support no resource-level permissions (the IAM service authorization data lists no '
+      + 'resource type), so IAM accepts only "*". The handler completes a task only with a token it reads from its own ledger, after checking '
+      + 'the IAM-authenticated caller is a named approver; agent roles are denied both actions by their escalation denies.');
     approvers.forEach((approver, i) => {
       // Resource policy: approvers may call the URL, and invoke only through it (a direct invoke could forge the caller).
       new lambda.CfnPermission(this, `ApproverUrl${i}`, {
@@ -241,19 +272,25 @@ export class ApprovalGate extends Construct {
     });
     component(handler);
 
+    const notifierLogs = new logs.LogGroup(this, 'NotifierLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     const notifier = new lambda.Function(this, 'Notifier', {
       code, handler: 'index.notify', runtime, timeout: Duration.seconds(30),
       description: 'cdk-agent-guardrails approval notifier (stores the task token, tells the approvers)',
-      logGroup: new logs.LogGroup(this, 'NotifierLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+      logGroup: notifierLogs,
+      role: functionRole(this, 'NotifierServiceRole', notifierLogs,
+        'cdk-agent-guardrails approval notifier: stores the task token, tells the approvers'),
       environment: { LEDGER_TABLE: this.ledger.tableName, TOPIC_ARN: this.topic.topicArn, APPROVAL_URL: url.url, OPERATIONS: boundJson },
     });
     notifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.ledger.tableArn] }));
-    this.topic.grantPublish(notifier);
+    grantPublishTo(this.topic, notifier);
+    for (const fn of [handler, notifier]) acknowledgeDefaultRuntime(fn, runtime, props.lambdaRuntime !== undefined);
     component(notifier);
     this.notifier = notifier;
 
     const workflowRole = new iam.Role(this, 'WorkflowRole', {
-      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('states.amazonaws.com'), { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } }),
+      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('states.amazonaws.com'), {
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      }),
       description: 'cdk-agent-guardrails approval workflow: records, notifies, and assumes the executor role',
     });
     component(workflowRole);
@@ -266,6 +303,19 @@ export class ApprovalGate extends Construct {
       this.executorRole.addToPolicy(new iam.PolicyStatement({ actions: [op.iamAction], resources: op.resources }));
     }
     component(this.executorRole);
+    // A `*` inside a gated resource's name (a stack's generated id, a family of names) was given on
+    // purpose; a pattern naming a whole resource type was refused by GatedOperation.of.
+    const patterns = [...new Set(operations.flatMap((op) => op.resources.map((r) => nagResourceFinding(stack.resolve(r)))))]
+      .filter((f) => f.includes('*'));
+    if (patterns.length > 0) {
+      acknowledgeNagFindings(this.executorRole, [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'These are the resource patterns the gate was given for its operations (GatedOperation.of refuses a pattern that names a whole '
+          + 'resource type). The executor acts only after approval, and only on the one resource the request names: the workflow derives it '
+          + 'from the request\'s parameters and checks it against these patterns before any approver is asked.',
+        appliesTo: patterns,
+      }]);
+    }
     workflowRole.addToPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [this.executorRole.roleArn] }));
 
     const definition = approvalWorkflow(this, {
@@ -278,6 +328,11 @@ export class ApprovalGate extends Construct {
       requestersJson: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.requesters.map((r) => r.roleArn)) }),
     });
     this.stateMachineName = `approval-gate-${this.node.addr}`;
+    // Every state transition is logged, without the execution data: the notifier's input carries
+    // the task token, which with the request's digest is an approval, and the request's
+    // parameters may hold secrets. The ledger is the record of what was asked and decided.
+    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
+    component(workflowLogs);
     this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
       stateMachineName: this.stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
@@ -286,7 +341,19 @@ export class ApprovalGate extends Construct {
       // The wait is bounded by the gate's timeout; the execution as a whole by one more hour to act and record.
       timeout: Duration.seconds(timeoutSeconds + 3600),
       comment: 'cdk-agent-guardrails approval gate',
+      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      tracingEnabled: true,
     });
+    acknowledgeUnscopableActions(workflowRole, [...STEP_FUNCTIONS_LOG_DELIVERY_ACTIONS, ...XRAY_WRITE_ACTIONS],
+      'Step Functions sets up its CloudWatch Logs delivery (logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe*) and writes X-Ray '
+      + 'traces with actions that support no resource-level permissions (the IAM service authorization data lists no resource type), so '
+      + 'IAM accepts only "*"; the role is assumable only by Step Functions of this account and used by this one workflow.');
+    acknowledgeNagFindings(workflowRole, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'The Lambda task integration grants lambda:InvokeFunction on the notifier and its versions and aliases (ARN:*). The wildcard '
+        + 'spans only qualifiers of the gate\'s own notifier function, which publishes none; the workflow invokes the unqualified ARN.',
+      appliesTo: [nagResourceFinding(stack.resolve(`${notifier.functionArn}:*`))],
+    }]);
     // The workflow carries no guardrail-component tag (that would deny StartExecution too), so every
     // other AgentRole of the app is denied every action on it by name.
     Aspects.of(this.node.root).add(new DenyGateToOtherAgents(this));
@@ -317,21 +384,41 @@ export class ApprovalGate extends Construct {
     const role = agent.grantPrincipal instanceof iam.Role ? agent.grantPrincipal : undefined;
     if (role) {
       if (this.approverArns.some((arn) => arn === role.roleArn)) {
-        throw new Error(`ApprovalGate: ${role.node.path} is both an approver and a requester of this gate. Whoever requests must never approve; use different roles.`);
+        throw invalidProps('ApprovalGate.ApproverIsRequester',
+          `ApprovalGate: ${role.node.path} is both an approver and a requester of this gate. Whoever requests must never approve; use different `
+          + `roles.`, {
+          constructPath: this.node.path, received: role.node.path,
+          fix: 'Grant requests to the agent\'s role and name the roles of people as approvers.',
+        });
       }
       if (!this.requesters.includes(role)) this.requesters.push(role);
     } else {
-      throw new Error('ApprovalGate.grantRequest: the grantee must be an IAM role (an AgentRole), so that the handler can refuse its approval.');
+      throw invalidProps('ApprovalGate.RequesterNotRole',
+        'ApprovalGate.grantRequest: the grantee must be an IAM role (an AgentRole), so that the handler can refuse its approval.', {
+        constructPath: this.node.path, received: agent.grantPrincipal.constructor?.name ?? String(agent.grantPrincipal),
+        fix: 'Pass the AgentRole (or the iam.Role) the agent runs as.',
+      });
     }
+    // By the workflow's fixed name, not by reference: the grant then holds no reference to the
+    // workflow, whose definition refers to the requesters' roles (a reference back from the role's
+    // policies or boundary would be a dependency cycle), nor a cross-stack reference.
     const stack = Stack.of(this);
-    const smArn = this.stateMachine.stateMachineArn;
-    const smName = stack.splitArn(smArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
-    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${smName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const byName = (resource: string, resourceName: string) => stack.formatArn({
+      service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const smArn = byName('stateMachine', this.stateMachineName);
+    const executions = byName('execution', `${this.stateMachineName}:*`);
     const grant = iam.Grant.addToPrincipal({ grantee: agent, actions: ['states:StartExecution'], resourceArns: [smArn] });
     iam.Grant.addToPrincipal({ grantee: agent, actions: ['states:DescribeExecution'], resourceArns: [executions] });
     for (const statement of this.requesterDenies(smArn, executions)) {
       agent.grantPrincipal.addToPrincipalPolicy(statement);
     }
+    acknowledgeNagFindings(role, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'An execution is named when the agent starts it, so states:DescribeExecution (read only) cannot name it in advance; the '
+        + `wildcard spans only the executions of the approval gate ${this.node.path} (${this.stateMachineName}), which the agent may follow.`,
+      appliesTo: [nagResourceFinding(stack.resolve(executions))],
+    }]);
     return grant;
   }
 
@@ -362,6 +449,14 @@ export class ApprovalGate extends Construct {
     ];
   }
 }
+
+/** What Step Functions needs to deliver its logs to CloudWatch Logs (CDK grants these with `logs`). */
+const STEP_FUNCTIONS_LOG_DELIVERY_ACTIONS = [
+  'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
+];
+/** What a traced state machine needs to write to X-Ray (CDK grants these with `tracingEnabled`). */
+const XRAY_WRITE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'];
 
 /** Denies agents that were not granted to request every action on the gate's workflow. */
 class DenyGateToOtherAgents implements IAspect {

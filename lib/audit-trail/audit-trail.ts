@@ -5,6 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AGENT_TAG, GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
+import { invalidProps } from '../shared/errors';
+import { acknowledgeNagFindings } from '../shared/nag-suppressions';
 
 /** How Object Lock protects the audit log files. */
 export enum AuditLockMode {
@@ -54,10 +56,11 @@ const MAX_RETENTION_DAYS = 36500;
 /**
  * A CloudTrail trail that keeps a record holding up after an incident: every region, management
  * events read and write, log file integrity validation, log files encrypted with a KMS key of
- * their own and delivered to a versioned S3 bucket with Object Lock. Agent sessions are
- * attributed by the source identity that AgentRole's trust policy requires.
+ * their own and delivered to a versioned S3 bucket with Object Lock, whose server access logs (who
+ * read or tried to change a log file) go to a second bucket. Agent sessions are attributed by the
+ * source identity that AgentRole's trust policy requires.
  *
- * The trail, its bucket and its key are guardrail components (tag `guardrails:component`): every
+ * The trail, its buckets and its key are guardrail components (tag `guardrails:component`): every
  * agent role is denied every action on them by its escalation denies, and the bucket and key
  * policies deny every principal tagged as an agent as well, because S3 does not put bucket tags in
  * the request context unless ABAC is enabled on the bucket.
@@ -71,23 +74,32 @@ export class AuditTrail extends Construct {
   public readonly trail?: cloudtrail.Trail;
   /** The bucket of the log files; undefined with an organization trail. */
   public readonly bucket?: s3.Bucket;
+  /**
+   * The bucket receiving the server access logs of the log-file bucket (who read, wrote or tried to
+   * delete a log file); undefined with an organization trail.
+   */
+  public readonly accessLogsBucket?: s3.Bucket;
   /** The key encrypting the log files; undefined with an organization trail. */
   public readonly encryptionKey?: kms.Key;
 
   constructor(scope: Construct, id: string, props: AuditTrailProps = {}) {
     super(scope, id);
     if (props.organizationTrailArn !== undefined) {
-      validateOrganizationTrail(props);
+      validateOrganizationTrail(props, this.node.path);
       this.trailArn = props.organizationTrailArn;
       this.usesOrganizationTrail = true;
       Annotations.of(this).addInfoV2('cdk-agent-guardrails:organization-trail',
-        `AuditTrail uses the organization trail ${props.organizationTrailArn}: make sure it records management events in every region with log file validation, and that its bucket has Object Lock.`);
+        `AuditTrail uses the organization trail ${props.organizationTrailArn}: make sure it records management events in every region `
+        + 'with log file validation, and that its bucket has Object Lock.');
       return;
     }
-    const retention = validateRetention(props.retention ?? DEFAULT_AUDIT_RETENTION);
+    const retention = validateRetention(props.retention ?? DEFAULT_AUDIT_RETENTION, this.node.path);
     const lockMode = props.lockMode ?? AuditLockMode.COMPLIANCE;
     if (!Object.values(AuditLockMode).includes(lockMode)) {
-      throw new Error(`AuditTrail: lockMode ${JSON.stringify(lockMode)} is not valid. Use AuditLockMode.COMPLIANCE or AuditLockMode.GOVERNANCE.`);
+      throw invalidProps('AuditTrail.InvalidLockMode',
+        `AuditTrail: lockMode ${JSON.stringify(lockMode)} is not valid. Use AuditLockMode.COMPLIANCE or AuditLockMode.GOVERNANCE.`, {
+        constructPath: this.node.path, received: JSON.stringify(lockMode), fix: 'Use AuditLockMode.COMPLIANCE or AuditLockMode.GOVERNANCE.',
+      });
     }
     this.usesOrganizationTrail = false;
     const stack = Stack.of(this);
@@ -119,6 +131,26 @@ export class AuditTrail extends Construct {
     }));
     this.encryptionKey.addToResourcePolicy(denyAgents('DenyAgentsTheAuditKey', ['kms:*'], ['*']));
 
+    // Server access logs of the log-file bucket (CIS AWS Foundations: access logging on the CloudTrail
+    // bucket): reads of log files are not in the trail, which records write data events only. Server
+    // access logging writes with SSE-S3 only; the grant is a bucket policy for the logging service,
+    // pinned to the log-file bucket, whatever the app's feature flags (no ACLs).
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.accessLogsBucket.addToResourcePolicy(denyAgents('DenyAgentsTheAccessLogs', ['s3:*'],
+      [this.accessLogsBucket.bucketArn, this.accessLogsBucket.arnForObjects('*')]));
+    acknowledgeNagFindings(this.accessLogsBucket, [{
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the server-access-log destination of the audit log-file bucket; logging it too would need another bucket '
+        + 'without logs (or itself, which loops). It is versioned, retained, SSL-only, and every agent is denied every action on it.',
+    }]);
+
     this.bucket = new s3.Bucket(this, 'Bucket', {
       versioned: true,
       objectLockEnabled: true,
@@ -131,6 +163,17 @@ export class AuditTrail extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.bucket.addToResourcePolicy(denyAgents('DenyAgentsTheAuditBucket', ['s3:*'], [this.bucket.bucketArn, this.bucket.arnForObjects('*')]));
+    const accessLogPrefix = 'audit-log-files/';
+    (this.bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
+      destinationBucketName: this.accessLogsBucket.bucketName, logFilePrefix: accessLogPrefix,
+    };
+    this.accessLogsBucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'S3ServerAccessLogsOfTheAuditBucket',
+      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+      actions: ['s3:PutObject'],
+      resources: [this.accessLogsBucket.arnForObjects(`${accessLogPrefix}*`)],
+      conditions: { ArnLike: { 'aws:SourceArn': this.bucket.bucketArn }, StringEquals: { 'aws:SourceAccount': stack.account } },
+    }));
 
     this.trail = new cloudtrail.Trail(this, 'Trail', {
       trailName,
@@ -183,26 +226,39 @@ function denyAgents(sid: string, actions: string[], resources: string[]): iam.Po
   });
 }
 
-function validateRetention(retention: Duration): Duration {
+function validateRetention(retention: Duration, constructPath: string): Duration {
   if (Token.isUnresolved(retention.toSeconds())) {
     return retention;
   }
   const seconds = retention.toSeconds();
   const days = seconds / 86400;
   if (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS) {
-    throw new Error(`AuditTrail: retention of ${retention.toHumanString()} is not valid. Object Lock retains whole days, from 1 to ${MAX_RETENTION_DAYS}; use for example Duration.days(365).`);
+    throw invalidProps('AuditTrail.InvalidRetention',
+      `AuditTrail: retention of ${retention.toHumanString()} is not valid. Object Lock retains whole days, from 1 to ${MAX_RETENTION_DAYS}; use `
+      + `for example Duration.days(365).`, {
+      constructPath, received: retention.toHumanString(), fix: `Use whole days from 1 to ${MAX_RETENTION_DAYS}, for example Duration.days(365).`,
+    });
   }
   return Duration.days(days);
 }
 
-function validateOrganizationTrail(props: AuditTrailProps): void {
+function validateOrganizationTrail(props: AuditTrailProps, constructPath: string): void {
   const arn = props.organizationTrailArn!;
   if (!Token.isUnresolved(arn) && !/^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/[A-Za-z0-9._-]{3,128}$/.test(arn)) {
-    throw new Error(`AuditTrail: organizationTrailArn ${JSON.stringify(arn)} is not a trail ARN. Give the ARN of the organization trail, such as arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail.`);
+    throw invalidProps('AuditTrail.InvalidOrganizationTrailArn',
+      `AuditTrail: organizationTrailArn ${JSON.stringify(arn)} is not a trail ARN. Give the ARN of the organization trail, such as `
+      + `arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail.`, {
+      constructPath, received: JSON.stringify(arn),
+      fix: 'Give the ARN of the organization trail, such as arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail.',
+    });
   }
   for (const key of ['retention', 'lockMode', 'trailName'] as const) {
     if (props[key] !== undefined) {
-      throw new Error(`AuditTrail: ${key} applies to a trail created here, but organizationTrailArn was given (nothing is created). Remove ${key}, or remove organizationTrailArn.`);
+      throw invalidProps('AuditTrail.OptionWithOrganizationTrail',
+        `AuditTrail: ${key} applies to a trail created here, but organizationTrailArn was given (nothing is created). Remove ${key}, or remove `
+        + `organizationTrailArn.`, {
+        constructPath, received: `${key} with organizationTrailArn`, fix: `Remove ${key}, or remove organizationTrailArn.`,
+      });
     }
   }
 }

@@ -14,7 +14,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AgentRole } from '../guard/agent-role';
 import { handlerAssetDirectory } from '../shared/assets';
+import { invalidProps } from '../shared/errors';
 import { nodeRuntimeOf } from '../shared/lambda-runtime';
+import { acknowledgeNagFindings } from '../shared/nag-suppressions';
+// The gate's least-privilege building blocks, shared until a CDK-side shared folder exists (shared/ is CDK-free).
+import { acknowledgeDefaultRuntime, functionRole, grantPublishTo } from '../approval-gate/private/function-resources';
 import { BREAKER_CONFIG_ENV, BreakerConfig, WatchedAgentConfig } from './runtime/breaker-config';
 import { breakerEventPattern } from './runtime/breaker-events';
 import { QUARANTINE_POLICY_NAME, quarantineDocument } from './runtime/breaker-quarantine';
@@ -129,13 +133,13 @@ export class CircuitBreaker extends Construct {
 
   constructor(scope: Construct, id: string, props: CircuitBreakerProps) {
     super(scope, id);
-    this.agents = validateAgents(props.agents);
-    const defaults = resolveThresholds('defaultThresholds', props.defaultThresholds, DEFAULTS);
+    this.agents = validateAgents(props.agents, this.node.path);
+    const defaults = resolveThresholds('defaultThresholds', props.defaultThresholds, DEFAULTS, this.node.path);
     this.watched = props.agents.map((w) => ({
       agentName: w.agent.agentName,
       roleArn: w.agent.roleArn,
       roleName: w.agent.roleName,
-      ...resolveThresholds(`thresholds of agent ${w.agent.agentName}`, w.thresholds, defaults),
+      ...resolveThresholds(`thresholds of agent ${w.agent.agentName}`, w.thresholds, defaults, this.node.path),
     }));
     this.monitorOnly = props.monitorOnly ?? false;
 
@@ -160,19 +164,31 @@ export class CircuitBreaker extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    acknowledgeNagFindings(this.deadLetterQueue, [{
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue: of the event rule\'s target and the handler\'s on-failure destination (cdk-nag '
+        + 'recognizes only queue-to-queue redrive). A message here is kept 14 days and alarms to the alert topic at once; a further '
+        + 'queue would only move it.',
+    }]);
 
-    const config: BreakerConfig = { agents: this.watched, tableName: this.table.tableName, topicArn: this.alertTopic.topicArn, monitorOnly: this.monitorOnly };
+    const config: BreakerConfig = {
+      agents: this.watched, tableName: this.table.tableName, topicArn: this.alertTopic.topicArn, monitorOnly: this.monitorOnly,
+    };
     // Bundled when the package is built: a consumer's synth needs neither esbuild nor Docker.
+    const runtime = nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'CircuitBreaker');
+    const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     this.handler = new lambda.Function(this, 'Handler', {
       code: lambda.Code.fromAsset(handlerAssetDirectory('breaker-handler')),
       handler: 'index.handler',
-      runtime: nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'CircuitBreaker'),
+      runtime,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(30),
       description: 'cdk-agent-guardrails circuit breaker: counts agent calls and quarantines runaway agents',
       environment: { [BREAKER_CONFIG_ENV]: Stack.of(this).toJsonString(config) },
-      logGroup: new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+      logGroup: handlerLogs,
+      role: functionRole(this, 'HandlerServiceRole', handlerLogs,
+        'cdk-agent-guardrails circuit breaker: counts agent calls, quarantines runaway agents'),
       // EventBridge invokes asynchronously: once Lambda has accepted an event, Lambda's retries
       // apply, and an event that still fails (a quarantine IAM kept refusing) would be dropped
       // without an on-failure destination.
@@ -180,8 +196,9 @@ export class CircuitBreaker extends Construct {
       maxEventAge: Duration.hours(6),
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
+    acknowledgeDefaultRuntime(this.handler, runtime, props.lambdaRuntime !== undefined);
     this.grantStateWrites(this.handler);
-    this.alertTopic.grantPublish(this.handler);
+    grantPublishTo(this.alertTopic, this.handler);
     if (!this.monitorOnly) {
       this.handler.addToRolePolicy(this.quarantineStatement());
     }
@@ -214,11 +231,13 @@ export class CircuitBreaker extends Construct {
     Tags.of(this).add(GUARDRAIL_COMPONENT_TAG, 'circuit-breaker');
     if (this.monitorOnly) {
       Annotations.of(this).addWarningV2('cdk-agent-guardrails:breaker-monitor-only',
-        `CircuitBreaker ${this.node.path} is in MONITOR-ONLY mode: it counts and alerts but will NEVER quarantine ${this.watched.map((w) => w.agentName).join(', ')}. `
+        `CircuitBreaker ${this.node.path} is in MONITOR-ONLY mode: it counts and alerts but will NEVER quarantine `
+        + `${this.watched.map((w) => w.agentName).join(', ')}. `
         + 'A runaway agent keeps running. Remove monitorOnly once the thresholds are tuned.');
     }
     Annotations.of(this).addInfoV2('cdk-agent-guardrails:breaker-region',
-      'CircuitBreaker watches CloudTrail events of its own region only (IAM and STS calls are delivered in us-east-1). Deploy one per region where the agents work, and keep a trail (AuditTrail) recording management events.');
+      'CircuitBreaker watches CloudTrail events of its own region only (IAM and STS calls are delivered in us-east-1). '
+      + 'Deploy one per region where the agents work, and keep a trail (AuditTrail) recording management events.');
     this.node.addValidation({ validate: () => this.validateInlinePolicyRoom() });
   }
 
@@ -226,7 +245,10 @@ export class CircuitBreaker extends Construct {
   public resetCommand(agent: AgentRole): string {
     const watched = this.watched.find((w) => w.agentName === agent.agentName);
     if (!watched) {
-      throw new Error(`CircuitBreaker: agent ${agent.agentName} is not watched by ${this.node.path}.`);
+      throw invalidProps('CircuitBreaker.AgentNotWatched', `CircuitBreaker: agent ${agent.agentName} is not watched by ${this.node.path}.`, {
+        constructPath: this.node.path, received: agent.agentName,
+        fix: `Ask for the reset command of an agent it watches (${this.watched.map((w) => w.agentName).join(', ')}), or watch the agent.`,
+      });
     }
     return `npx cdk-agent-guardrails breaker reset ${watched.agentName} --role-name ${watched.roleName} --table ${this.table.tableName}`;
   }
@@ -238,12 +260,19 @@ export class CircuitBreaker extends Construct {
    */
   public grantOperate(grantee: iam.IGrantable): iam.Grant {
     if (grantee instanceof AgentRole || (grantee.grantPrincipal instanceof AgentRole)) {
-      throw new Error(`CircuitBreaker: grantOperate was given agent role ${(grantee as AgentRole).agentName ?? ''}; an agent must never trip or reset a breaker. Grant it to a human operator's role.`);
+      throw invalidProps('CircuitBreaker.AgentOperator',
+        `CircuitBreaker: grantOperate was given agent role ${(grantee as AgentRole).agentName ?? ''}; an agent must never trip or reset a `
+        + `breaker. Grant it to a human operator's role.`, {
+        constructPath: this.node.path, received: ((grantee instanceof AgentRole ? grantee : grantee.grantPrincipal) as AgentRole).node.path,
+        fix: 'Grant it to a human operator\'s role.',
+      });
     }
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'], resourceArns: this.agents.map((a) => a.roleArn) });
+    const grant = iam.Grant.addToPrincipal({
+      grantee, actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'], resourceArns: this.agents.map((a) => a.roleArn),
+    });
     this.grantStateWrites(grantee);
     this.table.grant(grantee, 'dynamodb:Query');
-    this.alertTopic.grantPublish(grantee);
+    grantPublishTo(this.alertTopic, grantee);
     return grant;
   }
 
@@ -272,7 +301,9 @@ export class CircuitBreaker extends Construct {
       const inline = agent.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
       const used = inline ? policySize(Stack.of(agent).resolve(inline.document.toJSON())) : 0;
       if (used + quarantine > IAM_QUOTAS.inlinePoliciesPerRole) {
-        errors.push(`CircuitBreaker: agent ${agent.agentName}'s inline policies use ${used} of the ${IAM_QUOTAS.inlinePoliciesPerRole} characters IAM allows per role; the quarantine policy (${quarantine}) would not fit, and the breaker could not stop the agent. Move grants to a managed policy.`);
+        errors.push(`CircuitBreaker: agent ${agent.agentName}'s inline policies use ${used} of the ${IAM_QUOTAS.inlinePoliciesPerRole} characters `
+          + `IAM allows per role; the quarantine policy (${quarantine}) would not fit, and the breaker could not stop the agent. `
+          + 'Move grants to a managed policy.');
       }
     }
     return errors;
@@ -295,31 +326,49 @@ function alertKey(scope: Construct): kms.Key {
 }
 
 
-function validateAgents(agents: WatchedAgent[] | undefined): AgentRole[] {
+function validateAgents(agents: WatchedAgent[] | undefined, constructPath: string): AgentRole[] {
   if (!Array.isArray(agents) || agents.length === 0) {
-    throw new Error(`CircuitBreaker: agents is empty (got ${JSON.stringify(agents)}). Give at least one agent: agents: [{ agent: myAgentRole }].`);
+    throw invalidProps('CircuitBreaker.NoAgents',
+      `CircuitBreaker: agents is empty (got ${JSON.stringify(agents)}). Give at least one agent: agents: [{ agent: myAgentRole }].`, {
+      constructPath, received: JSON.stringify(agents) ?? 'undefined', fix: 'Give at least one agent: agents: [{ agent: myAgentRole }].',
+    });
   }
   if (agents.length > MAX_AGENTS) {
-    throw new Error(`CircuitBreaker: ${agents.length} agents given; one breaker watches at most ${MAX_AGENTS} (its configuration travels in the function's 4 KB environment). Split them across several CircuitBreakers.`);
+    throw invalidProps('CircuitBreaker.TooManyAgents',
+      `CircuitBreaker: ${agents.length} agents given; one breaker watches at most ${MAX_AGENTS} (its configuration travels in the function's 4 `
+      + `KB environment). Split them across several CircuitBreakers.`, {
+      constructPath, received: `${agents.length} agents`, fix: `Split them across several CircuitBreakers of at most ${MAX_AGENTS} agents each.`,
+    });
   }
   const seen = new Set<string>();
   for (const w of agents) {
     if (!w || !AgentRole.isAgentRole(w.agent)) {
-      throw new Error(`CircuitBreaker: every watched agent must be an AgentRole (its guard is what keeps the agent from removing its own quarantine); got ${w?.agent?.constructor?.name ?? JSON.stringify(w)}.`);
+      throw invalidProps('CircuitBreaker.NotAgentRole',
+        `CircuitBreaker: every watched agent must be an AgentRole (its guard is what keeps the agent from removing its own quarantine); got `
+        + `${w?.agent?.constructor?.name ?? JSON.stringify(w)}.`, {
+        constructPath, received: w?.agent?.constructor?.name ?? JSON.stringify(w) ?? 'undefined',
+        fix: 'Watch the AgentRole the agent runs as (or guard the role with GuardAgents and make it an AgentRole).',
+      });
     }
     if (seen.has(w.agent.agentName)) {
-      throw new Error(`CircuitBreaker: agent ${w.agent.agentName} is listed twice. List each agent once, with its thresholds.`);
+      throw invalidProps('CircuitBreaker.DuplicateAgent',
+        `CircuitBreaker: agent ${w.agent.agentName} is listed twice. List each agent once, with its thresholds.`, {
+        constructPath, received: w.agent.agentName, fix: 'List each agent once, with its thresholds.',
+      });
     }
     seen.add(w.agent.agentName);
   }
   return agents.map((w) => w.agent);
 }
 
-function resolveThresholds(what: string, given: BreakerThresholds | undefined, fallback: typeof DEFAULTS): typeof DEFAULTS {
+function resolveThresholds(what: string, given: BreakerThresholds | undefined, fallback: typeof DEFAULTS, constructPath: string): typeof DEFAULTS {
   const count = (name: keyof BreakerThresholds, value: number | undefined, inherited: number): number => {
     if (value === undefined) return inherited;
     if (Token.isUnresolved(value) || !Number.isInteger(value) || value < 1) {
-      throw new Error(`CircuitBreaker: ${what}: ${name} must be a whole number of at least 1 (the breaker trips on more than that many calls), got ${value}.`);
+      throw invalidProps('CircuitBreaker.InvalidThreshold',
+        `CircuitBreaker: ${what}: ${name} must be a whole number of at least 1 (the breaker trips on more than that many calls), got ${value}.`, {
+        constructPath, received: `${name}: ${value}`, fix: `Set ${name} to a literal whole number of at least 1, or leave it out for the default.`,
+      });
     }
     return value;
   };
@@ -327,11 +376,17 @@ function resolveThresholds(what: string, given: BreakerThresholds | undefined, f
   if (given?.window !== undefined) {
     const ms = given.window.toMilliseconds();
     if (Token.isUnresolved(ms)) {
-      throw new Error(`CircuitBreaker: ${what}: window must be a literal duration, not a token.`);
+      throw invalidProps('CircuitBreaker.WindowNotLiteral', `CircuitBreaker: ${what}: window must be a literal duration, not a token.`, {
+        constructPath, received: given.window.toString(), fix: 'Give a literal duration such as Duration.minutes(5).',
+      });
     }
     windowSeconds = ms / 1000;
     if (!Number.isInteger(windowSeconds) || windowSeconds < 60 || windowSeconds > 86400) {
-      throw new Error(`CircuitBreaker: ${what}: window of ${given.window.toHumanString()} is out of range. Use whole seconds from 1 minute to 1 day, for example Duration.minutes(5).`);
+      throw invalidProps('CircuitBreaker.WindowOutOfRange',
+        `CircuitBreaker: ${what}: window of ${given.window.toHumanString()} is out of range. Use whole seconds from 1 minute to 1 day, for `
+        + `example Duration.minutes(5).`, {
+        constructPath, received: given.window.toHumanString(), fix: 'Use whole seconds from 1 minute to 1 day, for example Duration.minutes(5).',
+      });
     }
   }
   return {

@@ -2,8 +2,8 @@ import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.genera
 import { wildcardRegex } from '../../lib/shared/iam-data';
 import { effectivePolicies } from '../support/effective-policies';
 import { decide, decideOnSample } from '../support/simulate';
-import { TemplateResolver } from '../support/template-resolver';
-import { arnOf, PROD_DB, refOf, SynthesizedGate, synthGate } from './gate-fixture';
+import { ACCOUNT, REGION, TemplateResolver } from '../support/template-resolver';
+import { arnOf, PROD_DB, SynthesizedGate, synthGate } from './gate-fixture';
 
 const COMPONENT = { 'guardrails:component': 'approval-gate' };
 const PROD_STACK_ARN = 'arn:aws:cloudformation:us-east-1:123456789012:stack/Production/5b7c1e60-0000-11ef-9a1b-0a1b2c3d4e5f';
@@ -18,7 +18,8 @@ beforeAll(() => {
   // holding AdministratorAccess, as a careless later grant would give it)
   plain = synthGate();
   admin = synthGate({}, { admin: true });
-  smArn = refOf(plain.template, plain.ids.stateMachine);
+  // the workflow's ARN as AWS forms it: from its fixed name (StateMachineName), which the test resolver's Ref does not read
+  smArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${plain.gate.stateMachineName}`;
   execution = smArn.replace(':stateMachine:', ':execution:') + ':req-1';
 });
 

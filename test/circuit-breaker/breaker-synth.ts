@@ -6,13 +6,7 @@ import { AuditTrail } from '../../lib/audit-trail/audit-trail';
 import { CircuitBreaker, CircuitBreakerProps } from '../../lib/circuit-breaker/circuit-breaker';
 import { EffectivePolicies, effectivePolicies, logicalIdOf } from '../support/effective-policies';
 import { SynthesizedAgent, synthAgent } from '../support/fixtures';
-import { Template, TemplateResolver } from '../support/template-resolver';
-
-/** AWSLambdaBasicExecutionRole as AWS publishes it (the simulation harness has no copy of it). */
-export const LAMBDA_BASIC_EXECUTION = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }],
-};
+import { TemplateResolver } from '../support/template-resolver';
 
 export interface BreakerFixture extends SynthesizedAgent {
   readonly breaker: CircuitBreaker;
@@ -35,14 +29,10 @@ export function synthBreaker(props: Partial<CircuitBreakerProps> = {}, configure
   });
   const template = synthesized.template;
   const handlerRoleId = logicalIdOf(template, 'AWS::IAM::Role', 'BreakerHandlerServiceRole');
-  // Evaluate the handler role with the AWS managed policy's published document in place of its ARN.
-  const withoutManaged: Template = JSON.parse(JSON.stringify(template));
-  const managed = withoutManaged.Resources[handlerRoleId].Properties.ManagedPolicyArns;
-  expect(JSON.stringify(managed)).toContain('service-role/AWSLambdaBasicExecutionRole');
-  expect(managed).toHaveLength(1);
-  delete withoutManaged.Resources[handlerRoleId].Properties.ManagedPolicyArns;
-  const handler = effectivePolicies(withoutManaged, handlerRoleId);
-  const handlerPolicies = { ...handler, identityPolicies: [...handler.identityPolicies, { name: 'AWSLambdaBasicExecutionRole', policy: LAMBDA_BASIC_EXECUTION }] };
+  // The handler's role carries no managed policy (no AWSLambdaBasicExecutionRole): its inline
+  // policies are the whole of what it may do, logs included (its own log group only).
+  expect(template.Resources[handlerRoleId].Properties.ManagedPolicyArns).toBeUndefined();
+  const handlerPolicies = effectivePolicies(template, handlerRoleId);
   const resolver = new TemplateResolver(template);
   const ATTR: Record<string, string> = { 'AWS::SNS::Topic': 'ref', 'AWS::SQS::Queue': 'Arn' };
   return {

@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { KNOWN_BINDINGS, PSEUDO, ResourceBindingSpec, splitTemplate } from '../runtime/approval-binding';
+import { invalidProps } from '../../shared/errors';
 import { actionDetails, serviceExists } from '../../shared/iam-data';
 
 /** The longest run of a standard Step Functions execution is one year; the wait must leave room to act. */
@@ -33,43 +34,76 @@ export interface BindingOptions {
   readonly resourceParameterAcceptsArn?: boolean;
 }
 
-export function validateOperation(service: string, action: string, resources: string[], sdkService?: string, bindingOptions: BindingOptions = {}): ValidatedOperation {
+export function validateOperation(
+  service: string, action: string, resources: string[], sdkService?: string, bindingOptions: BindingOptions = {},
+): ValidatedOperation {
   const what = `GatedOperation ${JSON.stringify(`${service}:${action}`)}`;
   if (typeof service !== 'string' || !/^[a-z0-9-]+$/.test(service) || !serviceExists(service)) {
-    throw new Error(`${what}: service ${JSON.stringify(service)} is not an AWS service prefix in the IAM data. Use the IAM prefix, for example "rds" or "cloudformation".`);
+    throw invalidProps('GatedOperation.UnknownService',
+      `${what}: service ${JSON.stringify(service)} is not an AWS service prefix in the IAM data. Use the IAM prefix, for example "rds" or `
+      + `"cloudformation".`, {
+      received: JSON.stringify(service), fix: 'Use the IAM service prefix, for example "rds" or "cloudformation".',
+    });
   }
   if (typeof action !== 'string' || /[*?]/.test(action)) {
-    throw new Error(`${what}: wildcard actions cannot be gated; an approver approves one operation. Name one API action, for example "DeleteDBInstance".`);
+    throw invalidProps('GatedOperation.WildcardAction',
+      `${what}: wildcard actions cannot be gated; an approver approves one operation. Name one API action, for example "DeleteDBInstance".`, {
+      received: JSON.stringify(action), fix: 'Name one API action, for example "DeleteDBInstance".',
+    });
   }
   const details = actionDetails(`${service}:${action}`);
   if (!details) {
-    throw new Error(`${what}: no such action in the IAM data for ${service}. Check the spelling against the service authorization reference (for example rds:DeleteDBInstance).`);
+    throw invalidProps('GatedOperation.UnknownAction',
+      `${what}: no such action in the IAM data for ${service}. Check the spelling against the service authorization reference (for example `
+      + `rds:DeleteDBInstance).`, {
+      received: `${service}:${action}`, fix: 'Check the spelling against the service authorization reference, for example rds:DeleteDBInstance.',
+    });
   }
   if (details.resourceTypes.length === 0) {
-    throw new Error(`${what}: the action supports no resource-level permissions, so the executor could not be limited to the gated resources. Gate an action that names a resource.`);
+    throw invalidProps('GatedOperation.NoResourceLevelPermissions',
+      `${what}: the action supports no resource-level permissions, so the executor could not be limited to the gated resources. Gate an action `
+      + `that names a resource.`, {
+      received: `${service}:${action}`, fix: 'Gate an action that names a resource type in the IAM data.',
+    });
   }
   if (!Array.isArray(resources) || resources.length === 0) {
-    throw new Error(`${what}: no resources given. Name the ARNs (or ARN patterns) the operation may touch, for example the database's instanceArn.`);
+    throw invalidProps('GatedOperation.NoResources',
+      `${what}: no resources given. Name the ARNs (or ARN patterns) the operation may touch, for example the database's instanceArn.`, {
+      received: JSON.stringify(resources), fix: 'Name the ARNs (or ARN patterns) the operation may touch, for example the database\'s instanceArn.',
+    });
   }
   for (const resource of resources) {
     if (Token.isUnresolved(resource)) {
       continue;
     }
     if (typeof resource !== 'string' || !resource.startsWith('arn:') || resource.split(':').length < 6) {
-      throw new Error(`${what}: resource ${JSON.stringify(resource)} is not an ARN. Give ARNs such as arn:aws:rds:us-east-1:123456789012:db:orders; "*" is refused.`);
+      throw invalidProps('GatedOperation.ResourceNotArn',
+        `${what}: resource ${JSON.stringify(resource)} is not an ARN. Give ARNs such as arn:aws:rds:us-east-1:123456789012:db:orders; "*" is `
+        + `refused.`, {
+        received: JSON.stringify(resource), fix: 'Give ARNs such as arn:aws:rds:us-east-1:123456789012:db:orders.',
+      });
     }
     if (resource.includes('?')) {
-      throw new Error(`${what}: resource ${JSON.stringify(resource)} contains "?", which the workflow cannot match. Use exact ARNs or "*" inside a name.`);
+      throw invalidProps('GatedOperation.ResourceQuestionMark',
+        `${what}: resource ${JSON.stringify(resource)} contains "?", which the workflow cannot match. Use exact ARNs or "*" inside a name.`, {
+        received: JSON.stringify(resource), fix: 'Use exact ARNs, or "*" inside a name.',
+      });
     }
     const resourcePart = resource.split(':').slice(5).join(':');
     // `db:*`, `table/*`, `*`: the type prefix followed by nothing but wildcards names every resource.
     if (/^[*/:]*$/.test(resourcePart.replace(/^[A-Za-z-]+[:/]/, ''))) {
-      throw new Error(`${what}: resource ${JSON.stringify(resource)} matches every resource of its type. Name the resources the operation may touch.`);
+      throw invalidProps('GatedOperation.ResourceMatchesAll',
+        `${what}: resource ${JSON.stringify(resource)} matches every resource of its type. Name the resources the operation may touch.`, {
+        received: JSON.stringify(resource), fix: 'Name the resources the operation may touch.',
+      });
     }
   }
   const sdk = sdkService ?? SDK_SERVICE_NAMES[service] ?? service;
   if (!/^[a-z0-9]+$/.test(sdk)) {
-    throw new Error(`${what}: sdkService ${JSON.stringify(sdk)} is not an AWS SDK client name (lower-case letters and digits, for example "rds").`);
+    throw invalidProps('GatedOperation.InvalidSdkService',
+      `${what}: sdkService ${JSON.stringify(sdk)} is not an AWS SDK client name (lower-case letters and digits, for example "rds").`, {
+      received: JSON.stringify(sdk), fix: 'Give the AWS SDK client name in lower-case letters and digits, for example "rds".',
+    });
   }
   const iamAction = `${service}:${details.name}`;
   return {
@@ -90,71 +124,128 @@ function validateBinding(what: string, iamAction: string, options: BindingOption
   if (options.resourceArn === undefined) {
     const known = KNOWN_BINDINGS[iamAction.toLowerCase()];
     if (!known) {
-      throw new Error(`${what}: no known binding from the request's parameters to the resource the operation acts on, so approvers could be shown one resource while another is acted on. Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`);
+      throw invalidProps('GatedOperation.NoKnownBinding',
+        `${what}: no known binding from the request's parameters to the resource the operation acts on, so approvers could be shown one resource `
+        + `while another is acted on. Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`, {
+        received: iamAction, fix: `Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`,
+      });
     }
     if (options.resourceParameterAcceptsArn !== undefined && options.resourceParameterAcceptsArn !== known.acceptsArn) {
-      throw new Error(`${what}: resourceParameterAcceptsArn was given without resourceArn. Give both, or neither to use the known binding ${known.resourceArn}.`);
+      throw invalidProps('GatedOperation.AcceptsArnWithoutResourceArn',
+        `${what}: resourceParameterAcceptsArn was given without resourceArn. Give both, or neither to use the known binding `
+        + `${known.resourceArn}.`, {
+        received: `resourceParameterAcceptsArn: ${options.resourceParameterAcceptsArn}`,
+        fix: `Give both, or neither to use the known binding ${known.resourceArn}.`,
+      });
     }
     return known;
   }
   const template = options.resourceArn;
   if (typeof template !== 'string') {
-    throw new Error(`${what}: resourceArn must be a string, got ${JSON.stringify(template)}; ${example}.`);
+    throw invalidProps('GatedOperation.ResourceArnNotString', `${what}: resourceArn must be a string, got ${JSON.stringify(template)}; ${example}.`, {
+      received: JSON.stringify(template), fix: `Give resourceArn as a string, ${example}.`,
+    });
   }
   const { parts, names } = splitTemplate(template);
   if (names.length === 0) {
-    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} names no parameter. Write the API's identifier parameter as {Name}; ${example}.`);
+    throw invalidProps('GatedOperation.ResourceArnNoParameter',
+      `${what}: resourceArn ${JSON.stringify(template)} names no parameter. Write the API's identifier parameter as {Name}; ${example}.`, {
+      received: JSON.stringify(template), fix: `Write the API's identifier parameter as {Name}; ${example}.`,
+    });
   }
   const literal = parts.join('').split(PSEUDO.partition).join('').split(PSEUDO.region).join('').split(PSEUDO.account).join('').replace(CDK_TOKEN, '');
   if (/[{}'\\?]/.test(literal)) {
-    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} contains a brace, quote, backslash or "?" outside its {Name} placeholders. Placeholders are {ParameterName}; pseudo parameters \${AWS::Partition}, \${AWS::Region}, \${AWS::AccountId}.`);
+    throw invalidProps('GatedOperation.ResourceArnInvalidCharacter',
+      `${what}: resourceArn ${JSON.stringify(template)} contains a brace, quote, backslash or "?" outside its {Name} placeholders. Placeholders `
+      + `are {ParameterName}; pseudo parameters \${AWS::Partition}, \${AWS::Region}, \${AWS::AccountId}.`, {
+      received: JSON.stringify(template),
+      fix: 'Write placeholders as {ParameterName} and pseudo parameters as ${AWS::Partition}, ${AWS::Region}, ${AWS::AccountId}; '
+        + 'nothing else with braces, quotes, backslashes or "?".',
+    });
   }
   if (parts.slice(1, -1).some((p) => p === '')) {
-    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} has adjacent placeholders, so one ARN could come from different parameter values. Separate them.`);
+    throw invalidProps('GatedOperation.ResourceArnAdjacentPlaceholders',
+      `${what}: resourceArn ${JSON.stringify(template)} has adjacent placeholders, so one ARN could come from different parameter values. `
+      + `Separate them.`, {
+      received: JSON.stringify(template), fix: 'Separate the placeholders with the ARN\'s literal separators (":" or "/").',
+    });
   }
   const isWholeArnParameter = parts.length === 2 && parts[0] === '' && parts[1] === '';
   if (!isWholeArnParameter && !parts[0].startsWith('arn:') && !parts[0].startsWith('${Token[')) {
-    throw new Error(`${what}: resourceArn ${JSON.stringify(template)} is not an ARN template. Start it with "arn:", or give just "{ParameterName}" for a parameter that holds the ARN.`);
+    throw invalidProps('GatedOperation.ResourceArnNotArn',
+      `${what}: resourceArn ${JSON.stringify(template)} is not an ARN template. Start it with "arn:", or give just "{ParameterName}" for a `
+      + `parameter that holds the ARN.`, {
+      received: JSON.stringify(template), fix: 'Start it with "arn:", or give just "{ParameterName}" for a parameter that holds the ARN.',
+    });
   }
   const acceptsArn = options.resourceParameterAcceptsArn ?? false;
   if (acceptsArn && names.length !== 1) {
-    throw new Error(`${what}: resourceParameterAcceptsArn needs exactly one placeholder in resourceArn, got ${names.length}.`);
+    throw invalidProps('GatedOperation.AcceptsArnPlaceholders',
+      `${what}: resourceParameterAcceptsArn needs exactly one placeholder in resourceArn, got ${names.length}.`, {
+      received: JSON.stringify(template), fix: 'Use one {Name} placeholder in resourceArn, or leave resourceParameterAcceptsArn out.',
+    });
   }
   return { resourceArn: template, acceptsArn };
 }
 
-export function validateOperations(operations: readonly ValidatedOperation[]): void {
+export function validateOperations(operations: readonly ValidatedOperation[], constructPath?: string): void {
   if (!Array.isArray(operations) || operations.length === 0) {
-    throw new Error('ApprovalGate: no operations given. Name at least one with GatedOperation.of({ service, action, resources }).');
+    throw invalidProps('ApprovalGate.NoOperations',
+      'ApprovalGate: no operations given. Name at least one with GatedOperation.of({ service, action, resources }).', {
+      constructPath, received: JSON.stringify(operations), fix: 'Name at least one operation with GatedOperation.of({ service, action, resources }).',
+    });
   }
   const seen = new Set<string>();
   for (const op of operations) {
     if (seen.has(op.iamAction.toLowerCase())) {
-      throw new Error(`ApprovalGate: operation ${op.iamAction} is given twice. Give it once with all its resources.`);
+      throw invalidProps('ApprovalGate.DuplicateOperation',
+        `ApprovalGate: operation ${op.iamAction} is given twice. Give it once with all its resources.`, {
+        constructPath, received: op.iamAction, fix: 'Give each operation once, with all its resources.',
+      });
     }
     seen.add(op.iamAction.toLowerCase());
   }
 }
 
-export function validateApprovers(approverCount: number, requiredApprovals: number): void {
+export function validateApprovers(approverCount: number, requiredApprovals: number, constructPath?: string): void {
   if (approverCount === 0) {
-    throw new Error('ApprovalGate: no approvers given. Name the IAM roles or users of the people who decide, for example Approver.role(securityLeadRole).');
+    throw invalidProps('ApprovalGate.NoApprovers',
+      'ApprovalGate: no approvers given. Name the IAM roles or users of the people who decide, for example Approver.role(securityLeadRole).', {
+      constructPath, received: '0 approvers',
+      fix: 'Name the IAM roles or users of the people who decide, for example Approver.role(securityLeadRole).',
+    });
   }
   if (!Number.isInteger(requiredApprovals) || requiredApprovals < 1) {
-    throw new Error(`ApprovalGate: requiredApprovals must be a whole number of at least 1, got ${requiredApprovals}.`);
+    throw invalidProps('ApprovalGate.InvalidRequiredApprovals',
+      `ApprovalGate: requiredApprovals must be a whole number of at least 1, got ${requiredApprovals}.`, {
+      constructPath, received: String(requiredApprovals), fix: 'Set requiredApprovals to a whole number from 1 to the number of approvers.',
+    });
   }
   if (requiredApprovals > approverCount) {
-    throw new Error(`ApprovalGate: requiredApprovals is ${requiredApprovals} but only ${approverCount} approver(s) are named, so no request could ever be approved. Name more approvers or lower requiredApprovals.`);
+    throw invalidProps('ApprovalGate.TooFewApprovers',
+      `ApprovalGate: requiredApprovals is ${requiredApprovals} but only ${approverCount} approver(s) are named, so no request could ever be `
+      + `approved. Name more approvers or lower requiredApprovals.`, {
+      constructPath, received: `requiredApprovals ${requiredApprovals}, ${approverCount} approver(s)`,
+      fix: 'Name more approvers or lower requiredApprovals.',
+    });
   }
 }
 
-export function validateTimeout(timeout: Duration): number {
+export function validateTimeout(timeout: Duration, constructPath?: string): number {
   if (Token.isUnresolved(timeout.toSeconds())) {
-    throw new Error('ApprovalGate: timeout must be a literal duration; it bounds the wait of the workflow at synth time.');
+    throw invalidProps('ApprovalGate.TimeoutNotLiteral',
+      'ApprovalGate: timeout must be a literal duration; it bounds the wait of the workflow at synth time.', {
+      constructPath, received: timeout.toString(),
+      fix: 'Give a literal duration such as Duration.hours(4), not one from a parameter or another resource.',
+    });
   }
   const seconds = timeout.toSeconds();
   if (seconds < MIN_APPROVAL_TIMEOUT.toSeconds() || seconds > MAX_APPROVAL_TIMEOUT.toSeconds()) {
-    throw new Error(`ApprovalGate: timeout of ${seconds} seconds is out of range. Use 60 seconds to 364 days (${MAX_APPROVAL_TIMEOUT.toSeconds()} seconds): a standard Step Functions execution lasts at most one year and must still act after the approval.`);
+    throw invalidProps('ApprovalGate.TimeoutOutOfRange',
+      `ApprovalGate: timeout of ${seconds} seconds is out of range. Use 60 seconds to 364 days (${MAX_APPROVAL_TIMEOUT.toSeconds()} seconds): a `
+      + `standard Step Functions execution lasts at most one year and must still act after the approval.`, {
+      constructPath, received: `${seconds} seconds`, fix: `Use 60 seconds to 364 days (${MAX_APPROVAL_TIMEOUT.toSeconds()} seconds).`,
+    });
   }
   return seconds;
 }

@@ -62,7 +62,9 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
       updateExpression: 'SET outcome = :o, outcomeDetail = :d, finishedAt = :t',
       expressionAttributeValues: {
         ':o': tasks.DynamoAttributeValue.fromString(outcome),
-        ':d': detailPath ? tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt(detailPath))) : tasks.DynamoAttributeValue.fromString(outcome),
+        ':d': detailPath
+          ? tasks.DynamoAttributeValue.fromString(sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt(detailPath)))
+          : tasks.DynamoAttributeValue.fromString(outcome),
         ':t': str('$$.State.EnteredTime'),
       },
       resultPath: sfn.JsonPath.DISCARD,
@@ -73,12 +75,18 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   };
   const fail = (id: string, error: string, cause: string) => new sfn.Fail(scope, id, { stateName: id, error, cause });
 
-  const refused = fail(S.refused, 'RequestRefused', 'The request names an operation or resource this gate does not allow, its parameters do not name exactly that resource, or it lacks operation, resource, parameters, reason or sourceIdentity. Nothing was recorded or performed.');
-  const failRejected = recordOutcome(S.recordRejected, 'REJECTED', '$.error', fail('Rejected', 'Rejected', 'An approver rejected the request. Nothing was performed.'));
-  const failTimedOut = recordOutcome(S.recordTimedOut, 'TIMED_OUT', '$.error', fail('TimedOut', 'TimedOut', 'No decision before the timeout: rejected. Nothing was performed.'));
-  const failError = recordOutcome(S.recordError, 'ERROR', '$.error', fail('ApprovalError', 'ApprovalError', 'The approval failed. Nothing was performed.'));
-  const failMismatch = recordOutcome(S.recordDigestMismatch, 'DIGEST_MISMATCH', '$.decision', fail('DigestMismatch', 'DigestMismatch', 'The decision does not match the digest of the request. Nothing was performed.'));
-  const failExecution = recordOutcome(S.recordExecutionFailed, 'EXECUTION_FAILED', '$.error', fail('ExecutionFailed', 'ExecutionFailed', 'The approved operation failed; the error is in the ledger.'));
+  const refused = fail(S.refused, 'RequestRefused', 'The request names an operation or resource this gate does not allow, its parameters '
+    + 'do not name exactly that resource, or it lacks operation, resource, parameters, reason or sourceIdentity. Nothing was recorded or performed.');
+  const failRejected = recordOutcome(S.recordRejected, 'REJECTED', '$.error',
+    fail('Rejected', 'Rejected', 'An approver rejected the request. Nothing was performed.'));
+  const failTimedOut = recordOutcome(S.recordTimedOut, 'TIMED_OUT', '$.error',
+    fail('TimedOut', 'TimedOut', 'No decision before the timeout: rejected. Nothing was performed.'));
+  const failError = recordOutcome(S.recordError, 'ERROR', '$.error',
+    fail('ApprovalError', 'ApprovalError', 'The approval failed. Nothing was performed.'));
+  const failMismatch = recordOutcome(S.recordDigestMismatch, 'DIGEST_MISMATCH', '$.decision',
+    fail('DigestMismatch', 'DigestMismatch', 'The decision does not match the digest of the request. Nothing was performed.'));
+  const failExecution = recordOutcome(S.recordExecutionFailed, 'EXECUTION_FAILED', '$.error',
+    fail('ExecutionFailed', 'ExecutionFailed', 'The approved operation failed; the error is in the ledger.'));
   const succeeded = recordOutcome(S.recordExecuted, 'EXECUTED', '$.result', new sfn.Succeed(scope, 'Performed', { stateName: 'Performed' }));
 
   // 1. Validate before anything is recorded or anyone is asked. Presence first: comparing a
@@ -99,9 +107,13 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   // Presence first, then types: comparing a missing path is a runtime error.
   const checkTypes = new sfn.Choice(scope, 'CheckRequestTypes', { stateName: 'CheckRequestTypes' })
     .when(sfn.Condition.and(
-      sfn.Condition.isString('$.operation'), sfn.Condition.isString('$.resource'), sfn.Condition.isString('$.reason'), sfn.Condition.isString('$.sourceIdentity'),
+      sfn.Condition.isString('$.operation'), sfn.Condition.isString('$.resource'),
+      sfn.Condition.isString('$.reason'), sfn.Condition.isString('$.sourceIdentity'),
       // parameters must be an object: refuse the other JSON types the Choice state can test
-      sfn.Condition.not(sfn.Condition.or(sfn.Condition.isString('$.parameters'), sfn.Condition.isNumeric('$.parameters'), sfn.Condition.isBoolean('$.parameters'), sfn.Condition.isNull('$.parameters'))),
+      sfn.Condition.not(sfn.Condition.or(
+        sfn.Condition.isString('$.parameters'), sfn.Condition.isNumeric('$.parameters'),
+        sfn.Condition.isBoolean('$.parameters'), sfn.Condition.isNull('$.parameters'),
+      )),
     ), validate)
     .otherwise(refused);
   const checkFields = new sfn.Choice(scope, S.checkFields, { stateName: S.checkFields })
@@ -160,7 +172,8 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   // 4. The decision must be an approval of exactly this digest.
   const perform = new sfn.Choice(scope, S.perform, { stateName: S.perform });
   for (const op of props.operations) {
-    perform.when(sfn.Condition.stringEquals('$.request.operation', op.iamAction), executeState(scope, op, props.executorRole, failExecution).next(succeeded));
+    perform.when(sfn.Condition.stringEquals('$.request.operation', op.iamAction),
+      executeState(scope, op, props.executorRole, failExecution).next(succeeded));
   }
   perform.otherwise(failError);
   const checkDecision = new sfn.Choice(scope, S.checkDecision, { stateName: S.checkDecision })
