@@ -13,12 +13,14 @@ function gateOf(node: CfnResource): ApprovalGate | undefined {
   return gate instanceof ApprovalGate && gate.stateMachine.node.defaultChild === node ? gate : undefined;
 }
 
-/** Roles of the app allowed to start the gate's workflow (identity policies naming it, or `*`). */
+/** Roles of the app allowed to start the gate's workflow (identity policies naming it by reference or by name, or `*`). */
 function requesters(gate: ApprovalGate, ctx: CheckContext): iam.CfnRole[] {
   return gate.node.root.node.findAll().filter((c): c is iam.CfnRole => c instanceof iam.CfnRole).filter((role) => {
     const workflow = JSON.stringify(Stack.of(role).resolve(gate.stateMachine.stateMachineArn));
     return ctx.policiesOf(role).identity.some((p) => p.statements.some((s) => s.Effect === 'Allow' && statementCovers(s, 'states:StartExecution')
-      && (s.NotResource !== undefined || asList(s.Resource).some((r) => isWildcardResource(r) || JSON.stringify(r) === workflow))));
+      && (s.NotResource !== undefined || asList(s.Resource).some((r) => isWildcardResource(r) || JSON.stringify(r) === workflow
+        // grantRequest names the workflow by its fixed name (a reference would be a dependency cycle through the agent's boundary)
+        || flatten(r).endsWith(`:stateMachine:${gate.stateMachineName}`)))));
   });
 }
 
