@@ -64,6 +64,30 @@ export const KNOWN_BINDINGS: Readonly<Record<string, ResourceBindingSpec>> = {
   'kms:schedulekeydeletion': bind(regional('kms', 'key/{KeyId}'), true),
   'ecr:deleterepository': bind(regional('ecr', 'repository/{repositoryName}')),
   'eks:deletecluster': bind(regional('eks', 'cluster/{name}')),
+  // What an ops agent needs a human for once production is read-only to it: stop, reboot, fail over,
+  // scale, open or close the network, rotate secrets, move traffic.
+  'rds:startdbinstance': bind(regional('rds', 'db:{DBInstanceIdentifier}')),
+  'rds:rebootdbcluster': bind(regional('rds', 'cluster:{DBClusterIdentifier}')),
+  'rds:startdbcluster': bind(regional('rds', 'cluster:{DBClusterIdentifier}')),
+  'rds:failoverdbcluster': bind(regional('rds', 'cluster:{DBClusterIdentifier}')),
+  'elasticache:rebootcachecluster': bind(regional('elasticache', 'cluster:{CacheClusterId}')),
+  'autoscaling:setdesiredcapacity': bind(regional('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/{AutoScalingGroupName}')),
+  'autoscaling:updateautoscalinggroup': bind(regional('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/{AutoScalingGroupName}')),
+  // cluster: "the short name or full ARN of the cluster"; bound by name, so give the short name.
+  'ecs:updateservice': bind(regional('ecs', 'service/{cluster}/{service}')),
+  'lambda:putfunctionconcurrency': bind(regional('lambda', 'function:{FunctionName}'), true),
+  'ec2:authorizesecuritygroupingress': bind(regional('ec2', 'security-group/{GroupId}')),
+  'ec2:revokesecuritygroupingress': bind(regional('ec2', 'security-group/{GroupId}')),
+  'ec2:authorizesecuritygroupegress': bind(regional('ec2', 'security-group/{GroupId}')),
+  'ec2:revokesecuritygroupegress': bind(regional('ec2', 'security-group/{GroupId}')),
+  'ec2:createroute': bind(regional('ec2', 'route-table/{RouteTableId}')),
+  'ec2:replaceroute': bind(regional('ec2', 'route-table/{RouteTableId}')),
+  'ec2:deleteroute': bind(regional('ec2', 'route-table/{RouteTableId}')),
+  // SecretId: "the ARN or name of the secret"; a secret's ARN ends in a random suffix.
+  'secretsmanager:rotatesecret': bind(regional('secretsmanager', 'secret:{SecretId}-*'), true),
+  'secretsmanager:putsecretvalue': bind(regional('secretsmanager', 'secret:{SecretId}-*'), true),
+  'elasticloadbalancing:modifylistener': bind('{ListenerArn}'),
+  'elasticloadbalancing:modifyrule': bind('{RuleArn}'),
 };
 
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
