@@ -19,7 +19,7 @@ import { nodeRuntimeOf } from '../shared/lambda-runtime';
 import { acknowledgeNagFindings } from '../shared/nag-suppressions';
 // The gate's least-privilege building blocks, shared until a CDK-side shared folder exists (shared/ is CDK-free).
 import { acknowledgeDefaultRuntime, functionRole, grantPublishTo } from '../approval-gate/private/function-resources';
-import { BREAKER_CONFIG_ENV, BreakerConfig, WatchedAgentConfig } from './runtime/breaker-config';
+import { BREAKER_CONFIG_ENV, BreakerConfig, WatchedAgentConfig, resetCommand } from './runtime/breaker-config';
 import { breakerEventPattern } from './runtime/breaker-events';
 import { QUARANTINE_POLICY_NAME, quarantineDocument } from './runtime/breaker-quarantine';
 import { AGENT_TAG, GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
@@ -250,7 +250,7 @@ export class CircuitBreaker extends Construct {
         fix: `Ask for the reset command of an agent it watches (${this.watched.map((w) => w.agentName).join(', ')}), or watch the agent.`,
       });
     }
-    return `npx cdk-agent-guardrails breaker reset ${watched.agentName} --role-name ${watched.roleName} --table ${this.table.tableName}`;
+    return resetCommand(watched.agentName, watched.roleName, this.table.tableName);
   }
 
   /**

@@ -8,15 +8,17 @@
 import { createHash, createHmac } from 'crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { OptionValues, UsageErrorDetails, parseCommandArgs, usageError } from './args';
 import { CliIo, CommandHandler, EXIT } from './command';
 
-const USAGE = [
-  'usage: cdk-agent-guardrails approvals <list | show ID | approve ID --digest SHA256 | reject ID --reason TEXT> --url FUNCTION_URL [--region REGION]',
-  '  --url     the approval gate\'s function URL (or CDK_AGENT_GUARDRAILS_APPROVAL_URL)',
-  '  --digest  the digest you reviewed with `show`: the approval binds to exactly that request',
-  '  --reason  why you reject (required for reject)',
-  'Credentials come from the usual AWS chain (environment, profile, SSO); they identify you as the approver.',
-];
+const USAGE = `usage: cdk-agent-guardrails approvals <list | show ID | approve ID --digest SHA256 | reject ID --reason TEXT>
+    --url FUNCTION_URL [--region REGION]
+  --url         the approval gate's function URL (or CDK_AGENT_GUARDRAILS_APPROVAL_URL)
+  --digest      the digest you reviewed with \`show\`: the approval binds to exactly that request
+  --reason      why you reject (required for reject)
+  --region      the function URL's region (default: read from the URL, else AWS_REGION)
+  --help, -h    print this usage
+Credentials come from the usual AWS chain (environment, profile, SSO); they identify you as the approver.`;
 
 /** SHA-256 / HMAC-SHA-256 for the signer, from node's crypto. */
 export class NodeSha256 {
@@ -32,35 +34,15 @@ export class NodeSha256 {
   }
 }
 
-interface Options {
-  readonly positional: string[];
-  readonly flags: Record<string, string>;
-}
-
-function parse(args: string[]): Options {
-  const positional: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg.startsWith('--')) {
-      const [name, inline] = arg.slice(2).split('=', 2);
-      const value = inline ?? args[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      flags[name] = value;
-    } else {
-      positional.push(arg);
-    }
-  }
-  return { positional, flags };
-}
-
-class UsageError extends Error {}
-
 /** The region of a function URL host (`<id>.lambda-url.<region>.on.aws`). */
 function regionOf(url: URL, flag?: string): string {
   const match = /\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(url.hostname);
   const region = flag ?? match?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new UsageError('cannot tell the region from the URL; pass --region');
+  if (!region) {
+    throw usageError(SPEC, `cannot tell the region from the URL ${url.href}`, {
+      received: url.href, fix: 'pass --region REGION (or set AWS_REGION)', withUsage: false,
+    });
+  }
   return region;
 }
 
@@ -78,7 +60,9 @@ async function call(url: URL, region: string, method: 'GET' | 'POST', path: stri
     body: payload,
   };
   const signed = await signer.sign(request);
-  const response = await fetch(`${url.protocol}//${url.host}${request.path}`, { method, headers: signed.headers as Record<string, string>, body: payload });
+  const response = await fetch(`${url.protocol}//${url.host}${request.path}`, {
+    method, headers: signed.headers as Record<string, string>, body: payload,
+  });
   const text = await response.text();
   let json: any;
   try {
@@ -94,66 +78,91 @@ function printRequest(io: CliIo, r: any): void {
   io.out(`  operation:        ${r.operation}`);
   io.out(`  resource:         ${r.resource}`);
   // The handler derives the target from the parameters; anything else than the resource itself is a refusal.
-  io.out(`  acts on:          ${r.target ?? 'UNKNOWN'}${r.bindingRefusal ? `  REFUSED: ${r.bindingRefusal}; do not approve` : ' (derived from the parameters)'}`);
+  const actsOn = r.bindingRefusal ? `  REFUSED: ${r.bindingRefusal}; do not approve` : ' (derived from the parameters)';
+  io.out(`  acts on:          ${r.target ?? 'UNKNOWN'}${actsOn}`);
   io.out(`  parameters:       ${JSON.stringify(r.parameters)}`);
   io.out(`  reason:           ${r.reason}`);
   io.out(`  source identity:  ${r.sourceIdentity} (as stated by the requester)`);
   io.out(`  requested by:     ${(r.requesters ?? []).join(', ')}`);
   io.out(`  requested at:     ${r.requestedAt}`);
-  io.out(`  approvals:        ${(r.approvals ?? []).length} of ${r.requiredApprovals}${(r.approvals ?? []).length ? ` (${r.approvals.join(', ')})` : ''}`);
+  const approvals: string[] = r.approvals ?? [];
+  io.out(`  approvals:        ${approvals.length} of ${r.requiredApprovals}${approvals.length ? ` (${approvals.join(', ')})` : ''}`);
   io.out(`  digest:           ${r.digest}`);
 }
 
-export const run: CommandHandler = async (args, io) => {
-  let options: Options;
-  try {
-    options = parse(args);
-  } catch (e) {
-    io.err((e as Error).message);
-    USAGE.forEach((l) => io.err(l));
-    return EXIT.usage;
+const SPEC = {
+  command: 'approvals',
+  usage: USAGE,
+  maxPositionals: 2,
+  options: {
+    url: { type: 'string' },
+    region: { type: 'string' },
+    digest: { type: 'string' },
+    reason: { type: 'string' },
+  },
+} as const;
+
+const VERBS = ['list', 'show', 'approve', 'reject'];
+
+/** The sub-command, request id, URL, region, digest and reason, checked before anything is sent. */
+function requestOf(values: OptionValues<typeof SPEC.options>, verb: string | undefined, id: string | undefined) {
+  const fail = (message: string, details: UsageErrorDetails) => usageError(SPEC, message, details);
+  if (!verb || !VERBS.includes(verb)) {
+    const what = verb ? `unknown sub-command ${JSON.stringify(verb)}` : 'no sub-command given';
+    throw fail(what, { received: verb, fix: `use one of ${VERBS.join(', ')}` });
   }
-  const [verb, id, ...extra] = options.positional;
-  const needsId = verb === 'show' || verb === 'approve' || verb === 'reject';
-  if (!verb || !['list', 'show', 'approve', 'reject'].includes(verb) || (needsId && !id) || (!needsId && id) || extra.length > 0) {
-    USAGE.forEach((l) => io.err(l));
-    return EXIT.usage;
+  const needsId = verb !== 'list';
+  if (needsId && !id) throw fail(`${verb} needs the request ID`, { fix: `run \`approvals list\` for the IDs, then \`approvals ${verb} ID\`` });
+  if (!needsId && id) {
+    throw fail(`list takes no request ID, got ${JSON.stringify(id)}`, { received: id, fix: `run \`approvals show ${id}\` to see one request` });
   }
   if (id && !/^[A-Za-z0-9_-]{1,80}$/.test(id)) {
-    io.err(`request id ${JSON.stringify(id)} is not valid: use the id shown by \`approvals list\``);
-    return EXIT.usage;
+    throw fail(`request id ${JSON.stringify(id)} is not valid`, { received: id, fix: 'use the id shown by `approvals list`', withUsage: false });
   }
-  const rawUrl = options.flags.url ?? process.env.CDK_AGENT_GUARDRAILS_APPROVAL_URL;
+  const rawUrl = values.url ?? process.env.CDK_AGENT_GUARDRAILS_APPROVAL_URL;
   if (!rawUrl) {
-    io.err('no --url given (the approval gate\'s function URL, an output of your stack)');
-    return EXIT.usage;
+    throw fail('no --url given (the approval gate\'s function URL, an output of your stack)', {
+      fix: 'pass --url FUNCTION_URL, or set CDK_AGENT_GUARDRAILS_APPROVAL_URL', withUsage: false,
+    });
   }
   let url: URL;
-  let region: string;
   try {
     url = new URL(rawUrl);
-    region = regionOf(url, options.flags.region);
-  } catch (e) {
-    io.err(e instanceof UsageError ? e.message : `--url ${JSON.stringify(rawUrl)} is not a URL`);
-    return EXIT.usage;
+  } catch {
+    throw fail(`--url ${JSON.stringify(rawUrl)} is not a URL`, {
+      received: rawUrl, fix: 'pass the function URL as your stack outputs it (https://<id>.lambda-url.<region>.on.aws/)', withUsage: false,
+    });
   }
+  const region = regionOf(url, values.region);
   if (url.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-    io.err('refusing to send signed requests over plain http to a remote host; use the https function URL');
-    return EXIT.usage;
+    throw fail(`refusing to send signed requests over plain http to a remote host (${url.host})`, {
+      received: rawUrl, fix: 'use the https function URL', withUsage: false,
+    });
   }
-  if (verb === 'approve' && !/^[0-9a-f]{64}$/.test(options.flags.digest ?? '')) {
-    io.err('approve needs --digest with the 64-hex-digit digest you reviewed (see `approvals show ID`)');
-    return EXIT.usage;
+  const digest = values.digest ?? '';
+  if (verb === 'approve' && !/^[0-9a-f]{64}$/.test(digest)) {
+    const got = values.digest === undefined ? 'no --digest' : JSON.stringify(values.digest);
+    throw fail(`approve needs --digest with the 64-hex-digit digest you reviewed, got ${got}`, {
+      received: values.digest, fix: `run \`approvals show ${id}\` and pass its digest: --digest SHA256`, withUsage: false,
+    });
   }
-  if (verb === 'reject' && !(options.flags.reason ?? '').trim()) {
-    io.err('reject needs --reason "..."');
-    return EXIT.usage;
+  const reason = values.reason ?? '';
+  if (verb === 'reject' && !reason.trim()) {
+    throw fail('reject needs --reason "..."', {
+      received: values.reason, fix: 'say why you reject: --reason "take a snapshot first"', withUsage: false,
+    });
   }
+  return { verb, id, url, region, digest, reason };
+}
 
+export const run: CommandHandler = async (args, io) => {
+  const parsed = parseCommandArgs(SPEC, args, io);
+  if (!parsed) return EXIT.ok;
+  const { verb, id, url, region, digest, reason } = requestOf(parsed.values, parsed.positionals[0], parsed.positionals[1]);
   const response = verb === 'list' ? await call(url, region, 'GET', '/requests')
     : verb === 'show' ? await call(url, region, 'GET', `/requests/${id}`)
-      : verb === 'approve' ? await call(url, region, 'POST', `/requests/${id}/approve`, { digest: options.flags.digest })
-        : await call(url, region, 'POST', `/requests/${id}/reject`, { reason: options.flags.reason });
+      : verb === 'approve' ? await call(url, region, 'POST', `/requests/${id}/approve`, { digest })
+        : await call(url, region, 'POST', `/requests/${id}/reject`, { reason });
 
   if (response.status >= 300) {
     io.err(`refused (${response.status}): ${response.json.error ?? response.json.message ?? JSON.stringify(response.json)}`);
@@ -162,7 +171,10 @@ export const run: CommandHandler = async (args, io) => {
   if (verb === 'list') {
     const requests: any[] = response.json.requests ?? [];
     if (requests.length === 0) io.out('no pending requests');
-    for (const r of requests) io.out(`${r.requestId}  ${r.operation}  ${r.resource}  approvals ${(r.approvals ?? []).length}/${r.requiredApprovals}  ${r.requestedAt}  "${r.reason}"`);
+    for (const r of requests) {
+      const approvals = `${(r.approvals ?? []).length}/${r.requiredApprovals}`;
+      io.out(`${r.requestId}  ${r.operation}  ${r.resource}  approvals ${approvals}  ${r.requestedAt}  "${r.reason}"`);
+    }
     return EXIT.ok;
   }
   if (verb === 'show') {

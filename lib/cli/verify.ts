@@ -12,6 +12,7 @@ import { renderHtml } from '../verify/reports/report-html';
 import { findResourcePolicies, resourceGrantsFor } from '../verify/model/resource-policies';
 import { renderMarkdown, renderTerminal } from '../verify/reports/report-text';
 import { UNKNOWN_ACCOUNT } from '../verify/model/template-values';
+import { commaList, parseCommandArgs, usageError } from './args';
 import { CliIo, CommandHandler, EXIT } from './command';
 
 const USAGE = `usage: cdk-agent-guardrails verify [cdk.out] [options]
@@ -25,6 +26,7 @@ const USAGE = `usage: cdk-agent-guardrails verify [cdk.out] [options]
   --role-arn ARN       with --live: the deployed agent role; repeatable
   --region REGION      with --live: the IAM client's region (default us-east-1)
   --endpoint URL       with --live: the IAM endpoint (for tests and private endpoints)
+  --help, -h           print this usage
 exit codes: 0 clean, 1 an agent can destroy production or escalate (or depends on an UNKNOWN policy),
   2 usage, 3 missing or corrupt cdk.out, 4 IAM call failed (--live), 5 no agent role, 6 a policy does not parse`;
 
@@ -40,45 +42,63 @@ interface VerifyArgs {
   readonly endpoint?: string;
 }
 
-function parseArgs(args: string[]): VerifyArgs {
-  let assembly: string | undefined;
-  let format: VerifyArgs['format'] = 'table';
-  let html: string | undefined;
-  const agents: string[] = [];
-  const roleArns: string[] = [];
-  let tagKey = DEFAULT_PRODUCTION_MODEL.tagKey;
-  let nonProduction = DEFAULT_PRODUCTION_MODEL.nonProductionValues;
-  let live = false;
-  let region = 'us-east-1';
-  let endpoint: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('--')) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `${arg} needs a value.\n${USAGE}`);
-      return v;
-    };
-    switch (arg) {
-      case '--json': format = 'json'; break;
-      case '--markdown': format = 'markdown'; break;
-      case '--html': html = value(); break;
-      case '--agent': agents.push(value()); break;
-      case '--tag-key': tagKey = value(); break;
-      case '--non-production': nonProduction = value().split(',').map((v) => v.trim().toLowerCase()).filter(Boolean); break;
-      case '--live': live = true; break;
-      case '--role-arn': roleArns.push(value()); break;
-      case '--region': region = value(); break;
-      case '--endpoint': endpoint = value(); break;
-      case '--help': case '-h': throw new GuardrailsError(GuardrailsErrorKind.USAGE, USAGE);
-      default:
-        if (arg.startsWith('-') || assembly !== undefined) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `unexpected argument ${JSON.stringify(arg)}.\n${USAGE}`);
-        assembly = arg;
-    }
+const SPEC = {
+  command: 'verify',
+  usage: USAGE,
+  maxPositionals: 1,
+  options: {
+    'json': { type: 'boolean' },
+    'markdown': { type: 'boolean' },
+    'html': { type: 'string' },
+    'agent': { type: 'string', multiple: true },
+    'tag-key': { type: 'string' },
+    'non-production': { type: 'string' },
+    'live': { type: 'boolean' },
+    'role-arn': { type: 'string', multiple: true },
+    'region': { type: 'string' },
+    'endpoint': { type: 'string' },
+  },
+} as const;
+
+function verifyArgs(argv: string[], io: CliIo): VerifyArgs | undefined {
+  const parsed = parseCommandArgs(SPEC, argv, io);
+  if (!parsed) return undefined;
+  const { values, positionals } = parsed;
+  if (values.json && values.markdown) {
+    throw usageError(SPEC, '--json and --markdown both given', { received: '--json --markdown', fix: 'choose one report format' });
   }
-  if (live && roleArns.length === 0) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--live needs --role-arn ARN: the deployed role to ask IAM about.\n${USAGE}`);
-  if (!live && (roleArns.length > 0 || endpoint)) throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--role-arn and --endpoint go with --live.\n${USAGE}`);
-  if (nonProduction.length === 0) throw new GuardrailsError(GuardrailsErrorKind.USAGE, '--non-production needs at least one tag value, for example dev,test.');
-  return { assembly: assembly ?? 'cdk.out', format, html, agents, model: { tagKey, nonProductionValues: nonProduction }, live, roleArns, region, endpoint };
+  const live = values.live ?? false;
+  const roleArns = values['role-arn'] ?? [];
+  const nonProduction = values['non-production'] === undefined
+    ? DEFAULT_PRODUCTION_MODEL.nonProductionValues
+    : commaList(values['non-production']).map((v) => v.toLowerCase());
+  if (live && roleArns.length === 0) {
+    throw usageError(SPEC, '--live needs --role-arn ARN: the deployed role to ask IAM about', {
+      received: '--live without --role-arn', fix: 'add --role-arn arn:aws:iam::ACCOUNT:role/NAME (repeatable)',
+    });
+  }
+  if (!live && (roleArns.length > 0 || values.endpoint !== undefined)) {
+    throw usageError(SPEC, '--role-arn and --endpoint go with --live', {
+      received: roleArns.length > 0 ? '--role-arn without --live' : '--endpoint without --live',
+      fix: 'add --live, or drop --role-arn and --endpoint to verify offline',
+    });
+  }
+  if (nonProduction.length === 0) {
+    throw usageError(SPEC, `--non-production needs at least one tag value, got ${JSON.stringify(values['non-production'])}`, {
+      received: values['non-production'], fix: 'pass the values that mean disposable, for example --non-production dev,test', withUsage: false,
+    });
+  }
+  return {
+    assembly: positionals[0] ?? 'cdk.out',
+    format: values.json ? 'json' : values.markdown ? 'markdown' : 'table',
+    html: values.html,
+    agents: values.agent ?? [],
+    model: { tagKey: values['tag-key'] ?? DEFAULT_PRODUCTION_MODEL.tagKey, nonProductionValues: nonProduction },
+    live,
+    roleArns,
+    region: values.region ?? 'us-east-1',
+    endpoint: values.endpoint,
+  };
 }
 
 /** Progress on stderr for large assemblies: every tenth of the agents. */
@@ -87,7 +107,9 @@ function progress(io: CliIo, total: number): ((done: number, total: number) => v
   const step = Math.ceil(total / 10);
   const start = Date.now();
   return (done) => {
-    if (done % step === 0 || done === total) io.err(`verify: ${done}/${total} agents evaluated (${Math.round((done / total) * 100)}%, ${((Date.now() - start) / 1000).toFixed(1)}s)`);
+    if (done % step === 0 || done === total) {
+      io.err(`verify: ${done}/${total} agents evaluated (${Math.round((done / total) * 100)}%, ${((Date.now() - start) / 1000).toFixed(1)}s)`);
+    }
   };
 }
 
@@ -96,8 +118,10 @@ export async function verifyAssembly(args: VerifyArgs, io: CliIo): Promise<Verif
   const assembly = readAssembly(args.assembly);
   const agents = findAgents(assembly, args.agents);
   if (agents.length === 0) {
-    throw new GuardrailsError(GuardrailsErrorKind.NO_AGENTS, `no agent role in the cloud assembly at ${assembly.directory}: no role is tagged guardrails:agent or trusted by an agent service (bedrock.amazonaws.com, bedrock-agentcore.amazonaws.com, ...). `
-      + 'Use AgentRole for your agents, or name the roles they use with --agent <logical ID | role name | construct path>. Nothing verified is not a pass.');
+    throw new GuardrailsError(GuardrailsErrorKind.NO_AGENTS, `no agent role in the cloud assembly at ${assembly.directory}: `
+      + 'no role is tagged guardrails:agent or trusted by an agent service (bedrock.amazonaws.com, bedrock-agentcore.amazonaws.com, ...). '
+      + 'Use AgentRole for your agents, or name the roles they use with --agent <logical ID | role name | construct path>. '
+      + 'Nothing verified is not a pass.');
   }
   const inventory = findResources(assembly, args.model);
   return analyse({
@@ -125,7 +149,8 @@ async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
   if (fs.existsSync(path.join(args.assembly, 'manifest.json'))) {
     assembly = readAssembly(args.assembly);
   } else {
-    warnings.push(`no cloud assembly at ${path.resolve(args.assembly)}: only escalation and tampering paths were checked. Pass the cdk.out of the deployed app to check its production resources.`);
+    warnings.push(`no cloud assembly at ${path.resolve(args.assembly)}: only escalation and tampering paths were checked. `
+      + 'Pass the cdk.out of the deployed app to check its production resources.');
   }
   const inventory = assembly ? findResources(assembly, args.model) : { production: [], notAssessed: {} };
   // An environment-agnostic app deploys into the role's account.
@@ -133,7 +158,9 @@ async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
   const production: ResourceModel[] = inventory.production.map((r) => ({ ...r, arn: r.arn.replace(`:${UNKNOWN_ACCOUNT}:`, `:${account}:`) }));
   // The app's resource-based policies, as deployed into the role's account.
   const deployed = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null).split(`:${UNKNOWN_ACCOUNT}:`).join(`:${account}:`)) ?? undefined;
-  const resourcePolicies = assembly ? findResourcePolicies(assembly).map((p) => ({ ...p, document: deployed(p.document), governs: deployed(p.governs) })) : [];
+  const resourcePolicies = assembly
+    ? findResourcePolicies(assembly).map((p) => ({ ...p, document: deployed(p.document), governs: deployed(p.governs) }))
+    : [];
   const liveAgents = agents.map((agent) => ({ ...agent, resourceGrants: resourceGrantsFor(resourcePolicies, agent.roleArn) }));
   const decider = new LiveDecider(client, { key: args.model.tagKey, value: args.model.nonProductionValues[0] });
   const report = await analyse({
@@ -143,7 +170,9 @@ async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
     production,
     notAssessed: inventory.notAssessed,
     otherRoleArns: [],
-    gates: assembly ? findApprovalGates(assembly).map((g) => ({ ...g, stateMachineArn: g.stateMachineArn.replace(`:${UNKNOWN_ACCOUNT}:`, `:${account}:`) })) : [],
+    gates: assembly
+      ? findApprovalGates(assembly).map((g) => ({ ...g, stateMachineArn: g.stateMachineArn.replace(`:${UNKNOWN_ACCOUNT}:`, `:${account}:`) }))
+      : [],
     model: args.model,
     decider,
     onProgress: progress(io, agents.length),
@@ -154,7 +183,8 @@ async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
 }
 
 export const run: CommandHandler = async (argv, io) => {
-  const args = parseArgs(argv);
+  const args = verifyArgs(argv, io);
+  if (!args) return EXIT.ok;
   const report = args.live ? await verifyLive(args, io) : await verifyAssembly(args, io);
   if (args.format === 'json') io.out(JSON.stringify(report, null, 2));
   else if (args.format === 'markdown') io.out(renderMarkdown(report));

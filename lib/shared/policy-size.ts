@@ -1,5 +1,6 @@
 import { isUnresolvedToken } from './tokens';
 import { GuardrailsError, GuardrailsErrorKind } from './errors';
+import { toList } from './list';
 
 /** IAM and Organizations quotas, in characters excluding whitespace. */
 export const IAM_QUOTAS = {
@@ -113,8 +114,4 @@ function pack(statements: readonly StatementJson[], limit: number, reserve: numb
     policies.push(current);
   }
   return policies;
-}
-
-export function toList(value: string | string[] | undefined): string[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }

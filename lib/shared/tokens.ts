@@ -8,9 +8,3 @@ export function isUnresolvedToken(value: unknown): boolean {
   if (Array.isArray(value)) return value.length === 1 && typeof value[0] === 'string' && /#\{Token\[/.test(value[0]);
   return false;
 }
-
-/** A value as a list: undefined is empty, a single value is a list of one. */
-export function toList<T>(value: T | readonly T[] | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? [...value] : [value as T];
-}

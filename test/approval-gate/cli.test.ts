@@ -66,7 +66,8 @@ beforeAll(async () => {
     if (!userArn) {
       seen.push({ status: 403 });
       res.writeHead(403, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ message: 'Forbidden' }));
+      res.end(JSON.stringify({ message: 'Forbidden' }));
+      return;
     }
     const result = await handler({ rawPath: (req.url ?? '/').split('?')[0], body: body || undefined, requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } } });
     seen.push({ status: result.statusCode, authenticated: userArn });
@@ -170,6 +171,28 @@ describe('cdk-agent-guardrails approvals', () => {
     const result = await cli(...args);
     expect(result.code).toBe(2);
     expect(result.err).toMatch(message);
+  });
+
+  test.each([
+    [['list', '--digset', DIGEST], /unknown option "--digset"[\s\S]*did you mean --digest\?/],
+    [['approve', 'x', 'y'], /unexpected argument "y"/],
+    [['list', 'x'], /list takes no request ID/],
+    [['reject', 'x', '--reason'], /--reason needs a value/],
+  ])('fails with a usage error naming what was wrong for %j', async (args, message) => {
+    const result = await cli(...args);
+    expect(result.code).toBe(2);
+    expect(result.out).toBe('');
+    expect(result.err).toMatch(message);
+    expect(result.err).toMatch(/\nfix: /);
+  });
+
+  test.each([['--help'], ['-h'], ['approve', 'x', '--help']])('%j prints the usage to stdout and exits 0', async (...args) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['approvals', ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/^usage: cdk-agent-guardrails approvals /);
+    expect(err).toEqual([]);
   });
 
   test('fails when asked to send signed requests over plain http to a remote host', async () => {

@@ -249,9 +249,24 @@ describe('usage', () => {
     [['reset', 'ops-assistant', '--role-name', ROLE], /reset needs --table/],
     [['halt', 'ops-assistant'], /unknown or missing sub-command "halt"/],
     [['trip', 'ops-assistant', '--role-name', ROLE, '--force', 'yes'], /unknown option "--force"/],
+    [['trip', 'ops-assistant', '--role-name'], /--role-name needs a value/],
+    [['trip', 'ops-assistant', '--role-name', ROLE, '--reason', '--table', 't'], /--reason needs a value, got "--table"/],
+    [['status', 'ops-assistant', 'extra', '--role-name', ROLE], /unexpected argument "extra"/],
   ])('fails with a usage error for %j', async (args, message) => {
-    const { code, err } = await cli(...args);
+    const { code, out, err } = await cli(...args);
     expect(code).toBe(2);
+    expect(out).toEqual([]);
     expect(err[0]).toMatch(message);
+    expect(err.join('\n')).toContain('usage: cdk-agent-guardrails breaker');
+  });
+
+  const helps = [['--help'], ['-h'], ['trip', '--help'], ['reset', 'ops-assistant', '-h']];
+  test.each(helps)('%j prints the usage to stdout and exits 0, calling nothing', async (...args) => {
+    const calls = servers.iam.callsOf('PutRolePolicy').length;
+    const { code, out, err } = await cli(...args);
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/^usage: cdk-agent-guardrails breaker <trip\|reset\|status> AGENT/);
+    expect(err).toEqual([]);
+    expect(servers.iam.callsOf('PutRolePolicy')).toHaveLength(calls);
   });
 });

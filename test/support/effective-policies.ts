@@ -1,4 +1,4 @@
-import { AWS_MANAGED_POLICIES } from './aws-managed-policies';
+import { awsManagedPolicyDocument } from '../../lib/shared/aws-managed-policies';
 import { Template, TemplateResolver } from './template-resolver';
 
 export interface NamedPolicy {
@@ -62,9 +62,10 @@ export function effectivePolicies(template: Template, roleLogicalId: string, imp
     identityPolicies.push({ name: inline.PolicyName, policy: resolver.resolve(inline.PolicyDocument) });
   }
   const lookup = (arn: string): NamedPolicy => {
-    const found = managedByArn.get(arn) ?? (AWS_MANAGED_POLICIES[arn] ? { name: arn, policy: AWS_MANAGED_POLICIES[arn] } : undefined);
+    const aws = awsManagedPolicyDocument(arn);
+    const found = managedByArn.get(arn) ?? (aws ? { name: arn, policy: aws } : undefined);
     if (!found) {
-      throw new Error(`managed policy ${arn} has no known document; add it to test/support/aws-managed-policies.ts`);
+      throw new Error(`managed policy ${arn} has no known document; add it to lib/shared/aws-managed-policies.ts`);
     }
     return found;
   };

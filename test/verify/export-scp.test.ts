@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
 import { dataGuardStatements, staticGuardStatements } from '../../lib/guard/private/guard-statements';
-import { toList } from '../../lib/shared/policy-size';
+import { toList } from '../../lib/shared/list';
 import { ProductionScope } from '../../lib/guard/production-scope';
 import { requestContext, sampleArns } from '../support/request-context';
 import { cli } from './verify-fixtures';

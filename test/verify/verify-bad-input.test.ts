@@ -96,7 +96,8 @@ describe('verify with bad input: a clear message and a distinct exit code, never
     expect(live.stderr).toContain('--live needs --role-arn ARN');
     const unknown = await cli('verify', dir, '--jsn');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unexpected argument "--jsn"');
+    expect(unknown.stderr).toContain('unknown option "--jsn"');
+    expect(unknown.stderr).toContain('did you mean --json?');
     const agent = await cli('verify', dir, '--agent', 'NoSuchRole');
     expect(agent.code).toBe(2);
     expect(agent.stderr).toContain('--agent "NoSuchRole" matches no role');
@@ -106,5 +107,45 @@ describe('verify with bad input: a clear message and a distinct exit code, never
   test('the exit codes of the kinds of bad input are distinct from each other and from findings', () => {
     const codes = [EXIT.ok, EXIT.findings, EXIT.usage, EXIT.input, EXIT.remote, EXIT.noAgents, EXIT.badPolicy];
     expect(new Set(codes).size).toBe(codes.length);
+  });
+});
+
+describe('the command line of verify and export-scp: one parser, clear usage errors (exit 2)', () => {
+  const helps = [['verify', '--help'], ['verify', '-h'], ['export-scp', '--help'], ['export-scp', '-h']];
+  test.each(helps)('%s %s prints the usage to stdout and exits 0', async (command, flag) => {
+    const run = await cli(command, flag);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stdout).toMatch(new RegExp(`^usage: cdk-agent-guardrails ${command} `));
+    expect(run.stdout).toContain('--help, -h');
+    expect(run.stderr).toBe('');
+  });
+
+  test.each([
+    [['verify', '--html'], '--html needs a value, and nothing follows it'],
+    [['verify', '--html', '--json'], '--html needs a value, got "--json", which reads as an option'],
+    [['verify', '--json=yes'], '--json takes no value, got "--json=yes"'],
+    [['verify', 'cdk.out', 'other.out'], 'unexpected argument "other.out"'],
+    [['verify', '--role-arn', 'arn:aws:iam::123456789012:role/x'], '--role-arn and --endpoint go with --live'],
+    [['verify', '--non-production', ' , '], '--non-production needs at least one tag value'],
+    [['export-scp', 'extra'], 'unexpected argument "extra"'],
+    [['export-scp', '--max-policies', '0'], '--max-policies must be a positive integer, got "0"'],
+    [['export-scp', '--max-policies=-1'], '--max-policies must be a positive integer, got "-1"'],
+    [['export-scp', '--accounts', '123456789012', '--tag-key', 'env'], '--accounts replaces the tag-based scope'],
+    [['export-scp', '--with-escalaton'], 'did you mean --with-escalation?'],
+  ])('fails with a usage error for %j', async (argv, message) => {
+    const run = await cli(...argv);
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toMatch(/\nfix: /);
+    expectNoStackTrace(run.stderr);
+  });
+
+  test('a structural usage error is followed by the usage; the value given twice keeps the last', async () => {
+    const run = await cli('verify', '--bogus');
+    expect(run.stderr).toContain('usage: cdk-agent-guardrails verify [cdk.out] [options]');
+    const missing = path.join(os.tmpdir(), 'verify-does-not-exist', 'cdk.out');
+    const twice = await cli('verify', '--tag-key', 'a', '--tag-key', 'b', missing);
+    expect(twice.code).toBe(EXIT.input);
   });
 });

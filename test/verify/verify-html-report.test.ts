@@ -62,7 +62,9 @@ describe('the HTML report in headless Chromium', () => {
     // and a person sees the difference: the cells are visibly painted in different colours
     await expect(allowedCell.isVisible()).resolves.toBe(true);
     await expect(deniedCell.isVisible()).resolves.toBe(true);
-    const colour = (selector: typeof allowedCell) => selector.evaluate((el) => getComputedStyle(el).backgroundColor);
+    // Runs in the page (the function's source is sent there): the browser's getComputedStyle, which the node typings do not declare.
+    type InPage = { getComputedStyle: (e: unknown) => { backgroundColor: string } };
+    const colour = (selector: typeof allowedCell) => selector.evaluate((el) => (globalThis as unknown as InPage).getComputedStyle(el).backgroundColor);
     await expect(colour(allowedCell)).resolves.toBe('rgb(217, 48, 37)');
     await expect(colour(deniedCell)).resolves.toBe('rgb(24, 128, 56)');
 

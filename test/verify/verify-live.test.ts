@@ -2,7 +2,7 @@ import { buildApp } from '../../examples/production-app/main';
 import { VerifyReport } from '../../lib/verify/analysis/analysis';
 import { findAgents } from '../../lib/verify/model/agents';
 import { readAssembly } from '../../lib/verify/model/assembly';
-import { AWS_MANAGED_POLICIES } from '../support/aws-managed-policies';
+import { awsManagedPolicyDocument } from '../../lib/shared/aws-managed-policies';
 import { LocalIamEndpoint, LocalIamState, LocalRole, startLocalIamSimulatorEndpoint } from '../support/local-iam-simulator-endpoint';
 import { IncidentStack, cli, synthTo } from './verify-fixtures';
 
@@ -52,7 +52,7 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
         { ...guarded.role, attached: [...guarded.role.attached!, ADMIN] },
         { name: 'ops-agent-role', account: ACCOUNT, attached: [POWER_USER] },
       ],
-      policies: { ...guarded.policies, [ADMIN]: AWS_MANAGED_POLICIES[ADMIN], [POWER_USER]: AWS_MANAGED_POLICIES[POWER_USER] },
+      policies: { ...guarded.policies, [ADMIN]: awsManagedPolicyDocument(ADMIN), [POWER_USER]: awsManagedPolicyDocument(POWER_USER) },
     };
     endpoint = await startLocalIamSimulatorEndpoint(state);
   });

@@ -3,6 +3,8 @@
  * `requestContext.authorizer.iam.userArn`). A role's sessions all count as the role: anyone who may
  * assume a role can pick any session name, so two sessions of one role are one approver.
  */
+import { parseSessionArn } from '../../shared/arns';
+
 export interface CallerIdentity {
   /** `arn:<partition>:iam::<account>:role/<name>` or the user's ARN: what distinct approvers are counted by. */
   readonly principal: string;
@@ -13,9 +15,9 @@ export interface CallerIdentity {
 
 export function callerIdentity(userArn: string | undefined): CallerIdentity | undefined {
   if (typeof userArn !== 'string') return undefined;
-  const assumed = /^arn:([a-z-]+):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(userArn);
+  const assumed = parseSessionArn(userArn);
   if (assumed) {
-    return { principal: `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}`, session: assumed[4], arn: userArn };
+    return { principal: `arn:${assumed.partition}:iam::${assumed.account}:role/${assumed.roleName}`, session: assumed.session, arn: userArn };
   }
   const user = /^arn:([a-z-]+):iam::(\d{12}):user\/(?:.*\/)?([^/]+)$/.exec(userArn);
   if (user) {

@@ -6,7 +6,9 @@ import { ProductionGuard } from '../../guard/production-guard';
 import { ProductionScope, ProductionScopeKind } from '../../guard/production-scope';
 import { AgentDetectionOptions, AgentVerdict, detectAgent } from '../../guard/private/agent-detection';
 import { CannotDecide } from './cannot-decide';
-import { ResolvedStatement, asList, flatten, statementsOf } from '../../guard/private/policy-json';
+import { ResolvedStatement, flatten, statementsOf } from '../../guard/private/policy-json';
+import { awsManagedPolicyPath } from '../../shared/aws-managed-policies';
+import { toList } from '../../shared/list';
 
 /** A policy attached to a role, resolved. */
 export interface AttachedPolicy {
@@ -59,7 +61,7 @@ export class CheckContext {
         this.managedPolicies.set(key(Stack.of(node), Stack.of(node).resolve(node.ref)), node);
       }
       if (node instanceof iam.CfnManagedPolicy || node instanceof iam.CfnPolicy) {
-        for (const ref of asList(Stack.of(node).resolve(node.roles) as unknown[])) {
+        for (const ref of toList(Stack.of(node).resolve(node.roles) as unknown[])) {
           const k = key(Stack.of(node), ref);
           this.policiesByRole.set(k, [...(this.policiesByRole.get(k) ?? []), node]);
         }
@@ -156,21 +158,21 @@ export class CheckContext {
     const opaque: string[] = [];
     const attachedRefs: unknown[] = [];
 
-    for (const inline of asList(stack.resolve(role.policies) as any[])) {
+    for (const inline of toList(stack.resolve(role.policies) as any[])) {
       identity.push({ source: `${role.node.path}#${flatten(inline?.PolicyName)}`, statements: statementsOf(inline?.PolicyDocument) });
     }
     for (const policy of this.policiesByRole.get(key(stack, roleRef)) ?? []) {
       identity.push({ source: policy.node.path, statements: statementsOf(Stack.of(policy).resolve(policy.policyDocument)) });
       if (policy instanceof iam.CfnManagedPolicy) attachedRefs.push(Stack.of(policy).resolve(policy.ref));
     }
-    for (const arn of asList(stack.resolve(role.managedPolicyArns) as unknown[])) {
+    for (const arn of toList(stack.resolve(role.managedPolicyArns) as unknown[])) {
       const local = this.managedPolicies.get(key(stack, arn));
       if (local) {
         identity.push({ source: local.node.path, statements: statementsOf(stack.resolve(local.policyDocument)) });
         attachedRefs.push(arn);
         continue;
       }
-      const name = awsManagedName(flatten(arn));
+      const name = awsManagedPolicyPath(flatten(arn));
       if (name !== undefined) awsManaged.push(name);
       else opaque.push(flatten(arn));
     }
@@ -200,13 +202,6 @@ function key(stack: Stack, resolved: unknown): string {
   return `${stack.node.path}|${JSON.stringify(resolved)}`;
 }
 
-/** `arn:<AWS::Partition>:iam::aws:policy/job-function/X` -> `job-function/X`. */
-function awsManagedName(arn: string): string | undefined {
-  // The partition is often a reference (`arn:<AWS::Partition>:iam::aws:policy/...`).
-  const match = /^arn:.*:iam::aws:policy\/(.+)$/.exec(arn);
-  return match ? match[1] : undefined;
-}
-
 function guardOf(policy: IConstruct | undefined): ProductionGuard | undefined {
   for (let scope = policy?.node.scope; scope; scope = scope.node.scope) {
     if (scope instanceof ProductionGuard) return scope;
@@ -222,9 +217,9 @@ function tagValuesOf(node: CfnResource, tagKey: string): Array<string | undefine
   }
   if (node instanceof dynamodb.CfnGlobalTable) {
     // Its tags live on its replicas (TableV2 renders them there).
-    const replicas = asList(Stack.of(node).resolve(node.replicas) as Array<{ tags?: Array<{ key: unknown; value: any }> }>);
+    const replicas = toList(Stack.of(node).resolve(node.replicas) as Array<{ tags?: Array<{ key: unknown; value: any }> }>);
     if (replicas.length > 0) {
-      return replicas.map((r) => asList(r.tags).find((t) => t.key === tagKey)?.value ?? stackValue);
+      return replicas.map((r) => toList(r.tags).find((t) => t.key === tagKey)?.value ?? stackValue);
     }
   }
   if (TagManager.isTaggable(node)) {

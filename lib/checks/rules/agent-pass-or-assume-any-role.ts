@@ -3,16 +3,11 @@ import type { NagRuleFinding, NagRuleResult } from 'cdk-nag';
 import { NagRuleCompliance } from '../private/nag';
 import { CannotDecide } from '../private/cannot-decide';
 import { CheckContext } from '../private/check-context';
-import { asList, deniesOutsideSpecificResources, isWildcardResource, statementCovers } from '../../guard/private/policy-json';
+import { deniesOutsideSpecificResources, isWildcardResource, statementCovers } from '../../guard/private/policy-json';
+import { awsManagedPolicyAllows } from '../../shared/aws-managed-policies';
+import { toList } from '../../shared/list';
 
 const ROLE_BORROWING = ['iam:PassRole', 'sts:AssumeRole'];
-
-/** What the AWS managed policies this rule knows grant on `*`, as AWS publishes them. */
-const AWS_MANAGED_GRANTS: Record<string, string[]> = {
-  'AdministratorAccess': ['iam:PassRole', 'sts:AssumeRole'],
-  'PowerUserAccess': ['sts:AssumeRole'],
-  'IAMFullAccess': ['iam:PassRole'],
-};
 
 /**
  * An agent role can neither pass nor assume any role: `iam:PassRole` and `sts:AssumeRole` are
@@ -29,14 +24,18 @@ export function agentPassOrAssumeAnyRole(node: CfnResource, ctx: CheckContext): 
     if (deniesOutsideSpecificResources(identity, action) || deniesOutsideSpecificResources(policies.boundary?.statements ?? [], action)) {
       continue;
     }
-    const unknown = [...policies.awsManaged.filter((name) => AWS_MANAGED_GRANTS[name] === undefined), ...policies.opaque];
+    // What an AWS managed policy grants on `*` is known where its model is exact (lib/shared/aws-managed-policies.ts).
+    const unknown = [
+      ...policies.awsManaged.filter((name) => awsManagedPolicyAllows(name, action) === undefined),
+      ...policies.opaque,
+    ];
     if (unknown.length > 0) {
       throw new CannotDecide(`${role.node.path} has no explicit deny of ${action} outside specific roles, and managed policies whose grants this rule does not know (${unknown.join(', ')})`,
         'Apply GuardAgents (its escalation denies decide this whatever the managed policies grant), or acknowledge this rule with the reason.');
     }
-    const grantedByManaged = policies.awsManaged.some((name) => AWS_MANAGED_GRANTS[name].includes(action));
+    const grantedByManaged = policies.awsManaged.some((name) => awsManagedPolicyAllows(name, action) === true);
     const grantedByStatement = identity.some((s) => s.Effect === 'Allow' && statementCovers(s, action)
-      && (s.NotResource !== undefined || asList(s.Resource).some(isWildcardResource)));
+      && (s.NotResource !== undefined || toList(s.Resource).some(isWildcardResource)));
     if (grantedByManaged || grantedByStatement) findings.add(`Action::${action}`);
   }
   return findings.size > 0 ? [...findings] : NagRuleCompliance.COMPLIANT;

@@ -2,9 +2,10 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import type { NagRuleFinding, NagRuleResult } from 'cdk-nag';
 import { NagRuleCompliance } from '../private/nag';
 import { CheckContext } from '../private/check-context';
-import { ResolvedStatement, asList, flatten, isLiteral, statementsOf } from '../../guard/private/policy-json';
+import { ResolvedStatement, flatten, isLiteral, statementsOf } from '../../guard/private/policy-json';
+import { ASSUME_ROLE_ACTIONS } from '../../shared/agent-trust';
+import { toList } from '../../shared/list';
 
-const ASSUME = /^sts:(AssumeRole|AssumeRoleWithWebIdentity|AssumeRoleWithSAML|\*)$|^\*$/i;
 
 /** Condition operators that require the key to be present (no IfExists, no ForAnyValue). */
 function requiredKeys(statement: ResolvedStatement): Map<string, unknown[]> {
@@ -14,10 +15,10 @@ function requiredKeys(statement: ResolvedStatement): Map<string, unknown[]> {
     for (const [k, v] of Object.entries(entries ?? {})) {
       if (/^Null$/i.test(operator)) {
         // Null: false means "the key must be present".
-        if (asList(v).every((x) => String(x) === 'false')) keys.set(k.toLowerCase(), ['<present>']);
+        if (toList(v).every((x) => String(x) === 'false')) keys.set(k.toLowerCase(), ['<present>']);
         continue;
       }
-      keys.set(k.toLowerCase(), [...(keys.get(k.toLowerCase()) ?? []), ...asList(v)]);
+      keys.set(k.toLowerCase(), [...(keys.get(k.toLowerCase()) ?? []), ...toList(v)]);
     }
   }
   return keys;
@@ -38,12 +39,12 @@ export function agentTrustWithoutSourceIdentity(node: CfnResource, ctx: CheckCon
   if (!role) return NagRuleCompliance.NOT_APPLICABLE;
   const findings = new Set<NagRuleFinding>();
   for (const statement of statementsOf(Stack.of(role).resolve(role.assumeRolePolicyDocument))) {
-    if (statement.Effect !== 'Allow' || !asList(statement.Action).some((a) => isLiteral(a) && ASSUME.test(a))) continue;
+    if (statement.Effect !== 'Allow' || !toList(statement.Action).some((a) => isLiteral(a) && ASSUME_ROLE_ACTIONS.test(a))) continue;
     const keys = requiredKeys(statement);
     const principal = statement.Principal;
     const entries: Array<[string, unknown]> = principal === undefined || isLiteral(principal)
       ? [['AWS', principal ?? '*']]
-      : Object.entries(principal as Record<string, unknown>).flatMap(([kind, v]) => asList(v).map((p): [string, unknown] => [kind, p]));
+      : Object.entries(principal as Record<string, unknown>).flatMap(([kind, v]) => toList(v).map((p): [string, unknown] => [kind, p]));
     for (const [kind, value] of entries) {
       const attributable = kind === 'Service'
         ? pins(keys.get('aws:sourceaccount')) || pins(keys.get('aws:sourcearn'))

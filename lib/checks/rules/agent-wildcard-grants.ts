@@ -5,7 +5,8 @@ import { NagRuleCompliance } from '../private/nag';
 import { BROAD_GRANT_METADATA } from '../../guard/agent-role';
 import { actionDetails, expandActionPattern, splitAction, supportsResourceLevelPermissions } from '../../shared/iam-data';
 import { CheckContext } from '../private/check-context';
-import { asList, flatten, isLiteral, isWildcardResource } from '../../guard/private/policy-json';
+import { flatten, isLiteral, isWildcardResource } from '../../guard/private/policy-json';
+import { toList } from '../../shared/list';
 
 interface Justified {
   readonly actions: Set<string>;
@@ -52,8 +53,8 @@ export function agentWildcardGrants(node: CfnResource, ctx: CheckContext): NagRu
       if (statement.Effect !== 'Allow') continue;
       if (statement.NotAction !== undefined) findings.add(`NotAction::${flatten(statement.NotAction)}`);
       if (statement.NotResource !== undefined) findings.add(`NotResource::${flatten(statement.NotResource)}`);
-      const broadResources = asList(statement.Resource).filter(isWildcardResource).map(flatten);
-      for (const action of asList(statement.Action)) {
+      const broadResources = toList(statement.Resource).filter(isWildcardResource).map(flatten);
+      for (const action of toList(statement.Action)) {
         if (!isLiteral(action)) {
           findings.add(`Action::${flatten(action)}`);
           continue;

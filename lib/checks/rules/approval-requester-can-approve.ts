@@ -5,7 +5,8 @@ import type { NagRuleFinding, NagRuleResult } from 'cdk-nag';
 import { NagRuleCompliance } from '../private/nag';
 import { ApprovalGate } from '../../approval-gate/approval-gate';
 import { CheckContext } from '../private/check-context';
-import { asList, flatten, isLiteral, isWildcardResource, statementCovers } from '../../guard/private/policy-json';
+import { flatten, isLiteral, isWildcardResource, statementCovers } from '../../guard/private/policy-json';
+import { toList } from '../../shared/list';
 
 /** The approval gate whose workflow this is, if any. */
 function gateOf(node: CfnResource): ApprovalGate | undefined {
@@ -18,7 +19,7 @@ function requesters(gate: ApprovalGate, ctx: CheckContext): iam.CfnRole[] {
   return gate.node.root.node.findAll().filter((c): c is iam.CfnRole => c instanceof iam.CfnRole).filter((role) => {
     const workflow = JSON.stringify(Stack.of(role).resolve(gate.stateMachine.stateMachineArn));
     return ctx.policiesOf(role).identity.some((p) => p.statements.some((s) => s.Effect === 'Allow' && statementCovers(s, 'states:StartExecution')
-      && (s.NotResource !== undefined || asList(s.Resource).some((r) => isWildcardResource(r) || JSON.stringify(r) === workflow
+      && (s.NotResource !== undefined || toList(s.Resource).some((r) => isWildcardResource(r) || JSON.stringify(r) === workflow
         // grantRequest names the workflow by its fixed name (a reference would be a dependency cycle through the agent's boundary)
         || flatten(r).endsWith(`:stateMachine:${gate.stateMachineName}`)))));
   });

@@ -4,7 +4,8 @@ import type { NagRuleFinding, NagRuleResult } from 'cdk-nag';
 import { NagRuleCompliance } from '../private/nag';
 import { CannotDecide, resolvePrimitive } from '../private/cannot-decide';
 import { CheckContext } from '../private/check-context';
-import { asList } from '../../guard/private/policy-json';
+import { toList } from '../../shared/list';
+
 
 function isTrue(node: CfnResource, value: unknown, what: string): boolean {
   const resolved = resolvePrimitive(node, value, what);
@@ -24,7 +25,7 @@ export function productionTableProtection(node: CfnResource, ctx: CheckContext):
     if (!isTrue(node, pitr?.pointInTimeRecoveryEnabled, 'PointInTimeRecoveryEnabled')) findings.add('PointInTimeRecovery');
   } else if (node instanceof dynamodb.CfnGlobalTable) {
     if (!ctx.isProduction(node)) return NagRuleCompliance.NOT_APPLICABLE;
-    const replicas = asList(Stack.of(node).resolve(node.replicas) as any[]);
+    const replicas = toList(Stack.of(node).resolve(node.replicas) as any[]);
     if (replicas.length === 0) {
       throw new CannotDecide(`the replicas of ${node.node.path} are only known at deploy time`, 'List the replicas literally.');
     }

@@ -25,6 +25,14 @@ export interface BreakerConfig {
   readonly monitorOnly: boolean;
 }
 
+/**
+ * The command an operator runs to reset the breaker of an agent: the one text the construct's
+ * output, the trip alerts and the CLI print.
+ */
+export function resetCommand(agentName: string, roleName: string, tableName: string): string {
+  return `npx cdk-agent-guardrails breaker reset ${agentName} --role-name ${roleName} --table ${tableName}`;
+}
+
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
 /** Parses and checks the configuration; throws (the handler then fails, and EventBridge retries) on anything odd. */

@@ -43,7 +43,3 @@ export async function publishAlert(sns: SNSClient, topicArn: string, alert: Aler
     },
   }));
 }
-
-export function resetCommand(agentName: string, roleName: string, tableName: string): string {
-  return `npx cdk-agent-guardrails breaker reset ${agentName} --role-name ${roleName} --table ${tableName}`;
-}

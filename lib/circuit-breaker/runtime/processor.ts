@@ -7,9 +7,9 @@ import { randomUUID } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { BreakerConfig, WatchedAgentConfig } from './breaker-config';
+import { BreakerConfig, WatchedAgentConfig, resetCommand } from './breaker-config';
 import { classifyEvent } from './breaker-events';
-import { Alert, publishAlert, resetCommand, writeQuarantine } from './incident';
+import { Alert, publishAlert, writeQuarantine } from './incident';
 import { BreakerState, BreakerStore, COUNTER_RETENTION_SECONDS, Incident, WindowCounts, windowStartOf } from './store';
 
 export interface BreakerClients {

@@ -7,7 +7,7 @@ import { splitArn, splitArnPattern } from './arn';
 import { matchIamPattern, resolveLiteral, tokenizeIamString } from './iam-string';
 import { inNetwork, IpNetwork, parseCidr, parseIp } from './ip-address';
 import { BaseOperator } from './parsed-policy';
-import { RequestContext } from './request-context';
+import { RequestContext } from './context-lookup';
 
 export type Comparison = (requestValue: string, context: RequestContext) => boolean | undefined;
 

@@ -1,7 +1,7 @@
 import { splitArn } from './arn';
 import { CompiledPolicy } from './compiled-policy';
 import { compiledPolicyOf } from './parse-policy';
-import { RequestContext } from './request-context';
+import { RequestContext } from './context-lookup';
 import { MatchRequest, statementApplies } from './statement-match';
 import { Decision, EvaluationRequest, Explanation, PolicySetKind, StatementRef } from './types';
 

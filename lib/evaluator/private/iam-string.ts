@@ -3,7 +3,7 @@
  * (where the element honours them), policy variables `${key}` / `${key, 'default'}` and the escapes
  * `${*}`, `${?}`, `${$}` (a literal `*`, `?`, `$`).
  */
-import { RequestContext } from './request-context';
+import { RequestContext } from './context-lookup';
 
 export type IamStringToken =
   | { readonly kind: 'text'; readonly text: string }

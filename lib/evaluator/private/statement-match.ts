@@ -1,7 +1,7 @@
 /** Whether one compiled statement applies to a request: action, resource and every condition. */
 import { CompiledAction, CompiledCondition, CompiledResource, CompiledStatement } from './compiled-policy';
 import { matchIamPattern } from './iam-string';
-import { RequestContext } from './request-context';
+import { RequestContext } from './context-lookup';
 
 /** The request in the form statement matching needs, computed once per evaluation. */
 export interface MatchRequest {

@@ -4,18 +4,11 @@ import { IConstruct } from 'constructs';
 import { AgentRole } from '../agent-role';
 import { AGENT_TAG } from './escalation-statements';
 import { CannotDecide } from '../../shared/errors';
-import { asList, flatten, isLiteral, statementsOf } from './policy-json';
+import { flatten, isLiteral, statementsOf } from './policy-json';
+import { AGENT_SERVICE_PRINCIPALS, ASSUME_ROLE_ACTIONS } from '../../shared/agent-trust';
+import { toList } from '../../shared/list';
 
-/**
- * AWS services that run AI agents with the role they assume: Amazon Bedrock (agents, flows,
- * knowledge bases), Bedrock AgentCore (agent runtimes, gateways, code interpreters), Amazon Q.
- */
-export const AGENT_SERVICE_PRINCIPALS: readonly string[] = [
-  'bedrock.amazonaws.com',
-  'bedrock-agentcore.amazonaws.com',
-  'q.amazonaws.com',
-  'qbusiness.amazonaws.com',
-];
+export { AGENT_SERVICE_PRINCIPALS } from '../../shared/agent-trust';
 
 /** Which roles count as agents, beyond AgentRoles, agent-service trust and the agent tag. */
 export interface AgentDetectionOptions {
@@ -34,19 +27,17 @@ export interface AgentVerdict {
   readonly reasons: string[];
 }
 
-const ASSUME_ACTIONS = /^sts:(AssumeRole|AssumeRoleWithWebIdentity|AssumeRoleWithSAML|\*)$|^\*$/i;
-
 /** The service principals the trust policy lets assume the role; throws when one cannot be read. */
 export function trustedServices(role: iam.CfnRole): string[] {
   const document = Stack.of(role).resolve(role.assumeRolePolicyDocument);
   const services: string[] = [];
   for (const statement of statementsOf(document)) {
-    if (statement.Effect !== 'Allow' || !asList(statement.Action).some((a) => isLiteral(a) && ASSUME_ACTIONS.test(a))) {
+    if (statement.Effect !== 'Allow' || !toList(statement.Action).some((a) => isLiteral(a) && ASSUME_ROLE_ACTIONS.test(a))) {
       continue;
     }
     const principal = statement.Principal as Record<string, unknown> | string | undefined;
     if (principal === undefined || typeof principal === 'string') continue;
-    for (const service of asList(principal.Service)) {
+    for (const service of toList(principal.Service)) {
       const name = serviceName(service);
       if (name === undefined) {
         throw new CannotDecide(`the trust policy of ${role.node.path} names the service principal ${flatten(service)}, whose value is only known at deploy time`,
@@ -63,7 +54,7 @@ function serviceName(service: unknown): string | undefined {
   if (isLiteral(service)) return service.toLowerCase();
   const join = (service as any)?.['Fn::Join'];
   if (Array.isArray(join)) {
-    const parts = asList<unknown>(join[1]).map((p) => (isLiteral(p) ? p : (p as any)?.Ref === 'AWS::URLSuffix' ? 'amazonaws.com' : undefined));
+    const parts = toList<unknown>(join[1]).map((p) => (isLiteral(p) ? p : (p as any)?.Ref === 'AWS::URLSuffix' ? 'amazonaws.com' : undefined));
     return parts.every((p) => p !== undefined) ? parts.join(String(join[0])).toLowerCase() : undefined;
   }
   return undefined;

@@ -1,6 +1,7 @@
 import { ProductionScope } from '../production-scope';
 import { staticGuardStatements } from './guard-statements';
-import { IAM_QUOTAS, StatementJson, policyDocument, policySize, toList } from '../../shared/policy-size';
+import { IAM_QUOTAS, StatementJson, policyDocument, policySize } from '../../shared/policy-size';
+import { toList } from '../../shared/list';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 
 /**

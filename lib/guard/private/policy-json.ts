@@ -1,5 +1,6 @@
 import { isSpecificArn } from './production-resources';
 import { wildcardRegex } from '../../shared/iam-data';
+import { toList } from '../../shared/list';
 
 /** A resolved IAM policy statement (values may still hold CloudFormation intrinsics). */
 export interface ResolvedStatement {
@@ -18,13 +19,8 @@ export interface ResolvedDocument {
   readonly Statement?: ResolvedStatement[] | ResolvedStatement;
 }
 
-export function asList<T>(value: T | T[] | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
 export function statementsOf(document: unknown): ResolvedStatement[] {
-  return asList((document as ResolvedDocument | undefined)?.Statement);
+  return toList((document as ResolvedDocument | undefined)?.Statement);
 }
 
 /**
@@ -39,7 +35,7 @@ export function flatten(value: unknown): string {
     const v = value as Record<string, any>;
     if (typeof v.Ref === 'string') return `<${v.Ref}>`;
     if (Array.isArray(v['Fn::GetAtt'])) return `<${v['Fn::GetAtt'].join('.')}>`;
-    if (Array.isArray(v['Fn::Join'])) return asList<unknown>(v['Fn::Join'][1]).map(flatten).join(String(v['Fn::Join'][0]));
+    if (Array.isArray(v['Fn::Join'])) return toList<unknown>(v['Fn::Join'][1]).map(flatten).join(String(v['Fn::Join'][0]));
     if (v['Fn::ImportValue'] !== undefined) return `<import:${flatten(v['Fn::ImportValue'])}>`;
     return `<${Object.keys(v).join(',')}>`;
   }
@@ -59,7 +55,7 @@ export function isLiteral(value: unknown): value is string {
 export function isWildcardResource(resource: unknown): boolean {
   if (isLiteral(resource)) return !isSpecificArn(resource);
   if (resource && typeof resource === 'object' && Array.isArray((resource as any)['Fn::Join'])) {
-    const parts = asList<unknown>((resource as any)['Fn::Join'][1]);
+    const parts = toList<unknown>((resource as any)['Fn::Join'][1]);
     const hasReference = parts.some((p) => !isLiteral(p));
     return hasReference ? false : !isSpecificArn(parts.join(String((resource as any)['Fn::Join'][0])));
   }
@@ -80,10 +76,10 @@ function matches(pattern: string, action: string): boolean {
 /** Whether an Allow or Deny statement names the action (Action patterns, or NotAction that misses it). */
 export function statementCovers(statement: ResolvedStatement, action: string): boolean {
   if (statement.Action !== undefined) {
-    return asList(statement.Action).some((a) => isLiteral(a) && matches(a, action));
+    return toList(statement.Action).some((a) => isLiteral(a) && matches(a, action));
   }
   if (statement.NotAction !== undefined) {
-    return !asList(statement.NotAction).some((a) => isLiteral(a) && matches(a, action));
+    return !toList(statement.NotAction).some((a) => isLiteral(a) && matches(a, action));
   }
   return false;
 }
@@ -97,6 +93,6 @@ export function deniesOutsideSpecificResources(statements: readonly ResolvedStat
     && s.Condition === undefined
     && statementCovers(s, action)
     && (s.Resource !== undefined
-      ? asList(s.Resource).some((r) => r === '*')
-      : s.NotResource !== undefined && asList(s.NotResource).every((r) => !isWildcardResource(r))));
+      ? toList(s.Resource).some((r) => r === '*')
+      : s.NotResource !== undefined && toList(s.NotResource).every((r) => !isWildcardResource(r))));
 }

@@ -1,5 +1,6 @@
 import { CfnResource, Fn, IResolvable, Reference, Stack, TagManager, Token, Tokenization } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { isSpecificLiteralArn } from '../../shared/arns';
 
 /** How to name the ARN of a CloudFormation resource type, for the resource types agents destroy most. */
 const ARN_OF: Record<string, (r: CfnResource) => string> = {
@@ -79,22 +80,5 @@ function isPseudoParameter(token: IResolvable): boolean {
  * resource's own name, does not.
  */
 export function isSpecificArn(arn: string): boolean {
-  if (arn === '*') {
-    return false;
-  }
-  if (Token.isUnresolved(arn)) {
-    return isResourceReference(arn);
-  }
-  const parts = arn.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn') {
-    return false;
-  }
-  const [, , service, region, account] = parts;
-  if (/[*?]/.test(service) || /[*?]/.test(region) || /[*?]/.test(account)) {
-    return false;
-  }
-  const segments = parts.slice(5).join(':').split(/[/:]/);
-  // S3 names the bucket first; most services name a resource type first, then the resource.
-  const identifying = service === 's3' || segments.length === 1 ? segments.slice(0, 1) : segments.slice(0, 2);
-  return identifying.every((s) => s.length > 0 && !/[*?]/.test(s));
+  return Token.isUnresolved(arn) ? isResourceReference(arn) : isSpecificLiteralArn(arn);
 }

@@ -1,10 +1,11 @@
 import { CATALOG_IAM_DATA_VERSION } from '../../shared/destructive-catalog.generated';
 import { wildcardRegex } from '../../shared/iam-data';
-import { isSpecificArn } from '../../guard/private/production-resources';
+import { isSpecificLiteralArn } from '../../shared/arns';
 import { AgentModel, AgentPolicy, PolicySource } from '../model/agents';
 import { ApprovalGateModel, GatedOperationModel } from '../model/approval-gates';
 import { Check, OUTSIDE_APP, escalationChecks, gateChecks, grantedWriteActions, modifyChecks, outsideChecks, resourceChecks } from './checks';
 import { ProductionModel, ResourceModel } from '../model/production-resources';
+import { toList } from '../../shared/list';
 
 /**
  * The outcome of one check.
@@ -145,21 +146,17 @@ function tally(results: Array<{ check: Check; status: Status }>, category: strin
   return { checked: of.length, denied: of.filter((r) => r.status === 'denied').length };
 }
 
-function asList(value: unknown): unknown[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
 /**
  * Whether a data-level action on this ARN was granted explicitly: an Allow statement names the
  * action (not through `*` or `service:*`) on specific resources that include this one.
  */
 export function explicitlyGranted(policies: readonly AgentPolicy[], action: string, arn: string): boolean {
-  return policies.some((policy) => asList((policy.document as any)?.Statement).some((statement: any) => {
+  return policies.some((policy) => toList((policy.document as any)?.Statement).some((statement: any) => {
     if (statement?.Effect !== 'Allow' || statement.Action === undefined) return false;
-    const names = asList(statement.Action).filter((p): p is string => typeof p === 'string' && p !== '*' && !/^[^:]+:\*$/.test(p));
+    const names = toList(statement.Action).filter((p): p is string => typeof p === 'string' && p !== '*' && !/^[^:]+:\*$/.test(p));
     if (!names.some((p) => wildcardRegex(p).test(action))) return false;
-    const resources = asList(statement.Resource).filter((r): r is string => typeof r === 'string');
-    return resources.some((r) => isSpecificArn(r) && wildcardRegex(r).test(arn));
+    const resources = toList(statement.Resource).filter((r): r is string => typeof r === 'string');
+    return resources.some((r) => isSpecificLiteralArn(r) && wildcardRegex(r).test(arn));
   }));
 }
 

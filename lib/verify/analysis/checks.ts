@@ -4,6 +4,7 @@ import { actionDetails, expandActionPattern, splitAction, wildcardRegex } from '
 import { AgentModel } from '../model/agents';
 import { ApprovalGateModel } from '../model/approval-gates';
 import { ResourceModel } from '../model/production-resources';
+import { toList } from '../../shared/list';
 import { ambiguousFor, distinctSampleArn, resourceTypesFor, sampleArn } from './request-context';
 
 /**
@@ -125,9 +126,9 @@ export function grantedWriteActions(agent: AgentModel): string[] {
   const actions = new Set<string>();
   for (const policy of agent.identityPolicies) {
     const statements = (policy.document as any)?.Statement;
-    for (const statement of Array.isArray(statements) ? statements : statements ? [statements] : []) {
+    for (const statement of toList(statements)) {
       if (statement?.Effect !== 'Allow') continue;
-      const list = Array.isArray(statement.Action) ? statement.Action : statement.Action !== undefined ? [statement.Action] : [];
+      const list = toList(statement.Action);
       for (const pattern of list) {
         if (typeof pattern !== 'string' || pattern === '*' || /^[^:]+:\*$/.test(pattern)) continue;
         for (const action of expandActionPattern(pattern)) {
@@ -183,10 +184,7 @@ const OUTSIDE_NAME = 'outside-this-app';
 function allowedActionPatterns(agent: AgentModel): Map<string, RegExp[]> | undefined {
   if (agent.identityPolicies.some((p) => p.source === 'unknown')) return undefined;
   const statements: any[] = [
-    ...agent.identityPolicies.flatMap((p) => {
-      const s = (p.document as any)?.Statement;
-      return Array.isArray(s) ? s : s ? [s] : [];
-    }),
+    ...agent.identityPolicies.flatMap((p) => toList((p.document as any)?.Statement)),
     ...(agent.resourceGrants ?? []).map((g) => g.statement),
   ];
   // By service prefix (lower case), so that only that service's catalog entries are tested.

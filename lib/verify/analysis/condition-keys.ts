@@ -12,6 +12,7 @@
  * The keys verify does model keep their conditions: their presence and value in the context are
  * decided on purpose (the guard's denies rely on them).
  */
+import { toList } from '../../shared/list';
 
 /** Keys verify sets (or deliberately leaves absent) in every check's request context. */
 const MODELLED_EXACT = new Set([
@@ -34,10 +35,6 @@ export function isModelledKey(key: string, relabelTagKey?: string): boolean {
   const lower = key.toLowerCase();
   return MODELLED_EXACT.has(lower) || MODELLED_PREFIXES.some((p) => lower.startsWith(p))
     || (relabelTagKey !== undefined && lower === `aws:requesttag/${relabelTagKey.toLowerCase()}`);
-}
-
-function asList(value: unknown): unknown[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 /** The condition keys a statement's Condition block names. */
@@ -88,7 +85,7 @@ function rewrite(document: object, modelledInAllow: (key: string) => boolean, mo
   if (doc.Statement === undefined) return { document, assumed: [] };
   const assumed = new Set<string>();
   const statements: unknown[] = [];
-  for (const statement of asList(doc.Statement)) {
+  for (const statement of toList(doc.Statement)) {
     const s = statement as Record<string, unknown> | undefined;
     const keys = conditionKeys(s?.Condition);
     const isModelled = s?.Effect === 'Deny' ? modelledInDeny : modelledInAllow;

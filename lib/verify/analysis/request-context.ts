@@ -17,7 +17,8 @@ export function resourceTypesFor(action: string, arn: string): string[] {
   if (!parts || !details) return [];
   const types = serviceResourceTypes(parts.service);
   // The action data names resource types in their published case ('Secret'); the type files key them in lower case.
-  return details.resourceTypes.map((t) => t.name).filter((n) => n !== '' && types[n.toLowerCase()] !== undefined && arnFormatRegex(types[n.toLowerCase()].arn).test(arn));
+  return details.resourceTypes.map((t) => t.name)
+    .filter((n) => n !== '' && types[n.toLowerCase()] !== undefined && arnFormatRegex(types[n.toLowerCase()].arn).test(arn));
 }
 
 /** Whether the request context of the action on that resource type carries `aws:ResourceTag/*`. */
@@ -51,6 +52,17 @@ export interface ContextOptions {
   readonly relabel?: { readonly key: string; readonly value: string };
 }
 
+/**
+ * The `aws:ResourceTag/*` keys of the request context of `action` on `arn`: the resource's tags
+ * where the IAM data says the resource type the action acts on carries them (for S3 buckets only
+ * with bucket ABAC enabled), none otherwise.
+ */
+export function resourceTagContext(action: string, arn: string, tags: Record<string, string>, bucketAbac: boolean): Record<string, string> {
+  const type = arn === '*' ? undefined : resourceTypesFor(action, arn)[0];
+  if (!type || !carriesResourceTags(action, type, bucketAbac)) return {};
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+}
+
 /** The request context of `action` on `arn`, built as AWS would build it. */
 export function requestContext(action: string, arn: string, options: ContextOptions): Record<string, string | string[]> {
   const context: Record<string, string | string[]> = {
@@ -60,10 +72,7 @@ export function requestContext(action: string, arn: string, options: ContextOpti
   };
   for (const [k, v] of Object.entries(options.principalTags)) context[`aws:PrincipalTag/${k}`] = v;
   if (options.resourceAccount) context['aws:ResourceAccount'] = options.resourceAccount;
-  const type = arn === '*' ? undefined : resourceTypesFor(action, arn)[0];
-  if (type && carriesResourceTags(action, type, options.bucketAbac)) {
-    for (const [k, v] of Object.entries(options.tags)) context[`aws:ResourceTag/${k}`] = v;
-  }
+  Object.assign(context, resourceTagContext(action, arn, options.tags, options.bucketAbac));
   if (options.relabel) {
     if (actionAcceptsKey(action, 'aws:TagKeys')) context['aws:TagKeys'] = [options.relabel.key];
     if (actionAcceptsKey(action, `aws:RequestTag/${options.relabel.key}`)) context[`aws:RequestTag/${options.relabel.key}`] = options.relabel.value;
@@ -71,51 +80,66 @@ export function requestContext(action: string, arn: string, options: ContextOpti
   return context;
 }
 
-/**
- * An ARN of the action's resource type, with the given names (for checks on resources that are
- * not in the app: a policy, a user, another role). `*` for actions without a resource type.
- */
-export function sampleArn(action: string, account: string, region: string, name = 'any'): string {
+/** How a sample ARN is filled in: the partition, region and account, and a name for every other variable. */
+export interface SampleArnNames {
+  readonly account: string;
+  readonly region: string;
+  /** @default 'aws' */
+  readonly partition?: string;
+  /** The value of every other variable of the ARN format (`${TableName}`), or a function of the variable's name. */
+  readonly name: string | ((variable: string) => string);
+}
+
+/** The ARN formats of the action's resource types, required types first; empty for an unknown action. */
+function resourceTypeFormats(action: string): string[] {
   const parts = splitAction(action);
   const details = actionDetails(action);
-  if (!parts || !details) return '*';
+  if (!parts || !details) return [];
   const types = serviceResourceTypes(parts.service);
-  const typeNames = details.resourceTypes.filter((t) => t.name !== '' && types[t.name.toLowerCase()]);
-  const chosen = typeNames.find((t) => t.required) ?? typeNames[0];
-  if (!chosen) return '*';
-  return types[chosen.name.toLowerCase()].arn.replace(/\$\{([^}]+)\}/g, (_m, v: string) => (v === 'Partition' ? 'aws' : v === 'Region' ? region : v === 'Account' ? account : name));
+  const known = details.resourceTypes.filter((t) => t.name !== '' && types[t.name.toLowerCase()] !== undefined);
+  return [...known.filter((t) => t.required), ...known.filter((t) => !t.required)].map((t) => types[t.name.toLowerCase()].arn);
+}
+
+function fillArnFormat(format: string, names: SampleArnNames): string {
+  return format.replace(/\$\{([^}]+)\}/g, (_m, v: string) => (v === 'Partition' ? names.partition ?? 'aws'
+    : v === 'Region' ? names.region : v === 'Account' ? names.account : typeof names.name === 'function' ? names.name(v) : names.name));
 }
 
 /**
- * Like sampleArn, but prefers a resource type of the action whose sample ARN no other resource type
- * of the service also matches (some ARN formats overlap), so that IAM can tell which resource type
- * the request acts on and which condition keys its context carries.
+ * ARNs of the action's resource types, filled in with the given names: first those no other
+ * resource type of the action also matches (some ARN formats overlap), so that IAM can tell which
+ * resource type the request acts on and which condition keys its context carries; then the others.
+ * Empty for an unknown action or one without a resource type.
  */
+export function sampleArns(action: string, names: SampleArnNames): string[] {
+  const formats = resourceTypeFormats(action);
+  const samples = formats.map((f) => fillArnFormat(f, names));
+  const unambiguous = samples.filter((arn) => formats.filter((f) => arnFormatRegex(f).test(arn)).length === 1);
+  return [...new Set([...unambiguous, ...samples])];
+}
+
+/**
+ * An ARN of the action's resource type (a required one first), with the given names (for checks
+ * on resources that are not in the app: a policy, a user, another role). `*` for actions without
+ * a resource type.
+ */
+export function sampleArn(action: string, account: string, region: string, name = 'any'): string {
+  const format = resourceTypeFormats(action)[0];
+  return format === undefined ? '*' : fillArnFormat(format, { account, region, name });
+}
+
+/** Like sampleArn, but the first of sampleArns: an ARN only one resource type of the action matches, when there is one. */
 export function distinctSampleArn(action: string, account: string, region: string, name: string): string {
   const key = `${action}|${account}|${region}|${name}`;
   let arn = distinctSampleCache.get(key);
   if (arn === undefined) {
-    arn = computeDistinctSampleArn(action, account, region, name);
+    arn = sampleArns(action, { account, region, name })[0] ?? '*';
     distinctSampleCache.set(key, arn);
   }
   return arn;
 }
 
 const distinctSampleCache = new Map<string, string>();
-
-function computeDistinctSampleArn(action: string, account: string, region: string, name: string): string {
-  const parts = splitAction(action);
-  const details = actionDetails(action);
-  if (!parts || !details) return '*';
-  const types = serviceResourceTypes(parts.service);
-  const fill = (format: string) => format.replace(/\$\{([^}]+)\}/g, (_m, v: string) => (v === 'Partition' ? 'aws' : v === 'Region' ? region : v === 'Account' ? account : name));
-  const own = [...details.resourceTypes].filter((t) => t.name !== '' && types[t.name.toLowerCase()])
-    .sort((a, b) => Number(b.required) - Number(a.required))
-    .map((t) => types[t.name.toLowerCase()].arn);
-  const candidates = own.map(fill);
-  const distinct = candidates.find((arn) => own.filter((format) => arnFormatRegex(format).test(arn)).length === 1);
-  return distinct ?? candidates[0] ?? '*';
-}
 
 /** Whether the ARN matches more than one resource type of the action (identical ARN formats). */
 export function ambiguousFor(action: string, arn: string): boolean {

@@ -12,7 +12,8 @@ import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { RelabelTarget } from './offline-decider';
 import { requestContext } from '../analysis/request-context';
 import { TemplateResolver } from '../model/template-values';
-import { AGENT_TAG } from '../../guard/private/escalation-statements';
+import { AGENT_TAG } from '../../shared/tags';
+import { parseRoleArn } from '../../shared/arns';
 
 /**
  * `verify --live`: the same checks, decided by IAM's own policy simulator (SimulatePrincipalPolicy)
@@ -58,11 +59,11 @@ async function managedDocument(client: IAMClient, arn: string): Promise<unknown>
 
 /** Reads a deployed role: tags, inline and attached policies (documents included), boundary. */
 export async function readLiveRole(client: IAMClient, options: LiveOptions): Promise<AgentModel> {
-  const match = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:(.*)\/)?([^/]+)$/.exec(options.roleArn);
+  const match = parseRoleArn(options.roleArn);
   if (!match) {
     throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--role-arn ${JSON.stringify(options.roleArn)} is not a role ARN. Pass arn:aws:iam::<account>:role/<name>.`);
   }
-  const [, partition, account, , roleName] = match;
+  const { partition, account, name: roleName } = match;
   const role = await call(`GetRole ${roleName}`, () => client.send(new GetRoleCommand({ RoleName: roleName })));
   const tags: Record<string, string> = {};
   for (const t of role.Role?.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? '';

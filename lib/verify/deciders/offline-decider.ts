@@ -6,6 +6,7 @@ import { Check } from '../analysis/checks';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { requestContext } from '../analysis/request-context';
 import { ResourceModel } from '../model/production-resources';
+import { sessionArnOf } from '../../shared/arns';
 
 /** What an unknown policy is assumed to be: the worst case, so that "cannot" is never claimed on a guess. */
 const ALLOW_EVERYTHING = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
@@ -84,7 +85,7 @@ export class OfflineDecider implements Decider {
     const evaluated = sets(pessimistic);
     // The documents as written, to tell whether a finding relied on an assumed condition.
     const asWritten = assumed.size > 0 ? sets((d) => d) : undefined;
-    const sessionArn = agent.roleArn.replace(':iam::', ':sts::').replace(/:role\/(?:.*\/)?([^/]+)$/, ':assumed-role/$1/verify');
+    const sessionArn = sessionArnOf(agent.roleArn, 'verify') ?? agent.roleArn;
     const principalTags = agent.tags;
     const decisions: RawDecision[] = [];
     const relied: boolean[] = [];

@@ -1,8 +1,9 @@
-import { AGENT_SERVICE_PRINCIPALS } from '../../guard/private/agent-detection';
-import { AGENT_TAG } from '../../guard/private/escalation-statements';
+import { AGENT_SERVICE_PRINCIPALS, ASSUME_ROLE_ACTIONS } from '../../shared/agent-trust';
+import { AGENT_TAG } from '../../shared/tags';
 import { AssemblyModel, StackModel } from './assembly';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
-import { awsManagedPolicyDocument, awsManagedPolicyName } from './aws-managed-policies';
+import { awsManagedPolicyDocument, awsManagedPolicyName } from '../../shared/aws-managed-policies';
+import { toList } from '../../shared/list';
 import { ResourceGrant, findResourcePolicies, resourceGrantsFor } from './resource-policies';
 import { TemplateResource, arnOfResource, isUnresolved, physicalName } from './template-values';
 
@@ -46,10 +47,6 @@ export interface AgentModel {
   readonly resourceGrants?: ResourceGrant[];
 }
 
-function asList(value: unknown): unknown[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
 /** Tags of a resource, whichever of CloudFormation's two shapes (list of Key/Value, or a map) it uses. */
 export function tagsOf(stack: StackModel, resource: TemplateResource): Record<string, string> {
   const raw = stack.resolver.resolve(resource.Properties?.Tags);
@@ -64,13 +61,11 @@ export function tagsOf(stack: StackModel, resource: TemplateResource): Record<st
   return tags;
 }
 
-const ASSUME_ACTIONS = /^sts:(AssumeRole|AssumeRoleWithWebIdentity|AssumeRoleWithSAML|\*)$|^\*$/i;
-
 function trustedServices(document: any): string[] {
   const services: string[] = [];
-  for (const statement of asList(document?.Statement) as any[]) {
-    if (statement?.Effect !== 'Allow' || !asList(statement.Action).some((a) => typeof a === 'string' && ASSUME_ACTIONS.test(a))) continue;
-    for (const service of asList(statement?.Principal?.Service)) {
+  for (const statement of toList(document?.Statement) as any[]) {
+    if (statement?.Effect !== 'Allow' || !toList(statement.Action).some((a) => typeof a === 'string' && ASSUME_ROLE_ACTIONS.test(a))) continue;
+    for (const service of toList(statement?.Principal?.Service)) {
       if (typeof service === 'string') services.push(service.toLowerCase());
     }
   }
@@ -162,10 +157,10 @@ function buildAgent(assembly: AssemblyModel, candidate: RoleCandidate, tags: Rec
     }
     return resolved;
   };
-  const attachedToThisRole = (s: StackModel, roles: unknown) => asList(s.resolver.resolve(roles)).some((r) => r === roleName || r === arn);
+  const attachedToThisRole = (s: StackModel, roles: unknown) => toList(s.resolver.resolve(roles)).some((r) => r === roleName || r === arn);
 
   const identityPolicies: AgentPolicy[] = [];
-  for (const inline of asList(resource.Properties?.Policies) as any[]) {
+  for (const inline of toList(resource.Properties?.Policies) as any[]) {
     identityPolicies.push({ name: String(stack.resolver.resolve(inline?.PolicyName) ?? 'inline'), source: 'inline', document: track(stack, inline?.PolicyDocument) });
   }
   for (const other of assembly.stacks) {
@@ -187,7 +182,7 @@ function buildAgent(assembly: AssemblyModel, candidate: RoleCandidate, tags: Rec
     if (aws) return { name: awsManagedPolicyName(key)!, source: 'aws-managed', arn: key, document: aws };
     return { name: awsManagedPolicyName(key) ?? key, source: 'unknown', arn: key };
   };
-  const managedArns = asList(stack.resolver.resolve(resource.Properties?.ManagedPolicyArns));
+  const managedArns = toList(stack.resolver.resolve(resource.Properties?.ManagedPolicyArns));
   for (const policyArn of managedArns) {
     if (identityPolicies.some((p) => p.arn === policyArn)) continue;
     if (isUnresolved(policyArn)) unresolved.add(String(policyArn).slice('unresolved:'.length));

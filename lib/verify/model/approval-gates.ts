@@ -1,5 +1,6 @@
 import { AssemblyModel } from './assembly';
 import { physicalName } from './template-values';
+import { toList } from '../../shared/list';
 
 /**
  * The approval gates of the app (ApprovalGate constructs), found in the templates: a state machine
@@ -21,9 +22,6 @@ export interface ApprovalGateModel {
 const GATE_COMMENT = 'cdk-agent-guardrails approval gate';
 const EXECUTOR_DESCRIPTION = 'cdk-agent-guardrails approval executor';
 
-function asList(value: unknown): unknown[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
 
 export function findApprovalGates(assembly: AssemblyModel): ApprovalGateModel[] {
   const gates: ApprovalGateModel[] = [];
@@ -39,12 +37,12 @@ export function findApprovalGates(assembly: AssemblyModel): ApprovalGateModel[] 
       for (const executor of executors) {
         const roleName = physicalName(stack.env.stackName, executor, resources[executor]);
         for (const policy of Object.values(resources)) {
-          if (policy.Type !== 'AWS::IAM::Policy' || !asList(stack.resolver.resolve(policy.Properties?.Roles)).includes(roleName)) continue;
+          if (policy.Type !== 'AWS::IAM::Policy' || !toList(stack.resolver.resolve(policy.Properties?.Roles)).includes(roleName)) continue;
           const document = stack.resolver.resolve(policy.Properties?.PolicyDocument);
-          for (const statement of asList(document?.Statement) as any[]) {
+          for (const statement of toList(document?.Statement) as any[]) {
             if (statement?.Effect !== 'Allow') continue;
-            for (const action of asList(statement.Action)) {
-              operations.push({ action: String(action), resources: asList(statement.Resource).map(String) });
+            for (const action of toList(statement.Action)) {
+              operations.push({ action: String(action), resources: toList(statement.Resource).map(String) });
             }
           }
         }

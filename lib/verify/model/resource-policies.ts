@@ -1,5 +1,7 @@
 import { AssemblyModel, StackModel } from './assembly';
 import { TemplateResource, arnOfResource } from './template-values';
+import { sessionArnPrefix } from '../../shared/arns';
+import { toList } from '../../shared/list';
 
 /**
  * Resource-based policies of the app that grant an agent something its identity policies do not.
@@ -42,9 +44,6 @@ export interface ResourcePolicyModel {
   readonly governs?: string[];
 }
 
-function asList(value: unknown): unknown[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
 
 const unresolved = (v: unknown) => JSON.stringify(v ?? null).includes('unresolved:');
 
@@ -78,9 +77,9 @@ function policiesOf(stack: StackModel, logicalId: string, resource: TemplateReso
       return [{ source, document: resolve(p.PolicyDocument), governs: arn ? [arn, `${arn}/*`] : undefined }];
     }
     case 'AWS::SQS::QueuePolicy':
-      return [{ source, document: resolve(p.PolicyDocument), governs: all(asList(resolve(p.Queues)).map((q) => queueArn(q, stack))) }];
+      return [{ source, document: resolve(p.PolicyDocument), governs: all(toList(resolve(p.Queues)).map((q) => queueArn(q, stack))) }];
     case 'AWS::SNS::TopicPolicy':
-      return [{ source, document: resolve(p.PolicyDocument), governs: all(asList(resolve(p.Topics)).map((t) => (typeof t === 'string' ? t : undefined))) }];
+      return [{ source, document: resolve(p.PolicyDocument), governs: all(toList(resolve(p.Topics)).map((t) => (typeof t === 'string' ? t : undefined))) }];
     case 'AWS::KMS::Key': {
       const arn = arnOfResource(stack.env, logicalId, resource);
       return p.KeyPolicy === undefined ? [] : [{ source, document: resolve(p.KeyPolicy), governs: arn ? [arn] : undefined }];
@@ -125,8 +124,8 @@ function reach(value: unknown, roleArn: string): GrantScope | 'unknown' | undefi
   if (value === '*') return 'session';
   if (typeof value !== 'string' || unresolved(value)) return 'unknown';
   if (value === roleArn) return 'role';
-  const role = /^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
-  if (role && value.startsWith(`arn:${role[1]}:sts::${role[2]}:assumed-role/${role[3]}/`)) return 'session';
+  const sessions = sessionArnPrefix(roleArn);
+  if (sessions !== undefined && value.startsWith(sessions)) return 'session';
   // A role's unique ID (AROA...) cannot be matched to a role offline.
   if (/^AROA[A-Z0-9]+$/.test(value)) return 'unknown';
   return undefined;
@@ -135,7 +134,7 @@ function reach(value: unknown, roleArn: string): GrantScope | 'unknown' | undefi
 /** The widest way a statement's Principal (or NotPrincipal) reaches the agent. */
 function principalReach(statement: Record<string, any>, roleArn: string): GrantScope | 'unknown' | undefined {
   if (statement.NotPrincipal !== undefined) {
-    const listed = Object.values(statement.NotPrincipal === '*' ? { AWS: '*' } : statement.NotPrincipal ?? {}).flatMap(asList);
+    const listed = Object.values(statement.NotPrincipal === '*' ? { AWS: '*' } : statement.NotPrincipal ?? {}).flatMap((v) => toList(v));
     // NotPrincipal exempts only what it names; everyone else (the agent's session included) is granted.
     const exempt = listed.some((v) => {
       const r = reach(v, roleArn);
@@ -146,7 +145,7 @@ function principalReach(statement: Record<string, any>, roleArn: string): GrantS
   const principal = statement.Principal;
   if (principal === '*') return 'session';
   if (!principal || typeof principal !== 'object') return unresolved(principal) ? 'unknown' : undefined;
-  const values = asList(principal.AWS);
+  const values = toList(principal.AWS);
   const reaches = values.map((v) => reach(v, roleArn));
   if (reaches.includes('session')) return 'session';
   if (reaches.includes('role')) return 'role';
@@ -158,7 +157,7 @@ function principalReach(statement: Record<string, any>, roleArn: string): GrantS
 export function resourceGrantsFor(policies: readonly ResourcePolicyModel[], roleArn: string): ResourceGrant[] {
   const grants: ResourceGrant[] = [];
   for (const policy of policies) {
-    const statements = asList((policy.document as any)?.Statement);
+    const statements = toList((policy.document as any)?.Statement);
     if (policy.document !== undefined && (typeof policy.document !== 'object' || statements.length === 0) && unresolved(policy.document)) {
       // A document verify cannot read at all: it may grant anything on what it governs.
       grants.push({ source: policy.source, statement: { Effect: 'Allow', Action: '*', Resource: policy.governs ?? '*' }, scope: 'session', certain: false });
@@ -169,7 +168,7 @@ export function resourceGrantsFor(policies: readonly ResourcePolicyModel[], role
       if (!statement || statement.Effect !== 'Allow') continue;
       const scope = principalReach(statement, roleArn);
       if (scope === undefined) continue;
-      const resources = statement.NotResource !== undefined ? ['*'] : asList(statement.Resource ?? '*');
+      const resources = statement.NotResource !== undefined ? ['*'] : toList(statement.Resource ?? '*');
       const wildcard = resources.some((r) => r === '*');
       const unknownResource = resources.some((r) => typeof r !== 'string' || unresolved(r)) || (wildcard && !policy.governs);
       const scoped = wildcard && policy.governs

@@ -1,5 +1,6 @@
 import { ProductionScope } from '../../guard/production-scope';
-import { AGENT_TAG, escalationStatements } from '../../guard/private/escalation-statements';
+import { escalationStatements } from '../../guard/private/escalation-statements';
+import { AGENT_TAG } from '../../shared/tags';
 import { dataGuardStatements, staticGuardStatements } from '../../guard/private/guard-statements';
 import { IAM_QUOTAS, StatementJson, packStatements, policyDocument } from '../../shared/policy-size';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';

@@ -1,4 +1,8 @@
-/** The request context with case-insensitive key lookup (IAM condition keys are case-insensitive). */
+/**
+ * The request context as the evaluator reads it: case-insensitive key lookup (IAM condition keys are
+ * case-insensitive) over the values a caller passed. Building a context as AWS would build it is
+ * verify's (lib/verify/analysis/request-context.ts).
+ */
 export class RequestContext {
   private readonly values = new Map<string, string | readonly string[]>();
 
@@ -32,8 +36,12 @@ function normalizeValue(key: string, raw: unknown): string | readonly string[] {
     return raw.map((item) => {
       if (typeof item === 'string') return item;
       if (typeof item === 'number' || typeof item === 'boolean') return String(item);
-      throw new TypeError(`context key ${key} has a value that is not a string: ${JSON.stringify(item)}; pass strings (or arrays of strings for multivalued keys)`);
+      throw notAString(key, item);
     });
   }
-  throw new TypeError(`context key ${key} has a value that is not a string: ${JSON.stringify(raw)}; pass strings (or arrays of strings for multivalued keys)`);
+  throw notAString(key, raw);
+}
+
+function notAString(key: string, value: unknown): TypeError {
+  return new TypeError(`context key ${key} has a value that is not a string: ${JSON.stringify(value)}; pass strings (or arrays of strings for multivalued keys)`);
 }
