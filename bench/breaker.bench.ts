@@ -14,12 +14,14 @@ const CONCURRENCY = 50;
 
 async function inParallel(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      await task(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        await task(i);
+      }
+    }),
+  );
 }
 
 export async function bench(): Promise<void> {
@@ -32,12 +34,20 @@ export async function bench(): Promise<void> {
     const processor = new BreakerProcessor(config(tableName, [steady]), servers.clients);
     const events = Array.from({ length: EVENTS }, () => cloudTrailEvent({ roleArn: steady.roleArn }));
     const handlerMs = await medianMs(() => inParallel(EVENTS, CONCURRENCY, (i) => processor.process(events[i])), 3);
-    const plainMs = await medianMs(() => inParallel(EVENTS, CONCURRENCY, () => dynamodb.send(new UpdateItemCommand({
-      TableName: tableName,
-      Key: { pk: { S: 'baseline' }, sk: { S: 'counter' } },
-      UpdateExpression: 'ADD n :one',
-      ExpressionAttributeValues: { ':one': { N: '1' } },
-    }))), 3);
+    const plainMs = await medianMs(
+      () =>
+        inParallel(EVENTS, CONCURRENCY, () =>
+          dynamodb.send(
+            new UpdateItemCommand({
+              TableName: tableName,
+              Key: { pk: { S: 'baseline' }, sk: { S: 'counter' } },
+              UpdateExpression: 'ADD n :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            }),
+          ),
+        ),
+      3,
+    );
     const handlerRate = EVENTS / (handlerMs / 1000);
     const plainRate = EVENTS / (plainMs / 1000);
     console.log(`breaker handler throughput: ${handlerRate.toFixed(0)} events/s (${EVENTS} events, ${CONCURRENCY} concurrent)`);
@@ -61,12 +71,18 @@ export async function bench(): Promise<void> {
     }, 5);
     tripTimes.sort((a, b) => a - b);
     const tripMs = tripTimes[Math.floor(tripTimes.length / 2)];
-    const roundTripMs = await medianMs(() => dynamodb.send(new UpdateItemCommand({
-      TableName: tableName,
-      Key: { pk: { S: 'baseline' }, sk: { S: 'single' } },
-      UpdateExpression: 'ADD n :one',
-      ExpressionAttributeValues: { ':one': { N: '1' } },
-    })), 21);
+    const roundTripMs = await medianMs(
+      () =>
+        dynamodb.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { pk: { S: 'baseline' }, sk: { S: 'single' } },
+            UpdateExpression: 'ADD n :one',
+            ExpressionAttributeValues: { ':one': { N: '1' } },
+          }),
+        ),
+      21,
+    );
     console.log(`threshold-crossing event to quarantine written: ${tripMs.toFixed(1)} ms (median of ${tripTimes.length})`);
     console.log(`  baseline one UpdateItem round trip: ${roundTripMs.toFixed(1)} ms; trip / round trip = ${(tripMs / roundTripMs).toFixed(1)}x`);
   } finally {

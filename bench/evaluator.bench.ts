@@ -30,6 +30,12 @@ export async function bench(): Promise<void> {
   const perSecond = (ms: number) => Math.round((CASES / ms) * 1000);
   console.log(`evaluator vs iam-simulate on ${CASES} generated cases (identity + boundaries + SCPs, conditions):`);
   console.log(`  iam-simulate runSimulation:        ${perSecond(simulatorMs).toLocaleString('en-US')} evaluations/s (baseline)`);
-  console.log(`  evaluator, policies parsed:        ${perSecond(warmMs).toLocaleString('en-US')} evaluations/s = ${(simulatorMs / warmMs).toFixed(1)}x the simulator`);
-  console.log(`  evaluator, parsing every policy:   ${perSecond(coldMs).toLocaleString('en-US')} evaluations/s = ${(simulatorMs / coldMs).toFixed(1)}x the simulator`);
+  console.log(
+    `  evaluator, policies parsed:        ${perSecond(warmMs).toLocaleString('en-US')} evaluations/s = ${(simulatorMs / warmMs).toFixed(1)}x the ` +
+      `simulator`,
+  );
+  console.log(
+    `  evaluator, parsing every policy:   ${perSecond(coldMs).toLocaleString('en-US')} evaluations/s = ${(simulatorMs / coldMs).toFixed(1)}x the ` +
+      `simulator`,
+  );
 }

@@ -45,7 +45,10 @@ function buildApp(guarded: boolean): App {
 export async function bench(): Promise<void> {
   const plain = await medianMs(() => buildApp(false).synth(), 3);
   const guarded = await medianMs(() => buildApp(true).synth(), 3);
-  console.log(`synth, 100 agents + 200 production resources: plain iam.Role ${plain.toFixed(0)} ms, AgentRole ${guarded.toFixed(0)} ms, ratio ${(guarded / plain).toFixed(2)}x`);
+  console.log(
+    `synth, 100 agents + 200 production resources: plain iam.Role ${plain.toFixed(0)} ms, AgentRole ${guarded.toFixed(0)} ms, ratio ` +
+      `${(guarded / plain).toFixed(2)}x`,
+  );
 
   const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'bench-')) });
   const stack = new Stack(app, 'One', { env: { account: ACCOUNT, region: REGION } });
@@ -56,29 +59,54 @@ export async function bench(): Promise<void> {
   for (const [id, r] of Object.entries<any>(template.Resources)) {
     if (r.Type === 'AWS::IAM::ManagedPolicy') {
       const size = policySize(r.Properties.PolicyDocument);
-      console.log(`  ${id.padEnd(60)} ${String(size).padStart(5)} / ${IAM_QUOTAS.managedPolicy} (${((100 * size) / IAM_QUOTAS.managedPolicy).toFixed(0)}%)`);
+      console.log(
+        `  ${id.padEnd(60)} ${String(size).padStart(5)} / ${IAM_QUOTAS.managedPolicy} (${((100 * size) / IAM_QUOTAS.managedPolicy).toFixed(0)}%)`,
+      );
     }
     if (r.Type === 'AWS::IAM::Role') {
-      console.log(`  ${`${id} trust policy`.padEnd(60)} ${String(policySize(r.Properties.AssumeRolePolicyDocument)).padStart(5)} / ${IAM_QUOTAS.trustPolicy}`);
+      console.log(
+        `  ${`${id} trust policy`.padEnd(60)} ${String(policySize(r.Properties.AssumeRolePolicyDocument)).padStart(5)} / ${IAM_QUOTAS.trustPolicy}`,
+      );
     }
   }
 
   const roleResource = template.Resources[stack.getLogicalId(agent.node.defaultChild as iam.CfnRole)];
   const attached = (roleResource.Properties.ManagedPolicyArns ?? []).length;
-  console.log(`managed policies attached to the agent role (AdministratorAccess included): ${attached} of ${IAM_QUOTAS.managedPoliciesPerRole}; `
-    + `permissions boundary: 1 (${agent.protection.kind})`);
+  console.log(
+    `managed policies attached to the agent role (AdministratorAccess included): ${attached} of ${IAM_QUOTAS.managedPoliciesPerRole}; ` +
+      `permissions boundary: 1 (${agent.protection.kind})`,
+  );
 
   const policies = effectivePolicies(template, stack.getLogicalId(agent.node.defaultChild as iam.CfnRole));
-  const harmful = [...new Set((['destructive', 'data-destructive', 'disruptive', 'network-isolation', 'traffic', 'reconfigure', 'code-execution',
-    'guardrail-blinding'] as const).flatMap((c) => ACTION_CLASS_MEMBERS[c]))];
+  const harmful = [
+    ...new Set(
+      (
+        [
+          'destructive',
+          'data-destructive',
+          'disruptive',
+          'network-isolation',
+          'traffic',
+          'reconfigure',
+          'code-execution',
+          'guardrail-blinding',
+        ] as const
+      ).flatMap((c) => ACTION_CLASS_MEMBERS[c]),
+    ),
+  ];
   let harmfulDenied = 0;
   for (const action of harmful) {
     if ((await decideOnSample(policies, { action, tags: {} })) !== 'Allowed') harmfulDenied++;
   }
-  console.log(`harmful-class actions (destroy, disrupt, isolate, redirect, reconfigure, run code, blind) not allowed on an untagged resource: ${harmfulDenied} / ${harmful.length}`);
+  console.log(
+    `harmful-class actions (destroy, disrupt, isolate, redirect, reconfigure, run code, blind) not allowed on an untagged resource: ` +
+      `${harmfulDenied} / ${harmful.length}`,
+  );
   let denied = 0;
   for (const [action] of DESTRUCTIVE_CATALOG) {
     if ((await decideOnSample(policies, { action, tags: { environment: 'production' } })) === 'ExplicitlyDenied') denied++;
   }
-  console.log(`catalog actions denied on a production resource under simulation (role with AdministratorAccess): ${denied} / ${DESTRUCTIVE_CATALOG.length}`);
+  console.log(
+    `catalog actions denied on a production resource under simulation (role with AdministratorAccess): ${denied} / ${DESTRUCTIVE_CATALOG.length}`,
+  );
 }

@@ -47,7 +47,10 @@ function synthHundredAgentApp(): string {
   }
   // one plain role an agent service may assume: the kind verify must catch
   const legacy = new Stack(app, 'Legacy');
-  new iam.Role(legacy, 'BedrockAgent', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com'), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('PowerUserAccess')] });
+  new iam.Role(legacy, 'BedrockAgent', {
+    assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com'),
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('PowerUserAccess')],
+  });
   app.synth();
   return outdir;
 }
@@ -70,6 +73,9 @@ export async function bench(): Promise<void> {
     evaluations = JSON.parse(out.join('\n')).summary.evaluations;
   }, 3);
   console.log(`verify, ${agents} agents x ${resources} production resources (${evaluations} evaluations, exit ${code}):`);
-  console.log(`  wall time ${verify.toFixed(0)} ms = ${(verify / baseline).toFixed(1)} x the time to read and parse the same assembly (${baseline.toFixed(0)} ms)`);
+  console.log(
+    `  wall time ${verify.toFixed(0)} ms = ${(verify / baseline).toFixed(1)} x the time to read and parse the same assembly ` +
+      `(${baseline.toFixed(0)} ms)`,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -1,22 +1,46 @@
 // The public API, by name. Each feature lives in its own folder; nothing is exported by wildcard.
 export {
-  DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_PRODUCTION_VALUES, DEFAULT_TAG_KEY,
-  type FailClosedScopeOptions, ProductionScope, ProductionScopeKind, type TaggedOnlyScopeOptions,
+  DEFAULT_NON_PRODUCTION_VALUES,
+  DEFAULT_PRODUCTION_VALUES,
+  DEFAULT_TAG_KEY,
+  type FailClosedScopeOptions,
+  ProductionScope,
+  ProductionScopeKind,
+  type TaggedOnlyScopeOptions,
 } from './guard/production-scope';
 export { ProductionGuard, type ProductionGuardProps } from './guard/production-guard';
 export { ProductionProtection, ProductionProtectionKind } from './guard/production-protection';
 export {
-  AgentRole, type AgentRoleProps, type AllowOptions, BROAD_GRANT_METADATA, type BroadGrantOptions, DEFAULT_AGENT_SESSION, GUARD_METADATA, type GuardCoverage,
+  AgentRole,
+  type AgentRoleProps,
+  type AllowOptions,
+  BROAD_GRANT_METADATA,
+  type BroadGrantOptions,
+  DEFAULT_AGENT_SESSION,
+  GUARD_METADATA,
+  type GuardCoverage,
 } from './guard/agent-role';
 export { GUARD_AGENTS_ANNOTATIONS, GuardAgents, type GuardAgentsProps } from './guard/guard-agents';
 export {
-  AGENT_GUARDRAILS_PACK_NAME, AgentGuardrailsChecks, type AgentGuardrailsChecksProps, type AgentGuardrailsRule,
+  AGENT_GUARDRAILS_PACK_NAME,
+  AgentGuardrailsChecks,
+  type AgentGuardrailsChecksProps,
+  type AgentGuardrailsRule,
 } from './checks/agent-guardrails-checks';
 export { AuditLockMode, AuditTrail, type AuditTrailProps, DEFAULT_AUDIT_RETENTION } from './audit-trail/audit-trail';
 export {
-  type BreakerThresholds, CircuitBreaker, type CircuitBreakerProps, QUARANTINE_POLICY_NAME, type WatchedAgent,
+  type BreakerThresholds,
+  CircuitBreaker,
+  type CircuitBreakerProps,
+  QUARANTINE_POLICY_NAME,
+  type WatchedAgent,
 } from './circuit-breaker/circuit-breaker';
 export {
-  APPROVAL_GATE_COMPONENT, ApprovalGate, type ApprovalGateProps, Approver, GatedOperation, type GatedOperationOptions,
+  APPROVAL_GATE_COMPONENT,
+  ApprovalGate,
+  type ApprovalGateProps,
+  Approver,
+  GatedOperation,
+  type GatedOperationOptions,
 } from './approval-gate/approval-gate';
 export { GuardrailsError, type GuardrailsErrorDetails, GuardrailsErrorKind } from './shared/errors';

@@ -37,7 +37,15 @@ export const REQUEST_TAG_KEY = 'aws:RequestTag/${TagKey}';
 
 /** The verbs of the destructive catalog (scripts/catalog-rules.ts), kept in step by a test. */
 export const DESTRUCTIVE_VERBS: readonly string[] = [
-  'Delete', 'BatchDelete', 'Terminate', 'Destroy', 'Purge', 'Drop', 'Wipe', 'Deregister', 'Release',
+  'Delete',
+  'BatchDelete',
+  'Terminate',
+  'Destroy',
+  'Purge',
+  'Drop',
+  'Wipe',
+  'Deregister',
+  'Release',
 ];
 
 /** `Schedule...Deletion` (kms:ScheduleKeyDeletion and its kin). */
@@ -115,10 +123,20 @@ export const DATA_WRITE_PATTERNS: readonly string[] = [
 ];
 
 /** Retention, lifecycle and versioning: shortened or switched off, old data goes. */
-export const RETENTION_NOUNS = new RegExp([
-  'Retention', 'LifecyclePolicy', 'LifecycleConfiguration', 'RecoveryPointLifecycle', 'ResourceLifecycle', 'Versioning', 'TimeToLive',
-  'ContinuousBackups', 'PointInTimeRecovery', 'BackupPlan',
-].join('|'));
+export const RETENTION_NOUNS = new RegExp(
+  [
+    'Retention',
+    'LifecyclePolicy',
+    'LifecycleConfiguration',
+    'RecoveryPointLifecycle',
+    'ResourceLifecycle',
+    'Versioning',
+    'TimeToLive',
+    'ContinuousBackups',
+    'PointInTimeRecovery',
+    'BackupPlan',
+  ].join('|'),
+);
 
 /** The verbs that can shorten or switch off what RETENTION_NOUNS names. */
 export const RETENTION_VERBS: readonly string[] = ['Put', 'Update', 'Set', 'Modify', 'Change', 'Decrease', 'Delete', 'Disable', 'Suspend', 'Remove'];
@@ -127,18 +145,59 @@ export const RETENTION_VERBS: readonly string[] = ['Put', 'Update', 'Set', 'Modi
 // disruptive: takes a resource out of service or cuts it off without deleting it.
 
 export const DISRUPTIVE_VERBS: readonly string[] = [
-  'Stop', 'Reboot', 'Restart', 'Shutdown', 'Failover', 'Switchover', 'Promote', 'Suspend', 'Pause',
-  'Disable', 'Deactivate', 'Detach', 'Disassociate', 'Dissociate', 'Revoke', 'Disconnect', 'Unassign',
-  'Unlink', 'Unshare', 'Deprovision', 'Withdraw', 'Deny', 'Enter', 'Cancel', 'Decrease', 'Shrink',
-  'Evict', 'Expire', 'Swap',
+  'Stop',
+  'Reboot',
+  'Restart',
+  'Shutdown',
+  'Failover',
+  'Switchover',
+  'Promote',
+  'Suspend',
+  'Pause',
+  'Disable',
+  'Deactivate',
+  'Detach',
+  'Disassociate',
+  'Dissociate',
+  'Revoke',
+  'Disconnect',
+  'Unassign',
+  'Unlink',
+  'Unshare',
+  'Deprovision',
+  'Withdraw',
+  'Deny',
+  'Enter',
+  'Cancel',
+  'Decrease',
+  'Shrink',
+  'Evict',
+  'Expire',
+  'Swap',
 ];
 
 /** Scaling to zero through any neighbouring API: capacity, concurrency, schedules, refreshes, standby. */
-export const SCALING_NOUNS = new RegExp([
-  'Scal(e|ing|able)', 'Capacity$', 'Concurrency', 'ShardCount', 'Standby', 'InstanceRefresh', 'ScheduledUpdateGroupAction', 'ScheduledAction',
-  'DesiredCount', 'NodeCount', 'ReplicaCount', 'ReplicationFactor', 'InstanceGroups', 'InstanceFleet', 'Nodegroup', 'WarmPool',
-  'ProvisionedThroughput',
-].join('|'));
+export const SCALING_NOUNS = new RegExp(
+  [
+    'Scal(e|ing|able)',
+    'Capacity$',
+    'Concurrency',
+    'ShardCount',
+    'Standby',
+    'InstanceRefresh',
+    'ScheduledUpdateGroupAction',
+    'ScheduledAction',
+    'DesiredCount',
+    'NodeCount',
+    'ReplicaCount',
+    'ReplicationFactor',
+    'InstanceGroups',
+    'InstanceFleet',
+    'Nodegroup',
+    'WarmPool',
+    'ProvisionedThroughput',
+  ].join('|'),
+);
 
 /** Verbs that never scale anything down (creating, describing, tagging). */
 export const NON_SCALING_VERBS: readonly string[] = ['Create', 'Tag', 'Untag', 'Get', 'List', 'Describe', 'Purchase', 'Exit', 'Enable', 'Export'];
@@ -157,11 +216,31 @@ export const DISRUPTIVE_PATTERNS: readonly string[] = [
 
 export const NETWORK_RESOURCE_TYPES: Readonly<Record<string, readonly string[]>> = {
   ec2: [
-    'security-group', 'security-group-rule', 'route-table', 'network-acl', 'internet-gateway',
-    'egress-only-internet-gateway', 'natgateway', 'vpc', 'subnet', 'vpc-endpoint', 'vpc-endpoint-service',
-    'vpc-peering-connection', 'transit-gateway', 'transit-gateway-attachment', 'transit-gateway-route-table',
-    'network-interface', 'elastic-ip', 'prefix-list', 'vpn-gateway', 'vpn-connection', 'customer-gateway',
-    'dhcp-options', 'carrier-gateway', 'local-gateway-route-table', 'client-vpn-endpoint',
+    'security-group',
+    'security-group-rule',
+    'route-table',
+    'network-acl',
+    'internet-gateway',
+    'egress-only-internet-gateway',
+    'natgateway',
+    'vpc',
+    'subnet',
+    'vpc-endpoint',
+    'vpc-endpoint-service',
+    'vpc-peering-connection',
+    'transit-gateway',
+    'transit-gateway-attachment',
+    'transit-gateway-route-table',
+    'network-interface',
+    'elastic-ip',
+    'prefix-list',
+    'vpn-gateway',
+    'vpn-connection',
+    'customer-gateway',
+    'dhcp-options',
+    'carrier-gateway',
+    'local-gateway-route-table',
+    'client-vpn-endpoint',
   ],
 };
 
@@ -171,19 +250,65 @@ export const NETWORK_SERVICES: readonly string[] = ['network-firewall', 'directc
 // traffic: where requests go (load balancers, CDN, API stages, WAF, DNS, failover controls).
 
 export const TRAFFIC_SERVICES: readonly string[] = [
-  'elasticloadbalancing', 'cloudfront', 'apigateway', 'wafv2', 'waf', 'waf-regional', 'route53',
-  'route53resolver', 'route53domains', 'route53-recovery-cluster', 'route53-recovery-control-config',
-  'arc-zonal-shift', 'globalaccelerator', 'vpc-lattice', 'appmesh', 'servicediscovery',
+  'elasticloadbalancing',
+  'cloudfront',
+  'apigateway',
+  'wafv2',
+  'waf',
+  'waf-regional',
+  'route53',
+  'route53resolver',
+  'route53domains',
+  'route53-recovery-cluster',
+  'route53-recovery-control-config',
+  'arc-zonal-shift',
+  'globalaccelerator',
+  'vpc-lattice',
+  'appmesh',
+  'servicediscovery',
 ];
 
 // ---------------------------------------------------------------------------------------------
 // reconfigure: changes an existing resource in place (including adding a child to it).
 
 export const RECONFIGURE_VERBS: readonly string[] = [
-  'Update', 'Put', 'Modify', 'Set', 'Replace', 'Change', 'Reset', 'Associate', 'Attach', 'Add', 'Remove',
-  'Enable', 'Rotate', 'Apply', 'Upgrade', 'Downgrade', 'Move', 'Rename', 'Authorize', 'Register', 'Configure',
-  'Override', 'Reorder', 'Alter', 'Edit', 'Merge', 'Import', 'Patch', 'Allow', 'Grant', 'Link', 'Assign',
-  'Rollback', 'Restore', 'Increase', 'Unlock', 'Continue',
+  'Update',
+  'Put',
+  'Modify',
+  'Set',
+  'Replace',
+  'Change',
+  'Reset',
+  'Associate',
+  'Attach',
+  'Add',
+  'Remove',
+  'Enable',
+  'Rotate',
+  'Apply',
+  'Upgrade',
+  'Downgrade',
+  'Move',
+  'Rename',
+  'Authorize',
+  'Register',
+  'Configure',
+  'Override',
+  'Reorder',
+  'Alter',
+  'Edit',
+  'Merge',
+  'Import',
+  'Patch',
+  'Allow',
+  'Grant',
+  'Link',
+  'Assign',
+  'Rollback',
+  'Restore',
+  'Increase',
+  'Unlock',
+  'Continue',
 ];
 
 /** Reconfiguration that no verb says. */
@@ -287,8 +412,16 @@ export const CODE_EXECUTION_PATTERNS: readonly string[] = [
 
 /** Every mutating action of these services. */
 export const BLINDING_SERVICES: readonly string[] = [
-  'guardduty', 'securityhub', 'config', 'access-analyzer', 'macie2', 'inspector', 'inspector2', 'detective',
-  'cloudtrail', 'securitylake',
+  'guardduty',
+  'securityhub',
+  'config',
+  'access-analyzer',
+  'macie2',
+  'inspector',
+  'inspector2',
+  'detective',
+  'cloudtrail',
+  'securitylake',
 ];
 
 export const BLINDING_PATTERNS: readonly string[] = [
@@ -321,8 +454,26 @@ export const TAGGING_NAME = /^(Tag|Untag|UnTag)([A-Z]|$)|^(Add|Remove|Create|Del
  * overwrite an existing resource, so tagging the request says nothing about what it changes.
  */
 export const CREATION_VERBS: readonly string[] = [
-  'Create', 'Run', 'Start', 'Submit', 'Allocate', 'Copy', 'Import', 'Restore', 'Register', 'Request', 'Purchase',
-  'Clone', 'Launch', 'Provision', 'Publish', 'Associate', 'Add', 'Reserve', 'Issue', 'Replicate',
+  'Create',
+  'Run',
+  'Start',
+  'Submit',
+  'Allocate',
+  'Copy',
+  'Import',
+  'Restore',
+  'Register',
+  'Request',
+  'Purchase',
+  'Clone',
+  'Launch',
+  'Provision',
+  'Publish',
+  'Associate',
+  'Add',
+  'Reserve',
+  'Issue',
+  'Replicate',
 ];
 
 // ---------------------------------------------------------------------------------------------

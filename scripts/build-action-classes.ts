@@ -1,10 +1,30 @@
 import { iamDataVersion, serviceActions, serviceKeys, splitAction, wildcardRegex } from '../lib/shared/iam-data';
 import type { IamActionData } from '../lib/shared/iam-data';
 import {
-  ACTION_CLASS_NAMES, BLINDING_PATTERNS, BLINDING_SERVICES, CODE_EXECUTION_PATTERNS,
-  CREATION_VERBS, DATA_WRITE_PATTERNS, DESTRUCTIVE_NAME, DESTRUCTIVE_VERBS, DISRUPTIVE_PATTERNS, DISRUPTIVE_VERBS, NETWORK_RESOURCE_TYPES,
-  NETWORK_SERVICES, NON_SCALING_VERBS, OVERRIDES, READ_LEVELS, READ_PATTERNS, RECONFIGURE_PATTERNS, RECONFIGURE_VERBS, REQUEST_TAG_KEY,
-  RETENTION_NOUNS, RETENTION_VERBS, SCALING_NOUNS, TAGGING_NAME, TRAFFIC_SERVICES,
+  ACTION_CLASS_NAMES,
+  BLINDING_PATTERNS,
+  BLINDING_SERVICES,
+  CODE_EXECUTION_PATTERNS,
+  CREATION_VERBS,
+  DATA_WRITE_PATTERNS,
+  DESTRUCTIVE_NAME,
+  DESTRUCTIVE_VERBS,
+  DISRUPTIVE_PATTERNS,
+  DISRUPTIVE_VERBS,
+  NETWORK_RESOURCE_TYPES,
+  NETWORK_SERVICES,
+  NON_SCALING_VERBS,
+  OVERRIDES,
+  READ_LEVELS,
+  READ_PATTERNS,
+  RECONFIGURE_PATTERNS,
+  RECONFIGURE_VERBS,
+  REQUEST_TAG_KEY,
+  RETENTION_NOUNS,
+  RETENTION_VERBS,
+  SCALING_NOUNS,
+  TAGGING_NAME,
+  TRAFFIC_SERVICES,
 } from './action-class-rules';
 import type { ActionClassName } from './action-class-rules';
 
@@ -54,14 +74,17 @@ const VERB_PREFIX = /^(Batch|Admin)(?=[A-Z])/;
  */
 export function startsWithVerb(name: string, verbs: readonly string[]): boolean {
   const unprefixed = name.replace(VERB_PREFIX, '');
-  return (unprefixed !== name && startsWithVerb(unprefixed, verbs)) || verbs.some((verb) => {
-    if (name.length < verb.length || lower(name.slice(0, verb.length)) !== lower(verb)) {
-      return false;
-    }
-    const rest = name.slice(verb.length);
-    const allCaps = name === name.toUpperCase();
-    return rest === '' || allCaps || /^[A-Z0-9_]/.test(rest);
-  });
+  return (
+    (unprefixed !== name && startsWithVerb(unprefixed, verbs)) ||
+    verbs.some((verb) => {
+      if (name.length < verb.length || lower(name.slice(0, verb.length)) !== lower(verb)) {
+        return false;
+      }
+      const rest = name.slice(verb.length);
+      const allCaps = name === name.toUpperCase();
+      return rest === '' || allCaps || /^[A-Z0-9_]/.test(rest);
+    })
+  );
 }
 
 function allActions(): Action[] {
@@ -103,7 +126,14 @@ function words(text: string): string[] {
     .split(/[^A-Za-z0-9]+/)
     .filter((w) => w !== '')
     .map((w) => lower(w).replace(/v[0-9]+$/, ''))
-    .map((w) => (w.length <= 3 ? w : w.replace(/ies$/, 'y').replace(/(ch|sh|x|ss)es$/, '$1').replace(/(?<!s)s$/, '')))
+    .map((w) =>
+      w.length <= 3
+        ? w
+        : w
+            .replace(/ies$/, 'y')
+            .replace(/(ch|sh|x|ss)es$/, '$1')
+            .replace(/(?<!s)s$/, ''),
+    )
     .filter((w) => w !== '');
 }
 
@@ -111,7 +141,12 @@ function words(text: string): string[] {
 function initialsOf(word: string, noun: readonly string[]): boolean {
   for (let i = 0; i < noun.length; i++) {
     for (let j = i + 2; j <= noun.length; j++) {
-      if (noun.slice(i, j).map((w) => w[0]).join('') === word) {
+      if (
+        noun
+          .slice(i, j)
+          .map((w) => w[0])
+          .join('') === word
+      ) {
         return true;
       }
     }
@@ -181,32 +216,53 @@ export function buildActionClasses(): BuiltActionClasses {
     .filter((a) => a.level.includes('Write') && startsWithVerb(a.name, CREATION_VERBS) && requestTagged(a))
     .map((a) => ({ action: a.id, existing: existingRequiredTypes(a) }));
   const created = new Set(creation.map((c) => c.action));
-  add('creation', untagged.filter((a) => created.has(a.id)));
+  add(
+    'creation',
+    untagged.filter((a) => created.has(a.id)),
+  );
   const pureCreation = new Set(creation.filter((c) => c.existing.length === 0).map((c) => c.action));
   const onExisting = untagged.filter((a) => !pureCreation.has(a.id));
 
   // like the destructive catalog: every non-read action but those of the Tagging access level
   const destroys = (a: Action) => startsWithVerb(a.name, DESTRUCTIVE_VERBS) || DESTRUCTIVE_NAME.test(a.name);
-  add('destructive', mutating.filter((a) => !a.level.includes('Tagging') && destroys(a)));
+  add(
+    'destructive',
+    mutating.filter((a) => !a.level.includes('Tagging') && destroys(a)),
+  );
 
   add('data-destructive', mutatingMatches(DATA_WRITE_PATTERNS, 'data write pattern'));
-  add('data-destructive', untagged.filter((a) => RETENTION_NOUNS.test(a.name) && startsWithVerb(a.name, RETENTION_VERBS)));
+  add(
+    'data-destructive',
+    untagged.filter((a) => RETENTION_NOUNS.test(a.name) && startsWithVerb(a.name, RETENTION_VERBS)),
+  );
 
-  add('disruptive', onExisting.filter((a) => startsWithVerb(a.name, DISRUPTIVE_VERBS)));
+  add(
+    'disruptive',
+    onExisting.filter((a) => startsWithVerb(a.name, DISRUPTIVE_VERBS)),
+  );
   // not only on existing resources: a tagged Register can update capacity in place (application-autoscaling)
-  add('disruptive', untagged.filter((a) => SCALING_NOUNS.test(a.name) && !startsWithVerb(a.name, NON_SCALING_VERBS)));
+  add(
+    'disruptive',
+    untagged.filter((a) => SCALING_NOUNS.test(a.name) && !startsWithVerb(a.name, NON_SCALING_VERBS)),
+  );
   add('disruptive', mutatingMatches(DISRUPTIVE_PATTERNS, 'disruptive pattern'));
 
-  const networkTypes = (a: Action) => (NETWORK_RESOURCE_TYPES[a.service] ?? []).length > 0
-    && a.data.resourceTypes.some((t) => NETWORK_RESOURCE_TYPES[a.service].includes(t.name));
+  const networkTypes = (a: Action) =>
+    (NETWORK_RESOURCE_TYPES[a.service] ?? []).length > 0 && a.data.resourceTypes.some((t) => NETWORK_RESOURCE_TYPES[a.service].includes(t.name));
   for (const [service, types] of Object.entries(NETWORK_RESOURCE_TYPES)) {
     const known = types.filter((t) => !actions.some((a) => a.service === service && a.data.resourceTypes.some((r) => r.name === t)));
     if (known.length > 0) {
       throw new Error(`network resource types ${service}:${known.join(', ')} are named by no action; fix scripts/action-class-rules.ts`);
     }
   }
-  add('network-isolation', onExisting.filter((a) => NETWORK_SERVICES.includes(a.service) || networkTypes(a)));
-  add('traffic', onExisting.filter((a) => TRAFFIC_SERVICES.includes(a.service)));
+  add(
+    'network-isolation',
+    onExisting.filter((a) => NETWORK_SERVICES.includes(a.service) || networkTypes(a)),
+  );
+  add(
+    'traffic',
+    onExisting.filter((a) => TRAFFIC_SERVICES.includes(a.service)),
+  );
 
   // a creation verb on an existing resource: adds a child to it (CreateRule on a listener, CreateRoute in a route table)
   const childCreation = (a: Action) => startsWithVerb(a.name, CREATION_VERBS) && requiredTypes(a).length > 0;
@@ -216,7 +272,10 @@ export function buildActionClasses(): BuiltActionClasses {
 
   add('code-execution', mutatingMatches(CODE_EXECUTION_PATTERNS, 'code execution pattern'));
 
-  add('guardrail-blinding', mutating.filter((a) => BLINDING_SERVICES.includes(a.service)));
+  add(
+    'guardrail-blinding',
+    mutating.filter((a) => BLINDING_SERVICES.includes(a.service)),
+  );
   add('guardrail-blinding', mutatingMatches(BLINDING_PATTERNS, 'guardrail blinding pattern'));
 
   for (const service of [...NETWORK_SERVICES, ...TRAFFIC_SERVICES, ...BLINDING_SERVICES]) {
@@ -355,8 +414,11 @@ export function renderActionClassesSource(built: BuiltActionClasses = buildActio
     ...packed(built.readPatterns, '  '),
     ']);',
     '',
-    ...frozenArray('READ_PATTERN_EXCEPTIONS', 'Actions READ_PATTERNS match whose access level is neither Read nor List: deny them separately.',
-      built.readPatternExceptions),
+    ...frozenArray(
+      'READ_PATTERN_EXCEPTIONS',
+      'Actions READ_PATTERNS match whose access level is neither Read nor List: deny them separately.',
+      built.readPatternExceptions,
+    ),
     '/** Read and List actions that READ_PATTERNS do not match (granted by name when needed). */',
     `export const READS_NOT_MATCHED_COUNT = ${built.readsNotMatched};`,
     '',

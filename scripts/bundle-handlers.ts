@@ -16,8 +16,15 @@ for (const [name, entry] of Object.entries(HANDLER_BUNDLES)) {
   buildSync({
     entryPoints: [path.join(root, entry)],
     outfile: path.join(root, 'dist', 'assets', name, 'index.js'),
-    bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, sourcemap: false,
-    external: ['@aws-sdk/*'], legalComments: 'none', logLevel: 'warning',
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    sourcemap: false,
+    external: ['@aws-sdk/*'],
+    legalComments: 'none',
+    logLevel: 'warning',
   });
 }
 console.log(`bundled ${Object.keys(HANDLER_BUNDLES).length} handlers into dist/assets`);

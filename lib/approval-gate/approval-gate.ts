@@ -14,7 +14,12 @@ import { invalidProps } from '../shared/errors';
 import { nodeRuntimeOf } from '../shared/lambda-runtime';
 import { acknowledgeNagFindings, nagResourceFinding } from '../shared/nag-suppressions';
 import {
-  DEFAULT_APPROVAL_TIMEOUT, ValidatedOperation, validateApprovers, validateOperation, validateOperations, validateTimeout,
+  DEFAULT_APPROVAL_TIMEOUT,
+  ValidatedOperation,
+  validateApprovers,
+  validateOperation,
+  validateOperations,
+  validateTimeout,
 } from './private/approval-validation';
 import { BoundOperation, PSEUDO } from './runtime/approval-binding';
 import { approvalWorkflow } from './private/approval-workflow';
@@ -62,9 +67,12 @@ export interface GatedOperationOptions {
 export class GatedOperation {
   /** Gates one API action on the named resources. Throws at synth time for wildcards, unknown actions or unscoped resources. */
   public static of(options: GatedOperationOptions): GatedOperation {
-    return new GatedOperation(validateOperation(options.service, options.action, options.resources, options.sdkService, {
-      resourceArn: options.resourceArn, resourceParameterAcceptsArn: options.resourceParameterAcceptsArn,
-    }));
+    return new GatedOperation(
+      validateOperation(options.service, options.action, options.resources, options.sdkService, {
+        resourceArn: options.resourceArn,
+        resourceParameterAcceptsArn: options.resourceParameterAcceptsArn,
+      }),
+    );
   }
 
   /** `service:Action` as IAM names it. */
@@ -171,18 +179,25 @@ export class ApprovalGate extends Construct {
   constructor(scope: Construct, id: string, props: ApprovalGateProps) {
     super(scope, id);
     const operations = props.operations ?? [];
-    validateOperations(operations.map((o) => o._validated), this.node.path);
+    validateOperations(
+      operations.map((o) => o._validated),
+      this.node.path,
+    );
     const approvers = props.approvers ?? [];
     const requiredApprovals = props.requiredApprovals ?? 1;
     validateApprovers(approvers.length, requiredApprovals, this.node.path);
     for (const approver of approvers) {
       if (approver.principal instanceof AgentRole) {
-        throw invalidProps('ApprovalGate.AgentApprover',
-          `ApprovalGate: approver ${approver.principal.node.path} is an agent role (${approver.principal.agentName}). An agent never approves; `
-          + `name the roles or users of people.`, {
-          constructPath: this.node.path, received: approver.principal.node.path,
-          fix: 'Name the IAM roles or users of the people who decide (Approver.role(securityLeadRole)); an agent only requests (grantRequest).',
-        });
+        throw invalidProps(
+          'ApprovalGate.AgentApprover',
+          `ApprovalGate: approver ${approver.principal.node.path} is an agent role (${approver.principal.agentName}). An agent never approves; ` +
+            `name the roles or users of people.`,
+          {
+            constructPath: this.node.path,
+            received: approver.principal.node.path,
+            fix: 'Name the IAM roles or users of the people who decide (Approver.role(securityLeadRole)); an agent only requests (grantRequest).',
+          },
+        );
       }
     }
     const timeoutSeconds = validateTimeout(props.timeout ?? DEFAULT_APPROVAL_TIMEOUT, this.node.path);
@@ -191,9 +206,10 @@ export class ApprovalGate extends Construct {
     // The target ARN of each operation in the gate's partition, region and account: the workflow's
     // SDK integrations act there, with the executor role of this account.
     const stack = Stack.of(this);
-    const resolvePseudo = (template: string) => template
-      .split(PSEUDO.partition).join(stack.partition).split(PSEUDO.region).join(stack.region).split(PSEUDO.account).join(stack.account);
-    const validated = operations.map((o) => o._validated)
+    const resolvePseudo = (template: string) =>
+      template.split(PSEUDO.partition).join(stack.partition).split(PSEUDO.region).join(stack.region).split(PSEUDO.account).join(stack.account);
+    const validated = operations
+      .map((o) => o._validated)
       .map((o) => ({ ...o, binding: { ...o.binding, resourceArn: resolvePseudo(o.binding.resourceArn) } }));
     const bound: BoundOperation[] = validated.map((o) => ({ operation: o.iamAction, resources: o.resources, ...o.binding }));
     const boundJson = stack.toJsonString(bound);
@@ -208,20 +224,27 @@ export class ApprovalGate extends Construct {
     });
     component(this.ledger);
 
-    this.topic = props.notificationTopic ?? new sns.Topic(this, 'Notifications', {
-      displayName: 'Approval requests of AI agents',
-      enforceSSL: true,
-      // Encrypted at rest with the AWS managed key: only the notifier publishes (CloudWatch never
-      // does), and email subscriptions work with it.
-      masterKey: kms.Alias.fromAliasName(this, 'NotificationsKey', 'alias/aws/sns'),
-    });
+    this.topic =
+      props.notificationTopic ??
+      new sns.Topic(this, 'Notifications', {
+        displayName: 'Approval requests of AI agents',
+        enforceSSL: true,
+        // Encrypted at rest with the AWS managed key: only the notifier publishes (CloudWatch never
+        // does), and email subscriptions work with it.
+        masterKey: kms.Alias.fromAliasName(this, 'NotificationsKey', 'alias/aws/sns'),
+      });
     if (!props.notificationTopic) component(this.topic);
     for (const email of props.approverEmails ?? []) {
       if (!Token.isUnresolved(email) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
-        throw invalidProps('ApprovalGate.InvalidApproverEmail',
-          `ApprovalGate: approverEmails contains ${JSON.stringify(email)}, which is not an email address.`, {
-          constructPath: this.node.path, received: JSON.stringify(email), fix: 'Give email addresses such as security-lead@example.com.',
-        });
+        throw invalidProps(
+          'ApprovalGate.InvalidApproverEmail',
+          `ApprovalGate: approverEmails contains ${JSON.stringify(email)}, which is not an email address.`,
+          {
+            constructPath: this.node.path,
+            received: JSON.stringify(email),
+            fix: 'Give email addresses such as security-lead@example.com.',
+          },
+        );
       }
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
@@ -230,12 +253,20 @@ export class ApprovalGate extends Construct {
     const code = lambda.Code.fromAsset(handlerAssetDirectory('approval-handler'));
     const runtime = nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'ApprovalGate');
     const handlerLogs = new logs.LogGroup(this, 'ApprovalHandlerLogs', {
-      retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN,
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
-    const handlerRole = functionRole(this, 'ApprovalHandlerServiceRole', handlerLogs,
-      'cdk-agent-guardrails approval handler: records decisions, completes the waiting task');
+    const handlerRole = functionRole(
+      this,
+      'ApprovalHandlerServiceRole',
+      handlerLogs,
+      'cdk-agent-guardrails approval handler: records decisions, completes the waiting task',
+    );
     const handler = new lambda.Function(this, 'ApprovalHandler', {
-      code, handler: 'index.handler', runtime, timeout: Duration.seconds(30),
+      code,
+      handler: 'index.handler',
+      runtime,
+      timeout: Duration.seconds(30),
       description: 'cdk-agent-guardrails approval handler (IAM-authenticated function URL)',
       logGroup: handlerLogs,
       role: handlerRole,
@@ -250,35 +281,53 @@ export class ApprovalGate extends Construct {
     this.approvalHandler = handler;
     this.approvalUrl = url.url;
     // The handler reads and appends; it never deletes a ledger record.
-    handler.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      resources: [this.ledger.tableArn],
-    }));
+    handler.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [this.ledger.tableArn],
+      }),
+    );
     // Task tokens support no resource-level permissions (IAM data: SendTaskSuccess names no resource type).
     const taskTokenActions = ['states:SendTaskSuccess', 'states:SendTaskFailure'];
     handler.addToRolePolicy(new iam.PolicyStatement({ actions: taskTokenActions, resources: ['*'] }));
-    acknowledgeUnscopableActions(handlerRole, taskTokenActions,
-      'states:SendTaskSuccess and states:SendTaskFailure support no resource-level permissions (the IAM service authorization data lists no '
-      + 'resource type), so IAM accepts only "*". The handler completes a task only with a token it reads from its own ledger, after checking '
-      + 'the IAM-authenticated caller is a named approver; agent roles are denied both actions by their escalation denies.');
+    acknowledgeUnscopableActions(
+      handlerRole,
+      taskTokenActions,
+      'states:SendTaskSuccess and states:SendTaskFailure support no resource-level permissions (the IAM service authorization data lists no ' +
+        'resource type), so IAM accepts only "*". The handler completes a task only with a token it reads from its own ledger, after checking ' +
+        'the IAM-authenticated caller is a named approver; agent roles are denied both actions by their escalation denies.',
+    );
     approvers.forEach((approver, i) => {
       // Resource policy: approvers may call the URL, and invoke only through it (a direct invoke could forge the caller).
       new lambda.CfnPermission(this, `ApproverUrl${i}`, {
-        action: 'lambda:InvokeFunctionUrl', functionName: handler.functionArn, principal: approver.arn, functionUrlAuthType: 'AWS_IAM',
+        action: 'lambda:InvokeFunctionUrl',
+        functionName: handler.functionArn,
+        principal: approver.arn,
+        functionUrlAuthType: 'AWS_IAM',
       });
       new lambda.CfnPermission(this, `ApproverViaUrl${i}`, {
-        action: 'lambda:InvokeFunction', functionName: handler.functionArn, principal: approver.arn, invokedViaFunctionUrl: true,
+        action: 'lambda:InvokeFunction',
+        functionName: handler.functionArn,
+        principal: approver.arn,
+        invokedViaFunctionUrl: true,
       });
     });
     component(handler);
 
     const notifierLogs = new logs.LogGroup(this, 'NotifierLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     const notifier = new lambda.Function(this, 'Notifier', {
-      code, handler: 'index.notify', runtime, timeout: Duration.seconds(30),
+      code,
+      handler: 'index.notify',
+      runtime,
+      timeout: Duration.seconds(30),
       description: 'cdk-agent-guardrails approval notifier (stores the task token, tells the approvers)',
       logGroup: notifierLogs,
-      role: functionRole(this, 'NotifierServiceRole', notifierLogs,
-        'cdk-agent-guardrails approval notifier: stores the task token, tells the approvers'),
+      role: functionRole(
+        this,
+        'NotifierServiceRole',
+        notifierLogs,
+        'cdk-agent-guardrails approval notifier: stores the task token, tells the approvers',
+      ),
       environment: { LEDGER_TABLE: this.ledger.tableName, TOPIC_ARN: this.topic.topicArn, APPROVAL_URL: url.url, OPERATIONS: boundJson },
     });
     notifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.ledger.tableArn] }));
@@ -305,16 +354,20 @@ export class ApprovalGate extends Construct {
     component(this.executorRole);
     // A `*` inside a gated resource's name (a stack's generated id, a family of names) was given on
     // purpose; a pattern naming a whole resource type was refused by GatedOperation.of.
-    const patterns = [...new Set(operations.flatMap((op) => op.resources.map((r) => nagResourceFinding(stack.resolve(r)))))]
-      .filter((f) => f.includes('*'));
+    const patterns = [...new Set(operations.flatMap((op) => op.resources.map((r) => nagResourceFinding(stack.resolve(r)))))].filter((f) =>
+      f.includes('*'),
+    );
     if (patterns.length > 0) {
-      acknowledgeNagFindings(this.executorRole, [{
-        id: 'AwsSolutions-IAM5',
-        reason: 'These are the resource patterns the gate was given for its operations (GatedOperation.of refuses a pattern that names a whole '
-          + 'resource type). The executor acts only after approval, and only on the one resource the request names: the workflow derives it '
-          + 'from the request\'s parameters and checks it against these patterns before any approver is asked.',
-        appliesTo: patterns,
-      }]);
+      acknowledgeNagFindings(this.executorRole, [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'These are the resource patterns the gate was given for its operations (GatedOperation.of refuses a pattern that names a whole ' +
+            'resource type). The executor acts only after approval, and only on the one resource the request names: the workflow derives it ' +
+            "from the request's parameters and checks it against these patterns before any approver is asked.",
+          appliesTo: patterns,
+        },
+      ]);
     }
     workflowRole.addToPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [this.executorRole.roleArn] }));
 
@@ -344,16 +397,22 @@ export class ApprovalGate extends Construct {
       logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
-    acknowledgeUnscopableActions(workflowRole, [...STEP_FUNCTIONS_LOG_DELIVERY_ACTIONS, ...XRAY_WRITE_ACTIONS],
-      'Step Functions sets up its CloudWatch Logs delivery (logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe*) and writes X-Ray '
-      + 'traces with actions that support no resource-level permissions (the IAM service authorization data lists no resource type), so '
-      + 'IAM accepts only "*"; the role is assumable only by Step Functions of this account and used by this one workflow.');
-    acknowledgeNagFindings(workflowRole, [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'The Lambda task integration grants lambda:InvokeFunction on the notifier and its versions and aliases (ARN:*). The wildcard '
-        + 'spans only qualifiers of the gate\'s own notifier function, which publishes none; the workflow invokes the unqualified ARN.',
-      appliesTo: [nagResourceFinding(stack.resolve(`${notifier.functionArn}:*`))],
-    }]);
+    acknowledgeUnscopableActions(
+      workflowRole,
+      [...STEP_FUNCTIONS_LOG_DELIVERY_ACTIONS, ...XRAY_WRITE_ACTIONS],
+      'Step Functions sets up its CloudWatch Logs delivery (logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe*) and writes X-Ray ' +
+        'traces with actions that support no resource-level permissions (the IAM service authorization data lists no resource type), so ' +
+        'IAM accepts only "*"; the role is assumable only by Step Functions of this account and used by this one workflow.',
+    );
+    acknowledgeNagFindings(workflowRole, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'The Lambda task integration grants lambda:InvokeFunction on the notifier and its versions and aliases (ARN:*). The wildcard ' +
+          "spans only qualifiers of the gate's own notifier function, which publishes none; the workflow invokes the unqualified ARN.",
+        appliesTo: [nagResourceFinding(stack.resolve(`${notifier.functionArn}:*`))],
+      },
+    ]);
     // The workflow carries no guardrail-component tag (that would deny StartExecution too), so every
     // other AgentRole of the app is denied every action on it by name.
     Aspects.of(this.node.root).add(new DenyGateToOtherAgents(this));
@@ -384,28 +443,40 @@ export class ApprovalGate extends Construct {
     const role = agent.grantPrincipal instanceof iam.Role ? agent.grantPrincipal : undefined;
     if (role) {
       if (this.approverArns.some((arn) => arn === role.roleArn)) {
-        throw invalidProps('ApprovalGate.ApproverIsRequester',
-          `ApprovalGate: ${role.node.path} is both an approver and a requester of this gate. Whoever requests must never approve; use different `
-          + `roles.`, {
-          constructPath: this.node.path, received: role.node.path,
-          fix: 'Grant requests to the agent\'s role and name the roles of people as approvers.',
-        });
+        throw invalidProps(
+          'ApprovalGate.ApproverIsRequester',
+          `ApprovalGate: ${role.node.path} is both an approver and a requester of this gate. Whoever requests must never approve; use different ` +
+            `roles.`,
+          {
+            constructPath: this.node.path,
+            received: role.node.path,
+            fix: "Grant requests to the agent's role and name the roles of people as approvers.",
+          },
+        );
       }
       if (!this.requesters.includes(role)) this.requesters.push(role);
     } else {
-      throw invalidProps('ApprovalGate.RequesterNotRole',
-        'ApprovalGate.grantRequest: the grantee must be an IAM role (an AgentRole), so that the handler can refuse its approval.', {
-        constructPath: this.node.path, received: agent.grantPrincipal.constructor?.name ?? String(agent.grantPrincipal),
-        fix: 'Pass the AgentRole (or the iam.Role) the agent runs as.',
-      });
+      throw invalidProps(
+        'ApprovalGate.RequesterNotRole',
+        'ApprovalGate.grantRequest: the grantee must be an IAM role (an AgentRole), so that the handler can refuse its approval.',
+        {
+          constructPath: this.node.path,
+          received: agent.grantPrincipal.constructor?.name ?? String(agent.grantPrincipal),
+          fix: 'Pass the AgentRole (or the iam.Role) the agent runs as.',
+        },
+      );
     }
     // By the workflow's fixed name, not by reference: the grant then holds no reference to the
     // workflow, whose definition refers to the requesters' roles (a reference back from the role's
     // policies or boundary would be a dependency cycle), nor a cross-stack reference.
     const stack = Stack.of(this);
-    const byName = (resource: string, resourceName: string) => stack.formatArn({
-      service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const byName = (resource: string, resourceName: string) =>
+      stack.formatArn({
+        service: 'states',
+        resource,
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
     const smArn = byName('stateMachine', this.stateMachineName);
     const executions = byName('execution', `${this.stateMachineName}:*`);
     const grant = iam.Grant.addToPrincipal({ grantee: agent, actions: ['states:StartExecution'], resourceArns: [smArn] });
@@ -413,12 +484,15 @@ export class ApprovalGate extends Construct {
     for (const statement of this.requesterDenies(smArn, executions)) {
       agent.grantPrincipal.addToPrincipalPolicy(statement);
     }
-    acknowledgeNagFindings(role, [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'An execution is named when the agent starts it, so states:DescribeExecution (read only) cannot name it in advance; the '
-        + `wildcard spans only the executions of the approval gate ${this.node.path} (${this.stateMachineName}), which the agent may follow.`,
-      appliesTo: [nagResourceFinding(stack.resolve(executions))],
-    }]);
+    acknowledgeNagFindings(role, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'An execution is named when the agent starts it, so states:DescribeExecution (read only) cannot name it in advance; the ' +
+          `wildcard spans only the executions of the approval gate ${this.node.path} (${this.stateMachineName}), which the agent may follow.`,
+        appliesTo: [nagResourceFinding(stack.resolve(executions))],
+      },
+    ]);
     return grant;
   }
 
@@ -436,8 +510,12 @@ export class ApprovalGate extends Construct {
         effect: iam.Effect.DENY,
         actions: ['*'],
         resources: [
-          this.approvalHandler.functionArn, this.notifier.functionArn, this.ledger.tableArn, `${this.ledger.tableArn}/*`,
-          this.executorRole.roleArn, this.stateMachine.role.roleArn,
+          this.approvalHandler.functionArn,
+          this.notifier.functionArn,
+          this.ledger.tableArn,
+          `${this.ledger.tableArn}/*`,
+          this.executorRole.roleArn,
+          this.stateMachine.role.roleArn,
         ],
       }),
       new iam.PolicyStatement({
@@ -452,8 +530,14 @@ export class ApprovalGate extends Construct {
 
 /** What Step Functions needs to deliver its logs to CloudWatch Logs (CDK grants these with `logs`). */
 const STEP_FUNCTIONS_LOG_DELIVERY_ACTIONS = [
-  'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries',
-  'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
 ];
 /** What a traced state machine needs to write to X-Ray (CDK grants these with `tracingEnabled`). */
 const XRAY_WRITE_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'];
@@ -464,13 +548,14 @@ class DenyGateToOtherAgents implements IAspect {
 
   public visit(node: IConstruct): void {
     if (node instanceof AgentRole && !this.gate._isRequester(node)) {
-      node.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: `DenyApprovalGateToOtherAgents${this.gate.node.addr.slice(0, 8)}`,
-        effect: iam.Effect.DENY,
-        actions: ['states:*'],
-        resources: this.gate.workflowArnPatterns(),
-      }));
+      node.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: `DenyApprovalGateToOtherAgents${this.gate.node.addr.slice(0, 8)}`,
+          effect: iam.Effect.DENY,
+          actions: ['states:*'],
+          resources: this.gate.workflowArnPatterns(),
+        }),
+      );
     }
   }
 }
-

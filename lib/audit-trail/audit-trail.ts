@@ -88,18 +88,25 @@ export class AuditTrail extends Construct {
       validateOrganizationTrail(props, this.node.path);
       this.trailArn = props.organizationTrailArn;
       this.usesOrganizationTrail = true;
-      Annotations.of(this).addInfoV2('cdk-agent-guardrails:organization-trail',
-        `AuditTrail uses the organization trail ${props.organizationTrailArn}: make sure it records management events in every region `
-        + 'with log file validation, and that its bucket has Object Lock.');
+      Annotations.of(this).addInfoV2(
+        'cdk-agent-guardrails:organization-trail',
+        `AuditTrail uses the organization trail ${props.organizationTrailArn}: make sure it records management events in every region ` +
+          'with log file validation, and that its bucket has Object Lock.',
+      );
       return;
     }
     const retention = validateRetention(props.retention ?? DEFAULT_AUDIT_RETENTION, this.node.path);
     const lockMode = props.lockMode ?? AuditLockMode.COMPLIANCE;
     if (!Object.values(AuditLockMode).includes(lockMode)) {
-      throw invalidProps('AuditTrail.InvalidLockMode',
-        `AuditTrail: lockMode ${JSON.stringify(lockMode)} is not valid. Use AuditLockMode.COMPLIANCE or AuditLockMode.GOVERNANCE.`, {
-        constructPath: this.node.path, received: JSON.stringify(lockMode), fix: 'Use AuditLockMode.COMPLIANCE or AuditLockMode.GOVERNANCE.',
-      });
+      throw invalidProps(
+        'AuditTrail.InvalidLockMode',
+        `AuditTrail: lockMode ${JSON.stringify(lockMode)} is not valid. Use AuditLockMode.COMPLIANCE or AuditLockMode.GOVERNANCE.`,
+        {
+          constructPath: this.node.path,
+          received: JSON.stringify(lockMode),
+          fix: 'Use AuditLockMode.COMPLIANCE or AuditLockMode.GOVERNANCE.',
+        },
+      );
     }
     this.usesOrganizationTrail = false;
     const stack = Stack.of(this);
@@ -113,22 +120,26 @@ export class AuditTrail extends Construct {
       pendingWindow: Duration.days(30),
     });
     const cloudTrail = new iam.ServicePrincipal('cloudtrail.amazonaws.com');
-    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudTrailEncryptsLogFiles',
-      principals: [cloudTrail],
-      actions: ['kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: {
-        StringEquals: { 'aws:SourceArn': trailArnForPolicies },
-        StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${stack.partition}:cloudtrail:*:${stack.account}:trail/*` },
-      },
-    }));
-    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudTrailDescribesKey',
-      principals: [cloudTrail],
-      actions: ['kms:DescribeKey'],
-      resources: ['*'],
-    }));
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudTrailEncryptsLogFiles',
+        principals: [cloudTrail],
+        actions: ['kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceArn': trailArnForPolicies },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${stack.partition}:cloudtrail:*:${stack.account}:trail/*` },
+        },
+      }),
+    );
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudTrailDescribesKey',
+        principals: [cloudTrail],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+      }),
+    );
     this.encryptionKey.addToResourcePolicy(denyAgents('DenyAgentsTheAuditKey', ['kms:*'], ['*']));
 
     // Server access logs of the log-file bucket (CIS AWS Foundations: access logging on the CloudTrail
@@ -143,20 +154,23 @@ export class AuditTrail extends Construct {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.accessLogsBucket.addToResourcePolicy(denyAgents('DenyAgentsTheAccessLogs', ['s3:*'],
-      [this.accessLogsBucket.bucketArn, this.accessLogsBucket.arnForObjects('*')]));
-    acknowledgeNagFindings(this.accessLogsBucket, [{
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket is the server-access-log destination of the audit log-file bucket; logging it too would need another bucket '
-        + 'without logs (or itself, which loops). It is versioned, retained, SSL-only, and every agent is denied every action on it.',
-    }]);
+    this.accessLogsBucket.addToResourcePolicy(
+      denyAgents('DenyAgentsTheAccessLogs', ['s3:*'], [this.accessLogsBucket.bucketArn, this.accessLogsBucket.arnForObjects('*')]),
+    );
+    acknowledgeNagFindings(this.accessLogsBucket, [
+      {
+        id: 'AwsSolutions-S1',
+        reason:
+          'This bucket is the server-access-log destination of the audit log-file bucket; logging it too would need another bucket ' +
+          'without logs (or itself, which loops). It is versioned, retained, SSL-only, and every agent is denied every action on it.',
+      },
+    ]);
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       versioned: true,
       objectLockEnabled: true,
-      objectLockDefaultRetention: lockMode === AuditLockMode.COMPLIANCE
-        ? s3.ObjectLockRetention.compliance(retention)
-        : s3.ObjectLockRetention.governance(retention),
+      objectLockDefaultRetention:
+        lockMode === AuditLockMode.COMPLIANCE ? s3.ObjectLockRetention.compliance(retention) : s3.ObjectLockRetention.governance(retention),
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -165,15 +179,18 @@ export class AuditTrail extends Construct {
     this.bucket.addToResourcePolicy(denyAgents('DenyAgentsTheAuditBucket', ['s3:*'], [this.bucket.bucketArn, this.bucket.arnForObjects('*')]));
     const accessLogPrefix = 'audit-log-files/';
     (this.bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
-      destinationBucketName: this.accessLogsBucket.bucketName, logFilePrefix: accessLogPrefix,
+      destinationBucketName: this.accessLogsBucket.bucketName,
+      logFilePrefix: accessLogPrefix,
     };
-    this.accessLogsBucket.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'S3ServerAccessLogsOfTheAuditBucket',
-      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-      actions: ['s3:PutObject'],
-      resources: [this.accessLogsBucket.arnForObjects(`${accessLogPrefix}*`)],
-      conditions: { ArnLike: { 'aws:SourceArn': this.bucket.bucketArn }, StringEquals: { 'aws:SourceAccount': stack.account } },
-    }));
+    this.accessLogsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3ServerAccessLogsOfTheAuditBucket',
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.accessLogsBucket.arnForObjects(`${accessLogPrefix}*`)],
+        conditions: { ArnLike: { 'aws:SourceArn': this.bucket.bucketArn }, StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
 
     this.trail = new cloudtrail.Trail(this, 'Trail', {
       trailName,
@@ -233,11 +250,16 @@ function validateRetention(retention: Duration, constructPath: string): Duration
   const seconds = retention.toSeconds();
   const days = seconds / 86400;
   if (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS) {
-    throw invalidProps('AuditTrail.InvalidRetention',
-      `AuditTrail: retention of ${retention.toHumanString()} is not valid. Object Lock retains whole days, from 1 to ${MAX_RETENTION_DAYS}; use `
-      + `for example Duration.days(365).`, {
-      constructPath, received: retention.toHumanString(), fix: `Use whole days from 1 to ${MAX_RETENTION_DAYS}, for example Duration.days(365).`,
-    });
+    throw invalidProps(
+      'AuditTrail.InvalidRetention',
+      `AuditTrail: retention of ${retention.toHumanString()} is not valid. Object Lock retains whole days, from 1 to ${MAX_RETENTION_DAYS}; use ` +
+        `for example Duration.days(365).`,
+      {
+        constructPath,
+        received: retention.toHumanString(),
+        fix: `Use whole days from 1 to ${MAX_RETENTION_DAYS}, for example Duration.days(365).`,
+      },
+    );
   }
   return Duration.days(days);
 }
@@ -245,20 +267,29 @@ function validateRetention(retention: Duration, constructPath: string): Duration
 function validateOrganizationTrail(props: AuditTrailProps, constructPath: string): void {
   const arn = props.organizationTrailArn!;
   if (!Token.isUnresolved(arn) && !/^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail\/[A-Za-z0-9._-]{3,128}$/.test(arn)) {
-    throw invalidProps('AuditTrail.InvalidOrganizationTrailArn',
-      `AuditTrail: organizationTrailArn ${JSON.stringify(arn)} is not a trail ARN. Give the ARN of the organization trail, such as `
-      + `arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail.`, {
-      constructPath, received: JSON.stringify(arn),
-      fix: 'Give the ARN of the organization trail, such as arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail.',
-    });
+    throw invalidProps(
+      'AuditTrail.InvalidOrganizationTrailArn',
+      `AuditTrail: organizationTrailArn ${JSON.stringify(arn)} is not a trail ARN. Give the ARN of the organization trail, such as ` +
+        `arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail.`,
+      {
+        constructPath,
+        received: JSON.stringify(arn),
+        fix: 'Give the ARN of the organization trail, such as arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail.',
+      },
+    );
   }
   for (const key of ['retention', 'lockMode', 'trailName'] as const) {
     if (props[key] !== undefined) {
-      throw invalidProps('AuditTrail.OptionWithOrganizationTrail',
-        `AuditTrail: ${key} applies to a trail created here, but organizationTrailArn was given (nothing is created). Remove ${key}, or remove `
-        + `organizationTrailArn.`, {
-        constructPath, received: `${key} with organizationTrailArn`, fix: `Remove ${key}, or remove organizationTrailArn.`,
-      });
+      throw invalidProps(
+        'AuditTrail.OptionWithOrganizationTrail',
+        `AuditTrail: ${key} applies to a trail created here, but organizationTrailArn was given (nothing is created). Remove ${key}, or remove ` +
+          `organizationTrailArn.`,
+        {
+          constructPath,
+          received: `${key} with organizationTrailArn`,
+          fix: `Remove ${key}, or remove organizationTrailArn.`,
+        },
+      );
     }
   }
 }

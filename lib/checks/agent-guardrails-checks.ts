@@ -60,83 +60,149 @@ export const AGENT_GUARDRAILS_PACK_NAME = 'AgentGuardrails';
 
 const RULES: readonly PackRule[] = [
   {
-    id: 'AG1', level: NagMessageLevel.ERROR, check: agentRoleWithoutGuard,
+    id: 'AG1',
+    level: NagMessageLevel.ERROR,
+    check: agentRoleWithoutGuard,
     info: 'The agent role has no production guard attached: it can destroy production resources.',
-    explanation: 'An AI agent will use any permission it holds, including deleting production. Use AgentRole, or apply the GuardAgents aspect (Aspects.of(app).add(new GuardAgents())) to attach the fail-closed production guard, the escalation denies and a permissions boundary.',
+    explanation:
+      'An AI agent will use any permission it holds, including deleting production. Use AgentRole, or apply the GuardAgents aspect ' +
+      '(Aspects.of(app).add(new GuardAgents())) to attach the fail-closed production guard, the escalation denies and a permissions boundary.',
   },
   {
-    id: 'AG2', level: NagMessageLevel.WARN, check: agentGuardWeakScope,
+    id: 'AG2',
+    level: NagMessageLevel.WARN,
+    check: agentGuardWeakScope,
     info: 'The agent role is guarded only in the tagged-only scope: resources without the production tag are not protected.',
-    explanation: 'Fail closed: unknown, untagged and untaggable resources must count as production. Use ProductionScope.failClosed() (the default), or acknowledge this finding with the reason.',
+    explanation:
+      'Fail closed: unknown, untagged and untaggable resources must count as production. Use ProductionScope.failClosed() (the default), or ' +
+      'acknowledge this finding with the reason.',
   },
   {
-    id: 'AG3', level: NagMessageLevel.ERROR, check: agentWildcardGrants,
-    info: 'The agent role is granted wildcard or unknown actions, NotAction/NotResource, or Resource "*" on actions that support resource-level permissions (finding: what was granted).',
-    explanation: 'Least privilege is checked, not hoped for. Grant named actions on the ARNs they need (AgentRole.allow), or record a deliberate broad grant with a justification (AgentRole.allowBroad, or acknowledge the finding with the reason).',
+    id: 'AG3',
+    level: NagMessageLevel.ERROR,
+    check: agentWildcardGrants,
+    info:
+      'The agent role is granted wildcard or unknown actions, NotAction/NotResource, or Resource "*" on actions that support resource-level ' +
+      'permissions (finding: what was granted).',
+    explanation:
+      'Least privilege is checked, not hoped for. Grant named actions on the ARNs they need (AgentRole.allow), or record a deliberate broad grant ' +
+      'with a justification (AgentRole.allowBroad, or acknowledge the finding with the reason).',
   },
   {
-    id: 'AG4', level: NagMessageLevel.ERROR, check: agentBroadManagedPolicy,
-    info: 'The agent role has a broad AWS managed policy attached (AdministratorAccess, PowerUserAccess, *FullAccess, *PowerUser*, administrator job functions).',
-    explanation: 'These policies grant destructive actions on whole services. Replace the policy with least-privilege grants; the production guard still applies, but the agent should not hold what it does not need.',
+    id: 'AG4',
+    level: NagMessageLevel.ERROR,
+    check: agentBroadManagedPolicy,
+    info:
+      'The agent role has a broad AWS managed policy attached (AdministratorAccess, PowerUserAccess, *FullAccess, *PowerUser*, administrator ' +
+      'job functions).',
+    explanation:
+      'These policies grant destructive actions on whole services. Replace the policy with least-privilege grants; the production guard still ' +
+      'applies, but the agent should not hold what it does not need.',
   },
   {
-    id: 'AG5', level: NagMessageLevel.ERROR, check: agentWithoutBoundary,
+    id: 'AG5',
+    level: NagMessageLevel.ERROR,
+    check: agentWithoutBoundary,
     info: 'The agent role has no permissions boundary.',
-    explanation: 'A boundary keeps every later grant (a managed policy someone attaches, a CDK grant) inside the guardrails. Use AgentRole or GuardAgents, which set one.',
+    explanation:
+      'A boundary keeps every later grant (a managed policy someone attaches, a CDK grant) inside the guardrails. Use AgentRole or GuardAgents, ' +
+      'which set one.',
   },
   {
-    id: 'AG6', level: NagMessageLevel.ERROR, check: agentPassOrAssumeAnyRole,
+    id: 'AG6',
+    level: NagMessageLevel.ERROR,
+    check: agentPassOrAssumeAnyRole,
     info: 'The agent role can pass (iam:PassRole) or assume (sts:AssumeRole) any role.',
-    explanation: 'Borrowing a stronger role (CDK deploy roles, service roles) escapes every guard on the agent. Deny both outside an allow-list of specific role ARNs: AgentRole allowedPassRoles/allowedAssumeRoles, or GuardAgents.',
+    explanation:
+      'Borrowing a stronger role (CDK deploy roles, service roles) escapes every guard on the agent. Deny both outside an allow-list of specific ' +
+      'role ARNs: AgentRole allowedPassRoles/allowedAssumeRoles, or GuardAgents.',
   },
   {
-    id: 'AG7', level: NagMessageLevel.ERROR, check: agentLongSession,
+    id: 'AG7',
+    level: NagMessageLevel.ERROR,
+    check: agentLongSession,
     info: 'The agent role allows sessions longer than one hour without a recorded justification.',
-    explanation: 'Long sessions outlive revocation and approvals. Keep maxSessionDuration at one hour, or use AgentRole with longSessionJustification (or acknowledge this rule with the reason).',
+    explanation:
+      'Long sessions outlive revocation and approvals. Keep maxSessionDuration at one hour, or use AgentRole with longSessionJustification (or ' +
+      'acknowledge this rule with the reason).',
   },
   {
-    id: 'AG8', level: NagMessageLevel.ERROR, check: agentTrustWithoutSourceIdentity,
-    info: 'The agent role\'s trust policy lets a principal assume it without a source identity (AWS, federated) or without aws:SourceAccount / aws:SourceArn pinning (AWS services) (finding: the principal).',
-    explanation: 'Every agent action must be attributable to a session. Require sts:SourceIdentity in the trust policy for people and runners; pin service principals with aws:SourceAccount or aws:SourceArn, which also stops the confused deputy.',
+    id: 'AG8',
+    level: NagMessageLevel.ERROR,
+    check: agentTrustWithoutSourceIdentity,
+    info:
+      "The agent role's trust policy lets a principal assume it without a source identity (AWS, federated) or without aws:SourceAccount / " +
+      'aws:SourceArn pinning (AWS services) (finding: the principal).',
+    explanation:
+      'Every agent action must be attributable to a session. Require sts:SourceIdentity in the trust policy for people and runners; pin service ' +
+      'principals with aws:SourceAccount or aws:SourceArn, which also stops the confused deputy.',
   },
   {
-    id: 'AP1', level: NagMessageLevel.ERROR, check: (node) => approvalWaitWithoutTimeout(node),
+    id: 'AP1',
+    level: NagMessageLevel.ERROR,
+    check: (node) => approvalWaitWithoutTimeout(node),
     info: 'A workflow waits for an approval (a .waitForTaskToken task) without a literal TimeoutSeconds (finding: the state).',
-    explanation: 'An approval must end in "not done" when nobody decides; without a timeout the wait lasts up to a year, and a timeout read from a path comes from the request. Use ApprovalGate (timeout bounded by construction), or set TimeoutSeconds on the task.',
+    explanation:
+      'An approval must end in "not done" when nobody decides; without a timeout the wait lasts up to a year, and a timeout read from a path comes ' +
+      'from the request. Use ApprovalGate (timeout bounded by construction), or set TimeoutSeconds on the task.',
   },
   {
-    id: 'AP2', level: NagMessageLevel.ERROR, check: approvalRequesterCanApprove,
-    info: 'An approval gate can be approved by someone who can request through it: an approver is a role that may start the gate\'s workflow, an agent role, or the account root / "*" (finding: the approver).',
-    explanation: 'High-risk actions go through a human: whoever requests must never approve. Name the roles or users of people as approvers, and grant requests only to agents (ApprovalGate.grantRequest).',
+    id: 'AP2',
+    level: NagMessageLevel.ERROR,
+    check: approvalRequesterCanApprove,
+    info:
+      "An approval gate can be approved by someone who can request through it: an approver is a role that may start the gate's workflow, an " +
+      'agent role, or the account root / "*" (finding: the approver).',
+    explanation:
+      'High-risk actions go through a human: whoever requests must never approve. Name the roles or users of people as approvers, and grant ' +
+      'requests only to agents (ApprovalGate.grantRequest).',
   },
   {
-    id: 'PR1', level: NagMessageLevel.ERROR, check: productionDatabaseDeletionProtection,
+    id: 'PR1',
+    level: NagMessageLevel.ERROR,
+    check: productionDatabaseDeletionProtection,
     info: 'The production RDS instance or Aurora cluster has deletion protection off.',
-    explanation: 'Deletion protection is the database\'s own last line of defence when every policy failed. Set deletionProtection: true.',
+    explanation: "Deletion protection is the database's own last line of defence when every policy failed. Set deletionProtection: true.",
   },
   {
-    id: 'PR2', level: NagMessageLevel.ERROR, check: productionTableProtection,
+    id: 'PR2',
+    level: NagMessageLevel.ERROR,
+    check: productionTableProtection,
     info: 'The production DynamoDB table lacks deletion protection or point-in-time recovery (finding: which).',
-    explanation: 'Set deletionProtection: true and point-in-time recovery on, so the table can neither be deleted in one call nor lose its data to a bulk delete.',
+    explanation:
+      'Set deletionProtection: true and point-in-time recovery on, so the table can neither be deleted in one call nor lose its data to a bulk ' +
+      'delete.',
   },
   {
-    id: 'PR3', level: NagMessageLevel.ERROR, check: productionBucketVersioning,
+    id: 'PR3',
+    level: NagMessageLevel.ERROR,
+    check: productionBucketVersioning,
     info: 'The production S3 bucket has versioning off.',
     explanation: 'Without versioning an overwrite or delete is final. Set versioned: true.',
   },
   {
-    id: 'PR4', level: NagMessageLevel.ERROR, check: productionKeyPendingWindow,
+    id: 'PR4',
+    level: NagMessageLevel.ERROR,
+    check: productionKeyPendingWindow,
     info: 'The production KMS key has the shortest pending window (7 days) before deletion.',
-    explanation: 'Deleting a key destroys every piece of data encrypted under it; a scheduled deletion must be noticed before it happens. Keep the default of 30 days or set pendingWindow above 7 days.',
+    explanation:
+      'Deleting a key destroys every piece of data encrypted under it; a scheduled deletion must be noticed before it happens. Keep the default of ' +
+      '30 days or set pendingWindow above 7 days.',
   },
   {
-    id: 'PR5', level: NagMessageLevel.ERROR, check: productionStackTerminationProtection,
+    id: 'PR5',
+    level: NagMessageLevel.ERROR,
+    check: productionStackTerminationProtection,
     info: 'The stack holds stateful production resources and has termination protection off.',
     explanation: 'Deleting the stack deletes its resources. Set terminationProtection: true on the stack.',
   },
   {
-    id: 'PR6', level: NagMessageLevel.ERROR, check: productionRemovalPolicyDestroy,
-    info: 'The stateful production resource is deleted when it leaves the template or is replaced (removal policy DESTROY, or no policy) (finding: which policy).',
+    id: 'PR6',
+    level: NagMessageLevel.ERROR,
+    check: productionRemovalPolicyDestroy,
+    info:
+      'The stateful production resource is deleted when it leaves the template or is replaced (removal policy DESTROY, or no policy) (finding: ' +
+      'which policy).',
     explanation: 'Set removalPolicy: RemovalPolicy.RETAIN (or SNAPSHOT where supported) so a template change cannot delete production data.',
   },
 ];

@@ -153,26 +153,34 @@ export class CircuitBreaker extends Construct {
       // The ledger is evidence: keep it when the stack goes.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.alertTopic = props.alertTopic ?? new sns.Topic(this, 'Alerts', {
-      displayName: 'cdk-agent-guardrails circuit breaker',
-      // A customer managed key: CloudWatch alarms cannot publish to a topic under alias/aws/sns.
-      masterKey: alertKey(this),
-      enforceSSL: true,
-    });
+    this.alertTopic =
+      props.alertTopic ??
+      new sns.Topic(this, 'Alerts', {
+        displayName: 'cdk-agent-guardrails circuit breaker',
+        // A customer managed key: CloudWatch alarms cannot publish to a topic under alias/aws/sns.
+        masterKey: alertKey(this),
+        enforceSSL: true,
+      });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    acknowledgeNagFindings(this.deadLetterQueue, [{
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue: of the event rule\'s target and the handler\'s on-failure destination (cdk-nag '
-        + 'recognizes only queue-to-queue redrive). A message here is kept 14 days and alarms to the alert topic at once; a further '
-        + 'queue would only move it.',
-    }]);
+    acknowledgeNagFindings(this.deadLetterQueue, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue is itself the dead-letter queue: of the event rule's target and the handler's on-failure destination (cdk-nag " +
+          'recognizes only queue-to-queue redrive). A message here is kept 14 days and alarms to the alert topic at once; a further ' +
+          'queue would only move it.',
+      },
+    ]);
 
     const config: BreakerConfig = {
-      agents: this.watched, tableName: this.table.tableName, topicArn: this.alertTopic.topicArn, monitorOnly: this.monitorOnly,
+      agents: this.watched,
+      tableName: this.table.tableName,
+      topicArn: this.alertTopic.topicArn,
+      monitorOnly: this.monitorOnly,
     };
     // Bundled when the package is built: a consumer's synth needs neither esbuild nor Docker.
     const runtime = nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'CircuitBreaker');
@@ -187,8 +195,12 @@ export class CircuitBreaker extends Construct {
       description: 'cdk-agent-guardrails circuit breaker: counts agent calls and quarantines runaway agents',
       environment: { [BREAKER_CONFIG_ENV]: Stack.of(this).toJsonString(config) },
       logGroup: handlerLogs,
-      role: functionRole(this, 'HandlerServiceRole', handlerLogs,
-        'cdk-agent-guardrails circuit breaker: counts agent calls, quarantines runaway agents'),
+      role: functionRole(
+        this,
+        'HandlerServiceRole',
+        handlerLogs,
+        'cdk-agent-guardrails circuit breaker: counts agent calls, quarantines runaway agents',
+      ),
       // EventBridge invokes asynchronously: once Lambda has accepted an event, Lambda's retries
       // apply, and an event that still fails (a quarantine IAM kept refusing) would be dropped
       // without an on-failure destination.
@@ -211,15 +223,18 @@ export class CircuitBreaker extends Construct {
     cfnRule.addPropertyOverride('EventPattern', breakerEventPattern(this.watched.map((w) => w.roleArn)));
     // Denied read-only calls (a Describe the agent may not make) arrive only in this state.
     cfnRule.addPropertyOverride('State', 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
-    this.rule.addTarget(new targets.LambdaFunction(this.handler, {
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: 8,
-      maxEventAge: Duration.hours(2),
-    }));
+    this.rule.addTarget(
+      new targets.LambdaFunction(this.handler, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: 'cdk-agent-guardrails circuit breaker: an agent event failed every retry (for instance a quarantine IAM refused). '
-        + 'The agent may NOT be stopped: read the dead-letter queue and the handler logs; run `breaker trip` if in doubt.',
+      alarmDescription:
+        'cdk-agent-guardrails circuit breaker: an agent event failed every retry (for instance a quarantine IAM refused). ' +
+        'The agent may NOT be stopped: read the dead-letter queue and the handler logs; run `breaker trip` if in doubt.',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -230,14 +245,18 @@ export class CircuitBreaker extends Construct {
 
     Tags.of(this).add(GUARDRAIL_COMPONENT_TAG, 'circuit-breaker');
     if (this.monitorOnly) {
-      Annotations.of(this).addWarningV2('cdk-agent-guardrails:breaker-monitor-only',
-        `CircuitBreaker ${this.node.path} is in MONITOR-ONLY mode: it counts and alerts but will NEVER quarantine `
-        + `${this.watched.map((w) => w.agentName).join(', ')}. `
-        + 'A runaway agent keeps running. Remove monitorOnly once the thresholds are tuned.');
+      Annotations.of(this).addWarningV2(
+        'cdk-agent-guardrails:breaker-monitor-only',
+        `CircuitBreaker ${this.node.path} is in MONITOR-ONLY mode: it counts and alerts but will NEVER quarantine ` +
+          `${this.watched.map((w) => w.agentName).join(', ')}. ` +
+          'A runaway agent keeps running. Remove monitorOnly once the thresholds are tuned.',
+      );
     }
-    Annotations.of(this).addInfoV2('cdk-agent-guardrails:breaker-region',
-      'CircuitBreaker watches CloudTrail events of its own region only (IAM and STS calls are delivered in us-east-1). '
-      + 'Deploy one per region where the agents work, and keep a trail (AuditTrail) recording management events.');
+    Annotations.of(this).addInfoV2(
+      'cdk-agent-guardrails:breaker-region',
+      'CircuitBreaker watches CloudTrail events of its own region only (IAM and STS calls are delivered in us-east-1). ' +
+        'Deploy one per region where the agents work, and keep a trail (AuditTrail) recording management events.',
+    );
     this.node.addValidation({ validate: () => this.validateInlinePolicyRoom() });
   }
 
@@ -246,7 +265,8 @@ export class CircuitBreaker extends Construct {
     const watched = this.watched.find((w) => w.agentName === agent.agentName);
     if (!watched) {
       throw invalidProps('CircuitBreaker.AgentNotWatched', `CircuitBreaker: agent ${agent.agentName} is not watched by ${this.node.path}.`, {
-        constructPath: this.node.path, received: agent.agentName,
+        constructPath: this.node.path,
+        received: agent.agentName,
         fix: `Ask for the reset command of an agent it watches (${this.watched.map((w) => w.agentName).join(', ')}), or watch the agent.`,
       });
     }
@@ -259,16 +279,22 @@ export class CircuitBreaker extends Construct {
    * Refuses agent roles: an agent never resets a breaker.
    */
   public grantOperate(grantee: iam.IGrantable): iam.Grant {
-    if (grantee instanceof AgentRole || (grantee.grantPrincipal instanceof AgentRole)) {
-      throw invalidProps('CircuitBreaker.AgentOperator',
-        `CircuitBreaker: grantOperate was given agent role ${(grantee as AgentRole).agentName ?? ''}; an agent must never trip or reset a `
-        + `breaker. Grant it to a human operator's role.`, {
-        constructPath: this.node.path, received: ((grantee instanceof AgentRole ? grantee : grantee.grantPrincipal) as AgentRole).node.path,
-        fix: 'Grant it to a human operator\'s role.',
-      });
+    if (grantee instanceof AgentRole || grantee.grantPrincipal instanceof AgentRole) {
+      throw invalidProps(
+        'CircuitBreaker.AgentOperator',
+        `CircuitBreaker: grantOperate was given agent role ${(grantee as AgentRole).agentName ?? ''}; an agent must never trip or reset a ` +
+          `breaker. Grant it to a human operator's role.`,
+        {
+          constructPath: this.node.path,
+          received: ((grantee instanceof AgentRole ? grantee : grantee.grantPrincipal) as AgentRole).node.path,
+          fix: "Grant it to a human operator's role.",
+        },
+      );
     }
     const grant = iam.Grant.addToPrincipal({
-      grantee, actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'], resourceArns: this.agents.map((a) => a.roleArn),
+      grantee,
+      actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'],
+      resourceArns: this.agents.map((a) => a.roleArn),
     });
     this.grantStateWrites(grantee);
     this.table.grant(grantee, 'dynamodb:Query');
@@ -301,9 +327,11 @@ export class CircuitBreaker extends Construct {
       const inline = agent.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
       const used = inline ? policySize(Stack.of(agent).resolve(inline.document.toJSON())) : 0;
       if (used + quarantine > IAM_QUOTAS.inlinePoliciesPerRole) {
-        errors.push(`CircuitBreaker: agent ${agent.agentName}'s inline policies use ${used} of the ${IAM_QUOTAS.inlinePoliciesPerRole} characters `
-          + `IAM allows per role; the quarantine policy (${quarantine}) would not fit, and the breaker could not stop the agent. `
-          + 'Move grants to a managed policy.');
+        errors.push(
+          `CircuitBreaker: agent ${agent.agentName}'s inline policies use ${used} of the ${IAM_QUOTAS.inlinePoliciesPerRole} characters ` +
+            `IAM allows per role; the quarantine policy (${quarantine}) would not fit, and the breaker could not stop the agent. ` +
+            'Move grants to a managed policy.',
+        );
       }
     }
     return errors;
@@ -316,45 +344,65 @@ function alertKey(scope: Construct): kms.Key {
     description: 'cdk-agent-guardrails circuit breaker: alert topic',
     enableKeyRotation: true,
   });
-  key.addToResourcePolicy(new iam.PolicyStatement({
-    sid: 'CloudWatchAlarmsPublishToAlertTopic',
-    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-    resources: ['*'],
-  }));
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublishToAlertTopic',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+    }),
+  );
   return key;
 }
 
-
 function validateAgents(agents: WatchedAgent[] | undefined, constructPath: string): AgentRole[] {
   if (!Array.isArray(agents) || agents.length === 0) {
-    throw invalidProps('CircuitBreaker.NoAgents',
-      `CircuitBreaker: agents is empty (got ${JSON.stringify(agents)}). Give at least one agent: agents: [{ agent: myAgentRole }].`, {
-      constructPath, received: JSON.stringify(agents) ?? 'undefined', fix: 'Give at least one agent: agents: [{ agent: myAgentRole }].',
-    });
+    throw invalidProps(
+      'CircuitBreaker.NoAgents',
+      `CircuitBreaker: agents is empty (got ${JSON.stringify(agents)}). Give at least one agent: agents: [{ agent: myAgentRole }].`,
+      {
+        constructPath,
+        received: JSON.stringify(agents) ?? 'undefined',
+        fix: 'Give at least one agent: agents: [{ agent: myAgentRole }].',
+      },
+    );
   }
   if (agents.length > MAX_AGENTS) {
-    throw invalidProps('CircuitBreaker.TooManyAgents',
-      `CircuitBreaker: ${agents.length} agents given; one breaker watches at most ${MAX_AGENTS} (its configuration travels in the function's 4 `
-      + `KB environment). Split them across several CircuitBreakers.`, {
-      constructPath, received: `${agents.length} agents`, fix: `Split them across several CircuitBreakers of at most ${MAX_AGENTS} agents each.`,
-    });
+    throw invalidProps(
+      'CircuitBreaker.TooManyAgents',
+      `CircuitBreaker: ${agents.length} agents given; one breaker watches at most ${MAX_AGENTS} (its configuration travels in the function's 4 ` +
+        `KB environment). Split them across several CircuitBreakers.`,
+      {
+        constructPath,
+        received: `${agents.length} agents`,
+        fix: `Split them across several CircuitBreakers of at most ${MAX_AGENTS} agents each.`,
+      },
+    );
   }
   const seen = new Set<string>();
   for (const w of agents) {
     if (!w || !AgentRole.isAgentRole(w.agent)) {
-      throw invalidProps('CircuitBreaker.NotAgentRole',
-        `CircuitBreaker: every watched agent must be an AgentRole (its guard is what keeps the agent from removing its own quarantine); got `
-        + `${w?.agent?.constructor?.name ?? JSON.stringify(w)}.`, {
-        constructPath, received: w?.agent?.constructor?.name ?? JSON.stringify(w) ?? 'undefined',
-        fix: 'Watch the AgentRole the agent runs as (or guard the role with GuardAgents and make it an AgentRole).',
-      });
+      throw invalidProps(
+        'CircuitBreaker.NotAgentRole',
+        `CircuitBreaker: every watched agent must be an AgentRole (its guard is what keeps the agent from removing its own quarantine); got ` +
+          `${w?.agent?.constructor?.name ?? JSON.stringify(w)}.`,
+        {
+          constructPath,
+          received: w?.agent?.constructor?.name ?? JSON.stringify(w) ?? 'undefined',
+          fix: 'Watch the AgentRole the agent runs as (or guard the role with GuardAgents and make it an AgentRole).',
+        },
+      );
     }
     if (seen.has(w.agent.agentName)) {
-      throw invalidProps('CircuitBreaker.DuplicateAgent',
-        `CircuitBreaker: agent ${w.agent.agentName} is listed twice. List each agent once, with its thresholds.`, {
-        constructPath, received: w.agent.agentName, fix: 'List each agent once, with its thresholds.',
-      });
+      throw invalidProps(
+        'CircuitBreaker.DuplicateAgent',
+        `CircuitBreaker: agent ${w.agent.agentName} is listed twice. List each agent once, with its thresholds.`,
+        {
+          constructPath,
+          received: w.agent.agentName,
+          fix: 'List each agent once, with its thresholds.',
+        },
+      );
     }
     seen.add(w.agent.agentName);
   }
@@ -365,10 +413,15 @@ function resolveThresholds(what: string, given: BreakerThresholds | undefined, f
   const count = (name: keyof BreakerThresholds, value: number | undefined, inherited: number): number => {
     if (value === undefined) return inherited;
     if (Token.isUnresolved(value) || !Number.isInteger(value) || value < 1) {
-      throw invalidProps('CircuitBreaker.InvalidThreshold',
-        `CircuitBreaker: ${what}: ${name} must be a whole number of at least 1 (the breaker trips on more than that many calls), got ${value}.`, {
-        constructPath, received: `${name}: ${value}`, fix: `Set ${name} to a literal whole number of at least 1, or leave it out for the default.`,
-      });
+      throw invalidProps(
+        'CircuitBreaker.InvalidThreshold',
+        `CircuitBreaker: ${what}: ${name} must be a whole number of at least 1 (the breaker trips on more than that many calls), got ${value}.`,
+        {
+          constructPath,
+          received: `${name}: ${value}`,
+          fix: `Set ${name} to a literal whole number of at least 1, or leave it out for the default.`,
+        },
+      );
     }
     return value;
   };
@@ -377,16 +430,23 @@ function resolveThresholds(what: string, given: BreakerThresholds | undefined, f
     const ms = given.window.toMilliseconds();
     if (Token.isUnresolved(ms)) {
       throw invalidProps('CircuitBreaker.WindowNotLiteral', `CircuitBreaker: ${what}: window must be a literal duration, not a token.`, {
-        constructPath, received: given.window.toString(), fix: 'Give a literal duration such as Duration.minutes(5).',
+        constructPath,
+        received: given.window.toString(),
+        fix: 'Give a literal duration such as Duration.minutes(5).',
       });
     }
     windowSeconds = ms / 1000;
     if (!Number.isInteger(windowSeconds) || windowSeconds < 60 || windowSeconds > 86400) {
-      throw invalidProps('CircuitBreaker.WindowOutOfRange',
-        `CircuitBreaker: ${what}: window of ${given.window.toHumanString()} is out of range. Use whole seconds from 1 minute to 1 day, for `
-        + `example Duration.minutes(5).`, {
-        constructPath, received: given.window.toHumanString(), fix: 'Use whole seconds from 1 minute to 1 day, for example Duration.minutes(5).',
-      });
+      throw invalidProps(
+        'CircuitBreaker.WindowOutOfRange',
+        `CircuitBreaker: ${what}: window of ${given.window.toHumanString()} is out of range. Use whole seconds from 1 minute to 1 day, for ` +
+          `example Duration.minutes(5).`,
+        {
+          constructPath,
+          received: given.window.toHumanString(),
+          fix: 'Use whole seconds from 1 minute to 1 day, for example Duration.minutes(5).',
+        },
+      );
     }
   }
   return {

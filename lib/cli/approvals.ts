@@ -40,7 +40,9 @@ function regionOf(url: URL, flag?: string): string {
   const region = flag ?? match?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) {
     throw usageError(SPEC, `cannot tell the region from the URL ${url.href}`, {
-      received: url.href, fix: 'pass --region REGION (or set AWS_REGION)', withUsage: false,
+      received: url.href,
+      fix: 'pass --region REGION (or set AWS_REGION)',
+      withUsage: false,
     });
   }
   return region;
@@ -61,7 +63,9 @@ async function call(url: URL, region: string, method: 'GET' | 'POST', path: stri
   };
   const signed = await signer.sign(request);
   const response = await fetch(`${url.protocol}//${url.host}${request.path}`, {
-    method, headers: signed.headers as Record<string, string>, body: payload,
+    method,
+    headers: signed.headers as Record<string, string>,
+    body: payload,
   });
   const text = await response.text();
   let json: any;
@@ -121,8 +125,9 @@ function requestOf(values: OptionValues<typeof SPEC.options>, verb: string | und
   }
   const rawUrl = values.url ?? process.env.CDK_AGENT_GUARDRAILS_APPROVAL_URL;
   if (!rawUrl) {
-    throw fail('no --url given (the approval gate\'s function URL, an output of your stack)', {
-      fix: 'pass --url FUNCTION_URL, or set CDK_AGENT_GUARDRAILS_APPROVAL_URL', withUsage: false,
+    throw fail("no --url given (the approval gate's function URL, an output of your stack)", {
+      fix: 'pass --url FUNCTION_URL, or set CDK_AGENT_GUARDRAILS_APPROVAL_URL',
+      withUsage: false,
     });
   }
   let url: URL;
@@ -130,26 +135,34 @@ function requestOf(values: OptionValues<typeof SPEC.options>, verb: string | und
     url = new URL(rawUrl);
   } catch {
     throw fail(`--url ${JSON.stringify(rawUrl)} is not a URL`, {
-      received: rawUrl, fix: 'pass the function URL as your stack outputs it (https://<id>.lambda-url.<region>.on.aws/)', withUsage: false,
+      received: rawUrl,
+      fix: 'pass the function URL as your stack outputs it (https://<id>.lambda-url.<region>.on.aws/)',
+      withUsage: false,
     });
   }
   const region = regionOf(url, values.region);
   if (url.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
     throw fail(`refusing to send signed requests over plain http to a remote host (${url.host})`, {
-      received: rawUrl, fix: 'use the https function URL', withUsage: false,
+      received: rawUrl,
+      fix: 'use the https function URL',
+      withUsage: false,
     });
   }
   const digest = values.digest ?? '';
   if (verb === 'approve' && !/^[0-9a-f]{64}$/.test(digest)) {
     const got = values.digest === undefined ? 'no --digest' : JSON.stringify(values.digest);
     throw fail(`approve needs --digest with the 64-hex-digit digest you reviewed, got ${got}`, {
-      received: values.digest, fix: `run \`approvals show ${id}\` and pass its digest: --digest SHA256`, withUsage: false,
+      received: values.digest,
+      fix: `run \`approvals show ${id}\` and pass its digest: --digest SHA256`,
+      withUsage: false,
     });
   }
   const reason = values.reason ?? '';
   if (verb === 'reject' && !reason.trim()) {
     throw fail('reject needs --reason "..."', {
-      received: values.reason, fix: 'say why you reject: --reason "take a snapshot first"', withUsage: false,
+      received: values.reason,
+      fix: 'say why you reject: --reason "take a snapshot first"',
+      withUsage: false,
     });
   }
   return { verb, id, url, region, digest, reason };
@@ -159,10 +172,14 @@ export const run: CommandHandler = async (args, io) => {
   const parsed = parseCommandArgs(SPEC, args, io);
   if (!parsed) return EXIT.ok;
   const { verb, id, url, region, digest, reason } = requestOf(parsed.values, parsed.positionals[0], parsed.positionals[1]);
-  const response = verb === 'list' ? await call(url, region, 'GET', '/requests')
-    : verb === 'show' ? await call(url, region, 'GET', `/requests/${id}`)
-      : verb === 'approve' ? await call(url, region, 'POST', `/requests/${id}/approve`, { digest })
-        : await call(url, region, 'POST', `/requests/${id}/reject`, { reason });
+  const response =
+    verb === 'list'
+      ? await call(url, region, 'GET', '/requests')
+      : verb === 'show'
+        ? await call(url, region, 'GET', `/requests/${id}`)
+        : verb === 'approve'
+          ? await call(url, region, 'POST', `/requests/${id}/approve`, { digest })
+          : await call(url, region, 'POST', `/requests/${id}/reject`, { reason });
 
   if (response.status >= 300) {
     io.err(`refused (${response.status}): ${response.json.error ?? response.json.message ?? JSON.stringify(response.json)}`);
@@ -185,8 +202,10 @@ export const run: CommandHandler = async (args, io) => {
     return EXIT.ok;
   }
   const r = response.json;
-  io.out(r.status === 'PENDING'
-    ? `approval recorded for ${r.requestId}: ${r.approvals} of ${r.requiredApprovals} approvals, waiting for more`
-    : `${r.requestId} ${String(r.status).toLowerCase()} by ${(r.approvers ?? []).join(', ') || 'you'}`);
+  io.out(
+    r.status === 'PENDING'
+      ? `approval recorded for ${r.requestId}: ${r.approvals} of ${r.requiredApprovals} approvals, waiting for more`
+      : `${r.requestId} ${String(r.status).toLowerCase()} by ${(r.approvers ?? []).join(', ') || 'you'}`,
+  );
   return EXIT.ok;
 };

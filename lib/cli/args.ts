@@ -79,9 +79,10 @@ export function parseCommandArgs<const O extends OptionSpecs>(spec: CommandSpec<
     const extra = parsed.positionals[max];
     throw usageError(spec, `unexpected argument ${JSON.stringify(extra)}`, {
       received: extra,
-      fix: max === 0
-        ? `${spec.command} takes no positional argument; pass options only`
-        : `${spec.command} takes at most ${max} positional argument${max === 1 ? '' : 's'}`,
+      fix:
+        max === 0
+          ? `${spec.command} takes no positional argument; pass options only`
+          : `${spec.command} takes at most ${max} positional argument${max === 1 ? '' : 's'}`,
     });
   }
   return { values: parsed.values as OptionValues<O>, positionals: parsed.positionals };
@@ -100,7 +101,9 @@ function diagnose(spec: CommandSpec, argv: readonly string[]): GuardrailsError |
     const given = token.rawName;
     if (!option) {
       const near = closest(token.name, Object.keys(spec.options));
-      const known = Object.keys(spec.options).map((n) => `--${n}`).join(', ');
+      const known = Object.keys(spec.options)
+        .map((n) => `--${n}`)
+        .join(', ');
       return usageError(spec, `unknown option ${JSON.stringify(given)}`, {
         received: given,
         fix: `${near ? `did you mean --${near}? The` : 'the'} options of ${spec.command} are ${known}`,
@@ -151,5 +154,8 @@ function editDistance(a: string, b: string): number {
 
 /** A comma-separated option value as a list: trimmed, empty entries dropped. */
 export function commaList(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

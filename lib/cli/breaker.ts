@@ -55,24 +55,29 @@ const VERBS = ['trip', 'reset', 'status'];
 function parse(args: string[], io: CliIo): Options | undefined {
   const parsed = parseCommandArgs(SPEC, args, io);
   if (!parsed) return undefined;
-  const { values, positionals: [verb, agentName] } = parsed;
+  const {
+    values,
+    positionals: [verb, agentName],
+  } = parsed;
   if (!verb || !VERBS.includes(verb)) {
     throw usageError(SPEC, `unknown or missing sub-command ${JSON.stringify(verb ?? '')}`, { received: verb, fix: `use one of ${VERBS.join(', ')}` });
   }
   if (!agentName || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(agentName)) {
     throw usageError(SPEC, `missing or invalid AGENT name ${JSON.stringify(agentName ?? '')}`, {
-      received: agentName, fix: 'name the agent as its breaker does: 1 to 64 letters, digits, - and _, starting with a letter or digit',
+      received: agentName,
+      fix: 'name the agent as its breaker does: 1 to 64 letters, digits, - and _, starting with a letter or digit',
     });
   }
   const roleName = values['role-name'];
   if (!roleName || !/^[\w+=,.@-]{1,64}$/.test(roleName)) {
     throw usageError(SPEC, `--role-name must name the agent's IAM role (got ${JSON.stringify(roleName ?? '')})`, {
-      received: roleName, fix: 'pass --role-name ROLE with the name (not the ARN) of the agent role',
+      received: roleName,
+      fix: 'pass --role-name ROLE with the name (not the ARN) of the agent role',
     });
   }
   if (verb === 'reset' && !values.table) {
     throw usageError(SPEC, 'reset needs --table: the breaker must be re-armed in its table, or it could never trip again', {
-      fix: 'pass --table TABLE, the breaker\'s table (the reset command in the trip alert has it)',
+      fix: "pass --table TABLE, the breaker's table (the reset command in the trip alert has it)",
     });
   }
   return {
@@ -133,22 +138,32 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
     try {
       const store = new BreakerStore(c.dynamodb, o.table);
       // A human's trip overrides a reset under way: that reset then sees the trip and re-applies the quarantine.
-      const claimed = await store.claimIncident(o.agentName, { incidentId, trippedAt: at.toISOString(), reason, trippedBy: operator }, {
-        overResetStartedBefore: '9999-12-31T23:59:59.999Z',
-      });
+      const claimed = await store.claimIncident(
+        o.agentName,
+        { incidentId, trippedAt: at.toISOString(), reason, trippedBy: operator },
+        {
+          overResetStartedBefore: '9999-12-31T23:59:59.999Z',
+        },
+      );
       if (claimed) {
         // Again, now that the trip is recorded: a reset finishing between the first write and the
         // claim may have lifted it. From the claim on, no reset can close without seeing this trip.
         await writeQuarantine(c.iam, o.roleName, at);
       }
       await store.appendLedger({
-        kind: 'manual-trip', agentName: o.agentName, incidentId, at: at.toISOString(), actor: operator,
+        kind: 'manual-trip',
+        agentName: o.agentName,
+        incidentId,
+        at: at.toISOString(),
+        actor: operator,
         details: { reason, roleName: o.roleName, alreadyTripped: !claimed },
       });
       if (claimed) await store.markCompleted(o.agentName, incidentId, new Date().toISOString());
-      io.out(claimed
-        ? `breaker state: tripped by ${operator} (incident ${incidentId})`
-        : 'breaker state: was already tripped; the manual trip is recorded in the ledger');
+      io.out(
+        claimed
+          ? `breaker state: tripped by ${operator} (incident ${incidentId})`
+          : 'breaker state: was already tripped; the manual trip is recorded in the ledger',
+      );
     } catch (e) {
       followUpFailed = true;
       io.err(`the quarantine is in place, but recording the trip in table ${o.table} failed: ${(e as Error).message}`);
@@ -161,7 +176,10 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
         agentName: o.agentName,
         kind: 'manual-trip',
         body: {
-          incidentId, trippedAt: at.toISOString(), trippedBy: operator, reason,
+          incidentId,
+          trippedAt: at.toISOString(),
+          trippedBy: operator,
+          reason,
           reset: o.table ? resetCommand(o.agentName, o.roleName, o.table) : undefined,
         },
       });
@@ -173,8 +191,10 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
   if (o.table) {
     io.out(`to reset: ${resetCommand(o.agentName, o.roleName, o.table)}`);
   } else {
-    io.err('no --table given: the trip is not recorded in the breaker ledger, and the breaker state still reads closed. '
-      + 'Run it again with --table to record it.');
+    io.err(
+      'no --table given: the trip is not recorded in the breaker ledger, and the breaker state still reads closed. ' +
+        'Run it again with --table to record it.',
+    );
   }
   return followUpFailed ? EXIT.remote : EXIT.ok;
 }
@@ -202,19 +222,27 @@ async function reset(o: Options, operator: string, c: Clients, io: CliIo): Promi
   }
   if (!(await store.finishReset(o.agentName, resetId))) {
     const quarantined = await abortReset(o, resetId, operator, at, c, io, 'the breaker tripped again while the reset was under way');
-    io.err(quarantined
-      ? `reset of agent ${o.agentName} ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again. `
-        + 'Find out why before resetting again.'
-      : `reset of agent ${o.agentName} NOT done: another reset took over while this one was under way; it decides the outcome. `
-        + 'Run status to see it.');
+    io.err(
+      quarantined
+        ? `reset of agent ${o.agentName} ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again. ` +
+            'Find out why before resetting again.'
+        : `reset of agent ${o.agentName} NOT done: another reset took over while this one was under way; it decides the outcome. ` +
+            'Run status to see it.',
+    );
     return EXIT.remote;
   }
   await store.appendLedger({
-    kind: 'reset', agentName: o.agentName, incidentId, at: at.toISOString(), actor: operator,
+    kind: 'reset',
+    agentName: o.agentName,
+    incidentId,
+    at: at.toISOString(),
+    actor: operator,
     details: { reason: o.reason ?? 'human reset', roleName: o.roleName, previousState: previous?.state ?? 'none', trippedAt: previous?.trippedAt },
   });
-  io.out(`agent ${o.agentName} reset at ${at.toISOString()} by ${operator}: the quarantine is lifted; `
-    + 'sessions issued before now stay revoked, new sessions work. The breaker is armed again.');
+  io.out(
+    `agent ${o.agentName} reset at ${at.toISOString()} by ${operator}: the quarantine is lifted; ` +
+      'sessions issued before now stay revoked, new sessions work. The breaker is armed again.',
+  );
   if (o.topic) {
     await publishAlert(c.sns, o.topic, {
       subject: `Circuit breaker reset: agent ${o.agentName}`,
@@ -248,13 +276,19 @@ async function abortReset(o: Options, resetId: string, operator: string, at: Dat
   try {
     await writeQuarantine(c.iam, o.roleName, new Date(incident.trippedAt ?? at.toISOString()));
   } catch (e) {
-    io.err(`agent ${o.agentName} may NOT be quarantined: IAM refused to re-apply the quarantine on role ${o.roleName}: ${(e as Error).message}. `
-      + 'Run breaker trip, or remove the agent\'s credentials.');
+    io.err(
+      `agent ${o.agentName} may NOT be quarantined: IAM refused to re-apply the quarantine on role ${o.roleName}: ${(e as Error).message}. ` +
+        "Run breaker trip, or remove the agent's credentials.",
+    );
     throw e;
   }
   if (current.incidentId) await store.markCompleted(o.agentName, current.incidentId, new Date().toISOString());
   await store.appendLedger({
-    kind: 'reset-aborted', agentName: o.agentName, incidentId: current.incidentId ?? 'none', at: at.toISOString(), actor: operator,
+    kind: 'reset-aborted',
+    agentName: o.agentName,
+    incidentId: current.incidentId ?? 'none',
+    at: at.toISOString(),
+    actor: operator,
     details: { why, roleName: o.roleName, resetId, incident: current.incidentId, trippedBy: current.trippedBy, reason: current.reason },
   });
   if (o.topic) {
@@ -263,7 +297,12 @@ async function abortReset(o: Options, resetId: string, operator: string, at: Dat
       agentName: o.agentName,
       kind: 'reset-aborted',
       body: {
-        why, incidentId: current.incidentId, trippedAt: current.trippedAt, trippedBy: current.trippedBy, reason: current.reason, resetBy: operator,
+        why,
+        incidentId: current.incidentId,
+        trippedAt: current.trippedAt,
+        trippedBy: current.trippedBy,
+        reason: current.reason,
+        resetBy: operator,
         quarantine: 'every session of the role is denied every action until a human resets the breaker',
       },
     });
@@ -283,10 +322,12 @@ async function status(o: Options, c: Clients, io: CliIo): Promise<number> {
   io.out(`role ${o.roleName}: ${quarantined ? 'QUARANTINED (every session denied every action)' : 'not quarantined'}`);
   if (o.table) {
     const state = await new BreakerStore(c.dynamodb, o.table).state(o.agentName);
-    const since = state?.state === 'tripped' ? ` since ${state.trippedAt} by ${state.trippedBy}: ${state.reason}`
-      : state?.state === 'resetting'
-        ? ` since ${state.resetAt} by ${state.resetBy}${state.pendingIncident ? ` (tripped again meanwhile: ${state.pendingIncident.reason})` : ''}`
-        : '';
+    const since =
+      state?.state === 'tripped'
+        ? ` since ${state.trippedAt} by ${state.trippedBy}: ${state.reason}`
+        : state?.state === 'resetting'
+          ? ` since ${state.resetAt} by ${state.resetBy}${state.pendingIncident ? ` (tripped again meanwhile: ${state.pendingIncident.reason})` : ''}`
+          : '';
     io.out(`breaker ${o.agentName}: ${state?.state ?? 'closed (never tripped)'}${since}`);
   }
   return quarantined ? EXIT.findings : EXIT.ok;

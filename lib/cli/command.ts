@@ -43,5 +43,5 @@ const EXIT_BY_KIND: Readonly<Record<GuardrailsErrorKind, number>> = Object.freez
 
 /** The exit code for an error: its kind's code, or `input` for anything unexpected (fail closed: never 0). */
 export function exitCodeOf(error: unknown): number {
-  return GuardrailsError.isGuardrailsError(error) ? EXIT_BY_KIND[error.kind] ?? EXIT.input : EXIT.input;
+  return GuardrailsError.isGuardrailsError(error) ? (EXIT_BY_KIND[error.kind] ?? EXIT.input) : EXIT.input;
 }

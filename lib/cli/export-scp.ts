@@ -44,12 +44,16 @@ export const run: CommandHandler = async (argv, io) => {
   const maxPolicies = rawMax === undefined ? Number.POSITIVE_INFINITY : Number(rawMax);
   if (rawMax !== undefined && (!Number.isInteger(maxPolicies) || maxPolicies < 1)) {
     throw usageError(SPEC, `--max-policies must be a positive integer, got ${JSON.stringify(rawMax)}.`, {
-      received: rawMax, fix: `pass the number of SCPs you can attach, for example --max-policies ${SCP_ATTACHMENT_QUOTA - 1}`, withUsage: false,
+      received: rawMax,
+      fix: `pass the number of SCPs you can attach, for example --max-policies ${SCP_ATTACHMENT_QUOTA - 1}`,
+      withUsage: false,
     });
   }
   if (accounts && (tagKey !== undefined || nonProduction)) {
     throw usageError(SPEC, '--accounts replaces the tag-based scope, but --tag-key or --non-production was given too.', {
-      received: `--accounts ${values.accounts}`, fix: 'drop --tag-key and --non-production, or drop --accounts', withUsage: false,
+      received: `--accounts ${values.accounts}`,
+      fix: 'drop --tag-key and --non-production, or drop --accounts',
+      withUsage: false,
     });
   }
   let scope: ProductionScope;
@@ -66,15 +70,25 @@ export const run: CommandHandler = async (argv, io) => {
     fs.mkdirSync(outDir, { recursive: true });
     for (const p of policies) fs.writeFileSync(path.join(outDir, `${p.name}.json`), JSON.stringify(p.document));
   } else {
-    io.out(JSON.stringify(policies.map((p) => ({ name: p.name, size: p.size, document: p.document })), null, 2));
+    io.out(
+      JSON.stringify(
+        policies.map((p) => ({ name: p.name, size: p.size, document: p.document })),
+        null,
+        2,
+      ),
+    );
   }
   const sizes = policies.map((p) => p.size).join(', ');
-  io.err(`export-scp: ${policies.length} service control polic${policies.length === 1 ? 'y' : 'ies'} (${sizes} of ${5120} characters)`
-    + `${outDir ? ` written to ${outDir}` : ''}; attach all of them; they apply to principals tagged guardrails:agent. `
-    + 'SCPs do not apply to the management account or to service-linked roles.');
+  io.err(
+    `export-scp: ${policies.length} service control polic${policies.length === 1 ? 'y' : 'ies'} (${sizes} of ${5120} characters)` +
+      `${outDir ? ` written to ${outDir}` : ''}; attach all of them; they apply to principals tagged guardrails:agent. ` +
+      'SCPs do not apply to the management account or to service-linked roles.',
+  );
   if (policies.length > SCP_ATTACHMENT_QUOTA - 1) {
-    io.err(`export-scp: a target takes ${SCP_ATTACHMENT_QUOTA} SCPs, one of them FullAWSAccess: `
-      + `attach ${SCP_ATTACHMENT_QUOTA - 1} at the root and the rest at the OUs (every level applies).`);
+    io.err(
+      `export-scp: a target takes ${SCP_ATTACHMENT_QUOTA} SCPs, one of them FullAWSAccess: ` +
+        `attach ${SCP_ATTACHMENT_QUOTA - 1} at the root and the rest at the OUs (every level applies).`,
+    );
   }
   return EXIT.ok;
 };

@@ -69,12 +69,14 @@ function verifyArgs(argv: string[], io: CliIo): VerifyArgs | undefined {
   }
   const live = values.live ?? false;
   const roleArns = values['role-arn'] ?? [];
-  const nonProduction = values['non-production'] === undefined
-    ? DEFAULT_PRODUCTION_MODEL.nonProductionValues
-    : commaList(values['non-production']).map((v) => v.toLowerCase());
+  const nonProduction =
+    values['non-production'] === undefined
+      ? DEFAULT_PRODUCTION_MODEL.nonProductionValues
+      : commaList(values['non-production']).map((v) => v.toLowerCase());
   if (live && roleArns.length === 0) {
     throw usageError(SPEC, '--live needs --role-arn ARN: the deployed role to ask IAM about', {
-      received: '--live without --role-arn', fix: 'add --role-arn arn:aws:iam::ACCOUNT:role/NAME (repeatable)',
+      received: '--live without --role-arn',
+      fix: 'add --role-arn arn:aws:iam::ACCOUNT:role/NAME (repeatable)',
     });
   }
   if (!live && (roleArns.length > 0 || values.endpoint !== undefined)) {
@@ -85,7 +87,9 @@ function verifyArgs(argv: string[], io: CliIo): VerifyArgs | undefined {
   }
   if (nonProduction.length === 0) {
     throw usageError(SPEC, `--non-production needs at least one tag value, got ${JSON.stringify(values['non-production'])}`, {
-      received: values['non-production'], fix: 'pass the values that mean disposable, for example --non-production dev,test', withUsage: false,
+      received: values['non-production'],
+      fix: 'pass the values that mean disposable, for example --non-production dev,test',
+      withUsage: false,
     });
   }
   return {
@@ -118,10 +122,13 @@ export async function verifyAssembly(args: VerifyArgs, io: CliIo): Promise<Verif
   const assembly = readAssembly(args.assembly);
   const agents = findAgents(assembly, args.agents);
   if (agents.length === 0) {
-    throw new GuardrailsError(GuardrailsErrorKind.NO_AGENTS, `no agent role in the cloud assembly at ${assembly.directory}: `
-      + 'no role is tagged guardrails:agent or trusted by an agent service (bedrock.amazonaws.com, bedrock-agentcore.amazonaws.com, ...). '
-      + 'Use AgentRole for your agents, or name the roles they use with --agent <logical ID | role name | construct path>. '
-      + 'Nothing verified is not a pass.');
+    throw new GuardrailsError(
+      GuardrailsErrorKind.NO_AGENTS,
+      `no agent role in the cloud assembly at ${assembly.directory}: ` +
+        'no role is tagged guardrails:agent or trusted by an agent service (bedrock.amazonaws.com, bedrock-agentcore.amazonaws.com, ...). ' +
+        'Use AgentRole for your agents, or name the roles they use with --agent <logical ID | role name | construct path>. ' +
+        'Nothing verified is not a pass.',
+    );
   }
   const inventory = findResources(assembly, args.model);
   return analyse({
@@ -149,15 +156,22 @@ async function verifyLive(args: VerifyArgs, io: CliIo): Promise<VerifyReport> {
   if (fs.existsSync(path.join(args.assembly, 'manifest.json'))) {
     assembly = readAssembly(args.assembly);
   } else {
-    warnings.push(`no cloud assembly at ${path.resolve(args.assembly)}: only escalation and tampering paths were checked. `
-      + 'Pass the cdk.out of the deployed app to check its production resources.');
+    warnings.push(
+      `no cloud assembly at ${path.resolve(args.assembly)}: only escalation and tampering paths were checked. ` +
+        'Pass the cdk.out of the deployed app to check its production resources.',
+    );
   }
   const inventory = assembly ? findResources(assembly, args.model) : { production: [], notAssessed: {} };
   // An environment-agnostic app deploys into the role's account.
   const account = agents[0].stack.env.account;
   const production: ResourceModel[] = inventory.production.map((r) => ({ ...r, arn: r.arn.replace(`:${UNKNOWN_ACCOUNT}:`, `:${account}:`) }));
   // The app's resource-based policies, as deployed into the role's account.
-  const deployed = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null).split(`:${UNKNOWN_ACCOUNT}:`).join(`:${account}:`)) ?? undefined;
+  const deployed = <T>(value: T): T =>
+    JSON.parse(
+      JSON.stringify(value ?? null)
+        .split(`:${UNKNOWN_ACCOUNT}:`)
+        .join(`:${account}:`),
+    ) ?? undefined;
   const resourcePolicies = assembly
     ? findResourcePolicies(assembly).map((p) => ({ ...p, document: deployed(p.document), governs: deployed(p.governs) }))
     : [];

@@ -145,7 +145,10 @@ export class AgentRole extends iam.Role {
     const protection = props.protection ?? ProductionProtection.readOnly();
     const quota = props.managedPolicyQuota ?? IAM_QUOTAS.managedPoliciesPerRole;
     if (!Number.isInteger(quota) || quota < 1 || quota > 20) {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: managedPolicyQuota must be an integer from 1 to 20 (the IAM quota), got ${quota}.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: managedPolicyQuota must be an integer from 1 to 20 (the IAM quota), got ${quota}.`,
+      );
     }
 
     super(scope, id, {
@@ -180,16 +183,26 @@ export class AgentRole extends iam.Role {
     this.node.addMetadata(GUARD_METADATA, this.coverage);
     if (protection.isWeak) {
       this.node.addMetadata(BROAD_GRANT_METADATA, { kind: 'weak-protection', protection: protection.kind, justification: protection.justification });
-      Annotations.of(this).addWarningV2('cdk-agent-guardrails:weak-protection',
-        `AgentRole ${agentName} uses ProductionProtection.noDestructionOnly: it cannot delete production, but it can still stop, isolate, overwrite `
-        + `or reconfigure it (${protection.justification}). Use ProductionProtection.readOnly() once the agent's grants are explicit.`);
+      Annotations.of(this).addWarningV2(
+        'cdk-agent-guardrails:weak-protection',
+        `AgentRole ${agentName} uses ProductionProtection.noDestructionOnly: it cannot delete production, but it can still stop, isolate, ` +
+          `overwrite ` +
+          `or reconfigure it (${protection.justification}). Use ProductionProtection.readOnly() once the agent's grants are explicit.`,
+      );
     }
     if (props.longSessionJustification) {
-      this.node.addMetadata(BROAD_GRANT_METADATA, { kind: 'long-session', maxSessionSeconds: maxSessionDuration.toSeconds(), justification: props.longSessionJustification });
+      this.node.addMetadata(BROAD_GRANT_METADATA, {
+        kind: 'long-session',
+        maxSessionSeconds: maxSessionDuration.toSeconds(),
+        justification: props.longSessionJustification,
+      });
     }
     if (isServicePrincipal(props.assumedBy) && !props.serviceSourceArn) {
-      Annotations.of(this).addInfoV2('cdk-agent-guardrails:service-attribution',
-        `AgentRole ${agentName} is assumed by an AWS service, which sets no source identity: calls are attributed by the service's own identifiers. Set serviceSourceArn to pin the one resource allowed to assume it.`);
+      Annotations.of(this).addInfoV2(
+        'cdk-agent-guardrails:service-attribution',
+        `AgentRole ${agentName} is assumed by an AWS service, which sets no source identity: calls are attributed by the service's own ` +
+          `identifiers. Set serviceSourceArn to pin the one resource allowed to assume it.`,
+      );
     }
     this.node.addValidation({ validate: () => this.validateQuotas() });
   }
@@ -210,7 +223,12 @@ export class AgentRole extends iam.Role {
    */
   public allowBroad(options: BroadGrantOptions): iam.Grant {
     validateBroadGrant(this.agentName, options.actions, options.resources, options.justification);
-    this.node.addMetadata(BROAD_GRANT_METADATA, { kind: 'broad-grant', actions: options.actions, resources: options.resources, justification: options.justification });
+    this.node.addMetadata(BROAD_GRANT_METADATA, {
+      kind: 'broad-grant',
+      actions: options.actions,
+      resources: options.resources,
+      justification: options.justification,
+    });
     return iam.Grant.addToPrincipal({ grantee: this, actions: options.actions, resourceArns: options.resources });
   }
 
@@ -246,22 +264,37 @@ export class AgentRole extends iam.Role {
     const stack = Stack.of(this);
     const cfn = this.node.defaultChild as iam.CfnRole;
     const roleRef = JSON.stringify(stack.resolve(cfn.ref));
-    const attachedFromPolicySide = this.node.root.node.findAll().filter((c): c is iam.CfnManagedPolicy => c instanceof iam.CfnManagedPolicy)
+    const attachedFromPolicySide = this.node.root.node
+      .findAll()
+      .filter((c): c is iam.CfnManagedPolicy => c instanceof iam.CfnManagedPolicy)
       .filter((p) => ((Stack.of(p).resolve(p.roles) as unknown[] | undefined) ?? []).some((r) => JSON.stringify(r) === roleRef)).length;
     const count = ((stack.resolve(cfn.managedPolicyArns) as unknown[] | undefined)?.length ?? 0) + attachedFromPolicySide;
     if (count > this.managedPolicyQuota) {
-      errors.push(`AgentRole ${this.agentName} has ${count} managed policies attached (the guard needs ${this.guard.managedPolicies.length + this.escalationPolicies.length}), over the quota of ${this.managedPolicyQuota} per role. `
-        + 'Attach fewer managed policies (large grants overflow into managed policies too), or raise the IAM quota "Managed policies per role" and set managedPolicyQuota to match. Nothing was dropped to fit.');
+      errors.push(
+        `AgentRole ${this.agentName} has ${count} managed policies attached (the guard needs ` +
+          `${this.guard.managedPolicies.length + this.escalationPolicies.length}), over the quota of ${this.managedPolicyQuota} per role. ` +
+          'Attach fewer managed policies (large grants overflow into managed policies too), or raise the IAM quota "Managed policies per role" and ' +
+          'set managedPolicyQuota to match. Nothing was dropped to fit.',
+      );
     }
     const inline = this.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
     if (inline) {
       const size = policySize(stack.resolve(inline.document.toJSON()));
       if (size > IAM_QUOTAS.inlinePoliciesPerRole) {
-        errors.push(`AgentRole ${this.agentName}: its inline policy is ${size} characters, over the IAM quota of ${IAM_QUOTAS.inlinePoliciesPerRole} per role. Move grants to a managed policy.`);
+        errors.push(
+          `AgentRole ${this.agentName}: its inline policy is ${size} characters, over the IAM quota of ${IAM_QUOTAS.inlinePoliciesPerRole} per ` +
+            `role. Move grants to a managed policy.`,
+        );
       }
     }
-    if (stack.resolve(cfn.permissionsBoundary) === undefined || JSON.stringify(stack.resolve(cfn.permissionsBoundary)) !== JSON.stringify(stack.resolve(this.boundary.managedPolicyArn))) {
-      errors.push(`AgentRole ${this.agentName}: its permissions boundary was replaced (by a PermissionsBoundary aspect or an override). The agent boundary carries the guard's denies; remove the other boundary from this role.`);
+    if (
+      stack.resolve(cfn.permissionsBoundary) === undefined ||
+      JSON.stringify(stack.resolve(cfn.permissionsBoundary)) !== JSON.stringify(stack.resolve(this.boundary.managedPolicyArn))
+    ) {
+      errors.push(
+        `AgentRole ${this.agentName}: its permissions boundary was replaced (by a PermissionsBoundary aspect or an override). The agent boundary ` +
+          `carries the guard's denies; remove the other boundary from this role.`,
+      );
     }
     const trust = policySize(stack.resolve(this.assumeRolePolicy?.toJSON()));
     if (trust > IAM_QUOTAS.trustPolicy) {
@@ -269,11 +302,15 @@ export class AgentRole extends iam.Role {
     }
     const boundary = policySize(stack.resolve(this.boundary.document.toJSON()));
     if (boundary > IAM_QUOTAS.managedPolicy) {
-      errors.push(`AgentRole ${this.agentName}: its permissions boundary is ${boundary} characters, over the IAM quota of ${IAM_QUOTAS.managedPolicy}. `
-        + (this.protection.kind === ProductionProtectionKind.READ_ONLY
-          ? 'The read-only boundary carries every explicit grant on production resources: grant the same actions on fewer resources (grants with the same '
-            + 'actions share one statement), tag resources the agent may change freely as disposable, or split the work across agents. Nothing was dropped to fit.'
-          : 'Nothing was dropped to fit.'));
+      errors.push(
+        `AgentRole ${this.agentName}: its permissions boundary is ${boundary} characters, over the IAM quota of ${IAM_QUOTAS.managedPolicy}. ` +
+          (this.protection.kind === ProductionProtectionKind.READ_ONLY
+            ? 'The read-only boundary carries every explicit grant on production resources: grant the same actions on fewer resources (grants with ' +
+              'the same ' +
+              'actions share one statement), tag resources the agent may change freely as disposable, or split the work across agents. Nothing was ' +
+              'dropped to fit.'
+            : 'Nothing was dropped to fit.'),
+      );
     }
     return errors;
   }
@@ -281,7 +318,11 @@ export class AgentRole extends iam.Role {
 
 function validateAgentName(name: string): string {
   if (typeof name !== 'string' || Token.isUnresolved(name) || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name)) {
-    throw invalidProps('AgentRole.InvalidProps', `AgentRole: agentName ${JSON.stringify(name)} is not valid. Use 1 to 64 letters, digits, "-" or "_" as a literal string, starting with a letter or digit (for example "deploy-assistant").`);
+    throw invalidProps(
+      'AgentRole.InvalidProps',
+      `AgentRole: agentName ${JSON.stringify(name)} is not valid. Use 1 to 64 letters, digits, "-" or "_" as a literal string, starting with a ` +
+        `letter or digit (for example "deploy-assistant").`,
+    );
   }
   return name;
 }
@@ -293,10 +334,17 @@ function validateSession(duration: Duration | undefined, justification: string |
   }
   const seconds = session.toSeconds();
   if (seconds < 3600 || seconds > 12 * 3600) {
-    throw invalidProps('AgentRole.InvalidProps', `AgentRole: maxSessionDuration of ${seconds} seconds is out of range; IAM allows 1 to 12 hours (3600 to 43200 seconds).`);
+    throw invalidProps(
+      'AgentRole.InvalidProps',
+      `AgentRole: maxSessionDuration of ${seconds} seconds is out of range; IAM allows 1 to 12 hours (3600 to 43200 seconds).`,
+    );
   }
   if (seconds > DEFAULT_AGENT_SESSION.toSeconds() && (justification ?? '').trim().length < 20) {
-    throw invalidProps('AgentRole.InvalidProps', `AgentRole: maxSessionDuration of ${seconds} seconds is longer than the library's default of 3600 seconds. Set longSessionJustification to a written reason (at least 20 characters), or keep the default.`);
+    throw invalidProps(
+      'AgentRole.InvalidProps',
+      `AgentRole: maxSessionDuration of ${seconds} seconds is longer than the library's default of 3600 seconds. Set longSessionJustification to a ` +
+        `written reason (at least 20 characters), or keep the default.`,
+    );
   }
   return session;
 }
@@ -308,10 +356,18 @@ function validateRoleList(name: string, arns: string[]): string[] {
       continue;
     }
     if (!/^arn:[a-z-]+:iam::\d{12}:role\/.+$/.test(arn) || !isSpecificArn(arn) || /[*?]/.test(arn)) {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole: ${name} contains ${JSON.stringify(arn)}, which is not the ARN of one role. Give exact role ARNs such as arn:aws:iam::123456789012:role/build-runner; wildcards are refused.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole: ${name} contains ${JSON.stringify(arn)}, which is not the ARN of one role. Give exact role ARNs such as ` +
+          `arn:aws:iam::123456789012:role/build-runner; wildcards are refused.`,
+      );
     }
     if (cdkRole.test(arn)) {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole: ${name} contains ${JSON.stringify(arn)}, a CDK deployment role: whoever assumes or passes it deploys with its full power. Give the agent a narrowly scoped role instead.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole: ${name} contains ${JSON.stringify(arn)}, a CDK deployment role: whoever assumes or passes it deploys with its full power. Give ` +
+          `the agent a narrowly scoped role instead.`,
+      );
     }
   }
   return arns;
@@ -332,7 +388,10 @@ function trustPrincipal(scope: Construct, agentName: string, props: AgentRolePro
   }
   const pattern = props.sourceIdentityPattern ?? '*';
   if (Token.isUnresolved(pattern) || pattern.length === 0 || pattern.length > 64) {
-    throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: sourceIdentityPattern ${JSON.stringify(pattern)} must be a literal pattern of 1 to 64 characters.`);
+    throw invalidProps(
+      'AgentRole.InvalidProps',
+      `AgentRole ${agentName}: sourceIdentityPattern ${JSON.stringify(pattern)} must be a literal pattern of 1 to 64 characters.`,
+    );
   }
   return new iam.PrincipalWithConditions(props.assumedBy, { StringLike: { 'sts:SourceIdentity': pattern } });
 }

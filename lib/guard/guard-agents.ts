@@ -80,7 +80,10 @@ export class GuardAgents implements IAspect {
     } catch (e) {
       if (!(e instanceof CannotDecide)) throw e;
       // Fail closed: a role that may be an agent is guarded.
-      Annotations.of(node).addWarningV2(GUARD_AGENTS_ANNOTATIONS.undecided, `GuardAgents guarded ${node.node.path} because it could not decide whether it is an agent (${e.message}).`);
+      Annotations.of(node).addWarningV2(
+        GUARD_AGENTS_ANNOTATIONS.undecided,
+        `GuardAgents guarded ${node.node.path} because it could not decide whether it is an agent (${e.message}).`,
+      );
       reasons = ['it may be an agent'];
     }
     this.guard(node, cfnRole, reasons);
@@ -88,7 +91,13 @@ export class GuardAgents implements IAspect {
 
   private guard(role: iam.Role, cfnRole: iam.CfnRole, reasons: string[]): void {
     const agentName = agentNameOf(cfnRole);
-    const attached = attachGuardrails(role, { agentName, production: this.production, protection: this.protection, allowedPassRoles: [], allowedAssumeRoles: [] });
+    const attached = attachGuardrails(role, {
+      agentName,
+      production: this.production,
+      protection: this.protection,
+      allowedPassRoles: [],
+      allowedAssumeRoles: [],
+    });
     // Explicit resource-scoped grants keep their data-level deletes (as on an AgentRole).
     const defaultPolicy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
     // and the read-only boundary allows them on exactly their resources.
@@ -102,11 +111,17 @@ export class GuardAgents implements IAspect {
         }
       }
     }
-    Annotations.of(role).addInfoV2(GUARD_AGENTS_ANNOTATIONS.guarded, `GuardAgents guarded ${role.node.path} as agent ${agentName} (${reasons.join('; ')}).`);
+    Annotations.of(role).addInfoV2(
+      GUARD_AGENTS_ANNOTATIONS.guarded,
+      `GuardAgents guarded ${role.node.path} as agent ${agentName} (${reasons.join('; ')}).`,
+    );
     if (!attached.boundary) {
-      Annotations.of(role).addWarningV2(GUARD_AGENTS_ANNOTATIONS.existingBoundary,
-        `GuardAgents kept the existing permissions boundary of ${role.node.path}: replacing it could widen the role. That boundary does not carry the guard's denies (the role's own policies do); `
-        + 'make sure it does not allow what the guard denies, or remove it and let GuardAgents set the agent boundary.');
+      Annotations.of(role).addWarningV2(
+        GUARD_AGENTS_ANNOTATIONS.existingBoundary,
+        `GuardAgents kept the existing permissions boundary of ${role.node.path}: replacing it could widen the role. That boundary does not carry ` +
+          `the guard's denies (the role's own policies do); ` +
+          'make sure it does not allow what the guard denies, or remove it and let GuardAgents set the agent boundary.',
+      );
     }
   }
 
@@ -119,8 +134,11 @@ export class GuardAgents implements IAspect {
       agent = true;
     }
     if (agent) {
-      Annotations.of(role).addWarningV2(GUARD_AGENTS_ANNOTATIONS.notARole,
-        `GuardAgents cannot guard ${role.node.path}: it is a CfnRole without an iam.Role around it. Define it with iam.Role or AgentRole, or attach a ProductionGuard yourself; AgentGuardrailsChecks reports it until then.`);
+      Annotations.of(role).addWarningV2(
+        GUARD_AGENTS_ANNOTATIONS.notARole,
+        `GuardAgents cannot guard ${role.node.path}: it is a CfnRole without an iam.Role around it. Define it with iam.Role or AgentRole, or ` +
+          `attach a ProductionGuard yourself; AgentGuardrailsChecks reports it until then.`,
+      );
     }
   }
 }

@@ -47,24 +47,38 @@ export class ProductionGuard extends Construct {
 
     this.staticStatements = packStatements(staticGuardStatements(this.scope), IAM_QUOTAS.managedPolicy);
     this.staticStatements.forEach((statements, i) => {
-      this.managedPolicies.push(sharedManagedPolicy(this, policyDocument(statements), `cdk-agent-guardrails production guard (${this.scope.kind}), part ${i + 1}`));
+      this.managedPolicies.push(
+        sharedManagedPolicy(this, policyDocument(statements), `cdk-agent-guardrails production guard (${this.scope.kind}), part ${i + 1}`),
+      );
     });
 
     this.addDynamicPolicy('DenyDataDeletesOnProduction', () => dataGuardStatements(this.scope, this.carveOuts));
 
     if (this.scope.kind === ProductionScopeKind.TAGGED_ONLY) {
-      const chunks = packStatements([untaggableStatement('DenyUntaggableOnProduction', this.scope, untaggableActions(), [])], IAM_QUOTAS.managedPolicy, ARN_RESERVE);
+      const chunks = packStatements(
+        [untaggableStatement('DenyUntaggableOnProduction', this.scope, untaggableActions(), [])],
+        IAM_QUOTAS.managedPolicy,
+        ARN_RESERVE,
+      );
       chunks.forEach((chunk, i) => {
         const actions = toList(chunk[0].Action);
         this.untaggableChunks.push(actions);
         this.addDynamicPolicy(`DenyUntaggableOnProduction${i + 1}`, () => [
-          untaggableStatement(`DenyUntaggableOnProduction${i + 1}`, this.scope, actions, this.productionResources().flatMap((r) => (r.arn ? [r.arn] : []))),
+          untaggableStatement(
+            `DenyUntaggableOnProduction${i + 1}`,
+            this.scope,
+            actions,
+            this.productionResources().flatMap((r) => (r.arn ? [r.arn] : [])),
+          ),
         ]);
       });
-      Annotations.of(this).addWarningV2('cdk-agent-guardrails:weak-scope',
-        'ProductionGuard uses the tagged-only scope, which is weaker than the default: a resource without the production tag is not protected, and '
-        + `${untaggableActions().length} action patterns whose request context carries no tag are denied only on the production resources found in this app. `
-        + 'Use ProductionScope.failClosed() unless you have a reason not to.');
+      Annotations.of(this).addWarningV2(
+        'cdk-agent-guardrails:weak-scope',
+        'ProductionGuard uses the tagged-only scope, which is weaker than the default: a resource without the production tag is not protected, and ' +
+          `${untaggableActions().length} action patterns whose request context carries no tag are denied only on the production resources found in ` +
+          `this app. ` +
+          'Use ProductionScope.failClosed() unless you have a reason not to.',
+      );
     }
 
     this.node.addValidation({ validate: () => this.validateSizes() });
@@ -93,7 +107,9 @@ export class ProductionGuard extends Construct {
     if (resources.length === 0) {
       return [];
     }
-    const exempted = DATA_LEVEL_ACTIONS.filter((action) => statement.actions.some((granted) => !Token.isUnresolved(granted) && wildcardRegex(granted).test(action)));
+    const exempted = DATA_LEVEL_ACTIONS.filter((action) =>
+      statement.actions.some((granted) => !Token.isUnresolved(granted) && wildcardRegex(granted).test(action)),
+    );
     for (const action of exempted) {
       const key = action.toLowerCase();
       this.carveOuts.set(key, [...(this.carveOuts.get(key) ?? []), ...resources]);
@@ -137,18 +153,27 @@ export class ProductionGuard extends Construct {
     const errors: string[] = [];
     const unnamed = this.productionResources().filter((r) => r.arn === undefined);
     if (unnamed.length > 0) {
-      Annotations.of(this).addWarningV2('cdk-agent-guardrails:uncovered-production',
-        `ProductionGuard (tagged-only scope) cannot name the ARN of ${unnamed.length} production resource(s), so actions whose request context carries no tag are NOT denied on them: `
-        + `${unnamed.slice(0, 10).map((r) => `${r.path} (${r.type})`).join(', ')}${unnamed.length > 10 ? ', ...' : ''}. Use ProductionScope.failClosed(), or list them with ProductionScope.resources().`);
+      Annotations.of(this).addWarningV2(
+        'cdk-agent-guardrails:uncovered-production',
+        `ProductionGuard (tagged-only scope) cannot name the ARN of ${unnamed.length} production resource(s), so actions whose request context ` +
+          `carries no tag are NOT denied on them: ` +
+          `${unnamed
+            .slice(0, 10)
+            .map((r) => `${r.path} (${r.type})`)
+            .join(', ')}${unnamed.length > 10 ? ', ...' : ''}. Use ProductionScope.failClosed(), or list them with ProductionScope.resources().`,
+      );
     }
     const stack = Stack.of(this);
     const documents = [...this.staticStatements.map((s) => policyDocument(s)), ...this.dynamicDocuments.map((d) => d())];
     documents.forEach((doc, i) => {
       const size = policySize(stack.resolve(doc));
       if (size > IAM_QUOTAS.managedPolicy) {
-        errors.push(`ProductionGuard policy ${i + 1} is ${size} characters (whitespace excluded, deploy-time values counted as 256), over the IAM managed policy quota of ${IAM_QUOTAS.managedPolicy}. `
-          + 'This happens with many explicit grants carved out of the data-level deny or many production resources in the tagged-only scope: '
-          + 'grant data deletes on fewer, broader-named resources, or use ProductionScope.failClosed().');
+        errors.push(
+          `ProductionGuard policy ${i + 1} is ${size} characters (whitespace excluded, deploy-time values counted as 256), over the IAM managed ` +
+            `policy quota of ${IAM_QUOTAS.managedPolicy}. ` +
+            'This happens with many explicit grants carved out of the data-level deny or many production resources in the tagged-only scope: ' +
+            'grant data deletes on fewer, broader-named resources, or use ProductionScope.failClosed().',
+        );
       }
     });
     return errors;

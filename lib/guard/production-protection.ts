@@ -34,11 +34,14 @@ export class ProductionProtection {
    */
   public static noDestructionOnly(justification: string): ProductionProtection {
     if (typeof justification !== 'string' || isUnresolvedToken(justification) || justification.trim().length < 20) {
-      throw invalidProps('ProductionProtection.MissingJustification',
-        `ProductionProtection.noDestructionOnly needs a written justification of at least 20 characters (received ${JSON.stringify(justification)}).`, {
+      throw invalidProps(
+        'ProductionProtection.MissingJustification',
+        `ProductionProtection.noDestructionOnly needs a written justification of at least 20 characters (received ${JSON.stringify(justification)}).`,
+        {
           received: JSON.stringify(justification),
           fix: 'Say why the agent must be able to stop, reconfigure or overwrite production, or keep the default ProductionProtection.readOnly().',
-        });
+        },
+      );
     }
     return new ProductionProtection(ProductionProtectionKind.NO_DESTRUCTION, justification.trim());
   }

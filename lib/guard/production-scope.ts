@@ -74,11 +74,18 @@ export class ProductionScope {
   /** Exactly these resources (and everything under them, such as objects of a bucket). */
   public static resources(arns: string[]): ProductionScope {
     if (arns.length === 0) {
-      throw invalidProps('ProductionScope.InvalidProps', 'ProductionScope.resources: the list of ARNs is empty. Pass the ARNs of the production resources, or use ProductionScope.failClosed().');
+      throw invalidProps(
+        'ProductionScope.InvalidProps',
+        'ProductionScope.resources: the list of ARNs is empty. Pass the ARNs of the production resources, or use ProductionScope.failClosed().',
+      );
     }
     for (const arn of arns) {
       if (!isUnresolvedToken(arn) && !/^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|\*)?:.+$/.test(arn)) {
-        throw invalidProps('ProductionScope.InvalidProps', `ProductionScope.resources: ${JSON.stringify(arn)} is not a resource ARN. Pass ARNs such as arn:aws:dynamodb:us-east-1:123456789012:table/orders (to protect everything, use ProductionScope.failClosed()).`);
+        throw invalidProps(
+          'ProductionScope.InvalidProps',
+          `ProductionScope.resources: ${JSON.stringify(arn)} is not a resource ARN. Pass ARNs such as ` +
+            `arn:aws:dynamodb:us-east-1:123456789012:table/orders (to protect everything, use ProductionScope.failClosed()).`,
+        );
       }
     }
     return new ProductionScope(ProductionScopeKind.RESOURCES, '', [], arns, []);
@@ -118,7 +125,11 @@ export class ProductionScope {
 
 function validateTagKey(key: string): string {
   if (isUnresolvedToken(key) || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(key) || key.toLowerCase().startsWith('aws:')) {
-    throw invalidProps('ProductionScope.InvalidProps', `ProductionScope: tag key ${JSON.stringify(key)} is not a valid tag key. Use 1 to 128 letters, digits, spaces and _.:/=+-@, not starting with "aws:", as a literal string.`);
+    throw invalidProps(
+      'ProductionScope.InvalidProps',
+      `ProductionScope: tag key ${JSON.stringify(key)} is not a valid tag key. Use 1 to 128 letters, digits, spaces and _.:/=+-@, not starting ` +
+        `with "aws:", as a literal string.`,
+    );
   }
   return key;
 }
@@ -129,7 +140,10 @@ function validateValues(name: string, values: readonly string[]): string[] {
   }
   for (const value of values) {
     if (isUnresolvedToken(value) || value.length === 0 || value.length > 256 || /[*?]/.test(value)) {
-      throw invalidProps('ProductionScope.InvalidProps', `ProductionScope: ${name} contains ${JSON.stringify(value)}; tag values must be literal strings of 1 to 256 characters without wildcards.`);
+      throw invalidProps(
+        'ProductionScope.InvalidProps',
+        `ProductionScope: ${name} contains ${JSON.stringify(value)}; tag values must be literal strings of 1 to 256 characters without wildcards.`,
+      );
     }
   }
   return [...new Set(values.map((v) => v.toLowerCase()))];

@@ -11,7 +11,8 @@ export function handlerAssetDirectory(name: string): string {
   const directory = path.join(root, 'dist', 'assets', name);
   if (!fs.existsSync(path.join(directory, 'index.js'))) {
     throw new GuardrailsError(GuardrailsErrorKind.INVALID_PROPS, `the Lambda bundle ${name} is missing at ${directory}.`, {
-      code: 'Package.MissingHandlerBundle', received: directory,
+      code: 'Package.MissingHandlerBundle',
+      received: directory,
       fix: 'In a checkout of cdk-agent-guardrails run `npm run bundle` (npm ci does it); an installed package ships it, so reinstall it.',
     });
   }

@@ -32,14 +32,36 @@ interface PolicyDocument {
 const FULL_ACCESS: Record<string, string[]> = {
   AmazonS3FullAccess: ['s3:*', 's3-object-lambda:*'],
   AmazonDynamoDBFullAccess: [
-    'dynamodb:*', 'dax:*', 'application-autoscaling:*', 'cloudwatch:*', 'datapipeline:*', 'kinesis:*', 'lambda:*', 'sns:*', 'ec2:Describe*',
-    'iam:GetRole', 'iam:ListRoles', 'iam:PassRole',
+    'dynamodb:*',
+    'dax:*',
+    'application-autoscaling:*',
+    'cloudwatch:*',
+    'datapipeline:*',
+    'kinesis:*',
+    'lambda:*',
+    'sns:*',
+    'ec2:Describe*',
+    'iam:GetRole',
+    'iam:ListRoles',
+    'iam:PassRole',
   ],
   AmazonRDSFullAccess: ['rds:*', 'application-autoscaling:*', 'cloudwatch:*', 'ec2:*', 'logs:*', 'outposts:*', 'pi:*', 'sns:*'],
   AmazonEC2FullAccess: ['ec2:*', 'elasticloadbalancing:*', 'cloudwatch:*', 'autoscaling:*'],
   AWSLambda_FullAccess: [
-    'lambda:*', 'cloudformation:DescribeStacks', 'cloudwatch:*', 'logs:*', 'states:*', 'iam:PassRole', 'kms:ListAliases', 'ec2:Describe*',
-    'sqs:*', 's3:*', 'dynamodb:*', 'kinesis:*', 'events:*', 'xray:*',
+    'lambda:*',
+    'cloudformation:DescribeStacks',
+    'cloudwatch:*',
+    'logs:*',
+    'states:*',
+    'iam:PassRole',
+    'kms:ListAliases',
+    'ec2:Describe*',
+    'sqs:*',
+    's3:*',
+    'dynamodb:*',
+    'kinesis:*',
+    'events:*',
+    'xray:*',
   ],
   AmazonSQSFullAccess: ['sqs:*'],
   AmazonSNSFullAccess: ['sns:*'],
@@ -48,14 +70,32 @@ const FULL_ACCESS: Record<string, string[]> = {
   AWSKeyManagementServicePowerUser: ['kms:*'],
   CloudWatchLogsFullAccess: ['logs:*', 'cloudwatch:*'],
   AmazonECS_FullAccess: [
-    'ecs:*', 'elasticloadbalancing:*', 'autoscaling:*', 'application-autoscaling:*', 'ec2:*', 'iam:PassRole', 'logs:*',
-    'servicediscovery:*', 'cloudformation:*',
+    'ecs:*',
+    'elasticloadbalancing:*',
+    'autoscaling:*',
+    'application-autoscaling:*',
+    'ec2:*',
+    'iam:PassRole',
+    'logs:*',
+    'servicediscovery:*',
+    'cloudformation:*',
   ],
   SecretsManagerReadWrite: [
-    'secretsmanager:*', 'cloudformation:*', 'kms:*', 'lambda:*', 'rds:Describe*', 'redshift:Describe*', 'ec2:Describe*', 'tag:GetResources',
+    'secretsmanager:*',
+    'cloudformation:*',
+    'kms:*',
+    'lambda:*',
+    'rds:Describe*',
+    'redshift:Describe*',
+    'ec2:Describe*',
+    'tag:GetResources',
   ],
   AmazonRoute53FullAccess: [
-    'route53:*', 'route53domains:*', 'cloudfront:ListDistributions', 'elasticloadbalancing:Describe*', 'ec2:Describe*',
+    'route53:*',
+    'route53domains:*',
+    'cloudfront:ListDistributions',
+    'elasticloadbalancing:Describe*',
+    'ec2:Describe*',
     's3:ListAllMyBuckets',
   ],
 };
@@ -66,45 +106,70 @@ let readOnlyCache: PolicyDocument | undefined;
 function readOnlyDocument(): PolicyDocument {
   readOnlyCache ??= {
     Version: '2012-10-17',
-    Statement: [{
-      Effect: 'Allow',
-      Action: serviceKeys().flatMap((s) => [`${s}:Describe*`, `${s}:Get*`, `${s}:List*`, `${s}:BatchGet*`]),
-      Resource: '*',
-    }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: serviceKeys().flatMap((s) => [`${s}:Describe*`, `${s}:Get*`, `${s}:List*`, `${s}:BatchGet*`]),
+        Resource: '*',
+      },
+    ],
   };
   return readOnlyCache;
 }
 
-const allowing = (...statements: Array<Omit<PolicyStatement, 'Effect' | 'Resource'>>): PolicyDocument =>
-  ({ Version: '2012-10-17', Statement: statements.map((s) => ({ Effect: 'Allow', ...s, Resource: '*' })) });
+const allowing = (...statements: Array<Omit<PolicyStatement, 'Effect' | 'Resource'>>): PolicyDocument => ({
+  Version: '2012-10-17',
+  Statement: statements.map((s) => ({ Effect: 'Allow', ...s, Resource: '*' })),
+});
 
 const MODELS: readonly AwsManagedPolicyModel[] = [
   { name: 'AdministratorAccess', exact: true, document: () => allowing({ Action: '*' }) },
   {
     name: 'PowerUserAccess',
     exact: true,
-    document: () => allowing(
-      { NotAction: ['iam:*', 'organizations:*', 'account:*'] },
-      { Action: [
-        'account:GetAccountInformation', 'account:GetPrimaryEmail', 'account:ListRegions', 'iam:CreateServiceLinkedRole',
-        'iam:DeleteServiceLinkedRole', 'iam:ListRoles', 'organizations:DescribeOrganization',
-      ] },
-    ),
+    document: () =>
+      allowing(
+        { NotAction: ['iam:*', 'organizations:*', 'account:*'] },
+        {
+          Action: [
+            'account:GetAccountInformation',
+            'account:GetPrimaryEmail',
+            'account:ListRegions',
+            'iam:CreateServiceLinkedRole',
+            'iam:DeleteServiceLinkedRole',
+            'iam:ListRoles',
+            'organizations:DescribeOrganization',
+          ],
+        },
+      ),
   },
   {
     name: 'IAMFullAccess',
     exact: true,
-    document: () => allowing({ Action: [
-      'iam:*', 'organizations:DescribeAccount', 'organizations:DescribeOrganization', 'organizations:DescribeOrganizationalUnit',
-      'organizations:DescribePolicy', 'organizations:ListChildren', 'organizations:ListParents', 'organizations:ListPoliciesForTarget',
-      'organizations:ListRoots', 'organizations:ListPolicies', 'organizations:ListTargetsForPolicy',
-    ] }),
+    document: () =>
+      allowing({
+        Action: [
+          'iam:*',
+          'organizations:DescribeAccount',
+          'organizations:DescribeOrganization',
+          'organizations:DescribeOrganizationalUnit',
+          'organizations:DescribePolicy',
+          'organizations:ListChildren',
+          'organizations:ListParents',
+          'organizations:ListPoliciesForTarget',
+          'organizations:ListRoots',
+          'organizations:ListPolicies',
+          'organizations:ListTargetsForPolicy',
+        ],
+      }),
   },
   { name: 'ReadOnlyAccess', exact: false, document: readOnlyDocument },
   { name: 'ViewOnlyAccess', exact: false, document: readOnlyDocument },
   { name: 'SecurityAudit', exact: false, document: readOnlyDocument },
   ...Object.entries(FULL_ACCESS).map(([name, actions]): AwsManagedPolicyModel => ({
-    name, exact: false, document: () => allowing({ Action: actions }),
+    name,
+    exact: false,
+    document: () => allowing({ Action: actions }),
   })),
 ];
 

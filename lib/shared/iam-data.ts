@@ -37,7 +37,8 @@ export function iamDataVersion(): string {
 /** Every service prefix, sorted. */
 export function serviceKeys(): string[] {
   if (!serviceKeyCache) {
-    serviceKeyCache = fs.readdirSync(path.join(DATA_ROOT, 'actions'))
+    serviceKeyCache = fs
+      .readdirSync(path.join(DATA_ROOT, 'actions'))
       .filter((f) => f.endsWith('.json'))
       .map((f) => f.slice(0, -'.json'.length))
       .sort();
@@ -114,7 +115,10 @@ export function expandActionPattern(pattern: string): string[] {
 
 /** IAM action matching: case-insensitive, `*` any run, `?` one character. */
 export function wildcardRegex(pattern: string): RegExp {
-  const body = pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  const body = pattern
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -124,12 +128,15 @@ const arnRegexCache = new Map<string, RegExp>();
 export function arnFormatRegex(format: string): RegExp {
   let regex = arnRegexCache.get(format);
   if (!regex) {
-    const body = format.split(/(\$\{[^}]+\})/).map((part) => {
-      if (part === '${Partition}') return '[^:]+';
-      if (part === '${Region}' || part === '${Account}') return '[^:]*';
-      if (part.startsWith('${')) return '.+';
-      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    }).join('');
+    const body = format
+      .split(/(\$\{[^}]+\})/)
+      .map((part) => {
+        if (part === '${Partition}') return '[^:]+';
+        if (part === '${Region}' || part === '${Account}') return '[^:]*';
+        if (part.startsWith('${')) return '.+';
+        return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      })
+      .join('');
     regex = new RegExp(`^${body}$`);
     arnRegexCache.set(format, regex);
   }

@@ -56,19 +56,28 @@ interface CfnSuppression {
 export function acknowledgeNagFindings(scope: IConstruct, acknowledgements: readonly NagAcknowledgement[]): void {
   for (const ack of acknowledgements) {
     if (ack.reason.trim().length < MIN_NAG_REASON_LENGTH) {
-      throw invalidProps('NagAcknowledgement.ShortReason',
-        `cdk-nag acknowledgement of ${ack.id} on ${scope.node.path} has a reason of ${ack.reason.trim().length} characters; `
-        + `say why the finding is safe in at least ${MIN_NAG_REASON_LENGTH}.`, {
-          constructPath: scope.node.path, received: JSON.stringify(ack.reason),
+      throw invalidProps(
+        'NagAcknowledgement.ShortReason',
+        `cdk-nag acknowledgement of ${ack.id} on ${scope.node.path} has a reason of ${ack.reason.trim().length} characters; ` +
+          `say why the finding is safe in at least ${MIN_NAG_REASON_LENGTH}.`,
+        {
+          constructPath: scope.node.path,
+          received: JSON.stringify(ack.reason),
           fix: 'Write the reason a security reviewer needs: what the finding covers and why it cannot be narrowed.',
-        });
+        },
+      );
     }
     if (ack.appliesTo !== undefined && ack.appliesTo.length === 0) {
-      throw invalidProps('NagAcknowledgement.EmptyAppliesTo',
-        `cdk-nag acknowledgement of ${ack.id} on ${scope.node.path} has an empty appliesTo, which acknowledges nothing in cdk-nag 3 `
-        + 'and the whole rule in cdk-nag 2.', {
-          constructPath: scope.node.path, received: '[]', fix: 'Name the exact findings, or leave appliesTo out for a rule without finding ids.',
-        });
+      throw invalidProps(
+        'NagAcknowledgement.EmptyAppliesTo',
+        `cdk-nag acknowledgement of ${ack.id} on ${scope.node.path} has an empty appliesTo, which acknowledges nothing in cdk-nag 3 ` +
+          'and the whole rule in cdk-nag 2.',
+        {
+          constructPath: scope.node.path,
+          received: '[]',
+          fix: 'Name the exact findings, or leave appliesTo out for a rule without finding ids.',
+        },
+      );
     }
   }
 
@@ -81,7 +90,9 @@ export function acknowledgeNagFindings(scope: IConstruct, acknowledgements: read
 
   // cdk-nag 2: the CloudFormation metadata of each resource.
   const rules: CfnSuppression[] = acknowledgements.map((ack) => ({
-    id: ack.id, reason: ack.reason, ...(ack.appliesTo ? { applies_to: [...ack.appliesTo] } : {}),
+    id: ack.id,
+    reason: ack.reason,
+    ...(ack.appliesTo ? { applies_to: [...ack.appliesTo] } : {}),
   }));
   for (const node of scope.node.findAll()) {
     if (isCfnResource(node)) {
@@ -143,7 +154,10 @@ function flattenReference(value: unknown): string {
 
 /** The newest Node.js runtime among runtime names (`lambda.Runtime.ALL`): what AwsSolutions-L1 compares with. */
 export function latestNodeRuntimeName(runtimeNames: readonly string[]): string | undefined {
-  const versions = runtimeNames.map((n) => /^nodejs(\d+)\.x$/.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]));
+  const versions = runtimeNames
+    .map((n) => /^nodejs(\d+)\.x$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
   return versions.length === 0 ? undefined : `nodejs${Math.max(...versions)}.x`;
 }
 
@@ -153,13 +167,16 @@ export function latestNodeRuntimeName(runtimeNames: readonly string[]): string |
  * judges the choice) or for the latest.
  */
 export function defaultRuntimeAcknowledgement(
-  runtimeName: string, latestName: string | undefined, chosenByUser: boolean,
+  runtimeName: string,
+  latestName: string | undefined,
+  chosenByUser: boolean,
 ): NagAcknowledgement | undefined {
   if (chosenByUser || latestName === undefined || runtimeName === latestName) return undefined;
   return {
     id: 'AwsSolutions-L1',
-    reason: `${runtimeName} is the library's default runtime, the one its bundled handlers are built and tested for, and a runtime AWS Lambda `
-      + `supports (not deprecated), so it receives security patches; ${latestName} is opt-in through the lambdaRuntime property, and a runtime `
-      + 'chosen there is judged by this rule without acknowledgement.',
+    reason:
+      `${runtimeName} is the library's default runtime, the one its bundled handlers are built and tested for, and a runtime AWS Lambda ` +
+      `supports (not deprecated), so it receives security patches; ${latestName} is opt-in through the lambdaRuntime property, and a runtime ` +
+      'chosen there is judged by this rule without acknowledgement.',
   };
 }

@@ -95,7 +95,10 @@ function pack(statements: readonly StatementJson[], limit: number, reserve: numb
       }
       if (taken.length === 0) {
         if (current.length === 0) {
-          throw new GuardrailsError(GuardrailsErrorKind.QUOTA, `statement ${statement.Sid} does not fit in a policy of ${limit} characters even with one action`);
+          throw new GuardrailsError(
+            GuardrailsErrorKind.QUOTA,
+            `statement ${statement.Sid} does not fit in a policy of ${limit} characters even with one action`,
+          );
         }
         policies.push(current);
         current = [];

@@ -34,7 +34,9 @@ const seen: Array<{ status: number; authenticated?: string }> = [];
 
 async function verify(req: http.IncomingMessage, body: string, port: number): Promise<string | undefined> {
   const auth = String(req.headers.authorization ?? '');
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/lambda\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/lambda\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+    auth,
+  );
   if (!match) return undefined;
   const [, accessKeyId, , region, signedHeaders] = match;
   const key = KEYS[accessKeyId];
@@ -42,13 +44,24 @@ async function verify(req: http.IncomingMessage, body: string, port: number): Pr
   const headers: Record<string, string> = {};
   for (const name of signedHeaders.split(';')) headers[name] = String(req.headers[name] ?? '');
   const amzDate = headers['x-amz-date'];
-  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   const [path, query] = (req.url ?? '/').split('?');
   const signer = new SignatureV4({ service: 'lambda', region, credentials: { accessKeyId, secretAccessKey: key.secret }, sha256: NodeSha256 as any });
-  const expected = await signer.sign({
-    method: req.method!, protocol: 'http:', hostname: '127.0.0.1', port, path,
-    query: Object.fromEntries(new URLSearchParams(query ?? '')), headers, body: body || undefined,
-  }, { signingDate });
+  const expected = await signer.sign(
+    {
+      method: req.method!,
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      path,
+      query: Object.fromEntries(new URLSearchParams(query ?? '')),
+      headers,
+      body: body || undefined,
+    },
+    { signingDate },
+  );
   return expected.headers.authorization === auth ? key.userArn : undefined;
 }
 
@@ -69,7 +82,11 @@ beforeAll(async () => {
       res.end(JSON.stringify({ message: 'Forbidden' }));
       return;
     }
-    const result = await handler({ rawPath: (req.url ?? '/').split('?')[0], body: body || undefined, requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } } });
+    const result = await handler({
+      rawPath: (req.url ?? '/').split('?')[0],
+      body: body || undefined,
+      requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } },
+    });
     seen.push({ status: result.statusCode, authenticated: userArn });
     res.writeHead(result.statusCode, result.headers);
     res.end(result.body);
@@ -99,18 +116,32 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 let seq = 0;
 async function pendingRequest(): Promise<{ id: string; decision: Promise<unknown> }> {
   const id = `cli-${++seq}`;
-  await aws.dynamodb.send(new PutItemCommand({
-    TableName: 'cli-ledger',
-    Item: {
-      requestId: { S: id }, record: { S: 'REQUEST' }, status: { S: 'PENDING' }, operation: { S: 'rds:DeleteDBInstance' }, resource: { S: PROD_DB },
-      canonical: { S: canonicalRequest('rds:DeleteDBInstance', PROD_DB, PARAMETERS) }, digest: { S: DIGEST }, reason: { S: 'replace orders' },
-      sourceIdentity: { S: 'ops-assistant-1' }, requesters: { S: JSON.stringify([AGENT]) }, requiredApprovals: { N: '1' },
-      executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` }, requestedAt: { S: new Date().toISOString() },
-    },
-  }));
+  await aws.dynamodb.send(
+    new PutItemCommand({
+      TableName: 'cli-ledger',
+      Item: {
+        requestId: { S: id },
+        record: { S: 'REQUEST' },
+        status: { S: 'PENDING' },
+        operation: { S: 'rds:DeleteDBInstance' },
+        resource: { S: PROD_DB },
+        canonical: { S: canonicalRequest('rds:DeleteDBInstance', PROD_DB, PARAMETERS) },
+        digest: { S: DIGEST },
+        reason: { S: 'replace orders' },
+        sourceIdentity: { S: 'ops-assistant-1' },
+        requesters: { S: JSON.stringify([AGENT]) },
+        requiredApprovals: { N: '1' },
+        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
+        requestedAt: { S: new Date().toISOString() },
+      },
+    }),
+  );
   const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
   decision.catch(() => undefined);
-  await createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: url, operations: boundOperations() })({ taskToken: `token-${id}`, requestId: id });
+  await createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: url, operations: boundOperations() })({
+    taskToken: `token-${id}`,
+    requestId: id,
+  });
   return { id, decision };
 }
 
@@ -197,7 +228,10 @@ describe('cdk-agent-guardrails approvals', () => {
 
   test('fails when asked to send signed requests over plain http to a remote host', async () => {
     const out: string[] = [];
-    const code = await main(['approvals', 'list', '--url', 'http://abc.lambda-url.us-east-1.on.aws/'], { out: (l) => out.push(l), err: (l) => out.push(l) });
+    const code = await main(['approvals', 'list', '--url', 'http://abc.lambda-url.us-east-1.on.aws/'], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+    });
     expect(code).toBe(2);
     expect(out.join('\n')).toMatch(/plain http/);
   });

@@ -33,11 +33,17 @@ describe('the example app with approval gates', () => {
     expect(db).toMatch(/^arn:aws:rds:us-east-1:123456789012:db:/);
     const stack = 'arn:aws:cloudformation:us-east-1:123456789012:stack/Production/0a1b2c3d-0000-11ef-8000-0a1b2c3d4e5f';
     await expect(decide(agent, { action: 'states:StartExecution', resource: sm })).resolves.toBe('Allowed');
-    await expect(decide(agent, { action: 'rds:DeleteDBInstance', resource: db, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(agent, { action: 'cloudformation:UpdateStack', resource: stack, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(agent, { action: 'rds:DeleteDBInstance', resource: db, tags: { environment: 'production' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
+    await expect(decide(agent, { action: 'cloudformation:UpdateStack', resource: stack, tags: { environment: 'production' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     await expect(decide(agent, { action: 'states:SendTaskSuccess', resource: '*' })).resolves.toBe('ExplicitlyDenied');
     await expect(decide(executor, { action: 'rds:DeleteDBInstance', resource: db })).resolves.toBe('Allowed');
     await expect(decide(executor, { action: 'cloudformation:UpdateStack', resource: stack })).resolves.toBe('Allowed');
-    await expect(decide(executor, { action: 'cloudformation:UpdateStack', resource: stack.replace('/Production/', '/Dev/') })).resolves.toBe('ImplicitlyDenied');
+    await expect(decide(executor, { action: 'cloudformation:UpdateStack', resource: stack.replace('/Production/', '/Dev/') })).resolves.toBe(
+      'ImplicitlyDenied',
+    );
   });
 });

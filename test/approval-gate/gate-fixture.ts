@@ -10,7 +10,9 @@ export const PROD_DB = `arn:aws:rds:${REGION}:${ACCOUNT}:db:orders`;
 export const PROD_STACK = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Production/*`;
 
 /** The gate's operations as the handler and notifier receive them (OPERATIONS), for tests that build them directly. */
-export function boundOperations(gated: Record<string, string[]> = { 'rds:DeleteDBInstance': [PROD_DB], 'cloudformation:UpdateStack': [PROD_STACK] }): BoundOperation[] {
+export function boundOperations(
+  gated: Record<string, string[]> = { 'rds:DeleteDBInstance': [PROD_DB], 'cloudformation:UpdateStack': [PROD_STACK] },
+): BoundOperation[] {
   return Object.entries(gated).map(([operation, resources]) => {
     const known = KNOWN_BINDINGS[operation.toLowerCase()];
     const resourceArn = known.resourceArn.split(PSEUDO.partition).join('aws').split(PSEUDO.region).join(REGION).split(PSEUDO.account).join(ACCOUNT);
@@ -30,7 +32,15 @@ export interface SynthesizedGate {
   /** Every approver role's ARN (`approvers` option), the first being approverRoleArn. */
   readonly approverRoleArns: string[];
   readonly agentRoleArn: string;
-  readonly ids: { readonly agent: string; readonly approver: string; readonly handler: string; readonly notifier: string; readonly stateMachine: string; readonly ledger: string; readonly executor: string };
+  readonly ids: {
+    readonly agent: string;
+    readonly approver: string;
+    readonly handler: string;
+    readonly notifier: string;
+    readonly stateMachine: string;
+    readonly ledger: string;
+    readonly executor: string;
+  };
 }
 
 export function defaultOperations(): GatedOperation[] {
@@ -46,9 +56,14 @@ export function synthGate(props: Partial<ApprovalGateProps> = {}, options: { adm
   const stack = new Stack(app, 'AgentStack', { env: { account: ACCOUNT, region: REGION } });
   const agent = new AgentRole(stack, 'Agent', { agentName: 'ops-assistant', assumedBy: new iam.AccountRootPrincipal() });
   if (options.admin) agent.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess'));
-  const approverRoles = Array.from({ length: options.approvers ?? 1 }, (_, i) => new iam.Role(stack, i === 0 ? 'SecurityLead' : `Approver${i + 1}`, {
-    assumedBy: new iam.AccountRootPrincipal(), roleName: i === 0 ? 'security-lead' : `approver-${i + 1}`,
-  }));
+  const approverRoles = Array.from(
+    { length: options.approvers ?? 1 },
+    (_, i) =>
+      new iam.Role(stack, i === 0 ? 'SecurityLead' : `Approver${i + 1}`, {
+        assumedBy: new iam.AccountRootPrincipal(),
+        roleName: i === 0 ? 'security-lead' : `approver-${i + 1}`,
+      }),
+  );
   const approver = approverRoles[0];
   const gate = new ApprovalGate(stack, 'Gate', {
     operations: defaultOperations(),
@@ -70,7 +85,11 @@ export function synthGate(props: Partial<ApprovalGateProps> = {}, options: { adm
   };
   const definition = JSON.parse(resolver.resolve(template.Resources[ids.stateMachine].Properties.DefinitionString));
   return {
-    template, gate, stack, definition, ids,
+    template,
+    gate,
+    stack,
+    definition,
+    ids,
     agentPolicies: effectivePolicies(template, ids.agent),
     executorPolicies: effectivePolicies(template, ids.executor),
     approverRoleArn: resolver.resolve({ 'Fn::GetAtt': [ids.approver, 'Arn'] }),

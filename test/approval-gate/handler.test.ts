@@ -28,20 +28,37 @@ afterAll(async () => aws.close());
 /** GIVEN a pending request as the workflow records it, with its task token stored by the real notifier. */
 async function pendingRequest(requiredApprovals = 1): Promise<{ id: string; token: string; decision: Promise<unknown> }> {
   const id = `req-${++seq}`;
-  await aws.dynamodb.send(new PutItemCommand({
-    TableName: TABLE,
-    Item: {
-      requestId: { S: id }, record: { S: 'REQUEST' }, status: { S: 'PENDING' }, operation: { S: 'rds:DeleteDBInstance' }, resource: { S: PROD_DB },
-      canonical: { S: CANONICAL }, digest: { S: DIGEST }, reason: { S: 'replace orders' }, sourceIdentity: { S: 'ops-assistant-1' },
-      requesters: { S: JSON.stringify([AGENT]) }, requiredApprovals: { N: String(requiredApprovals) },
-      executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` }, requestedAt: { S: new Date().toISOString() },
-    },
-    ConditionExpression: 'attribute_not_exists(requestId)',
-  }));
+  await aws.dynamodb.send(
+    new PutItemCommand({
+      TableName: TABLE,
+      Item: {
+        requestId: { S: id },
+        record: { S: 'REQUEST' },
+        status: { S: 'PENDING' },
+        operation: { S: 'rds:DeleteDBInstance' },
+        resource: { S: PROD_DB },
+        canonical: { S: CANONICAL },
+        digest: { S: DIGEST },
+        reason: { S: 'replace orders' },
+        sourceIdentity: { S: 'ops-assistant-1' },
+        requesters: { S: JSON.stringify([AGENT]) },
+        requiredApprovals: { N: String(requiredApprovals) },
+        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
+        requestedAt: { S: new Date().toISOString() },
+      },
+      ConditionExpression: 'attribute_not_exists(requestId)',
+    }),
+  );
   const token = `token-${id}`;
   const decision = new Promise((resolve, reject) => aws.waiters.set(token, { resolve, reject }));
   decision.catch(() => undefined);
-  await createNotifier({ ledger, sns: aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: 'https://x.lambda-url.us-east-1.on.aws/', operations: boundOperations() })({ taskToken: token, requestId: id });
+  await createNotifier({
+    ledger,
+    sns: aws.sns,
+    topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals',
+    approvalUrl: 'https://x.lambda-url.us-east-1.on.aws/',
+    operations: boundOperations(),
+  })({ taskToken: token, requestId: id });
   return { id, token, decision };
 }
 
@@ -50,20 +67,28 @@ function handlerFor(requiredApprovals = 1) {
 }
 
 function event(userArn: string | undefined, method: string, path: string, body?: unknown): FunctionUrlEvent {
-  return { rawPath: path, body: body === undefined ? undefined : JSON.stringify(body), requestContext: { http: { method }, authorizer: userArn ? { iam: { userArn } } : undefined } };
+  return {
+    rawPath: path,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    requestContext: { http: { method }, authorizer: userArn ? { iam: { userArn } } : undefined },
+  };
 }
 
 describe('the approval handler identifies the approver from the authenticated context only', () => {
   test('fails when there is no IAM-authenticated caller, whatever the body claims', async () => {
     const { id } = await pendingRequest();
-    const res = await handlerFor()(event(undefined, 'POST', `/requests/${id}/approve`, { digest: DIGEST, userArn: sessionOf(LEAD, 'alice'), approver: LEAD }));
+    const res = await handlerFor()(
+      event(undefined, 'POST', `/requests/${id}/approve`, { digest: DIGEST, userArn: sessionOf(LEAD, 'alice'), approver: LEAD }),
+    );
     expect(res.statusCode).toBe(403);
     await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING', approvals: [] });
   });
 
   test('fails when the agent calls with a body naming an approver', async () => {
     const { id } = await pendingRequest();
-    const res = await handlerFor()(event(sessionOf(AGENT, 'ops-assistant-1'), 'POST', `/requests/${id}/approve`, { digest: DIGEST, userArn: sessionOf(LEAD, 'alice') }));
+    const res = await handlerFor()(
+      event(sessionOf(AGENT, 'ops-assistant-1'), 'POST', `/requests/${id}/approve`, { digest: DIGEST, userArn: sessionOf(LEAD, 'alice') }),
+    );
     expect(res.statusCode).toBe(403);
     await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING', approvals: [] });
   });
@@ -93,7 +118,13 @@ describe('the approval handler identifies the approver from the authenticated co
 
   test('an approver role with a path and an IAM user approver are recognized from their authenticated ARNs', async () => {
     const a = await pendingRequest();
-    expect((await handlerFor()(event(sessionOf('arn:aws:iam::123456789012:role/security-lead', 'alice'), 'POST', `/requests/${a.id}/approve`, { digest: DIGEST }))).statusCode).toBe(200);
+    expect(
+      (
+        await handlerFor()(
+          event(sessionOf('arn:aws:iam::123456789012:role/security-lead', 'alice'), 'POST', `/requests/${a.id}/approve`, { digest: DIGEST }),
+        )
+      ).statusCode,
+    ).toBe(200);
     await expect(a.decision).resolves.toEqual({ decision: 'APPROVED', digest: DIGEST, approvers: ['arn:aws:iam::123456789012:role/security-lead'] });
     const b = await pendingRequest();
     expect((await handlerFor()(event(AUDITOR_USER, 'POST', `/requests/${b.id}/reject`, { reason: 'needs a snapshot first' }))).statusCode).toBe(200);
@@ -104,7 +135,11 @@ describe('the approval handler identifies the approver from the authenticated co
 describe('the approval handler binds decisions to the request', () => {
   test('fails when the approval names another digest', async () => {
     const { id } = await pendingRequest();
-    const res = await handlerFor()(event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest: requestDigest(canonicalRequest('rds:DeleteDBInstance', PROD_DB, { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: true })) }));
+    const res = await handlerFor()(
+      event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, {
+        digest: requestDigest(canonicalRequest('rds:DeleteDBInstance', PROD_DB, { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: true })),
+      }),
+    );
     expect(res.statusCode).toBe(409);
     await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING', approvals: [] });
     expect(aws.waiters.has(`token-${id}`)).toBe(true);
@@ -112,10 +147,14 @@ describe('the approval handler binds decisions to the request', () => {
 
   test('fails when the ledger record was altered after the workflow digested it', async () => {
     const { id } = await pendingRequest();
-    await aws.dynamodb.send(new UpdateItemCommand({
-      TableName: TABLE, Key: { requestId: { S: id }, record: { S: 'REQUEST' } },
-      UpdateExpression: 'SET canonical = :c', ExpressionAttributeValues: { ':c': { S: canonicalRequest('rds:DeleteDBInstance', PROD_DB, { DBInstanceIdentifier: 'billing' }) } },
-    }));
+    await aws.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { requestId: { S: id }, record: { S: 'REQUEST' } },
+        UpdateExpression: 'SET canonical = :c',
+        ExpressionAttributeValues: { ':c': { S: canonicalRequest('rds:DeleteDBInstance', PROD_DB, { DBInstanceIdentifier: 'billing' }) } },
+      }),
+    );
     const res = await handlerFor()(event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest: DIGEST }));
     expect(res.statusCode).toBe(409);
     expect(JSON.parse(res.body).error).toMatch(/does not match its digest/);
@@ -165,15 +204,26 @@ describe('the approval handler re-checks that the parameters act on the resource
     const id = `req-${++seq}`;
     const canonical = canonicalRequest('rds:DeleteDBInstance', STAGING, { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: true });
     const digest = requestDigest(canonical);
-    await aws.dynamodb.send(new PutItemCommand({
-      TableName: TABLE,
-      Item: {
-        requestId: { S: id }, record: { S: 'REQUEST' }, status: { S: 'PENDING' }, operation: { S: 'rds:DeleteDBInstance' }, resource: { S: STAGING },
-        canonical: { S: canonical }, digest: { S: digest }, reason: { S: 'staging is unused' }, sourceIdentity: { S: 'ops-assistant-1' },
-        requesters: { S: JSON.stringify([AGENT]) }, requiredApprovals: { N: '1' },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` }, requestedAt: { S: new Date().toISOString() },
-      },
-    }));
+    await aws.dynamodb.send(
+      new PutItemCommand({
+        TableName: TABLE,
+        Item: {
+          requestId: { S: id },
+          record: { S: 'REQUEST' },
+          status: { S: 'PENDING' },
+          operation: { S: 'rds:DeleteDBInstance' },
+          resource: { S: STAGING },
+          canonical: { S: canonical },
+          digest: { S: digest },
+          reason: { S: 'staging is unused' },
+          sourceIdentity: { S: 'ops-assistant-1' },
+          requesters: { S: JSON.stringify([AGENT]) },
+          requiredApprovals: { N: '1' },
+          executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
+          requestedAt: { S: new Date().toISOString() },
+        },
+      }),
+    );
     return { id, digest };
   }
 
@@ -181,7 +231,9 @@ describe('the approval handler re-checks that the parameters act on the resource
     const { id } = await mismatchedRequest();
     const before = aws.published.length;
     const notify = createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: 'u', operations });
-    await expect(notify({ taskToken: `token-${id}`, requestId: id })).rejects.toThrow(new RegExp(`act on ${PROD_DB} but the request names ${STAGING}`));
+    await expect(notify({ taskToken: `token-${id}`, requestId: id })).rejects.toThrow(
+      new RegExp(`act on ${PROD_DB} but the request names ${STAGING}`),
+    );
     expect(aws.published.length).toBe(before);
     expect((await ledger.getRequest(id))?.taskToken).toBeUndefined();
   });
@@ -208,15 +260,26 @@ describe('the approval handler re-checks that the parameters act on the resource
   test('fails when the parameters also hold another spelling of the identifier member: nobody is told', async () => {
     const id = `req-${++seq}`;
     const canonical = canonicalRequest('rds:DeleteDBInstance', STAGING, { DBInstanceIdentifier: 'orders-staging', dbInstanceIdentifier: 'orders' });
-    await aws.dynamodb.send(new PutItemCommand({
-      TableName: TABLE,
-      Item: {
-        requestId: { S: id }, record: { S: 'REQUEST' }, status: { S: 'PENDING' }, operation: { S: 'rds:DeleteDBInstance' }, resource: { S: STAGING },
-        canonical: { S: canonical }, digest: { S: requestDigest(canonical) }, reason: { S: 'staging is unused' }, sourceIdentity: { S: 'ops-assistant-1' },
-        requesters: { S: JSON.stringify([AGENT]) }, requiredApprovals: { N: '1' },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` }, requestedAt: { S: new Date().toISOString() },
-      },
-    }));
+    await aws.dynamodb.send(
+      new PutItemCommand({
+        TableName: TABLE,
+        Item: {
+          requestId: { S: id },
+          record: { S: 'REQUEST' },
+          status: { S: 'PENDING' },
+          operation: { S: 'rds:DeleteDBInstance' },
+          resource: { S: STAGING },
+          canonical: { S: canonical },
+          digest: { S: requestDigest(canonical) },
+          reason: { S: 'staging is unused' },
+          sourceIdentity: { S: 'ops-assistant-1' },
+          requesters: { S: JSON.stringify([AGENT]) },
+          requiredApprovals: { N: '1' },
+          executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
+          requestedAt: { S: new Date().toISOString() },
+        },
+      }),
+    );
     const before = aws.published.length;
     const notify = createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: 'u', operations });
     await expect(notify({ taskToken: `token-${id}`, requestId: id })).rejects.toThrow(/hold dbInstanceIdentifier besides DBInstanceIdentifier/);
@@ -262,7 +325,16 @@ describe('concurrent decisions on one request (real DynamoDB conditional writes 
       const { id, token, decision } = await pendingRequest();
       let delivered = 0;
       const waiter = aws.waiters.get(token)!;
-      aws.waiters.set(token, { resolve: (o) => { delivered++; waiter.resolve(o); }, reject: (e) => { delivered++; waiter.reject(e); } });
+      aws.waiters.set(token, {
+        resolve: (o) => {
+          delivered++;
+          waiter.resolve(o);
+        },
+        reject: (e) => {
+          delivered++;
+          waiter.reject(e);
+        },
+      });
       // WHEN an approval and a rejection arrive at the same time
       const [approve, reject] = await Promise.all([
         handler(event(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest: DIGEST })),
@@ -276,7 +348,9 @@ describe('concurrent decisions on one request (real DynamoDB conditional writes 
       const winner = approve.statusCode === 200 ? 'APPROVED' : 'REJECTED';
       expect(final.status).toBe(winner);
       // AND the workflow received exactly that decision, once
-      await (winner === 'APPROVED' ? expect(decision).resolves.toMatchObject({ decision: 'APPROVED' }) : expect(decision).rejects.toMatchObject({ name: 'Rejected' }));
+      await (winner === 'APPROVED'
+        ? expect(decision).resolves.toMatchObject({ decision: 'APPROVED' })
+        : expect(decision).rejects.toMatchObject({ name: 'Rejected' }));
       expect(delivered).toBe(1);
       // AND nothing is lost: the losing attempt is in the ledger too
       const records = await ledger.records(id);
@@ -293,7 +367,16 @@ describe('concurrent decisions on one request (real DynamoDB conditional writes 
     const { id, token } = await pendingRequest(2);
     let delivered = 0;
     const waiter = aws.waiters.get(token)!;
-    aws.waiters.set(token, { resolve: (o) => { delivered++; waiter.resolve(o); }, reject: (e) => { delivered++; waiter.reject(e); } });
+    aws.waiters.set(token, {
+      resolve: (o) => {
+        delivered++;
+        waiter.resolve(o);
+      },
+      reject: (e) => {
+        delivered++;
+        waiter.reject(e);
+      },
+    });
     const results = await Promise.all(approvers.map((a) => handler(event(sessionOf(a, 's'), 'POST', `/requests/${id}/approve`, { digest: DIGEST }))));
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1);
     expect(delivered).toBe(1);

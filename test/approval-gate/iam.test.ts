@@ -32,7 +32,9 @@ describe('an agent granted to request', () => {
   });
 
   test('is granted nothing else on Step Functions', async () => {
-    await expect(decide(plain.agentPolicies, { action: 'states:StartExecution', resource: 'arn:aws:states:us-east-1:123456789012:stateMachine:other' })).resolves.toBe('ImplicitlyDenied');
+    await expect(
+      decide(plain.agentPolicies, { action: 'states:StartExecution', resource: 'arn:aws:states:us-east-1:123456789012:stateMachine:other' }),
+    ).resolves.toBe('ImplicitlyDenied');
     for (const action of ['states:ListExecutions', 'states:DescribeStateMachine', 'states:GetExecutionHistory']) {
       const resource = action === 'states:GetExecutionHistory' ? execution : smArn;
       await expect(decide(plain.agentPolicies, { action, resource })).resolves.not.toBe('Allowed');
@@ -70,13 +72,23 @@ describe('an agent granted to request', () => {
   test('fails when the agent performs a gated operation directly, even on a resource tagged dev', async () => {
     for (const tags of [{}, { environment: 'production' }, { environment: 'dev' }] as Record<string, string>[]) {
       await expect(decide(admin.agentPolicies, { action: 'rds:DeleteDBInstance', resource: PROD_DB, tags })).resolves.toBe('ExplicitlyDenied');
-      await expect(decide(admin.agentPolicies, { action: 'cloudformation:UpdateStack', resource: PROD_STACK_ARN, tags })).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(admin.agentPolicies, { action: 'cloudformation:UpdateStack', resource: PROD_STACK_ARN, tags })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
     }
   });
 
   test('fails when the agent writes or deletes ledger records, or deletes the ledger', async () => {
     const table = arnOf(admin.template, admin.ids.ledger);
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:GetItem']) {
+    for (const action of [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteTable',
+      'dynamodb:UpdateTable',
+      'dynamodb:GetItem',
+    ]) {
       await expect(decide(admin.agentPolicies, { action, resource: table, tags: COMPONENT })).resolves.toBe('ExplicitlyDenied');
     }
   });
@@ -114,8 +126,12 @@ describe('an agent of the same app that was not granted to request', () => {
     const exec = `arn:aws:states:us-east-1:123456789012:execution:${gate.stateMachineName}:req-1`;
     // THEN every action on the workflow is denied to it (no cross-stack reference was needed)
     for (const [action, resource] of [
-      ['states:StartExecution', sm], ['states:UpdateStateMachine', sm], ['states:DeleteStateMachine', sm],
-      ['states:StopExecution', exec], ['states:RedriveExecution', exec], ['states:DescribeExecution', exec],
+      ['states:StartExecution', sm],
+      ['states:UpdateStateMachine', sm],
+      ['states:DeleteStateMachine', sm],
+      ['states:StopExecution', exec],
+      ['states:RedriveExecution', exec],
+      ['states:DescribeExecution', exec],
     ]) {
       await expect(decide(policies, { action, resource, tags: { environment: 'dev' } })).resolves.toBe('ExplicitlyDenied');
     }
@@ -134,8 +150,15 @@ describe('the executor role', () => {
   });
 
   test('fails when it performs a gated operation on another resource', async () => {
-    await expect(decide(plain.executorPolicies, { action: 'rds:DeleteDBInstance', resource: 'arn:aws:rds:us-east-1:123456789012:db:billing' })).resolves.toBe('ImplicitlyDenied');
-    await expect(decide(plain.executorPolicies, { action: 'cloudformation:UpdateStack', resource: 'arn:aws:cloudformation:us-east-1:123456789012:stack/Billing/1' })).resolves.toBe('ImplicitlyDenied');
+    await expect(
+      decide(plain.executorPolicies, { action: 'rds:DeleteDBInstance', resource: 'arn:aws:rds:us-east-1:123456789012:db:billing' }),
+    ).resolves.toBe('ImplicitlyDenied');
+    await expect(
+      decide(plain.executorPolicies, {
+        action: 'cloudformation:UpdateStack',
+        resource: 'arn:aws:cloudformation:us-east-1:123456789012:stack/Billing/1',
+      }),
+    ).resolves.toBe('ImplicitlyDenied');
   });
 
   test('can do nothing else: no action of the destructive catalog is allowed on any sample resource', async () => {
@@ -145,10 +168,14 @@ describe('the executor role', () => {
     }
     expect(allowed).toEqual([]);
     for (const [action, resource] of [
-      ['rds:ModifyDBInstance', PROD_DB], ['rds:DeleteDBCluster', 'arn:aws:rds:us-east-1:123456789012:cluster:orders'],
-      ['cloudformation:DeleteStack', PROD_STACK_ARN], ['cloudformation:ExecuteChangeSet', PROD_STACK_ARN],
-      ['iam:PassRole', 'arn:aws:iam::123456789012:role/admin'], ['sts:AssumeRole', 'arn:aws:iam::123456789012:role/admin'],
-      ['s3:GetObject', 'arn:aws:s3:::prod-data/key'], ['dynamodb:Scan', 'arn:aws:dynamodb:us-east-1:123456789012:table/orders'],
+      ['rds:ModifyDBInstance', PROD_DB],
+      ['rds:DeleteDBCluster', 'arn:aws:rds:us-east-1:123456789012:cluster:orders'],
+      ['cloudformation:DeleteStack', PROD_STACK_ARN],
+      ['cloudformation:ExecuteChangeSet', PROD_STACK_ARN],
+      ['iam:PassRole', 'arn:aws:iam::123456789012:role/admin'],
+      ['sts:AssumeRole', 'arn:aws:iam::123456789012:role/admin'],
+      ['s3:GetObject', 'arn:aws:s3:::prod-data/key'],
+      ['dynamodb:Scan', 'arn:aws:dynamodb:us-east-1:123456789012:table/orders'],
     ]) {
       await expect(decide(plain.executorPolicies, { action, resource })).resolves.toBe('ImplicitlyDenied');
     }
@@ -163,7 +190,9 @@ describe('the executor role', () => {
 
   test('only the workflow role can assume it', () => {
     const trust = plain.executorPolicies.trustPolicy.Statement;
-    expect(trust).toEqual([{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: arnOf(plain.template, logicalIdOfRole(plain, 'GateWorkflowRole')) } }]);
+    expect(trust).toEqual([
+      { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: arnOf(plain.template, logicalIdOfRole(plain, 'GateWorkflowRole')) } },
+    ]);
   });
 });
 
@@ -194,7 +223,7 @@ describe('the gate resources', () => {
   test('every part but the workflow is tagged as a guardrail component; the workflow is not, so that agents can start it', () => {
     const tagged = (id: string) => {
       const tags = plain.template.Resources[id].Properties?.Tags;
-      const list = Array.isArray(tags) ? tags : (tags ? Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) : []);
+      const list = Array.isArray(tags) ? tags : tags ? Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) : [];
       return list.some((t: any) => t.Key === 'guardrails:component' && t.Value === 'approval-gate');
     };
     for (const id of [plain.ids.handler, plain.ids.notifier, plain.ids.executor, logicalIdOfRole(plain, 'GateWorkflowRole')]) {

@@ -90,7 +90,9 @@ export async function startLocalAws(): Promise<LocalAws> {
     }
     published.push({ TopicArn: form.get('TopicArn') ?? '', Subject: form.get('Subject') ?? undefined, Message: form.get('Message') ?? '' });
     res.writeHead(200, { 'content-type': 'text/xml' });
-    res.end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${published.length}</MessageId></PublishResult><ResponseMetadata><RequestId>r-${published.length}</RequestId></ResponseMetadata></PublishResponse>`);
+    res.end(
+      `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${published.length}</MessageId></PublishResult><ResponseMetadata><RequestId>r-${published.length}</RequestId></ResponseMetadata></PublishResponse>`,
+    );
   });
   const snsEndpoint = await listen(snsServer);
 
@@ -102,12 +104,20 @@ export async function startLocalAws(): Promise<LocalAws> {
     waiters,
     published,
     async createLedger(tableName: string) {
-      await dynamodb.send(new CreateTableCommand({
-        TableName: tableName,
-        KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }, { AttributeName: 'record', KeyType: 'RANGE' }],
-        AttributeDefinitions: [{ AttributeName: 'requestId', AttributeType: 'S' }, { AttributeName: 'record', AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }));
+      await dynamodb.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          KeySchema: [
+            { AttributeName: 'requestId', KeyType: 'HASH' },
+            { AttributeName: 'record', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'requestId', AttributeType: 'S' },
+            { AttributeName: 'record', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
     },
     async close() {
       dynamodb.destroy();

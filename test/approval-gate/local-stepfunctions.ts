@@ -22,13 +22,20 @@ function load(source: string): Lib {
   const m = { exports: {} as any };
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function('module', 'exports', 'require', '__filename', '__dirname', source)(
-    m, m.exports, (id: string) => require(resolveFromLib.resolve(id)), FILE, path.dirname(FILE));
+    m,
+    m.exports,
+    (id: string) => require(resolveFromLib.resolve(id)),
+    FILE,
+    path.dirname(FILE),
+  );
   return m.exports as Lib;
 }
 
 const original = fs.readFileSync(FILE, 'utf8');
 if (!original.includes(BUGGY)) {
-  throw new Error('aws-local-stepfunctions changed: the SHA-256 patch no longer applies; check whether States.Hash is correct now and drop the patch');
+  throw new Error(
+    'aws-local-stepfunctions changed: the SHA-256 patch no longer applies; check whether States.Hash is correct now and drop the patch',
+  );
 }
 
 /** The interpreter with the States.Hash SHA-256 fix. */

@@ -28,19 +28,32 @@ describe('ApprovalGate refuses bad input at synth time', () => {
     ['a wildcard action', { service: 'rds', action: 'Delete*', resources: [PROD_DB] }, /wildcard actions cannot be gated.*Name one API action/],
     ['a single-character wildcard', { service: 'rds', action: 'DeleteDBInstanc?', resources: [PROD_DB] }, /wildcard actions cannot be gated/],
     ['an action that does not exist', { service: 'rds', action: 'DeleteDatabase', resources: [PROD_DB] }, /"rds:DeleteDatabase".*no such action/],
-    ['a service that does not exist', { service: 'rdss', action: 'DeleteDBInstance', resources: [PROD_DB] }, /service "rdss" is not an AWS service prefix/],
+    [
+      'a service that does not exist',
+      { service: 'rdss', action: 'DeleteDBInstance', resources: [PROD_DB] },
+      /service "rdss" is not an AWS service prefix/,
+    ],
     ['no resources', { service: 'rds', action: 'DeleteDBInstance', resources: [] }, /no resources given/],
     ['Resource "*"', { service: 'rds', action: 'DeleteDBInstance', resources: ['*'] }, /resource "\*" is not an ARN/],
-    ['every resource of the type', { service: 'rds', action: 'DeleteDBInstance', resources: ['arn:aws:rds:us-east-1:123456789012:db:*'] }, /matches every resource of its type/],
-    ['an action without resource-level permissions', { service: 's3', action: 'ListAllMyBuckets', resources: ['arn:aws:s3:::prod-data'] }, /supports no resource-level permissions/],
+    [
+      'every resource of the type',
+      { service: 'rds', action: 'DeleteDBInstance', resources: ['arn:aws:rds:us-east-1:123456789012:db:*'] },
+      /matches every resource of its type/,
+    ],
+    [
+      'an action without resource-level permissions',
+      { service: 's3', action: 'ListAllMyBuckets', resources: ['arn:aws:s3:::prod-data'] },
+      /supports no resource-level permissions/,
+    ],
   ])('fails when an operation names %s', (_what, options, message) => {
     expect(() => GatedOperation.of(options)).toThrow(message);
   });
 
   test('fails when an operation has no known binding from its parameters to its resource, and none is given', () => {
     // GIVEN an action whose identifier parameter the library does not know
-    expect(() => GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET] }))
-      .toThrow(/"secretsmanager:DeleteSecret": no known binding from the request's parameters to the resource.*Give resourceArn/);
+    expect(() => GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET] })).toThrow(
+      /"secretsmanager:DeleteSecret": no known binding from the request's parameters to the resource.*Give resourceArn/,
+    );
   });
 
   test('accepts such an operation with an explicit binding, and the gate synthesizes', () => {
@@ -55,7 +68,11 @@ describe('ApprovalGate refuses bad input at synth time', () => {
     ['a quote', { resourceArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:'{SecretId}" }, /contains a brace, quote, backslash/],
     ['a stray brace', { resourceArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:{SecretId}}' }, /contains a brace/],
     ['adjacent placeholders', { resourceArn: 'arn:aws:s3:::{Bucket}{Key}' }, /adjacent placeholders/],
-    ['name-or-ARN with two placeholders', { resourceArn: 'arn:aws:s3:::{Bucket}/{Key}', resourceParameterAcceptsArn: true }, /exactly one placeholder/],
+    [
+      'name-or-ARN with two placeholders',
+      { resourceArn: 'arn:aws:s3:::{Bucket}/{Key}', resourceParameterAcceptsArn: true },
+      /exactly one placeholder/,
+    ],
   ])('fails when resourceArn has %s', (_what, binding, message) => {
     expect(() => GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET], ...binding })).toThrow(message);
   });
@@ -77,7 +94,10 @@ describe('ApprovalGate refuses bad input at synth time', () => {
     expect(() => build({ approvers: [] })).toThrow(/no approvers given/);
   });
 
-  test.each([[Duration.seconds(30), /30 seconds is out of range/], [Duration.days(365), /31536000 seconds is out of range.*one year/]])('fails when the timeout is %s', (timeout, message) => {
+  test.each([
+    [Duration.seconds(30), /30 seconds is out of range/],
+    [Duration.days(365), /31536000 seconds is out of range.*one year/],
+  ])('fails when the timeout is %s', (timeout, message) => {
     expect(() => build({ timeout })).toThrow(message);
   });
 
@@ -90,17 +110,25 @@ describe('ApprovalGate refuses bad input at synth time', () => {
   });
 
   test('fails when an agent role is named as an approver', () => {
-    expect(() => build({}, (stack) => {
-      const other = new AgentRole(stack, 'Other', { agentName: 'other-agent', assumedBy: new iam.AccountRootPrincipal() });
-      new ApprovalGate(stack, 'Gate2', { operations: [GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [PROD_DB] })], approvers: [Approver.role(other)] });
-    })).toThrow(/is an agent role \(other-agent\)\. An agent never approves/);
+    expect(() =>
+      build({}, (stack) => {
+        const other = new AgentRole(stack, 'Other', { agentName: 'other-agent', assumedBy: new iam.AccountRootPrincipal() });
+        new ApprovalGate(stack, 'Gate2', {
+          operations: [GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [PROD_DB] })],
+          approvers: [Approver.role(other)],
+        });
+      }),
+    ).toThrow(/is an agent role \(other-agent\)\. An agent never approves/);
   });
 
   test('fails when the requester is also an approver', () => {
     expect(() => {
       const stack = new Stack(new App(), 'S');
       const both = new iam.Role(stack, 'Both', { assumedBy: new iam.AccountRootPrincipal() });
-      const gate = new ApprovalGate(stack, 'Gate', { operations: [GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [PROD_DB] })], approvers: [Approver.role(both)] });
+      const gate = new ApprovalGate(stack, 'Gate', {
+        operations: [GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [PROD_DB] })],
+        approvers: [Approver.role(both)],
+      });
       gate.grantRequest(both);
     }).toThrow(/both an approver and a requester/);
   });

@@ -37,30 +37,51 @@ export class WorkflowHarness {
   /** Make the next executor call fail with this error (the AWS API refused). */
   public executorError?: Error;
 
-  constructor(private readonly aws: LocalAws, private readonly gate: SynthesizedGate, private readonly definition: any = gate.definition) {
+  constructor(
+    private readonly aws: LocalAws,
+    private readonly gate: SynthesizedGate,
+    private readonly definition: any = gate.definition,
+  ) {
     this.tableName = definition.States[APPROVAL_STATES.recordRequest].Parameters.TableName;
     this.ledger = new ApprovalLedger(aws.dynamodb, this.tableName);
     // The handler is configured from the synthesized template's environment, as in Lambda.
     const env = environmentOf(gate.template, gate.ids.handler);
     if (env.LEDGER_TABLE !== this.tableName) throw new Error(`handler ledger ${env.LEDGER_TABLE} is not the workflow's ${this.tableName}`);
     this.approvalHandler = createApprovalHandler({
-      ledger: this.ledger, sfn: aws.sfn, approvers: JSON.parse(env.APPROVERS), requiredApprovals: Number(env.REQUIRED_APPROVALS), operations: JSON.parse(env.OPERATIONS),
+      ledger: this.ledger,
+      sfn: aws.sfn,
+      approvers: JSON.parse(env.APPROVERS),
+      requiredApprovals: Number(env.REQUIRED_APPROVALS),
+      operations: JSON.parse(env.OPERATIONS),
     });
     this.notifierOperations = JSON.parse(environmentOf(gate.template, gate.ids.notifier, ['OPERATIONS']).OPERATIONS);
   }
 
   /** Calls the approval handler as IAM would, with the authenticated caller in the request context. */
   public call(callerArn: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
-    return this.approvalHandler({ rawPath: path, body: body === undefined ? undefined : JSON.stringify(body), requestContext: { http: { method }, authorizer: { iam: { userArn: callerArn } } } });
+    return this.approvalHandler({
+      rawPath: path,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      requestContext: { http: { method }, authorizer: { iam: { userArn: callerArn } } },
+    });
   }
 
   public start(input: unknown): RunningRequest {
     const n = ++this.runs;
     const requestId = `req-${n}-${Date.now()}`;
-    const notifier = createNotifier({ ledger: this.ledger, sns: this.aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: 'https://example.lambda-url.us-east-1.on.aws/', operations: this.notifierOperations });
+    const notifier = createNotifier({
+      ledger: this.ledger,
+      sns: this.aws.sns,
+      topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals',
+      approvalUrl: 'https://example.lambda-url.us-east-1.on.aws/',
+      operations: this.notifierOperations,
+    });
     let waitingResolve!: () => void;
     let waitingReject!: (e: Error) => void;
-    const waiting = new Promise<void>((resolve, reject) => { waitingResolve = resolve; waitingReject = reject; });
+    const waiting = new Promise<void>((resolve, reject) => {
+      waitingResolve = resolve;
+      waitingReject = reject;
+    });
     const dynamo = async (input: any, command: 'put' | 'update') => {
       await this.aws.dynamodb.send(command === 'put' ? new PutItemCommand(input) : new UpdateItemCommand(input));
       return {};
@@ -96,14 +117,22 @@ export class WorkflowHarness {
     const execution = machine.run(input, {
       overrides: { taskResourceLocalHandlers: overrides },
       context: {
-        Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:gate:${requestId}`, Name: requestId, StartTime: new Date().toISOString(), Input: input },
+        Execution: {
+          Id: `arn:aws:states:us-east-1:123456789012:execution:gate:${requestId}`,
+          Name: requestId,
+          StartTime: new Date().toISOString(),
+          Input: input,
+        },
         State: { EnteredTime: new Date().toISOString() },
         Task: { Token: `token-${requestId}` },
       },
     });
     const result = execution.result;
     // A run that fails before waiting must not leave `waiting` pending forever.
-    result.then(() => waitingReject(new Error('finished without waiting')), (e) => waitingReject(e));
+    result.then(
+      () => waitingReject(new Error('finished without waiting')),
+      (e) => waitingReject(e),
+    );
     waiting.catch(() => undefined);
     return { requestId, waiting, result };
   }

@@ -55,7 +55,9 @@ beforeAll(async () => {
 afterAll(async () => aws.close());
 
 async function outcomeOf(h: WorkflowHarness, requestId: string) {
-  const out = await aws.dynamodb.send(new GetItemCommand({ TableName: h.tableName, Key: { requestId: { S: requestId }, record: { S: 'REQUEST' } }, ConsistentRead: true }));
+  const out = await aws.dynamodb.send(
+    new GetItemCommand({ TableName: h.tableName, Key: { requestId: { S: requestId }, record: { S: 'REQUEST' } }, ConsistentRead: true }),
+  );
   return { status: out.Item?.status?.S, outcome: out.Item?.outcome?.S, detail: out.Item?.outcomeDetail?.S };
 }
 
@@ -95,7 +97,9 @@ describe('the synthesized approval workflow', () => {
     expect(aws.published.at(-1)!.Message).toContain(DELETE_DB.sourceIdentity);
     expect(h.performed).toEqual([]);
     // AND the security lead approves that digest
-    const decision = await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) });
+    const decision = await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, {
+      digest: digestOf(DELETE_DB),
+    });
     expect(decision.statusCode).toBe(200);
     // THEN the execution succeeds, and the executor made exactly the approved call, once
     await expect(run.result).resolves.toBeDefined();
@@ -112,7 +116,9 @@ describe('the synthesized approval workflow', () => {
     const h = new WorkflowHarness(aws, single);
     const run = h.start(DELETE_DB);
     await run.waiting;
-    const decision = await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/reject`, { reason: 'restore the replica first' });
+    const decision = await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/reject`, {
+      reason: 'restore the replica first',
+    });
     expect(decision.statusCode).toBe(200);
     await expect(failureOf(run.result)).resolves.toMatchObject({ error: 'Rejected' });
     expect(h.performed).toEqual([]);
@@ -133,7 +139,9 @@ describe('the synthesized approval workflow', () => {
     expect(h.performed).toEqual([]);
     await expect(outcomeOf(h, run.requestId)).resolves.toMatchObject({ status: 'PENDING', outcome: 'TIMED_OUT' });
     // AND a late approval is refused: the request is over
-    const late = await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) });
+    const late = await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, {
+      digest: digestOf(DELETE_DB),
+    });
     expect(late.statusCode).toBe(409);
     expect(h.performed).toEqual([]);
   });
@@ -148,10 +156,19 @@ describe('the synthesized approval workflow', () => {
     ['no source identity', { ...DELETE_DB, sourceIdentity: undefined }],
     ['parameters without the identifier of the resource', { ...DELETE_DB, parameters: { SkipFinalSnapshot: true } }],
     ['an identifier that is not a string', { ...DELETE_DB, parameters: { DBInstanceIdentifier: ['orders'] } }],
-    ['parameters naming another database than the resource', { ...DELETE_DB, parameters: { ...DELETE_DB.parameters, DBInstanceIdentifier: 'billing' } }],
-    ['the database by ARN where the API takes an identifier', { ...DELETE_DB, parameters: { ...DELETE_DB.parameters, DBInstanceIdentifier: PROD_DB } }],
+    [
+      'parameters naming another database than the resource',
+      { ...DELETE_DB, parameters: { ...DELETE_DB.parameters, DBInstanceIdentifier: 'billing' } },
+    ],
+    [
+      'the database by ARN where the API takes an identifier',
+      { ...DELETE_DB, parameters: { ...DELETE_DB.parameters, DBInstanceIdentifier: PROD_DB } },
+    ],
     ['parameters naming another stack than the resource', { ...UPDATE_STACK, parameters: { ...UPDATE_STACK.parameters, StackName: 'Billing' } }],
-    ['a stack ARN parameter of another stack', { ...UPDATE_STACK, resource: PRODUCTION_STACK_ARN, parameters: { StackName: PRODUCTION_STACK_ARN.replace('/Production/', '/Billing/') } }],
+    [
+      'a stack ARN parameter of another stack',
+      { ...UPDATE_STACK, resource: PRODUCTION_STACK_ARN, parameters: { StackName: PRODUCTION_STACK_ARN.replace('/Production/', '/Billing/') } },
+    ],
   ])('fails when the request names %s: refused before anything is recorded or anyone is told', async (_what, input) => {
     const h = new WorkflowHarness(aws, single);
     const before = aws.published.length;
@@ -162,30 +179,38 @@ describe('the synthesized approval workflow', () => {
     await expect(outcomeOf(h, run.requestId)).resolves.toEqual({ status: undefined, outcome: undefined, detail: undefined });
   });
 
-  test('fails when the request names an allowed staging database but its parameters name production: refused before anything is recorded or anyone is told', async () => {
-    // GIVEN a gate allowing rds:DeleteDBInstance on orders and orders-staging
-    const h = new WorkflowHarness(aws, twoDatabases);
-    const before = aws.published.length;
-    // WHEN the agent asks to delete "orders-staging" with parameters deleting "orders" without a final snapshot
-    const run = h.start(STAGING_LABEL_PRODUCTION_PARAMETERS);
-    // THEN the workflow refuses it: no approver is told, nothing is recorded, nothing is performed
-    await expect(failureOf(run.result)).resolves.toMatchObject({ error: 'RequestRefused' });
-    expect(aws.published.length).toBe(before);
-    expect(h.performed).toEqual([]);
-    await expect(outcomeOf(h, run.requestId)).resolves.toEqual({ status: undefined, outcome: undefined, detail: undefined });
-    // AND the same parameters under their true name are a valid request (the refusal is the mismatch, not the database)
-    const honest = h.start({ ...STAGING_LABEL_PRODUCTION_PARAMETERS, resource: PROD_DB });
-    await honest.waiting;
-    expect(aws.published.at(-1)!.Message).toContain(`Acts on:         ${PROD_DB} `);
-    await h.call(sessionOf(twoDatabases.approverRoleArn, 'alice'), 'POST', `/requests/${honest.requestId}/reject`, { reason: 'not production' });
-    await expect(failureOf(honest.result)).resolves.toMatchObject({ error: 'Rejected' });
-    expect(h.performed).toEqual([]);
-  });
+  test(
+    'fails when the request names an allowed staging database but its parameters name production: refused before anything is recorded or anyone ' +
+      'is told',
+    async () => {
+      // GIVEN a gate allowing rds:DeleteDBInstance on orders and orders-staging
+      const h = new WorkflowHarness(aws, twoDatabases);
+      const before = aws.published.length;
+      // WHEN the agent asks to delete "orders-staging" with parameters deleting "orders" without a final snapshot
+      const run = h.start(STAGING_LABEL_PRODUCTION_PARAMETERS);
+      // THEN the workflow refuses it: no approver is told, nothing is recorded, nothing is performed
+      await expect(failureOf(run.result)).resolves.toMatchObject({ error: 'RequestRefused' });
+      expect(aws.published.length).toBe(before);
+      expect(h.performed).toEqual([]);
+      await expect(outcomeOf(h, run.requestId)).resolves.toEqual({ status: undefined, outcome: undefined, detail: undefined });
+      // AND the same parameters under their true name are a valid request (the refusal is the mismatch, not the database)
+      const honest = h.start({ ...STAGING_LABEL_PRODUCTION_PARAMETERS, resource: PROD_DB });
+      await honest.waiting;
+      expect(aws.published.at(-1)!.Message).toContain(`Acts on:         ${PROD_DB} `);
+      await h.call(sessionOf(twoDatabases.approverRoleArn, 'alice'), 'POST', `/requests/${honest.requestId}/reject`, { reason: 'not production' });
+      await expect(failureOf(honest.result)).resolves.toMatchObject({ error: 'Rejected' });
+      expect(h.performed).toEqual([]);
+    },
+  );
 
   test('fails when the parameters also carry another spelling of the identifier: nobody is told, nothing is performed', async () => {
     const h = new WorkflowHarness(aws, twoDatabases);
     const before = aws.published.length;
-    const run = h.start({ ...DELETE_DB, resource: STAGING_DB, parameters: { DBInstanceIdentifier: 'orders-staging', dbInstanceIdentifier: 'orders' } });
+    const run = h.start({
+      ...DELETE_DB,
+      resource: STAGING_DB,
+      parameters: { DBInstanceIdentifier: 'orders-staging', dbInstanceIdentifier: 'orders' },
+    });
     // THEN the notifier refuses (the workflow reads only the exact member name), and the error is recorded
     await expect(failureOf(run.result)).resolves.toMatchObject({ error: 'ApprovalError' });
     expect(aws.published.length).toBe(before);
@@ -204,14 +229,20 @@ describe('the synthesized approval workflow', () => {
     const message = aws.published.at(-1)!.Message!;
     expect(message).toContain(`Acts on:         ${STAGING_DB} `);
     expect(message).not.toContain(`${PROD_DB} `);
-    expect((await h.call(sessionOf(twoDatabases.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(staging) })).statusCode).toBe(200);
+    expect(
+      (await h.call(sessionOf(twoDatabases.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(staging) }))
+        .statusCode,
+    ).toBe(200);
     await run.result;
     expect(h.performed).toEqual([{ state: APPROVAL_STATES.execute({ iamAction: 'rds:DeleteDBInstance' } as any), parameters: staging.parameters }]);
   });
 
   test.each([
     ['by name (the resource is the stack pattern of that name)', UPDATE_STACK],
-    ['by stack ARN (StackName takes a name or an ARN)', { ...UPDATE_STACK, resource: PRODUCTION_STACK_ARN, parameters: { ...UPDATE_STACK.parameters, StackName: PRODUCTION_STACK_ARN } }],
+    [
+      'by stack ARN (StackName takes a name or an ARN)',
+      { ...UPDATE_STACK, resource: PRODUCTION_STACK_ARN, parameters: { ...UPDATE_STACK.parameters, StackName: PRODUCTION_STACK_ARN } },
+    ],
   ])('an UpdateStack request naming the production stack %s is approved and performed', async (_how, request) => {
     const h = new WorkflowHarness(aws, single);
     const run = h.start(request);
@@ -220,15 +251,25 @@ describe('the synthesized approval workflow', () => {
     const digest = requestDigest(canonicalRequest(request.operation, request.resource, request.parameters));
     expect((await h.call(sessionOf(single.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest })).statusCode).toBe(200);
     await run.result;
-    expect(h.performed).toEqual([{ state: APPROVAL_STATES.execute({ iamAction: 'cloudformation:UpdateStack' } as any), parameters: request.parameters }]);
+    expect(h.performed).toEqual([
+      { state: APPROVAL_STATES.execute({ iamAction: 'cloudformation:UpdateStack' } as any), parameters: request.parameters },
+    ]);
   });
 
   test('an explicit binding (a parameter holding the ARN) binds the same way: a mismatch is refused, the match is performed', async () => {
     // GIVEN a gate for an action without a known binding, bound explicitly to its SecretId parameter
     const secret = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders-db-AbCdEf';
-    const gate = synthGate({ operations: [GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [secret], resourceArn: '{SecretId}' })] });
+    const gate = synthGate({
+      operations: [GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [secret], resourceArn: '{SecretId}' })],
+    });
     const h = new WorkflowHarness(aws, gate);
-    const request = { operation: 'secretsmanager:DeleteSecret', resource: secret, parameters: { SecretId: secret, RecoveryWindowInDays: 30 }, reason: 'rotated away', sourceIdentity: 'ops-assistant-7f3a' };
+    const request = {
+      operation: 'secretsmanager:DeleteSecret',
+      resource: secret,
+      parameters: { SecretId: secret, RecoveryWindowInDays: 30 },
+      reason: 'rotated away',
+      sourceIdentity: 'ops-assistant-7f3a',
+    };
     // WHEN the parameters name the secret by a name (which could resolve to another secret) or another ARN: refused
     for (const SecretId of ['prod/orders-db', secret.replace('orders-db', 'billing-db')]) {
       const refused = h.start({ ...request, parameters: { ...request.parameters, SecretId } });
@@ -241,7 +282,9 @@ describe('the synthesized approval workflow', () => {
     const digest = requestDigest(canonicalRequest(request.operation, request.resource, request.parameters));
     expect((await h.call(sessionOf(gate.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest })).statusCode).toBe(200);
     await run.result;
-    expect(h.performed).toEqual([{ state: APPROVAL_STATES.execute({ iamAction: 'secretsmanager:DeleteSecret' } as any), parameters: request.parameters }]);
+    expect(h.performed).toEqual([
+      { state: APPROVAL_STATES.execute({ iamAction: 'secretsmanager:DeleteSecret' } as any), parameters: request.parameters },
+    ]);
   });
 
   test('fails when the requesting agent approves its own request: refused, nothing performed', async () => {
@@ -249,7 +292,9 @@ describe('the synthesized approval workflow', () => {
     const run = h.start(DELETE_DB);
     await run.waiting;
     // WHEN a session of the agent's own role calls the approval handler
-    const self = await h.call(sessionOf(single.agentRoleArn, 'ops-assistant-7f3a'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) });
+    const self = await h.call(sessionOf(single.agentRoleArn, 'ops-assistant-7f3a'), 'POST', `/requests/${run.requestId}/approve`, {
+      digest: digestOf(DELETE_DB),
+    });
     // THEN it is refused (the agent is not an approver; and it is the requester)
     expect(self.statusCode).toBe(403);
     expect(h.performed).toEqual([]);
@@ -265,13 +310,19 @@ describe('the synthesized approval workflow', () => {
     await run.waiting;
     const [first, second] = dual.approverRoleArns;
     // WHEN the first approver approves twice, from two sessions of the same role
-    expect((await h.call(sessionOf(first, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) })).statusCode).toBe(202);
-    expect((await h.call(sessionOf(first, 'alice-again'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) })).statusCode).toBe(409);
+    expect((await h.call(sessionOf(first, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) })).statusCode).toBe(
+      202,
+    );
+    expect(
+      (await h.call(sessionOf(first, 'alice-again'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) })).statusCode,
+    ).toBe(409);
     // THEN nothing is performed yet
     await expect(outcomeOf(h, run.requestId)).resolves.toMatchObject({ status: 'PENDING' });
     expect(h.performed).toEqual([]);
     // WHEN a second, distinct approver approves
-    expect((await h.call(sessionOf(second, 'bob'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) })).statusCode).toBe(200);
+    expect((await h.call(sessionOf(second, 'bob'), 'POST', `/requests/${run.requestId}/approve`, { digest: digestOf(DELETE_DB) })).statusCode).toBe(
+      200,
+    );
     // THEN the operation is performed once
     await run.result;
     expect(h.performed).toHaveLength(1);

@@ -17,8 +17,8 @@ describe('AuditTrail data events', () => {
     const selectors = trail.AdvancedEventSelectors.map((s: any) => Object.fromEntries(s.FieldSelectors.map((f: any) => [f.Field, f.Equals])));
     expect(selectors).toEqual([
       { eventCategory: ['Management'] },
-      { eventCategory: ['Data'], 'resources.type': ['AWS::S3::Object'], readOnly: ['false'] },
-      { eventCategory: ['Data'], 'resources.type': ['AWS::DynamoDB::Table'], readOnly: ['false'] },
+      { 'eventCategory': ['Data'], 'resources.type': ['AWS::S3::Object'], 'readOnly': ['false'] },
+      { 'eventCategory': ['Data'], 'resources.type': ['AWS::DynamoDB::Table'], 'readOnly': ['false'] },
     ]);
     expect(trail.IsMultiRegionTrail).toBe(true);
   });

@@ -17,7 +17,8 @@ import { ACCOUNT, REGION, Template } from '../support/template-resolver';
 type Build = (app?: App) => App;
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
-const builders: Array<[string, Build]> = fs.readdirSync(EXAMPLES)
+const builders: Array<[string, Build]> = fs
+  .readdirSync(EXAMPLES)
   .filter((dir) => fs.existsSync(path.join(EXAMPLES, dir, 'main.ts')))
   .flatMap((dir) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -48,14 +48,16 @@ describe('the incident app', () => {
 
   test('the pack reports the unguarded agent as errors', () => {
     const errors = before.violations.filter((v) => v.severity === 'error').map((v) => v.ruleName);
-    expect(errors).toEqual(expect.arrayContaining([
-      'AgentGuardrails-AG1',
-      'AgentGuardrails-AG4[Policy::PowerUserAccess]',
-      'AgentGuardrails-AG5',
-      'AgentGuardrails-AG6[Action::sts:AssumeRole]',
-      'AgentGuardrails-AG8[Principal::bedrock.amazonaws.com]',
-      'AgentGuardrails-PR1',
-    ]));
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'AgentGuardrails-AG1',
+        'AgentGuardrails-AG4[Policy::PowerUserAccess]',
+        'AgentGuardrails-AG5',
+        'AgentGuardrails-AG6[Action::sts:AssumeRole]',
+        'AgentGuardrails-AG8[Principal::bedrock.amazonaws.com]',
+        'AgentGuardrails-PR1',
+      ]),
+    );
   });
 
   test('synth fails when the pack is registered', () => {
@@ -64,7 +66,9 @@ describe('the incident app', () => {
   });
 
   test('before GuardAgents, the agent can delete the production database (what happened)', async () => {
-    await expect(decide(before.policies, { action: 'rds:DeleteDBInstance', resource: before.databaseArn, tags: production })).resolves.toBe('Allowed');
+    await expect(decide(before.policies, { action: 'rds:DeleteDBInstance', resource: before.databaseArn, tags: production })).resolves.toBe(
+      'Allowed',
+    );
   });
 
   test('after GuardAgents, the same role can neither delete the database nor switch off its protection', async () => {
@@ -75,9 +79,13 @@ describe('the incident app', () => {
       await expect(decide(after.policies, { action, resource: after.databaseArn, tags: {} })).resolves.toBe('ExplicitlyDenied');
     }
     // the agent keeps its read access: GuardAgents changes nothing else
-    await expect(decide(after.policies, { action: 'rds:DescribeDBInstances', resource: after.databaseArn, tags: production })).resolves.toBe('Allowed');
+    await expect(decide(after.policies, { action: 'rds:DescribeDBInstances', resource: after.databaseArn, tags: production })).resolves.toBe(
+      'Allowed',
+    );
     // and it cannot escape through another role
-    await expect(decide(after.policies, { action: 'sts:AssumeRole', resource: `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-deploy-role-${ACCOUNT}-${REGION}` })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(after.policies, { action: 'sts:AssumeRole', resource: `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-deploy-role-${ACCOUNT}-${REGION}` }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 
   test('after GuardAgents, the agent guard rules pass; what it does not change is still reported', () => {
@@ -91,7 +99,10 @@ describe('the incident app', () => {
   test('with those two acknowledged (with reasons), every agent rule passes', () => {
     const app = buildIncidentApp(new App(), { guardAgents: true });
     const stack = app.node.findChild('Incident') as IncidentStack;
-    Validations.of(stack.agentRole).acknowledge({ id: 'AgentGuardrails-AG4[Policy::PowerUserAccess]', reason: 'reproduces the incident; the guard denies destruction of production' });
+    Validations.of(stack.agentRole).acknowledge({
+      id: 'AgentGuardrails-AG4[Policy::PowerUserAccess]',
+      reason: 'reproduces the incident; the guard denies destruction of production',
+    });
     Validations.of(stack.agentRole).acknowledge({ id: 'AgentGuardrails-AG8[Principal::bedrock.amazonaws.com]', reason: 'reproduces the incident' });
     app.synth();
     const names = new AgentGuardrailsChecks(app).validateScope(app).violations.map((v) => v.ruleName);

@@ -18,7 +18,11 @@ import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks'
 import { CircuitBreaker, CircuitBreakerProps } from '../../lib/circuit-breaker/circuit-breaker';
 import { AgentRole } from '../../lib/guard/agent-role';
 import {
-  ACKNOWLEDGED_RULES_METADATA_KEY, findingIds, latestNodeRuntimeName as latestOf, MIN_NAG_REASON_LENGTH, NAG_CFN_METADATA_KEY,
+  ACKNOWLEDGED_RULES_METADATA_KEY,
+  findingIds,
+  latestNodeRuntimeName as latestOf,
+  MIN_NAG_REASON_LENGTH,
+  NAG_CFN_METADATA_KEY,
 } from '../../lib/shared/nag-suppressions';
 import { ACCOUNT, REGION } from '../support/template-resolver';
 
@@ -46,7 +50,9 @@ function guardrails(options: { gate?: Partial<ApprovalGateProps>; breaker?: Part
   const app = new App({ outdir, context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
   const stack = new Stack(app, 'Guardrails', { env: { account: ACCOUNT, region: REGION }, terminationProtection: true });
   const agent = new AgentRole(stack, 'Agent', {
-    agentName: 'ops-assistant', assumedBy: new iam.AccountRootPrincipal(), sourceIdentityPattern: 'ops-assistant-*',
+    agentName: 'ops-assistant',
+    assumedBy: new iam.AccountRootPrincipal(),
+    sourceIdentityPattern: 'ops-assistant-*',
   });
   const securityLead = new iam.Role(stack, 'SecurityLead', { assumedBy: new iam.AccountRootPrincipal(), roleName: 'security-lead' });
   const gate = new ApprovalGate(stack, 'Gate', {
@@ -101,11 +107,17 @@ interface Acknowledgement {
 
 /** Every acknowledgement in the tree (CDK's metadata, what cdk-nag 3 reads). */
 function acknowledgementsIn(root: IConstruct): Acknowledgement[] {
-  return root.node.findAll().flatMap((c) => c.node.metadata
-    .filter((m) => m.type === ACKNOWLEDGED && m.data)
-    .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
-      path: c.node.path, id: id.replace(/^annotation::/i, ''), reason,
-    }))));
+  return root.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === ACKNOWLEDGED && m.data)
+      .flatMap((m) =>
+        Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+          path: c.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
 }
 
 /** Rules of the packs that report their findings one by one (`Rule[Finding]`). */
@@ -129,8 +141,9 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
     // ... no plugin reported a violation of any severity (the report lists only plugins with one) ...
     const reportFile = path.join(assembly.directory, 'validation-report.json');
     const report = fs.existsSync(reportFile) ? JSON.parse(fs.readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-    const violations = (report.pluginReports ?? [])
-      .flatMap((p: any) => (p.violations ?? []).map((v: any) => `${p.pluginName}: ${v.severity} ${v.ruleName}`));
+    const violations = (report.pluginReports ?? []).flatMap((p: any) =>
+      (p.violations ?? []).map((v: any) => `${p.pluginName}: ${v.severity} ${v.ruleName}`),
+    );
     expect(violations).toEqual([]);
     // ... and the stack carries no error or warning annotation
     const annotations = Annotations.fromStack(stack);
@@ -147,9 +160,10 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
     test('the ApprovalGate', () => expect(show(findings.filter(under(g.gate)))).toEqual([]));
     test('the CircuitBreaker', () => expect(show(findings.filter(under(g.breaker)))).toEqual([]));
     test('the AuditTrail', () => expect(show(findings.filter(under(g.audit)))).toEqual([]));
-    test('the AgentRole and the guard policies it shares with other agents of the stack', () => expect(show(findings.filter(
-      (f) => under(g.agent)(f) || f.path.startsWith(`${g.stack.node.path}/AgentGuardrailsSharedPolicies/`),
-    ))).toEqual([]));
+    test('the AgentRole and the guard policies it shares with other agents of the stack', () =>
+      expect(show(findings.filter((f) => under(g.agent)(f) || f.path.startsWith(`${g.stack.node.path}/AgentGuardrailsSharedPolicies/`)))).toEqual(
+        [],
+      ));
     test('nothing else, CDK-internal constructs included', () => expect(show(findings)).toEqual([]));
   });
 
@@ -162,7 +176,9 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
       const props = resource(g.gate.stateMachine).Properties;
       const logs = g.gate.node.findChild('WorkflowLogs');
       expect(props.LoggingConfiguration).toEqual({
-        Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: arnOf(logs) } }],
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: arnOf(logs) } }],
       });
       expect(props.TracingConfiguration).toEqual({ Enabled: true });
       const group = resource(logs);
@@ -171,7 +187,7 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
       expect(group.Properties.Tags).toContainEqual({ Key: 'guardrails:component', Value: 'approval-gate' });
     });
 
-    test('the functions\' roles carry no AWS managed policy: each writes only to its own log group', () => {
+    test("the functions' roles carry no AWS managed policy: each writes only to its own log group", () => {
       const functions: Array<[IConstruct, IConstruct]> = [
         [g.gate.node.findChild('ApprovalHandler'), g.gate.node.findChild('ApprovalHandlerLogs')],
         [g.gate.node.findChild('Notifier'), g.gate.node.findChild('NotifierLogs')],
@@ -202,17 +218,24 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
     test('the approval notifications topic is encrypted at rest and takes SSL-only publishing', () => {
       const topic = g.gate.node.findChild('Notifications');
       expect(JSON.stringify(resource(topic).Properties.KmsMasterKeyId)).toMatch(/:kms:[^"]*:alias\/aws\/sns"/);
-      const topicPolicy = Object.values(template.Resources as Record<string, any>)
-        .find((r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties.Topics) === JSON.stringify([ref(topic)]));
-      expect(topicPolicy.Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
-        Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }));
+      const topicPolicy = Object.values(template.Resources as Record<string, any>).find(
+        (r) => r.Type === 'AWS::SNS::TopicPolicy' && JSON.stringify(r.Properties.Topics) === JSON.stringify([ref(topic)]),
+      );
+      expect(topicPolicy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sns:Publish',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
     });
 
     test('the audit log-file bucket has server access logs, into a bucket only S3 logging (for that bucket) writes and agents cannot touch', () => {
       const accessLogs = g.audit.accessLogsBucket!;
-      expect(resource(g.audit.bucket!).Properties.LoggingConfiguration)
-        .toEqual({ DestinationBucketName: ref(accessLogs), LogFilePrefix: 'audit-log-files/' });
+      expect(resource(g.audit.bucket!).Properties.LoggingConfiguration).toEqual({
+        DestinationBucketName: ref(accessLogs),
+        LogFilePrefix: 'audit-log-files/',
+      });
       const props = resource(accessLogs).Properties;
       expect(props).toMatchObject({
         VersioningConfiguration: { Status: 'Enabled' },
@@ -223,32 +246,42 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
       expect(props.AccessControl).toBeUndefined();
       expect(resource(accessLogs).DeletionPolicy).toBe('Retain');
       const policy = resource(accessLogs.policy!).Properties.PolicyDocument.Statement;
-      expect(policy).toContainEqual(expect.objectContaining({
-        Sid: 'S3ServerAccessLogsOfTheAuditBucket', Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject',
-        Condition: { ArnLike: { 'aws:SourceArn': arnOf(g.audit.bucket!) }, StringEquals: { 'aws:SourceAccount': ACCOUNT } },
-      }));
+      expect(policy).toContainEqual(
+        expect.objectContaining({
+          Sid: 'S3ServerAccessLogsOfTheAuditBucket',
+          Effect: 'Allow',
+          Principal: { Service: 'logging.s3.amazonaws.com' },
+          Action: 's3:PutObject',
+          Condition: { ArnLike: { 'aws:SourceArn': arnOf(g.audit.bucket!) }, StringEquals: { 'aws:SourceAccount': ACCOUNT } },
+        }),
+      );
       expect(policy).toContainEqual(expect.objectContaining({ Sid: 'DenyAgentsTheAccessLogs', Effect: 'Deny', Action: 's3:*' }));
       expect(policy).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     });
   });
 
   test('the constructs create no CDK-internal function (log retention, custom resource provider) that would escape review', () => {
-    const ofType = (match: (type: string) => boolean) => g.stack.node.findAll()
-      .filter((c) => c instanceof CfnResource && match(c.cfnResourceType)).map((c) => c.node.path);
+    const ofType = (match: (type: string) => boolean) =>
+      g.stack.node
+        .findAll()
+        .filter((c) => c instanceof CfnResource && match(c.cfnResourceType))
+        .map((c) => c.node.path);
     const functions = ofType((t) => t === 'AWS::Lambda::Function');
     expect(functions.sort()).toEqual([
-      'Guardrails/CircuitBreaker/Handler/Resource', 'Guardrails/Gate/ApprovalHandler/Resource', 'Guardrails/Gate/Notifier/Resource',
+      'Guardrails/CircuitBreaker/Handler/Resource',
+      'Guardrails/Gate/ApprovalHandler/Resource',
+      'Guardrails/Gate/Notifier/Resource',
     ]);
     expect(ofType((t) => t.startsWith('Custom::'))).toEqual([]);
   });
 
-  describe('the acknowledgements are the library\'s own, each with a reason', () => {
+  describe("the acknowledgements are the library's own, each with a reason", () => {
     let acks: Acknowledgement[];
     beforeAll(() => {
       acks = acknowledgementsIn(g.app);
     });
 
-    test('they are written where CDK\'s Validations.acknowledge writes them (shared/ cannot load the CDK to call it)', () => {
+    test("they are written where CDK's Validations.acknowledge writes them (shared/ cannot load the CDK to call it)", () => {
       expect(ACKNOWLEDGED_RULES_METADATA_KEY).toBe(Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
       expect(acks.length).toBeGreaterThan(0);
     });
@@ -266,38 +299,41 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
       }
     });
 
-    test('exactly these, on the narrowest construct: unscopable actions, the gate\'s own qualifiers, executions and given patterns, '
-      + 'a DLQ, the access-log bucket, the default runtime', () => {
-      const notifier = g.stack.getLogicalId(g.gate.node.findChild('Notifier').node.defaultChild as CfnResource);
-      const executions = `arn:<AWS::Partition>:states:${REGION}:${ACCOUNT}:execution:${g.gate.stateMachineName}:*`;
-      const expected = [
-        ['Guardrails/Agent', `AwsSolutions-IAM5[Resource::${executions}]`],
-        ['Guardrails/Gate/ExecutorRole', `AwsSolutions-IAM5[Resource::${PROD_STACK}]`],
-        ['Guardrails/AuditTrail/AccessLogs', 'AwsSolutions-S1'],
-        ['Guardrails/CircuitBreaker/DeadLetters', 'AwsSolutions-SQS3'],
-        ['Guardrails/Gate/ApprovalHandlerServiceRole', 'AwsSolutions-IAM5[Resource::*]'],
-        ['Guardrails/Gate/WorkflowRole', 'AwsSolutions-IAM5[Resource::*]'],
-        ['Guardrails/Gate/WorkflowRole', `AwsSolutions-IAM5[Resource::<${notifier}.Arn>:*]`],
-      ];
-      // The default runtime is acknowledged only while aws-cdk-lib knows a newer Node.js runtime.
-      if (latestNodeRuntimeName() !== lambda.Runtime.NODEJS_22_X.name) {
-        expected.push(
-          ['Guardrails/CircuitBreaker/Handler', 'AwsSolutions-L1'],
-          ['Guardrails/Gate/ApprovalHandler', 'AwsSolutions-L1'],
-          ['Guardrails/Gate/Notifier', 'AwsSolutions-L1'],
-        );
-      }
-      // The guard's own (the agent's boundary and shared guard policies, below the role) are pinned by the guard's tests.
-      const guardOwn = (a: Acknowledgement) => a.path.startsWith(`${g.agent.node.path}/`)
-        || a.path.startsWith(`${g.stack.node.path}/AgentGuardrailsSharedPolicies/`);
-      const sortPairs = (pairs: string[][]) => pairs.map((p) => p.join(' ')).sort();
-      expect(sortPairs(acks.filter((a) => !guardOwn(a)).map((a) => [a.path, a.id]))).toEqual(sortPairs(expected));
-    });
+    test(
+      "exactly these, on the narrowest construct: unscopable actions, the gate's own qualifiers, executions and given patterns, " +
+        'a DLQ, the access-log bucket, the default runtime',
+      () => {
+        const notifier = g.stack.getLogicalId(g.gate.node.findChild('Notifier').node.defaultChild as CfnResource);
+        const executions = `arn:<AWS::Partition>:states:${REGION}:${ACCOUNT}:execution:${g.gate.stateMachineName}:*`;
+        const expected = [
+          ['Guardrails/Agent', `AwsSolutions-IAM5[Resource::${executions}]`],
+          ['Guardrails/Gate/ExecutorRole', `AwsSolutions-IAM5[Resource::${PROD_STACK}]`],
+          ['Guardrails/AuditTrail/AccessLogs', 'AwsSolutions-S1'],
+          ['Guardrails/CircuitBreaker/DeadLetters', 'AwsSolutions-SQS3'],
+          ['Guardrails/Gate/ApprovalHandlerServiceRole', 'AwsSolutions-IAM5[Resource::*]'],
+          ['Guardrails/Gate/WorkflowRole', 'AwsSolutions-IAM5[Resource::*]'],
+          ['Guardrails/Gate/WorkflowRole', `AwsSolutions-IAM5[Resource::<${notifier}.Arn>:*]`],
+        ];
+        // The default runtime is acknowledged only while aws-cdk-lib knows a newer Node.js runtime.
+        if (latestNodeRuntimeName() !== lambda.Runtime.NODEJS_22_X.name) {
+          expected.push(
+            ['Guardrails/CircuitBreaker/Handler', 'AwsSolutions-L1'],
+            ['Guardrails/Gate/ApprovalHandler', 'AwsSolutions-L1'],
+            ['Guardrails/Gate/Notifier', 'AwsSolutions-L1'],
+          );
+        }
+        // The guard's own (the agent's boundary and shared guard policies, below the role) are pinned by the guard's tests.
+        const guardOwn = (a: Acknowledgement) =>
+          a.path.startsWith(`${g.agent.node.path}/`) || a.path.startsWith(`${g.stack.node.path}/AgentGuardrailsSharedPolicies/`);
+        const sortPairs = (pairs: string[][]) => pairs.map((p) => p.join(' ')).sort();
+        expect(sortPairs(acks.filter((a) => !guardOwn(a)).map((a) => [a.path, a.id]))).toEqual(sortPairs(expected));
+      },
+    );
 
     test('cdk-nag 2 finds them too, in the template metadata (cdk_nag.rules_to_suppress, with applies_to)', () => {
-      const suppressions = Object.entries(template.Resources as Record<string, any>)
-        .flatMap(([logicalId, r]) => (r.Metadata?.[NAG_CFN_METADATA_KEY]?.rules_to_suppress ?? [])
-          .map((suppression: any) => ({ logicalId, suppression })));
+      const suppressions = Object.entries(template.Resources as Record<string, any>).flatMap(([logicalId, r]) =>
+        (r.Metadata?.[NAG_CFN_METADATA_KEY]?.rules_to_suppress ?? []).map((suppression: any) => ({ logicalId, suppression })),
+      );
       expect(suppressions.length).toBeGreaterThan(0);
       for (const { suppression } of suppressions) {
         expect(Object.keys(suppression).sort()).toEqual(suppression.applies_to ? ['applies_to', 'id', 'reason'] : ['id', 'reason']);
@@ -307,7 +343,8 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
       // the same findings as cdk-nag 3 reads, resource by resource: the workflow role's policy
       const policy = g.stack.getLogicalId(g.gate.stateMachine.role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource);
       const notifier = g.stack.getLogicalId(g.gate.node.findChild('Notifier').node.defaultChild as CfnResource);
-      const onPolicy = suppressions.filter((s) => s.logicalId === policy)
+      const onPolicy = suppressions
+        .filter((s) => s.logicalId === policy)
         .flatMap((s) => findingIds({ id: s.suppression.id, reason: s.suppression.reason, appliesTo: s.suppression.applies_to }));
       expect(onPolicy.sort()).toEqual(['AwsSolutions-IAM5[Resource::*]', `AwsSolutions-IAM5[Resource::<${notifier}.Arn>:*]`].sort());
     });
@@ -320,8 +357,9 @@ describe('the acknowledgements cover no more than they name', () => {
     const g = guardrails();
     g.gate.stateMachine.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteTable'], resources: ['*'] }));
     // THEN the acknowledgement of Resource::* (meant for the log delivery and X-Ray actions) does not hide it
-    expect(() => g.app.synth())
-      .toThrow(/dynamodb:DeleteTable are granted on "\*", but the role's acknowledgement of AwsSolutions-IAM5\[Resource::\*\] covers only/);
+    expect(() => g.app.synth()).toThrow(
+      /dynamodb:DeleteTable are granted on "\*", but the role's acknowledgement of AwsSolutions-IAM5\[Resource::\*\] covers only/,
+    );
   });
 
   test('a runtime the user chose is judged by AwsSolutions-L1: the latest passes without acknowledgement, an older one is reported', () => {
@@ -335,9 +373,12 @@ describe('the acknowledgements cover no more than they name', () => {
     if (latest !== lambda.Runtime.NODEJS_22_X.name) {
       const older = guardrails({ gate: { lambdaRuntime: lambda.Runtime.NODEJS_22_X }, breaker: { lambdaRuntime: lambda.Runtime.NODEJS_22_X } });
       older.app.synth();
-      expect(packFindings(older.app).filter((f) => f.rule === 'AwsSolutions-L1').map((f) => f.path).sort()).toEqual([
-        'Guardrails/CircuitBreaker/Handler/Resource', 'Guardrails/Gate/ApprovalHandler/Resource', 'Guardrails/Gate/Notifier/Resource',
-      ]);
+      expect(
+        packFindings(older.app)
+          .filter((f) => f.rule === 'AwsSolutions-L1')
+          .map((f) => f.path)
+          .sort(),
+      ).toEqual(['Guardrails/CircuitBreaker/Handler/Resource', 'Guardrails/Gate/ApprovalHandler/Resource', 'Guardrails/Gate/Notifier/Resource']);
     }
   });
 });
@@ -354,8 +395,8 @@ describe('without cdk-nag installed', () => {
       const iamModule = require('aws-cdk-lib/aws-iam') as typeof import('aws-cdk-lib/aws-iam');
       const { AgentRole: IsolatedAgentRole } = require('../../lib/guard/agent-role') as typeof import('../../lib/guard/agent-role');
       const gates = require('../../lib/approval-gate/approval-gate') as typeof import('../../lib/approval-gate/approval-gate');
-      const { CircuitBreaker: IsolatedBreaker } = require('../../lib/circuit-breaker/circuit-breaker') as
-        typeof import('../../lib/circuit-breaker/circuit-breaker');
+      const { CircuitBreaker: IsolatedBreaker } =
+        require('../../lib/circuit-breaker/circuit-breaker') as typeof import('../../lib/circuit-breaker/circuit-breaker');
       const { AuditTrail: IsolatedAudit } = require('../../lib/audit-trail/audit-trail') as typeof import('../../lib/audit-trail/audit-trail');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const app = new cdk.App();

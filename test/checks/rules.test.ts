@@ -95,7 +95,7 @@ describe('the pack', () => {
     expect(new AgentGuardrailsChecks().ruleIds).toEqual(AgentGuardrailsChecks.rules().map((r) => r.id));
   });
 
-  test('the RULES.md table lists exactly the pack\'s rule ids and levels', () => {
+  test("the RULES.md table lists exactly the pack's rule ids and levels", () => {
     const table = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'RULES.md'), 'utf8');
     const rows = [...table.matchAll(/^\|\s*(AgentGuardrails-[A-Z]+\d+)\s*\|\s*(Error|Warning)\s*\|/gm)].map((m) => [m[1], m[2]]);
     expect(rows).toEqual(AgentGuardrailsChecks.rules().map((r) => [r.id, r.level]));
@@ -116,7 +116,9 @@ describe('the pack', () => {
   });
 
   test('a finding acknowledged with Validations.of(construct).acknowledge is not reported; the others still are', () => {
-    const role = plainAgent({ managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('PowerUserAccess'), iam.ManagedPolicy.fromAwsManagedPolicyName('IAMFullAccess')] });
+    const role = plainAgent({
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('PowerUserAccess'), iam.ManagedPolicy.fromAwsManagedPolicyName('IAMFullAccess')],
+    });
     Validations.of(role).acknowledge({ id: 'AgentGuardrails-AG4[Policy::PowerUserAccess]', reason: 'incident reproduction' });
     const names = violationsOf().map((v) => v.ruleName);
     expect(names).not.toContain('AgentGuardrails-AG4[Policy::PowerUserAccess]');
@@ -124,7 +126,10 @@ describe('the pack', () => {
   });
 
   test('roles that are not agents are not checked by the agent rules', () => {
-    new iam.Role(stack, 'LambdaRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')] });
+    new iam.Role(stack, 'LambdaRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
+    });
     expect(violationsOf().filter((v) => v.ruleName.startsWith('AgentGuardrails-AG'))).toEqual([]);
   });
 });
@@ -133,8 +138,14 @@ describe('which roles are agents', () => {
   test.each([
     ['trusted by Bedrock', () => plainAgent()],
     ['trusted by Bedrock AgentCore', () => plainAgent({ assumedBy: new iam.ServicePrincipal('bedrock-agentcore.amazonaws.com') })],
-    ['trusted by an agent service among several', () => plainAgent({ assumedBy: new iam.CompositePrincipal(new iam.ServicePrincipal('lambda.amazonaws.com'), bedrock()) })],
-    ['tagged guardrails:agent', () => Tags.of(plainAgent({ assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') })).add('guardrails:agent', 'runner')],
+    [
+      'trusted by an agent service among several',
+      () => plainAgent({ assumedBy: new iam.CompositePrincipal(new iam.ServicePrincipal('lambda.amazonaws.com'), bedrock()) }),
+    ],
+    [
+      'tagged guardrails:agent',
+      () => Tags.of(plainAgent({ assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') })).add('guardrails:agent', 'runner'),
+    ],
   ])('a role %s is an agent', (_name, build) => {
     build();
     validateStack('AG1', TestType.NON_COMPLIANCE);
@@ -219,7 +230,9 @@ describe('AG3: wildcard and unknown grants', () => {
     validateStack('AG3[NotAction::iam:*]', TestType.NON_COMPLIANCE);
   });
   test('Noncompliance: a wildcard grant in a customer managed policy of the app', () => {
-    plainAgent().addManagedPolicy(new iam.ManagedPolicy(stack, 'Broad', { statements: [new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] })] }));
+    plainAgent().addManagedPolicy(
+      new iam.ManagedPolicy(stack, 'Broad', { statements: [new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] })] }),
+    );
     validateStack('AG3[Action::dynamodb:*]', TestType.NON_COMPLIANCE);
   });
   test('Compliance: named actions on the resources of the app (CDK grants)', () => {
@@ -230,16 +243,23 @@ describe('AG3: wildcard and unknown grants', () => {
     validateStack('AG3', TestType.COMPLIANCE);
   });
   test('Compliance: a broad grant an AgentRole recorded with its justification', () => {
-    agentRole().allowBroad({ actions: ['cloudwatch:*'], resources: ['*'], justification: 'the agent builds dashboards for every service it watches' });
+    agentRole().allowBroad({
+      actions: ['cloudwatch:*'],
+      resources: ['*'],
+      justification: 'the agent builds dashboards for every service it watches',
+    });
     validateStack('AG3', TestType.COMPLIANCE);
   });
 });
 
 describe('AG4: broad AWS managed policies', () => {
-  test.each(['AdministratorAccess', 'PowerUserAccess', 'IAMFullAccess', 'AmazonRDSFullAccess', 'job-function/SystemAdministrator'])('Noncompliance: %s', (name) => {
-    plainAgent({ managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(name)] });
-    validateStack(`AG4[Policy::${name}]`, TestType.NON_COMPLIANCE);
-  });
+  test.each(['AdministratorAccess', 'PowerUserAccess', 'IAMFullAccess', 'AmazonRDSFullAccess', 'job-function/SystemAdministrator'])(
+    'Noncompliance: %s',
+    (name) => {
+      plainAgent({ managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(name)] });
+      validateStack(`AG4[Policy::${name}]`, TestType.NON_COMPLIANCE);
+    },
+  );
   test('Compliance: a read-only AWS managed policy', () => {
     plainAgent({ managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')] });
     validateStack('AG4', TestType.COMPLIANCE);
@@ -316,7 +336,9 @@ describe('AG8: trust policy without a source identity or source pinning', () => 
     validateStack('AG8', TestType.NON_COMPLIANCE);
   });
   test('Noncompliance: sts:SourceIdentity only under an IfExists operator (absent key passes)', () => {
-    new iam.Role(stack, 'Agent', { assumedBy: new iam.PrincipalWithConditions(new iam.AccountRootPrincipal(), { StringLikeIfExists: { 'sts:SourceIdentity': 'ops-*' } }) });
+    new iam.Role(stack, 'Agent', {
+      assumedBy: new iam.PrincipalWithConditions(new iam.AccountRootPrincipal(), { StringLikeIfExists: { 'sts:SourceIdentity': 'ops-*' } }),
+    });
     Tags.of(stack).add('guardrails:agent', 'ops');
     validateStack('AG8', TestType.NON_COMPLIANCE);
   });
@@ -331,7 +353,8 @@ describe('AG8: trust policy without a source identity or source pinning', () => 
 });
 
 describe('PR1: production database without deletion protection', () => {
-  const instance = (deletionProtection: unknown) => new rds.CfnDBInstance(stack, 'Db', { dbInstanceClass: 'db.t3.micro', engine: 'postgres', deletionProtection: deletionProtection as boolean });
+  const instance = (deletionProtection: unknown) =>
+    new rds.CfnDBInstance(stack, 'Db', { dbInstanceClass: 'db.t3.micro', engine: 'postgres', deletionProtection: deletionProtection as boolean });
   test('Noncompliance: an untagged instance (fail closed: production)', () => {
     instance(false);
     validateStack('PR1', TestType.NON_COMPLIANCE);
@@ -361,7 +384,11 @@ describe('PR1: production database without deletion protection', () => {
 
 describe('PR2: production DynamoDB table without deletion protection or point-in-time recovery', () => {
   test('Noncompliance: TableV2 without point-in-time recovery', () => {
-    new dynamodb.TableV2(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING }, deletionProtection: true, removalPolicy: RemovalPolicy.RETAIN });
+    new dynamodb.TableV2(stack, 'Orders', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     validateStack('PR2[PointInTimeRecovery]', TestType.NON_COMPLIANCE);
     validateStack('PR2[DeletionProtection]', TestType.COMPLIANCE);
   });
@@ -376,7 +403,11 @@ describe('PR2: production DynamoDB table without deletion protection or point-in
     validateStack('PR2', TestType.COMPLIANCE);
   });
   test('Compliance: both on', () => {
-    new dynamodb.Table(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING }, deletionProtection: true, pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true } });
+    new dynamodb.Table(stack, 'Orders', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      deletionProtection: true,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    });
     validateStack('PR2', TestType.COMPLIANCE);
   });
 });
@@ -421,7 +452,10 @@ describe('PR5: stack with stateful production resources without termination prot
 
 describe('PR6: stateful production resource with removal policy DESTROY', () => {
   test('Noncompliance: a table with RemovalPolicy.DESTROY', () => {
-    new dynamodb.TableV2(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING }, removalPolicy: RemovalPolicy.DESTROY });
+    new dynamodb.TableV2(stack, 'Orders', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     validateStack('PR6[DeletionPolicy::Delete]', TestType.NON_COMPLIANCE);
     validateStack('PR6[UpdateReplacePolicy::Delete]', TestType.NON_COMPLIANCE);
   });
@@ -431,21 +465,28 @@ describe('PR6: stateful production resource with removal policy DESTROY', () => 
   });
   test('Compliance: a dev-tagged table with DESTROY', () => {
     Tags.of(stack).add('environment', 'dev');
-    new dynamodb.TableV2(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING }, removalPolicy: RemovalPolicy.DESTROY });
+    new dynamodb.TableV2(stack, 'Orders', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     validateStack('PR6', TestType.COMPLIANCE);
   });
 });
 
 describe('AP1: approval wait without a timeout', () => {
-  const waitForHuman = (timeoutSeconds?: number) => new sfn.StateMachine(stack, 'Manual', {
-    definitionBody: sfn.DefinitionBody.fromChainable(new sfn.CustomState(stack, 'AskHuman', {
-      stateJson: {
-        Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
-        Parameters: { 'QueueUrl': 'https://sqs.us-east-1.amazonaws.com/123456789012/approvals', 'MessageBody.$': '$$.Task.Token' },
-        ...(timeoutSeconds ? { TimeoutSeconds: timeoutSeconds } : {}),
-      },
-    })),
-  });
+  const waitForHuman = (timeoutSeconds?: number) =>
+    new sfn.StateMachine(stack, 'Manual', {
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        new sfn.CustomState(stack, 'AskHuman', {
+          stateJson: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+            Parameters: { 'QueueUrl': 'https://sqs.us-east-1.amazonaws.com/123456789012/approvals', 'MessageBody.$': '$$.Task.Token' },
+            ...(timeoutSeconds ? { TimeoutSeconds: timeoutSeconds } : {}),
+          },
+        }),
+      ),
+    });
   test('Noncompliance: a hand-written approval wait without TimeoutSeconds', () => {
     waitForHuman();
     validateStack('AP1[State::AskHuman]', TestType.NON_COMPLIANCE);
@@ -482,7 +523,7 @@ describe('AP2: approval gate the requester can approve', () => {
     gate([Approver.role(bot)]);
     validateStack('AP2', TestType.NON_COMPLIANCE);
   });
-  test('Compliance: a person\'s role approves, the agent requests', () => {
+  test("Compliance: a person's role approves, the agent requests", () => {
     const lead = new iam.Role(stack, 'Lead', { assumedBy: new iam.AccountRootPrincipal() });
     gate([Approver.role(lead)]).grantRequest(agentRole());
     validateStack('AP2', TestType.COMPLIANCE);

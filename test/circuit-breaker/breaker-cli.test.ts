@@ -11,7 +11,18 @@ import { synthAgent } from '../support/fixtures';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION } from '../support/template-resolver';
 import { BreakerProcessor, ProcessResult } from '../../lib/circuit-breaker/runtime/processor';
-import { LocalServers, PausingProxy, TOPIC_ARN, cloudTrailEvent, config, createTable, itemsOf, startPausingProxy, startServers, watched } from './breaker-fixtures';
+import {
+  LocalServers,
+  PausingProxy,
+  TOPIC_ARN,
+  cloudTrailEvent,
+  config,
+  createTable,
+  itemsOf,
+  startPausingProxy,
+  startServers,
+  watched,
+} from './breaker-fixtures';
 
 const OPERATOR_KEY = 'AKIAOPERATORALICE';
 const OPERATOR_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/breaker-operators/alice`;
@@ -56,14 +67,28 @@ async function cli(...args: string[]): Promise<{ code: number; out: string[]; er
 describe('breaker trip and reset', () => {
   beforeAll(async () => {
     servers.iam.addRole(ROLE);
-    servers.iam.seedPolicy(ROLE, 'AgentGrants', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: '*' }] });
+    servers.iam.seedPolicy(ROLE, 'AgentGrants', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: '*' }],
+    });
     tableName = await createTable(servers.clients.dynamodb);
   });
 
-  test('trip quarantines the agent at once with the operator\'s credentials, records it, and alerts', async () => {
+  test("trip quarantines the agent at once with the operator's credentials, records it, and alerts", async () => {
     as(OPERATOR_KEY);
     const before = Date.now();
-    const { code, out } = await cli('trip', 'ops-assistant', '--role-name', ROLE, '--table', tableName, '--topic', TOPIC_ARN, '--reason', 'deleting dev tables in a loop');
+    const { code, out } = await cli(
+      'trip',
+      'ops-assistant',
+      '--role-name',
+      ROLE,
+      '--table',
+      tableName,
+      '--topic',
+      TOPIC_ARN,
+      '--reason',
+      'deleting dev tables in a loop',
+    );
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^agent ops-assistant quarantined at .*every session of role ops-assistant-role is now denied every action/);
     // the IAM calls were made by the real client, signed with the operator's key: the quarantine at
@@ -85,17 +110,25 @@ describe('breaker trip and reset', () => {
     expect(status.code).toBe(1);
   });
 
-  test('the document the trip wrote denies the agent\'s work to the running session', async () => {
-    const { policies } = synthAgent((_s, agent) => agent.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`] }));
+  test("the document the trip wrote denies the agent's work to the running session", async () => {
+    const { policies } = synthAgent((_s, agent) =>
+      agent.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`] }),
+    );
     const written = servers.iam.inlinePolicies(ROLE)[QUARANTINE_POLICY_NAME];
     const withWritten = { ...policies, identityPolicies: [...policies.identityPolicies, { name: QUARANTINE_POLICY_NAME, policy: written }] };
     const getItem = { action: 'dynamodb:GetItem', resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders` };
-    await expect(decide(policies, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() - 600_000).toISOString() } })).resolves.toBe('Allowed');
-    await expect(decide(withWritten, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() - 600_000).toISOString() } })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(withWritten, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() + 60_000).toISOString() } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() - 600_000).toISOString() } })).resolves.toBe(
+      'Allowed',
+    );
+    await expect(decide(withWritten, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() - 600_000).toISOString() } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
+    await expect(decide(withWritten, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() + 60_000).toISOString() } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
   });
 
-  test('fails when the agent\'s own session tries to reset its breaker', async () => {
+  test("fails when the agent's own session tries to reset its breaker", async () => {
     as(AGENT_SESSION_KEY);
     const putsBefore = servers.iam.callsOf('PutRolePolicy').length;
     const { code, err } = await cli('reset', 'ops-assistant', '--role-name', ROLE, '--table', tableName);
@@ -118,7 +151,7 @@ describe('breaker trip and reset', () => {
     await cli('trip', 'ops-assistant', '--role-name', ROLE, '--table', tableName);
   });
 
-  test('reset by a human lifts exactly the quarantine, keeps the agent\'s own policies, and re-arms the breaker', async () => {
+  test("reset by a human lifts exactly the quarantine, keeps the agent's own policies, and re-arms the breaker", async () => {
     as(OPERATOR_KEY);
     // the incident's counted calls, which must stop counting once re-armed
     const windowStart = new Date(Math.floor(Date.now() / 300_000) * 300_000);
@@ -130,16 +163,29 @@ describe('breaker trip and reset', () => {
     expect(policies.AgentGrants).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: '*' }] });
     expect(policies[QUARANTINE_POLICY_NAME].Statement.map((s: any) => s.Sid)).toEqual(['RevokeSessionsIssuedBeforeReset']);
     expect((await new BreakerStore(servers.clients.dynamodb, tableName).state('ops-assistant'))?.state).toBe('closed');
-    await expect(new BreakerStore(servers.clients.dynamodb, tableName).window('ops-assistant', windowStart)).resolves.toMatchObject({ writes: 0, destructive: 0, denied: 0 });
+    await expect(new BreakerStore(servers.clients.dynamodb, tableName).window('ops-assistant', windowStart)).resolves.toMatchObject({
+      writes: 0,
+      destructive: 0,
+      denied: 0,
+    });
     const ledger = await itemsOf(servers.clients.dynamodb, tableName, 'ops-assistant', 'ledger#');
     expect(ledger.map((i) => i.kind.S)).toEqual(['manual-trip', 'reset-aborted', 'manual-trip', 'reset']);
     expect(servers.iam.published.at(-1)?.attributes.kind).toBe('reset');
     // evaluated: a new session works again, the session that ran before the reset does not
-    const { policies: agent } = synthAgent((_s, a) => a.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`] }));
-    const afterReset = { ...agent, identityPolicies: [...agent.identityPolicies, { name: QUARANTINE_POLICY_NAME, policy: policies[QUARANTINE_POLICY_NAME] }] };
+    const { policies: agent } = synthAgent((_s, a) =>
+      a.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`] }),
+    );
+    const afterReset = {
+      ...agent,
+      identityPolicies: [...agent.identityPolicies, { name: QUARANTINE_POLICY_NAME, policy: policies[QUARANTINE_POLICY_NAME] }],
+    };
     const getItem = { action: 'dynamodb:GetItem', resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders` };
-    await expect(decide(afterReset, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() + 1000).toISOString() } })).resolves.toBe('Allowed');
-    await expect(decide(afterReset, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() - 600_000).toISOString() } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(afterReset, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() + 1000).toISOString() } })).resolves.toBe(
+      'Allowed',
+    );
+    await expect(decide(afterReset, { ...getItem, context: { 'aws:TokenIssueTime': new Date(Date.now() - 600_000).toISOString() } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     const status = await cli('status', 'ops-assistant', '--role-name', ROLE, '--table', tableName);
     expect([status.code, status.out]).toEqual([0, [`role ${ROLE}: not quarantined`, 'breaker ops-assistant: closed']]);
   });
@@ -167,9 +213,12 @@ describe('a trip racing a reset', () => {
     await proxy.stop();
   });
   const isLift = (p: Record<string, string>) => p.Action === 'PutRolePolicy' && String(p.PolicyDocument).includes('RevokeSessionsIssuedBeforeReset');
-  const quarantined = (role: string) => (servers.iam.inlinePolicies(role)[QUARANTINE_POLICY_NAME]?.Statement ?? []).some((s: any) => s.Sid === 'QuarantineUntilHumanReset');
+  const quarantined = (role: string) =>
+    (servers.iam.inlinePolicies(role)[QUARANTINE_POLICY_NAME]?.Statement ?? []).some((s: any) => s.Sid === 'QuarantineUntilHumanReset');
 
-  async function trippedAgent(name: string): Promise<{ processor: BreakerProcessor; denied: () => Promise<ProcessResult[]>; roleName: string; table: string }> {
+  async function trippedAgent(
+    name: string,
+  ): Promise<{ processor: BreakerProcessor; denied: () => Promise<ProcessResult[]>; roleName: string; table: string }> {
     const table = await createTable(servers.clients.dynamodb);
     const agent = watched(servers.iam, name, { maxDeniedCalls: 2 });
     const processor = new BreakerProcessor(config(table, [agent]), servers.clients);
@@ -177,7 +226,16 @@ describe('a trip racing a reset', () => {
     const denied = async () => {
       const results = [];
       for (let i = 0; i < 3; i++) {
-        results.push(await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventName: 'DeleteTable', errorCode: 'AccessDeniedException', eventTime: new Date().toISOString() })));
+        results.push(
+          await processor.process(
+            cloudTrailEvent({
+              roleArn: agent.roleArn,
+              eventName: 'DeleteTable',
+              errorCode: 'AccessDeniedException',
+              eventTime: new Date().toISOString(),
+            }),
+          ),
+        );
       }
       return results;
     };
@@ -203,11 +261,17 @@ describe('a trip racing a reset', () => {
     // AND the reset fails clearly
     expect(code).toBe(4);
     expect(out).toEqual([]);
-    expect(err.join('\n')).toMatch(/reset of agent racer ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again/);
+    expect(err.join('\n')).toMatch(
+      /reset of agent racer ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again/,
+    );
     // AND the trip during the reset did not claim over it, but left itself on the reset
     expect(late.map((r) => r.outcome)).toEqual(['counted', 'counted', 'pending-on-reset']);
-    expect(servers.iam.callsOf('PutRolePolicy').filter((c) => c.params.RoleName === roleName).map((c) => JSON.parse(c.params.PolicyDocument).Statement.at(-1).Sid))
-      .toEqual(['QuarantineUntilHumanReset', 'QuarantineUntilHumanReset', 'RevokeSessionsIssuedBeforeReset', 'QuarantineUntilHumanReset']);
+    expect(
+      servers.iam
+        .callsOf('PutRolePolicy')
+        .filter((c) => c.params.RoleName === roleName)
+        .map((c) => JSON.parse(c.params.PolicyDocument).Statement.at(-1).Sid),
+    ).toEqual(['QuarantineUntilHumanReset', 'QuarantineUntilHumanReset', 'RevokeSessionsIssuedBeforeReset', 'QuarantineUntilHumanReset']);
     // AND the breaker is tripped on the new incident, completed, with the ledger and the alerts saying so
     const state = await new BreakerStore(servers.clients.dynamodb, table).state('racer');
     expect(state).toMatchObject({ state: 'tripped', trippedBy: 'circuit-breaker', pendingIncident: undefined, resetId: undefined });
@@ -215,9 +279,16 @@ describe('a trip racing a reset', () => {
     expect(state!.completedAt).toBeDefined();
     const ledger = await itemsOf(servers.clients.dynamodb, table, 'racer', 'ledger#');
     expect(ledger.map((i) => i.kind.S).sort()).toEqual(['reset-aborted', 'trip', 'trip']);
-    expect(servers.iam.published.filter((m) => m.attributes.agent === 'racer').map((m) => m.attributes.kind)).toEqual(['trip', 'trip', 'reset-aborted']);
+    expect(servers.iam.published.filter((m) => m.attributes.agent === 'racer').map((m) => m.attributes.kind)).toEqual([
+      'trip',
+      'trip',
+      'reset-aborted',
+    ]);
     const status = await cli('status', 'racer', '--role-name', roleName, '--table', table);
-    expect(status.out).toEqual([`role ${roleName}: QUARANTINED (every session denied every action)`, expect.stringMatching(/^breaker racer: tripped since .* by circuit-breaker/)]);
+    expect(status.out).toEqual([
+      `role ${roleName}: QUARANTINED (every session denied every action)`,
+      expect.stringMatching(/^breaker racer: tripped since .* by circuit-breaker/),
+    ]);
     // AND a later reset, with the agent calm, succeeds and re-arms the breaker, which trips again
     await expect(cli('reset', 'racer', '--role-name', roleName, '--table', table)).resolves.toMatchObject({ code: 0 });
     expect(quarantined(roleName)).toBe(false);
@@ -238,7 +309,11 @@ describe('a trip racing a reset', () => {
     expect(code).toBe(4);
     expect(err.join('\n')).toMatch(/reset of agent switched ABORTED/);
     expect(quarantined(roleName)).toBe(true);
-    expect(await new BreakerStore(servers.clients.dynamodb, table).state('switched')).toMatchObject({ state: 'tripped', trippedBy: OPERATOR_ARN, reason: 'second look: still looping' });
+    expect(await new BreakerStore(servers.clients.dynamodb, table).state('switched')).toMatchObject({
+      state: 'tripped',
+      trippedBy: OPERATOR_ARN,
+      reason: 'second look: still looping',
+    });
   });
 });
 

@@ -53,12 +53,20 @@ let tableCounter = 0;
 /** Creates a fresh breaker table (same key schema as the construct's) and returns its name. */
 export async function createTable(dynamodb: DynamoDBClient): Promise<string> {
   const name = `breaker-${++tableCounter}-${Date.now()}`;
-  await dynamodb.send(new CreateTableCommand({
-    TableName: name,
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   // dynalite, like DynamoDB, creates tables asynchronously.
   for (let i = 0; i < 100; i++) {
     const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
@@ -70,12 +78,14 @@ export async function createTable(dynamodb: DynamoDBClient): Promise<string> {
 
 /** Every item of an agent whose sort key starts with a prefix. */
 export async function itemsOf(dynamodb: DynamoDBClient, tableName: string, agentName: string, prefix: string): Promise<Record<string, any>[]> {
-  const result = await dynamodb.send(new QueryCommand({
-    TableName: tableName,
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-    ExpressionAttributeValues: { ':pk': { S: `agent#${agentName}` }, ':p': { S: prefix } },
-    ConsistentRead: true,
-  }));
+  const result = await dynamodb.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: { ':pk': { S: `agent#${agentName}` }, ':p': { S: prefix } },
+      ConsistentRead: true,
+    }),
+  );
   return result.Items ?? [];
 }
 
@@ -180,10 +190,13 @@ export async function startPausingProxy(targetUrl: string): Promise<PausingProxy
         const [pause] = pauses.splice(index, 1);
         await pause.hook();
       }
-      const forwarded = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (upstream) => {
-        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-        upstream.pipe(res);
-      });
+      const forwarded = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (upstream) => {
+          res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+          upstream.pipe(res);
+        },
+      );
       forwarded.on('error', (e) => {
         res.writeHead(502);
         res.end(String(e));

@@ -15,7 +15,8 @@ afterAll(async () => {
   await servers.stop();
 });
 
-const tally = (results: ProcessResult[]) => results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.outcome]: (acc[r.outcome] ?? 0) + 1 }), {});
+const tally = (results: ProcessResult[]) =>
+  results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.outcome]: (acc[r.outcome] ?? 0) + 1 }), {});
 
 describe('a burst of 500 concurrent events', () => {
   test('gives exact counts, trips exactly once, and does not count other agents', async () => {
@@ -35,7 +36,11 @@ describe('a burst of 500 concurrent events', () => {
     const results = await Promise.all(events.map((e) => processor.process(e)));
     // THEN every runaway event was counted exactly once in its window
     const [runawayWindow] = await itemsOf(servers.clients.dynamodb, tableName, 'runaway', 'window#');
-    expect({ destructive: runawayWindow.destructive.N, writes: runawayWindow.writes.N, denied: runawayWindow.denied.N }).toEqual({ destructive: '500', writes: '500', denied: '0' });
+    expect({ destructive: runawayWindow.destructive.N, writes: runawayWindow.writes.N, denied: runawayWindow.denied.N }).toEqual({
+      destructive: '500',
+      writes: '500',
+      denied: '0',
+    });
     // AND the other agent's events counted only for it, and the unwatched role's not at all
     const [calmWindow] = await itemsOf(servers.clients.dynamodb, tableName, 'calm', 'window#');
     expect(calmWindow.destructive.N).toBe('200');
@@ -60,7 +65,9 @@ describe('windows', () => {
     const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients);
     // GIVEN 3 destructive calls at the start of one 5-minute window (at the threshold, not over)
     for (const t of ['10:00:00', '10:00:01', '10:00:02']) {
-      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: `2026-11-24T${t}Z` }))).resolves.toMatchObject({ outcome: 'counted' });
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: `2026-11-24T${t}Z` }))).resolves.toMatchObject({
+        outcome: 'counted',
+      });
     }
     // WHEN 3 more arrive late in the next window, when the first three are (almost) 5 minutes old
     const next = [];
@@ -74,11 +81,16 @@ describe('windows', () => {
       ['counted', '2026-11-24T10:05:00.000Z', 3],
     ]);
     const windows = await itemsOf(servers.clients.dynamodb, tableName, 'roller', 'window#');
-    expect(windows.map((w) => [w.sk.S, w.destructive.N])).toEqual([['window#2026-11-24T10:00:00.000Z', '3'], ['window#2026-11-24T10:05:00.000Z', '3']]);
+    expect(windows.map((w) => [w.sk.S, w.destructive.N])).toEqual([
+      ['window#2026-11-24T10:00:00.000Z', '3'],
+      ['window#2026-11-24T10:05:00.000Z', '3'],
+    ]);
     // AND the counters expire by TTL (a week after their window)
     expect(Number(windows[0].expiresAt.N)).toBe(Date.parse('2026-11-24T10:05:00Z') / 1000 + 7 * 24 * 3600);
     // AND a fourth call in the second window trips
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:09:59Z' }))).resolves.toMatchObject({ outcome: 'tripped' });
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:09:59Z' }))).resolves.toMatchObject({
+      outcome: 'tripped',
+    });
   });
 
   test('a burst straddling a window boundary still trips: the previous window counts by its overlap', async () => {
@@ -86,13 +98,17 @@ describe('windows', () => {
     const agent = watched(servers.iam, 'straddler', { maxDestructiveCalls: 3, windowSeconds: 300 });
     const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients);
     for (const t of ['10:04:57', '10:04:58', '10:04:59']) {
-      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: `2026-11-24T${t}Z` }))).resolves.toMatchObject({ outcome: 'counted' });
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: `2026-11-24T${t}Z` }))).resolves.toMatchObject({
+        outcome: 'counted',
+      });
     }
     // the fourth call lands in a new window, one second later
     const fourth = await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:05:00Z' }));
     expect(fourth).toMatchObject({ outcome: 'tripped', counts: { windowStart: '2026-11-24T10:05:00.000Z', destructive: 1 } });
     const [ledger] = await itemsOf(servers.clients.dynamodb, tableName, 'straddler', 'ledger#');
-    expect(JSON.parse(ledger.details.S).reason).toBe('about 4 destructive calls (more than 3) in the last 300 s (this window plus the previous one weighted by its overlap)');
+    expect(JSON.parse(ledger.details.S).reason).toBe(
+      'about 4 destructive calls (more than 3) in the last 300 s (this window plus the previous one weighted by its overlap)',
+    );
   });
 });
 
@@ -102,13 +118,27 @@ describe('classification', () => {
     const agent = watched(servers.iam, 'prober', { maxDestructiveCalls: 100, maxDeniedCalls: 2 });
     const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients);
     // a successful read: not counted
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', readOnly: true })))
-      .resolves.toMatchObject({ outcome: 'ignored' });
+    await expect(
+      processor.process(
+        cloudTrailEvent({ roleArn: agent.roleArn, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', readOnly: true }),
+      ),
+    ).resolves.toMatchObject({ outcome: 'ignored' });
     // denied calls of three protocols: EC2, a JSON service, a query service
     const denied = [
-      cloudTrailEvent({ roleArn: agent.roleArn, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', readOnly: true, errorCode: 'Client.UnauthorizedOperation' }),
+      cloudTrailEvent({
+        roleArn: agent.roleArn,
+        eventSource: 'ec2.amazonaws.com',
+        eventName: 'DescribeInstances',
+        readOnly: true,
+        errorCode: 'Client.UnauthorizedOperation',
+      }),
       cloudTrailEvent({ roleArn: agent.roleArn, eventSource: 'kms.amazonaws.com', eventName: 'ScheduleKeyDeletion', errorCode: 'AccessDenied' }),
-      cloudTrailEvent({ roleArn: agent.roleArn, eventSource: 'dynamodb.amazonaws.com', eventName: 'DeleteTable', errorCode: 'AccessDeniedException' }),
+      cloudTrailEvent({
+        roleArn: agent.roleArn,
+        eventSource: 'dynamodb.amazonaws.com',
+        eventName: 'DeleteTable',
+        errorCode: 'AccessDeniedException',
+      }),
     ];
     const results = [];
     for (const e of denied) results.push(await processor.process(e));
@@ -125,9 +155,15 @@ describe('classification', () => {
     const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients);
     const outcomes = [];
     for (let i = 0; i < 3; i++) {
-      outcomes.push(await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventSource: 'sqs.amazonaws.com', eventName: 'DeleteMessage' })));
+      outcomes.push(
+        await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventSource: 'sqs.amazonaws.com', eventName: 'DeleteMessage' })),
+      );
     }
-    expect(outcomes.map((r) => [r.outcome, r.counts?.writes, r.counts?.destructive])).toEqual([['counted', 1, 0], ['counted', 2, 0], ['tripped', 3, 0]]);
+    expect(outcomes.map((r) => [r.outcome, r.counts?.writes, r.counts?.destructive])).toEqual([
+      ['counted', 1, 0],
+      ['counted', 2, 0],
+      ['tripped', 3, 0],
+    ]);
   });
 });
 
@@ -135,7 +171,10 @@ describe('the trip', () => {
   test('writes the quarantine on the agent role, a ledger record and an alert that says how to reset', async () => {
     const tableName = await createTable(servers.clients.dynamodb);
     const agent = watched(servers.iam, 'quarantined', { maxDestructiveCalls: 1 });
-    servers.iam.seedPolicy(agent.roleName, 'AgentGrants', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: '*' }] });
+    servers.iam.seedPolicy(agent.roleName, 'AgentGrants', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: '*' }],
+    });
     const now = new Date('2026-11-24T10:02:03.000Z');
     const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
     for (let i = 0; i < 2; i++) await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, sourceIdentity: 'ops-assistant-run-7' }));
@@ -148,49 +187,70 @@ describe('the trip', () => {
     expect(alert.topicArn).toBe('arn:aws:sns:us-east-1:123456789012:breaker-alerts');
     expect(alert.subject).toBe('Circuit breaker tripped: agent quarantined is quarantined');
     const body = JSON.parse(alert.message);
-    expect(body).toMatchObject({ kind: 'trip', trippedAt: '2026-11-24T10:02:03.000Z', reset: `npx cdk-agent-guardrails breaker reset quarantined --role-name quarantined-role --table ${tableName}` });
+    expect(body).toMatchObject({
+      kind: 'trip',
+      trippedAt: '2026-11-24T10:02:03.000Z',
+      reset: `npx cdk-agent-guardrails breaker reset quarantined --role-name quarantined-role --table ${tableName}`,
+    });
     // the record names the session: source identity and session ARN
-    expect(body.lastEvent).toMatchObject({ sourceIdentity: 'ops-assistant-run-7', sessionArn: 'arn:aws:sts::123456789012:assumed-role/quarantined-role/ops-assistant-run-7', action: 'dynamodb:DeleteTable' });
+    expect(body.lastEvent).toMatchObject({
+      sourceIdentity: 'ops-assistant-run-7',
+      sessionArn: 'arn:aws:sts::123456789012:assumed-role/quarantined-role/ops-assistant-run-7',
+      action: 'dynamodb:DeleteTable',
+    });
     const state = await new BreakerStore(servers.clients.dynamodb, tableName).state('quarantined');
     expect(state).toMatchObject({ state: 'tripped', trippedBy: 'circuit-breaker', incidentId: body.incidentId });
     expect(state?.completedAt).toBeDefined();
   });
 
-  test('fails loudly when IAM refuses the quarantine: the alert says the agent is NOT stopped, the ledger records it, the invocation fails, and a later event completes the trip', async () => {
-    const tableName = await createTable(servers.clients.dynamodb);
-    const agent = watched(servers.iam, 'flaky', { maxDestructiveCalls: 1 });
-    let now = new Date('2026-11-24T10:01:30Z');
-    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
-    await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
-    // GIVEN IAM refuses the quarantine write (the SDK retries LimitExceeded as throttling: every attempt fails)
-    for (let i = 0; i < 3; i++) servers.iam.failNext('PutRolePolicy', 'LimitExceeded');
-    // WHEN the threshold is crossed, THEN the invocation fails, so that Lambda retries it
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).rejects.toThrow(/injected failure of PutRolePolicy/);
-    expect(servers.iam.inlinePolicies(agent.roleName)).toEqual({});
-    // AND the on-call hears at once that the agent is NOT stopped, and what to do
-    const alerts = servers.iam.published.filter((m) => m.attributes.agent === 'flaky');
-    expect(alerts.map((m) => [m.attributes.kind, m.subject])).toEqual([['quarantine-failed', 'QUARANTINE FAILED: circuit breaker tripped but agent flaky is NOT stopped']]);
-    expect(JSON.parse(alerts[0].message).quarantine).toBe('QUARANTINE FAILED: LimitExceededException: injected failure of PutRolePolicy -- the agent is NOT stopped, run `breaker trip` or remove its credentials');
-    // AND the ledger records the failure with the incident
-    const state = await new BreakerStore(servers.clients.dynamodb, tableName).state('flaky');
-    expect(state).toMatchObject({ state: 'tripped', completedAt: undefined });
-    const failed = await itemsOf(servers.clients.dynamodb, tableName, 'flaky', 'ledger#');
-    expect(failed.map((i) => [i.kind.S, i.incidentId.S])).toEqual([['quarantine-failed', state!.incidentId]]);
-    expect(JSON.parse(failed[0].details.S).quarantine).toMatch(/^QUARANTINE FAILED: LimitExceeded/);
-    // AND an event within the claiming invocation's grace period does not race it
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
-    // AND a later event (or Lambda's retry, a minute on) finds the unfinished trip and completes it
-    now = new Date('2026-11-24T10:02:30Z');
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'completed-stale-trip' });
-    expect(Object.keys(servers.iam.inlinePolicies(agent.roleName))).toEqual([QUARANTINE_POLICY_NAME]);
-    expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky').map((m) => m.attributes.kind)).toEqual(['quarantine-failed', 'trip']);
-    const ledger = await itemsOf(servers.clients.dynamodb, tableName, 'flaky', 'ledger#');
-    expect(ledger.map((i) => i.kind.S).sort()).toEqual(['quarantine-failed', 'trip']);
-    expect((await new BreakerStore(servers.clients.dynamodb, tableName).state('flaky'))?.completedAt).toBeDefined();
-    // AND once completed, further events do nothing more
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
-    expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky')).toHaveLength(2);
-  });
+  test(
+    'fails loudly when IAM refuses the quarantine: the alert says the agent is NOT stopped, the ledger records it, the invocation fails, and a ' +
+      'later event completes the trip',
+    async () => {
+      const tableName = await createTable(servers.clients.dynamodb);
+      const agent = watched(servers.iam, 'flaky', { maxDestructiveCalls: 1 });
+      let now = new Date('2026-11-24T10:01:30Z');
+      const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
+      await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
+      // GIVEN IAM refuses the quarantine write (the SDK retries LimitExceeded as throttling: every attempt fails)
+      for (let i = 0; i < 3; i++) servers.iam.failNext('PutRolePolicy', 'LimitExceeded');
+      // WHEN the threshold is crossed, THEN the invocation fails, so that Lambda retries it
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).rejects.toThrow(/injected failure of PutRolePolicy/);
+      expect(servers.iam.inlinePolicies(agent.roleName)).toEqual({});
+      // AND the on-call hears at once that the agent is NOT stopped, and what to do
+      const alerts = servers.iam.published.filter((m) => m.attributes.agent === 'flaky');
+      expect(alerts.map((m) => [m.attributes.kind, m.subject])).toEqual([
+        ['quarantine-failed', 'QUARANTINE FAILED: circuit breaker tripped but agent flaky is NOT stopped'],
+      ]);
+      expect(JSON.parse(alerts[0].message).quarantine).toBe(
+        'QUARANTINE FAILED: LimitExceededException: injected failure of PutRolePolicy -- the agent is NOT stopped, run `breaker trip` or remove '
+          + 'its ' +
+          'credentials',
+      );
+      // AND the ledger records the failure with the incident
+      const state = await new BreakerStore(servers.clients.dynamodb, tableName).state('flaky');
+      expect(state).toMatchObject({ state: 'tripped', completedAt: undefined });
+      const failed = await itemsOf(servers.clients.dynamodb, tableName, 'flaky', 'ledger#');
+      expect(failed.map((i) => [i.kind.S, i.incidentId.S])).toEqual([['quarantine-failed', state!.incidentId]]);
+      expect(JSON.parse(failed[0].details.S).quarantine).toMatch(/^QUARANTINE FAILED: LimitExceeded/);
+      // AND an event within the claiming invocation's grace period does not race it
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
+      // AND a later event (or Lambda's retry, a minute on) finds the unfinished trip and completes it
+      now = new Date('2026-11-24T10:02:30Z');
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'completed-stale-trip' });
+      expect(Object.keys(servers.iam.inlinePolicies(agent.roleName))).toEqual([QUARANTINE_POLICY_NAME]);
+      expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky').map((m) => m.attributes.kind)).toEqual([
+        'quarantine-failed',
+        'trip',
+      ]);
+      const ledger = await itemsOf(servers.clients.dynamodb, tableName, 'flaky', 'ledger#');
+      expect(ledger.map((i) => i.kind.S).sort()).toEqual(['quarantine-failed', 'trip']);
+      expect((await new BreakerStore(servers.clients.dynamodb, tableName).state('flaky'))?.completedAt).toBeDefined();
+      // AND once completed, further events do nothing more
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
+      expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky')).toHaveLength(2);
+    },
+  );
 
   test('fails closed even when the alert fails too: the invocation still fails with the quarantine error', async () => {
     const tableName = await createTable(servers.clients.dynamodb);
@@ -229,7 +289,7 @@ describe('the trip', () => {
 });
 
 describe('after a human reset', () => {
-  test('the incident\'s calls stop counting: the re-armed breaker trips only on new calls', async () => {
+  test("the incident's calls stop counting: the re-armed breaker trips only on new calls", async () => {
     const tableName = await createTable(servers.clients.dynamodb);
     const agent = watched(servers.iam, 'rebased', { maxDestructiveCalls: 3 });
     const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients);
@@ -245,43 +305,63 @@ describe('after a human reset', () => {
     // THEN the next three calls in the same window count from zero, and the fourth trips
     const outcomes = [];
     for (const t of ['10:06:10', '10:06:20', '10:06:30', '10:06:40']) outcomes.push(await processor.process(at(t)));
-    expect(outcomes.map((r) => [r.outcome, r.counts?.destructive])).toEqual([['counted', 1], ['counted', 2], ['counted', 3], ['tripped', 4]]);
+    expect(outcomes.map((r) => [r.outcome, r.counts?.destructive])).toEqual([
+      ['counted', 1],
+      ['counted', 2],
+      ['counted', 3],
+      ['tripped', 4],
+    ]);
     // AND the raw totals stay in the table as evidence
     const windows = await itemsOf(servers.clients.dynamodb, tableName, 'rebased', 'window#');
-    expect(windows.map((w) => [w.destructive.N, w.baseDestructive.N])).toEqual([['2', '2'], ['7', '3']]);
+    expect(windows.map((w) => [w.destructive.N, w.baseDestructive.N])).toEqual([
+      ['2', '2'],
+      ['7', '3'],
+    ]);
   });
 });
 
 describe('while a human reset is under way', () => {
-  test('a trip does not claim over the reset but stops the agent and leaves itself on the reset; a reset that died midway is overridden', async () => {
-    const tableName = await createTable(servers.clients.dynamodb);
-    const agent = watched(servers.iam, 'midreset', { maxDestructiveCalls: 1 });
-    let now = new Date('2026-11-24T10:01:30Z');
-    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
-    const store = new BreakerStore(servers.clients.dynamodb, tableName);
-    await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'tripped' });
-    // GIVEN a human reset began, lifted the quarantine, and its CLI died before finishing
-    await store.beginReset('midreset', 'reset-1', 'arn:aws:iam::123456789012:user/operator', '2026-11-24T10:02:00.000Z');
-    servers.iam.seedPolicy(agent.roleName, QUARANTINE_POLICY_NAME, { Version: '2012-10-17', Statement: [] });
-    // WHEN the agent crosses the threshold again during the reset
-    const during = await Promise.all(Array.from({ length: 5 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))));
-    // THEN no event claims an incident over the reset; one leaves its trip on the reset, and quarantines the agent meanwhile
-    expect(tally(during)).toEqual({ 'pending-on-reset': 1, 'already-tripped': 4 });
-    expect(servers.iam.published.filter((m) => m.attributes.agent === 'midreset').map((m) => m.attributes.kind)).toEqual(['trip', 'trip']);
-    expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
-    const pending = await store.state('midreset');
-    expect(pending).toMatchObject({ state: 'resetting', resetId: 'reset-1' });
-    expect(pending?.pendingIncident?.trippedBy).toBe('circuit-breaker');
-    // AND the reset can no longer close the breaker
-    await expect(store.finishReset('midreset', 'reset-1')).resolves.toBe(false);
-    // AND once the reset has stalled (10 minutes), the next trip overrides it: the breaker is tripped again, not left disarmed
-    now = new Date('2026-11-24T10:12:01Z');
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:01Z' }))).resolves.toMatchObject({ outcome: 'counted' });
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:02Z' }))).resolves.toMatchObject({ outcome: 'tripped' });
-    expect(await store.state('midreset')).toMatchObject({ state: 'tripped', resetId: undefined, pendingIncident: undefined, completedAt: expect.any(String) });
-    expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
-  });
+  test(
+    'a trip does not claim over the reset but stops the agent and leaves itself on the reset; a reset that died midway is overridden',
+    async () => {
+      const tableName = await createTable(servers.clients.dynamodb);
+      const agent = watched(servers.iam, 'midreset', { maxDestructiveCalls: 1 });
+      let now = new Date('2026-11-24T10:01:30Z');
+      const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
+      const store = new BreakerStore(servers.clients.dynamodb, tableName);
+      await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'tripped' });
+      // GIVEN a human reset began, lifted the quarantine, and its CLI died before finishing
+      await store.beginReset('midreset', 'reset-1', 'arn:aws:iam::123456789012:user/operator', '2026-11-24T10:02:00.000Z');
+      servers.iam.seedPolicy(agent.roleName, QUARANTINE_POLICY_NAME, { Version: '2012-10-17', Statement: [] });
+      // WHEN the agent crosses the threshold again during the reset
+      const during = await Promise.all(Array.from({ length: 5 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))));
+      // THEN no event claims an incident over the reset; one leaves its trip on the reset, and quarantines the agent meanwhile
+      expect(tally(during)).toEqual({ 'pending-on-reset': 1, 'already-tripped': 4 });
+      expect(servers.iam.published.filter((m) => m.attributes.agent === 'midreset').map((m) => m.attributes.kind)).toEqual(['trip', 'trip']);
+      expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
+      const pending = await store.state('midreset');
+      expect(pending).toMatchObject({ state: 'resetting', resetId: 'reset-1' });
+      expect(pending?.pendingIncident?.trippedBy).toBe('circuit-breaker');
+      // AND the reset can no longer close the breaker
+      await expect(store.finishReset('midreset', 'reset-1')).resolves.toBe(false);
+      // AND once the reset has stalled (10 minutes), the next trip overrides it: the breaker is tripped again, not left disarmed
+      now = new Date('2026-11-24T10:12:01Z');
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:01Z' }))).resolves.toMatchObject({
+        outcome: 'counted',
+      });
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:02Z' }))).resolves.toMatchObject({
+        outcome: 'tripped',
+      });
+      expect(await store.state('midreset')).toMatchObject({
+        state: 'tripped',
+        resetId: undefined,
+        pendingIncident: undefined,
+        completedAt: expect.any(String),
+      });
+      expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
+    },
+  );
 });
 
 describe('monitor-only mode', () => {
@@ -289,16 +369,26 @@ describe('monitor-only mode', () => {
     const tableName = await createTable(servers.clients.dynamodb);
     const agent = watched(servers.iam, 'observed', { maxDestructiveCalls: 2 });
     const processor = new BreakerProcessor(config(tableName, [agent], true), servers.clients);
-    const burst = await Promise.all(Array.from({ length: 50 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:01:00Z' }))));
+    const burst = await Promise.all(
+      Array.from({ length: 50 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:01:00Z' }))),
+    );
     expect(tally(burst)).toEqual({ 'counted': 2, 'alerted': 1, 'already-tripped': 47 });
     // the next window alerts once more while the burst still weighs in the sliding estimate...
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:06:00Z' }))).resolves.toMatchObject({ outcome: 'alerted' });
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:06:01Z' }))).resolves.toMatchObject({ outcome: 'already-tripped' });
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:06:00Z' }))).resolves.toMatchObject({
+      outcome: 'alerted',
+    });
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:06:01Z' }))).resolves.toMatchObject({
+      outcome: 'already-tripped',
+    });
     // ...and a quiet window later, it counts from zero again
     for (const t of ['10:20:00', '10:20:01']) {
-      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: `2026-11-24T${t}Z` }))).resolves.toMatchObject({ outcome: 'counted' });
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: `2026-11-24T${t}Z` }))).resolves.toMatchObject({
+        outcome: 'counted',
+      });
     }
-    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:20:02Z' }))).resolves.toMatchObject({ outcome: 'alerted' });
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:20:02Z' }))).resolves.toMatchObject({
+      outcome: 'alerted',
+    });
     expect(servers.iam.callsOf('PutRolePolicy').filter((c) => c.params.RoleName === agent.roleName)).toHaveLength(0);
     const alerts = servers.iam.published.filter((m) => m.attributes.agent === 'observed');
     expect(alerts.map((m) => m.attributes.kind)).toEqual(['monitor-alert', 'monitor-alert', 'monitor-alert']);
@@ -312,7 +402,7 @@ describe('the Lambda entry point', () => {
     process.env = { ...saved };
   });
 
-  test('reads its configuration from the environment the construct sets, and trips with the SDK\'s default clients', async () => {
+  test("reads its configuration from the environment the construct sets, and trips with the SDK's default clients", async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const entry = require('../../lib/circuit-breaker/runtime/index') as typeof import('../../lib/circuit-breaker/runtime/index');
     const tableName = await createTable(servers.clients.dynamodb);
@@ -329,7 +419,12 @@ describe('the Lambda entry point', () => {
     entry.resetForTests();
     await expect(entry.handler(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'counted' });
     await expect(entry.handler(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'tripped' });
-    expect(servers.iam.callsOf('PutRolePolicy').filter((c) => c.params.RoleName === agent.roleName).map((c) => c.accessKeyId)).toEqual(['AKIALAMBDAROLE']);
+    expect(
+      servers.iam
+        .callsOf('PutRolePolicy')
+        .filter((c) => c.params.RoleName === agent.roleName)
+        .map((c) => c.accessKeyId),
+    ).toEqual(['AKIALAMBDAROLE']);
   });
 
   test('fails (so EventBridge retries) when its configuration is missing or malformed', async () => {
@@ -338,7 +433,12 @@ describe('the Lambda entry point', () => {
     delete process.env.BREAKER_CONFIG;
     entry.resetForTests();
     await expect(entry.handler(cloudTrailEvent({ roleArn: 'arn:aws:iam::123456789012:role/x' }))).rejects.toThrow(/BREAKER_CONFIG is not set/);
-    process.env.BREAKER_CONFIG = JSON.stringify({ agents: [{ agentName: 'a', roleArn: 'r', roleName: 'n', maxDestructiveCalls: 0, maxDeniedCalls: 1, maxWriteCalls: 0, windowSeconds: 300 }], tableName: 't', topicArn: 'x', monitorOnly: false });
+    process.env.BREAKER_CONFIG = JSON.stringify({
+      agents: [{ agentName: 'a', roleArn: 'r', roleName: 'n', maxDestructiveCalls: 0, maxDeniedCalls: 1, maxWriteCalls: 0, windowSeconds: 300 }],
+      tableName: 't',
+      topicArn: 'x',
+      monitorOnly: false,
+    });
     entry.resetForTests();
     await expect(entry.handler(cloudTrailEvent({ roleArn: 'arn:aws:iam::123456789012:role/x' }))).rejects.toThrow(/agent entry .* is malformed/);
   });

@@ -19,13 +19,22 @@ beforeAll(() => {
 });
 
 describe('the breaker rule pattern', () => {
-  test('matches the agent session\'s write calls, destructive or not', () => {
-    expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'dynamodb.amazonaws.com', eventName: 'DeleteTable' }))).toBe(true);
-    expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'ec2.amazonaws.com', eventName: 'RunInstances' }))).toBe(true);
+  test("matches the agent session's write calls, destructive or not", () => {
+    expect(
+      matchesEventPattern(pattern, cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'dynamodb.amazonaws.com', eventName: 'DeleteTable' })),
+    ).toBe(true);
+    expect(
+      matchesEventPattern(pattern, cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'ec2.amazonaws.com', eventName: 'RunInstances' })),
+    ).toBe(true);
   });
 
-  test('does not match the agent session\'s successful reads', () => {
-    expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', readOnly: true }))).toBe(false);
+  test("does not match the agent session's successful reads", () => {
+    expect(
+      matchesEventPattern(
+        pattern,
+        cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', readOnly: true }),
+      ),
+    ).toBe(false);
   });
 
   test.each([
@@ -38,17 +47,44 @@ describe('the breaker rule pattern', () => {
   });
 
   test('matches denied writes', () => {
-    expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'kms.amazonaws.com', eventName: 'ScheduleKeyDeletion', errorCode: 'AccessDeniedException' }))).toBe(true);
+    expect(
+      matchesEventPattern(
+        pattern,
+        cloudTrailEvent({
+          roleArn: AGENT_ROLE_ARN,
+          eventSource: 'kms.amazonaws.com',
+          eventName: 'ScheduleKeyDeletion',
+          errorCode: 'AccessDeniedException',
+        }),
+      ),
+    ).toBe(true);
   });
 
   test('does not match reads that failed for reasons other than a denial', () => {
-    expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'dynamodb.amazonaws.com', eventName: 'DescribeTable', readOnly: true, errorCode: 'ResourceNotFoundException' }))).toBe(false);
+    expect(
+      matchesEventPattern(
+        pattern,
+        cloudTrailEvent({
+          roleArn: AGENT_ROLE_ARN,
+          eventSource: 'dynamodb.amazonaws.com',
+          eventName: 'DescribeTable',
+          readOnly: true,
+          errorCode: 'ResourceNotFoundException',
+        }),
+      ),
+    ).toBe(false);
   });
 
   test('does not match calls of other principals: another role, a human user, the root user', () => {
     expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: `arn:aws:iam::${ACCOUNT}:role/admin`, eventName: 'DeleteTable' }))).toBe(false);
     const user = cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventName: 'DeleteTable' });
-    (user.detail as any).userIdentity = { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, accountId: ACCOUNT, userName: 'alice' };
+    (user.detail as any).userIdentity = {
+      type: 'IAMUser',
+      principalId: 'AIDAEXAMPLE',
+      arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+      accountId: ACCOUNT,
+      userName: 'alice',
+    };
     expect(matchesEventPattern(pattern, user)).toBe(false);
     const root = cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventName: 'DeleteTable' });
     (root.detail as any).userIdentity = { type: 'Root', principalId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT };
@@ -67,8 +103,20 @@ describe('the breaker rule pattern', () => {
       cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventName: 'DeleteTable' }),
       cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'sqs.amazonaws.com', eventName: 'DeleteMessage' }),
       cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', readOnly: true }),
-      cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', readOnly: true, errorCode: 'Client.UnauthorizedOperation' }),
-      cloudTrailEvent({ roleArn: AGENT_ROLE_ARN, eventSource: 'dynamodb.amazonaws.com', eventName: 'DescribeTable', readOnly: true, errorCode: 'ResourceNotFoundException' }),
+      cloudTrailEvent({
+        roleArn: AGENT_ROLE_ARN,
+        eventSource: 'ec2.amazonaws.com',
+        eventName: 'DescribeInstances',
+        readOnly: true,
+        errorCode: 'Client.UnauthorizedOperation',
+      }),
+      cloudTrailEvent({
+        roleArn: AGENT_ROLE_ARN,
+        eventSource: 'dynamodb.amazonaws.com',
+        eventName: 'DescribeTable',
+        readOnly: true,
+        errorCode: 'ResourceNotFoundException',
+      }),
     ];
     for (const sample of samples) {
       const kind = classifyEvent(sample.detail!);
@@ -113,6 +161,6 @@ describe('the local pattern matcher', () => {
   });
 
   test('fails on an operator it does not implement rather than guessing', () => {
-    expect(() => matchesEventPattern({ a: [{ 'cidr': '10.0.0.0/8' }] }, { a: '10.0.0.1' })).toThrow(/does not implement/);
+    expect(() => matchesEventPattern({ a: [{ cidr: '10.0.0.0/8' }] }, { a: '10.0.0.1' })).toThrow(/does not implement/);
   });
 });

@@ -18,7 +18,10 @@ export interface BreakerFixture extends SynthesizedAgent {
   arnOf(type: string, prefix: string): string;
 }
 
-export function synthBreaker(props: Partial<CircuitBreakerProps> = {}, configure: (stack: Stack, agent: AgentRole) => void = () => undefined): BreakerFixture {
+export function synthBreaker(
+  props: Partial<CircuitBreakerProps> = {},
+  configure: (stack: Stack, agent: AgentRole) => void = () => undefined,
+): BreakerFixture {
   let breaker!: CircuitBreaker;
   let audit!: AuditTrail;
   const synthesized = synthAgent((stack, agent) => {

@@ -40,7 +40,9 @@ describe('the breaker handler role', () => {
     expect(agentRole).toBe(AGENT_ROLE_ARN);
     await expect(decide(fx.handlerPolicies, { action: 'iam:PutRolePolicy', resource: agentRole, tags: AGENT_TAGS })).resolves.toBe('Allowed');
     // a reset is human only: the handler cannot delete the quarantine
-    await expect(decide(fx.handlerPolicies, { action: 'iam:DeleteRolePolicy', resource: agentRole, tags: AGENT_TAGS })).resolves.toBe('ImplicitlyDenied');
+    await expect(decide(fx.handlerPolicies, { action: 'iam:DeleteRolePolicy', resource: agentRole, tags: AGENT_TAGS })).resolves.toBe(
+      'ImplicitlyDenied',
+    );
     for (const [action, resource, tags] of [
       ['iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/admin`, {}],
       ['iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/other-agent`, { 'guardrails:agent': 'other-agent' }],
@@ -73,8 +75,12 @@ describe('the breaker handler role', () => {
 
   test('in monitor-only mode holds no IAM permission at all', async () => {
     const monitor = synthBreaker({ monitorOnly: true });
-    await expect(decide(monitor.handlerPolicies, { action: 'iam:PutRolePolicy', resource: AGENT_ROLE_ARN, tags: AGENT_TAGS })).resolves.toBe('ImplicitlyDenied');
-    await expect(decide(monitor.handlerPolicies, { action: 'sns:Publish', resource: monitor.arnOf('AWS::SNS::Topic', 'BreakerAlerts') })).resolves.toBe('Allowed');
+    await expect(decide(monitor.handlerPolicies, { action: 'iam:PutRolePolicy', resource: AGENT_ROLE_ARN, tags: AGENT_TAGS })).resolves.toBe(
+      'ImplicitlyDenied',
+    );
+    await expect(
+      decide(monitor.handlerPolicies, { action: 'sns:Publish', resource: monitor.arnOf('AWS::SNS::Topic', 'BreakerAlerts') }),
+    ).resolves.toBe('Allowed');
   });
 });
 
@@ -120,7 +126,7 @@ describe('the agent, even with AdministratorAccess', () => {
     ['deletes the breaker table', 'dynamodb:DeleteTable', 'AWS::DynamoDB::Table', 'BreakerState'],
     ['purges the dead letters', 'sqs:PurgeQueue', 'AWS::SQS::Queue', 'BreakerDeadLetters'],
     ['drains the dead letters before anyone reads them', 'sqs:DeleteMessage', 'AWS::SQS::Queue', 'BreakerDeadLetters'],
-    ['removes the handler\'s on-failure destination', 'lambda:PutFunctionEventInvokeConfig', 'AWS::Lambda::Function', 'BreakerHandler'],
+    ["removes the handler's on-failure destination", 'lambda:PutFunctionEventInvokeConfig', 'AWS::Lambda::Function', 'BreakerHandler'],
     ['schedules deletion of the alert topic key', 'kms:ScheduleKeyDeletion', 'AWS::KMS::Key', 'BreakerAlertsKey'],
     ['rewrites the alert topic key policy', 'kms:PutKeyPolicy', 'AWS::KMS::Key', 'BreakerAlertsKey'],
     ['stops the audit trail', 'cloudtrail:StopLogging', 'AWS::CloudTrail::Trail', 'AuditTrail'],
@@ -131,8 +137,9 @@ describe('the agent, even with AdministratorAccess', () => {
     ['rewrites the audit key policy', 'kms:PutKeyPolicy', 'AWS::KMS::Key', 'AuditKey'],
   ])('fails when the agent %s (%s)', async (_what, action, type, prefix) => {
     const resource = fx.arnOf(type, prefix);
-    const tags = fx.template.Resources[Object.keys(fx.template.Resources).find((id) => id.startsWith(prefix) && fx.template.Resources[id].Type === type)!]
-      .Properties.Tags.reduce((acc: Record<string, string>, t: { Key: string; Value: string }) => ({ ...acc, [t.Key]: t.Value }), {});
+    const tags = fx.template.Resources[
+      Object.keys(fx.template.Resources).find((id) => id.startsWith(prefix) && fx.template.Resources[id].Type === type)!
+    ].Properties.Tags.reduce((acc: Record<string, string>, t: { Key: string; Value: string }) => ({ ...acc, [t.Key]: t.Value }), {});
     expect(tags['guardrails:component']).toBeDefined();
     await expect(decide(fx.policies, { action, resource, tags })).resolves.toBe('ExplicitlyDenied');
   });
@@ -146,13 +153,17 @@ describe('the agent, even with AdministratorAccess', () => {
     const id = logicalIdOf(fx.template, 'AWS::CloudWatch::Alarm', 'BreakerDeadLettersAlarm');
     const tags = Object.fromEntries(fx.template.Resources[id].Properties.Tags.map((t: { Key: string; Value: string }) => [t.Key, t.Value]));
     expect(tags).toMatchObject({ 'guardrails:component': 'circuit-breaker' });
-    await expect(decide(fx.policies, { action, resource: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${id}`, tags })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(fx.policies, { action, resource: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${id}`, tags })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
   });
 
   test('fails when the agent unsubscribes or rewrites the alert topic', async () => {
     const topic = fx.arnOf('AWS::SNS::Topic', 'BreakerAlerts');
     for (const action of ['sns:DeleteTopic', 'sns:SetTopicAttributes', 'sns:RemovePermission']) {
-      await expect(decide(fx.policies, { action, resource: topic, tags: { 'guardrails:component': 'circuit-breaker' } })).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(fx.policies, { action, resource: topic, tags: { 'guardrails:component': 'circuit-breaker' } })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
     }
   });
 
@@ -171,7 +182,9 @@ describe('the agent, even with AdministratorAccess', () => {
       ['s3:PutBucketObjectLockConfiguration', bucket],
       ['s3:PutBucketVersioning', bucket],
     ]) {
-      await expect(decide(fx.policies, { action, resource, resourcePolicy: bucketPolicy, context: agentSession, bucketAbac: false })).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(fx.policies, { action, resource, resourcePolicy: bucketPolicy, context: agentSession, bucketAbac: false })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
     }
   });
 
@@ -179,7 +192,14 @@ describe('the agent, even with AdministratorAccess', () => {
     const key = fx.arnOf('AWS::KMS::Key', 'AuditKey');
     const keyId = Object.keys(fx.template.Resources).find((id) => id.startsWith('AuditKey'))!;
     const keyPolicy = fx.resolver.resolve(fx.template.Resources[keyId].Properties.KeyPolicy);
-    await expect(decide(fx.policies, { action: 'kms:Decrypt', resource: key, resourcePolicy: keyPolicy, context: { 'aws:PrincipalTag/guardrails:agent': 'ops-assistant' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(fx.policies, {
+        action: 'kms:Decrypt',
+        resource: key,
+        resourcePolicy: keyPolicy,
+        context: { 'aws:PrincipalTag/guardrails:agent': 'ops-assistant' },
+      }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 });
 
@@ -189,7 +209,11 @@ function oneActionPerService(): Array<{ action: string; resource: string }> {
   for (const service of serviceKeys()) {
     const actions = Object.values(serviceActions(service));
     const action = actions.find((a) => a.resourceTypes.length === 0) ?? actions[0];
-    if (action) picks.push({ action: `${service}:${action.name}`, resource: action.resourceTypes.length === 0 ? '*' : sampleArn(`${service}:${action.name}`, 'sample') });
+    if (action)
+      picks.push({
+        action: `${service}:${action.name}`,
+        resource: action.resourceTypes.length === 0 ? '*' : sampleArn(`${service}:${action.name}`, 'sample'),
+      });
   }
   return picks;
 }
@@ -267,13 +291,25 @@ describe('synth output', () => {
 
   test('the trail records every region with file validation, encrypted, into a versioned Object Lock bucket', () => {
     const trail = Object.values(fx.template.Resources).find((r) => r.Type === 'AWS::CloudTrail::Trail')!;
-    expect(trail.Properties).toMatchObject({ IsMultiRegionTrail: true, EnableLogFileValidation: true, IncludeGlobalServiceEvents: true, IsLogging: true });
+    expect(trail.Properties).toMatchObject({
+      IsMultiRegionTrail: true,
+      EnableLogFileValidation: true,
+      IncludeGlobalServiceEvents: true,
+      IsLogging: true,
+    });
     // every management event, read-only ones included (the breaker counts denied reads)
     expect(trail.Properties.EventSelectors).toBeUndefined();
-    expect(trail.Properties.AdvancedEventSelectors).toContainEqual({ Name: 'All management events', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] });
+    expect(trail.Properties.AdvancedEventSelectors).toContainEqual({
+      Name: 'All management events',
+      FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }],
+    });
     expect(fx.resolver.resolve(trail.Properties.KMSKeyId)).toBe(fx.arnOf('AWS::KMS::Key', 'AuditKey'));
     const bucket = fx.template.Resources[logicalIdOf(fx.template, 'AWS::S3::Bucket', 'AuditBucket')];
-    expect(bucket.Properties).toMatchObject({ ObjectLockEnabled: true, VersioningConfiguration: { Status: 'Enabled' }, ObjectLockConfiguration: { Rule: { DefaultRetention: { Days: 365, Mode: 'COMPLIANCE' } } } });
+    expect(bucket.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      VersioningConfiguration: { Status: 'Enabled' },
+      ObjectLockConfiguration: { Rule: { DefaultRetention: { Days: 365, Mode: 'COMPLIANCE' } } },
+    });
     // the trail, its bucket and its key are guardrail components
     for (const type of ['AWS::CloudTrail::Trail', 'AWS::S3::Bucket', 'AWS::KMS::Key']) {
       const resource = Object.values(fx.template.Resources).find((r) => r.Type === type)!;
@@ -295,7 +331,9 @@ describe('a failed invocation', () => {
     const topic = fx.arnOf('AWS::SNS::Topic', 'BreakerAlerts');
     // Lambda's asynchronous invocation of the handler: retried twice, then to the dead-letter queue
     const invokeConfig = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig')!;
-    expect(fx.resolver.resolve(invokeConfig.Properties.FunctionName)).toBe(fx.resolver.resolve({ Ref: logicalIdOf(fx.template, 'AWS::Lambda::Function', 'BreakerHandler') }));
+    expect(fx.resolver.resolve(invokeConfig.Properties.FunctionName)).toBe(
+      fx.resolver.resolve({ Ref: logicalIdOf(fx.template, 'AWS::Lambda::Function', 'BreakerHandler') }),
+    );
     expect(invokeConfig.Properties).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21600 });
     expect(fx.resolver.resolve(invokeConfig.Properties.DestinationConfig.OnFailure.Destination)).toBe(queue);
     // and the handler's role may send there (and only send)
@@ -303,17 +341,34 @@ describe('a failed invocation', () => {
     await expect(decide(fx.handlerPolicies, { action: 'sqs:PurgeQueue', resource: queue })).resolves.toBe('ImplicitlyDenied');
     // the alarm watches the queue's depth and notifies the alert topic at the first message
     const alarm = resources[logicalIdOf(fx.template, 'AWS::CloudWatch::Alarm', 'BreakerDeadLettersAlarm')].Properties;
-    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
-    expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(fx.template, 'AWS::SQS::Queue', 'BreakerDeadLetters'), 'QueueName'] } }]);
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm.Dimensions).toEqual([
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalIdOf(fx.template, 'AWS::SQS::Queue', 'BreakerDeadLetters'), 'QueueName'] } },
+    ]);
     expect(fx.resolver.resolve(alarm.AlarmActions)).toEqual([topic]);
     // the topic's key is one CloudWatch may use (it cannot use alias/aws/sns): the alarm can deliver
     const topicProps = resources[logicalIdOf(fx.template, 'AWS::SNS::Topic', 'BreakerAlerts')].Properties;
     const keyId = logicalIdOf(fx.template, 'AWS::KMS::Key', 'BreakerAlertsKey');
     expect(fx.resolver.resolve(topicProps.KmsMasterKeyId)).toBe(fx.arnOf('AWS::KMS::Key', 'BreakerAlertsKey'));
     const keyPolicy = fx.resolver.resolve(resources[keyId].Properties.KeyPolicy);
-    expect(keyPolicy.Statement).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }));
+    expect(keyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }),
+    );
     // and the handler may use the key to publish
-    await expect(decide(fx.handlerPolicies, { action: 'kms:GenerateDataKey', resource: fx.arnOf('AWS::KMS::Key', 'BreakerAlertsKey') })).resolves.toBe('Allowed');
+    await expect(
+      decide(fx.handlerPolicies, { action: 'kms:GenerateDataKey', resource: fx.arnOf('AWS::KMS::Key', 'BreakerAlertsKey') }),
+    ).resolves.toBe('Allowed');
   });
 });
 
@@ -343,8 +398,12 @@ describe('the bundled handler', () => {
           PATH: process.env.PATH ?? '',
           NODE_PATH: path.join(__dirname, '..', '..', 'node_modules'),
           BREAKER_CONFIG: JSON.stringify(config(tableName, [agent])),
-          AWS_ENDPOINT_URL_DYNAMODB: servers.dynamodbUrl, AWS_ENDPOINT_URL_IAM: servers.iam.url, AWS_ENDPOINT_URL_SNS: servers.iam.url,
-          AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'AKIABUNDLE', AWS_SECRET_ACCESS_KEY: 'local',
+          AWS_ENDPOINT_URL_DYNAMODB: servers.dynamodbUrl,
+          AWS_ENDPOINT_URL_IAM: servers.iam.url,
+          AWS_ENDPOINT_URL_SNS: servers.iam.url,
+          AWS_REGION: REGION,
+          AWS_ACCESS_KEY_ID: 'AKIABUNDLE',
+          AWS_SECRET_ACCESS_KEY: 'local',
         },
       });
       // THEN the bundled code counts, then trips the breaker
@@ -366,17 +425,63 @@ describe('bad input', () => {
   };
   test.each([
     ['fails when the agent list is empty', (s: Stack) => new CircuitBreaker(s, 'B', { agents: [] }), /agents is empty \(got \[\]\)/],
-    ['fails when a destructive threshold is zero', (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a, thresholds: { maxDestructiveCalls: 0 } }] }), /agent ops-assistant: maxDestructiveCalls must be a whole number of at least 1.*got 0/],
-    ['fails when a denied threshold is negative', (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a }], defaultThresholds: { maxDeniedCalls: -3 } }), /defaultThresholds: maxDeniedCalls .*got -3/],
-    ['fails when a threshold is fractional', (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a, thresholds: { maxWriteCalls: 2.5 } }] }), /maxWriteCalls .*got 2.5/],
-    ['fails when the window is shorter than a minute', (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a, thresholds: { window: Duration.seconds(30) } }] }), /window of 30 seconds is out of range.*from 1 minute/],
-    ['fails when an agent is listed twice', (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a }, { agent: a }] }), /ops-assistant is listed twice/],
-    ['fails when a watched role is not an AgentRole', (s: Stack) => new CircuitBreaker(s, 'B', { agents: [{ agent: new iam.Role(s, 'Plain', { assumedBy: new iam.AccountRootPrincipal() }) as AgentRole }] }), /must be an AgentRole.*got Role/],
-    ['fails when the audit retention is zero', (s: Stack) => new AuditTrail(s, 'A', { retention: Duration.days(0) }), /retention of 0 days is not valid.*from 1 to 36500/],
-    ['fails when the audit retention is not whole days', (s: Stack) => new AuditTrail(s, 'A', { retention: Duration.hours(36) }), /retention of 1 day 12 hours is not valid/],
-    ['fails when the audit retention exceeds 100 years', (s: Stack) => new AuditTrail(s, 'A', { retention: Duration.days(40000) }), /retention of 40000 days/],
-    ['fails when the organization trail ARN is not a trail ARN', (s: Stack) => new AuditTrail(s, 'A', { organizationTrailArn: 'org-trail' }), /organizationTrailArn "org-trail" is not a trail ARN/],
-    ['fails when retention is given with an organization trail', (s: Stack) => new AuditTrail(s, 'A', { organizationTrailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org', lockMode: AuditLockMode.GOVERNANCE }), /lockMode applies to a trail created here/],
+    [
+      'fails when a destructive threshold is zero',
+      (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a, thresholds: { maxDestructiveCalls: 0 } }] }),
+      /agent ops-assistant: maxDestructiveCalls must be a whole number of at least 1.*got 0/,
+    ],
+    [
+      'fails when a denied threshold is negative',
+      (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a }], defaultThresholds: { maxDeniedCalls: -3 } }),
+      /defaultThresholds: maxDeniedCalls .*got -3/,
+    ],
+    [
+      'fails when a threshold is fractional',
+      (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a, thresholds: { maxWriteCalls: 2.5 } }] }),
+      /maxWriteCalls .*got 2.5/,
+    ],
+    [
+      'fails when the window is shorter than a minute',
+      (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a, thresholds: { window: Duration.seconds(30) } }] }),
+      /window of 30 seconds is out of range.*from 1 minute/,
+    ],
+    [
+      'fails when an agent is listed twice',
+      (s: Stack, a: AgentRole) => new CircuitBreaker(s, 'B', { agents: [{ agent: a }, { agent: a }] }),
+      /ops-assistant is listed twice/,
+    ],
+    [
+      'fails when a watched role is not an AgentRole',
+      (s: Stack) =>
+        new CircuitBreaker(s, 'B', { agents: [{ agent: new iam.Role(s, 'Plain', { assumedBy: new iam.AccountRootPrincipal() }) as AgentRole }] }),
+      /must be an AgentRole.*got Role/,
+    ],
+    [
+      'fails when the audit retention is zero',
+      (s: Stack) => new AuditTrail(s, 'A', { retention: Duration.days(0) }),
+      /retention of 0 days is not valid.*from 1 to 36500/,
+    ],
+    [
+      'fails when the audit retention is not whole days',
+      (s: Stack) => new AuditTrail(s, 'A', { retention: Duration.hours(36) }),
+      /retention of 1 day 12 hours is not valid/,
+    ],
+    [
+      'fails when the audit retention exceeds 100 years',
+      (s: Stack) => new AuditTrail(s, 'A', { retention: Duration.days(40000) }),
+      /retention of 40000 days/,
+    ],
+    [
+      'fails when the organization trail ARN is not a trail ARN',
+      (s: Stack) => new AuditTrail(s, 'A', { organizationTrailArn: 'org-trail' }),
+      /organizationTrailArn "org-trail" is not a trail ARN/,
+    ],
+    [
+      'fails when retention is given with an organization trail',
+      (s: Stack) =>
+        new AuditTrail(s, 'A', { organizationTrailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/org', lockMode: AuditLockMode.GOVERNANCE }),
+      /lockMode applies to a trail created here/,
+    ],
   ])('%s', (_name, configure, message) => {
     expect(build(configure as (s: Stack, a: AgentRole) => void)).toThrow(message);
   });
@@ -386,7 +491,13 @@ describe('bad input', () => {
     const stack = new Stack(app, 'S', { env: { account: ACCOUNT, region: REGION } });
     const agent = new AgentRole(stack, 'Agent', { agentName: 'ops-assistant', assumedBy: new iam.AccountRootPrincipal() });
     for (let i = 0; i < 48; i++) {
-      agent.allow({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/a-table-with-a-long-name-number-${i}`, `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/another-long-table-name-${i}`] });
+      agent.allow({
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [
+          `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/a-table-with-a-long-name-number-${i}`,
+          `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/another-long-table-name-${i}`,
+        ],
+      });
     }
     new CircuitBreaker(stack, 'Breaker', { agents: [{ agent }] });
     expect(() => app.synth()).toThrow(/quarantine policy \(\d+\) would not fit/);

@@ -27,12 +27,18 @@ test('the example agent is watched by the breaker and cannot lift its quarantine
   const pattern = resolver.resolve(rule.Properties.EventPattern);
   expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn, eventName: 'DeleteTable' }))).toBe(true);
   expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: 'arn:aws:iam::123456789012:role/deploy', eventName: 'DeleteTable' }))).toBe(false);
-  expect(breaker.watched.map((w) => [w.agentName, w.maxDestructiveCalls, w.maxDeniedCalls, w.windowSeconds])).toEqual([['ops-assistant', 5, 10, 300]]);
+  expect(breaker.watched.map((w) => [w.agentName, w.maxDestructiveCalls, w.maxDeniedCalls, w.windowSeconds])).toEqual([
+    ['ops-assistant', 5, 10, 300],
+  ]);
   // AND the agent cannot remove its quarantine nor disable the breaker
   const agent = effectivePolicies(template, roleId, exportsOf(assembly.stacks.map((s) => s.template as Template)));
-  await expect(decide(agent, { action: 'iam:DeleteRolePolicy', resource: roleArn, tags: { 'guardrails:agent': 'ops-assistant' } })).resolves.toBe('ExplicitlyDenied');
+  await expect(decide(agent, { action: 'iam:DeleteRolePolicy', resource: roleArn, tags: { 'guardrails:agent': 'ops-assistant' } })).resolves.toBe(
+    'ExplicitlyDenied',
+  );
   const ruleArn = resolver.resolve({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::Events::Rule', 'CircuitBreakerAgentCalls'), 'Arn'] });
-  await expect(decide(agent, { action: 'events:DisableRule', resource: ruleArn, tags: { 'guardrails:component': 'circuit-breaker' } })).resolves.toBe('ExplicitlyDenied');
+  await expect(decide(agent, { action: 'events:DisableRule', resource: ruleArn, tags: { 'guardrails:component': 'circuit-breaker' } })).resolves.toBe(
+    'ExplicitlyDenied',
+  );
   // AND the stack tells the operator how to reset
   expect(JSON.stringify((template as { Outputs?: unknown }).Outputs)).toContain('breaker reset ops-assistant --role-name');
 });

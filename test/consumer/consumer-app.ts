@@ -205,11 +205,14 @@ export function writeAppLockfile(appDir: string, pkg: any, libraryManifest: any,
 export function installApp(appDir: string, tarball: string, env: NodeJS.ProcessEnv): { method: string; result: RunResult; notes: string[] } {
   const notes: string[] = [];
   const pkg = writeAppPackageJson(appDir, tarball);
-  const manifest = JSON.parse(fs.readFileSync(path.join(extractTarball(tarball, path.join(path.dirname(tarball), 'manifest')), 'package.json'), 'utf8'));
+  const manifest = JSON.parse(
+    fs.readFileSync(path.join(extractTarball(tarball, path.join(path.dirname(tarball), 'manifest')), 'package.json'), 'utf8'),
+  );
   try {
     const count = writeAppLockfile(appDir, pkg, manifest, tarball);
     const offline = run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: appDir, env });
-    if (offline.status === 0) return { method: `npm ci --offline (lockfile of ${count} packages derived from the repository's)`, result: offline, notes };
+    if (offline.status === 0)
+      return { method: `npm ci --offline (lockfile of ${count} packages derived from the repository's)`, result: offline, notes };
     notes.push(`npm ci --offline failed:\n${describeRun(offline)}`);
   } catch (e) {
     notes.push(`no offline lockfile: ${(e as Error).message}`);
@@ -364,8 +367,16 @@ export function violationsOf(cdkOut: string): Violation[] | undefined {
   const file = path.join(cdkOut, 'validation-report.json');
   if (!fs.existsSync(file)) return undefined;
   const report = JSON.parse(fs.readFileSync(file, 'utf8'));
-  return (report.pluginReports ?? []).flatMap((plugin: any) => (plugin.violations ?? []).flatMap((v: any) =>
-    (v.violatingConstructs ?? [{}]).map((c: any) => ({ plugin: plugin.pluginName, rule: v.ruleName, severity: v.severity, path: c.constructPath ?? '?' }))));
+  return (report.pluginReports ?? []).flatMap((plugin: any) =>
+    (plugin.violations ?? []).flatMap((v: any) =>
+      (v.violatingConstructs ?? [{}]).map((c: any) => ({
+        plugin: plugin.pluginName,
+        rule: v.ruleName,
+        severity: v.severity,
+        path: c.constructPath ?? '?',
+      })),
+    ),
+  );
 }
 
 export function stacksOf(cdkOut: string): Record<string, any> {

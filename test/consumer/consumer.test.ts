@@ -10,8 +10,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  APP_COMMAND, cdkInit, consumerEnv, describeRun, extractTarball, installApp, packLibrary, run, RunResult, stacksOf,
-  Violation, violationsOf, writeApp, writeShims,
+  APP_COMMAND,
+  cdkInit,
+  consumerEnv,
+  describeRun,
+  extractTarball,
+  installApp,
+  packLibrary,
+  run,
+  RunResult,
+  stacksOf,
+  Violation,
+  violationsOf,
+  writeApp,
+  writeShims,
 } from './consumer-app';
 
 jest.setTimeout(15 * 60 * 1000);
@@ -23,9 +35,10 @@ const FIXTURE = path.join(__dirname, 'fixtures', 'cdk-init.cdk.json');
  * changes one of them changes what new users synthesize: the fixture (and the library) must follow.
  */
 const LIBRARY_FLAGS: Readonly<Record<string, string>> = {
-  '@aws-cdk/core:defaultCrossStackReferences': 'how cross-stack ARNs in agent policies are rendered (Fn::GetStackOutput, Fn::ImportValue): verify must resolve them',
-  '@aws-cdk/core:validateAgainstDefaultRules': 'CloudFormation validation findings fail synth: the constructs\' templates must be clean',
-  '@aws-cdk/core:annotationsInValidationReport': 'where the constructs\' annotations and the rule packs\' findings are reported',
+  '@aws-cdk/core:defaultCrossStackReferences':
+    'how cross-stack ARNs in agent policies are rendered (Fn::GetStackOutput, Fn::ImportValue): verify must resolve them',
+  '@aws-cdk/core:validateAgainstDefaultRules': "CloudFormation validation findings fail synth: the constructs' templates must be clean",
+  '@aws-cdk/core:annotationsInValidationReport': "where the constructs' annotations and the rule packs' findings are reported",
   '@aws-cdk/core:explicitStackTags': 'whether stack tags (environment = production/dev) reach the manifest that ProductionScope and verify read',
   '@aws-cdk/aws-iam:minimizePolicies': 'the shape of agent policies that AgentGuardrails-AG3 and verify analyse',
   '@aws-cdk/core:enablePartitionLiterals': 'partition literal vs AWS::Partition in the ARNs verify resolves',
@@ -135,7 +148,7 @@ describe('a consumer app with the packed library', () => {
     expect(fs.existsSync(path.join(appDir, 'node_modules', 'cdk-agent-guardrails', 'package.json'))).toBe(true);
   });
 
-  test('the app runs with the cdk init template\'s context flags, validateAgainstDefaultRules on, through ts-node', () => {
+  test("the app runs with the cdk init template's context flags, validateAgainstDefaultRules on, through ts-node", () => {
     ready();
     // THEN the context is the template's, untouched but for CloudFormation validation as errors
     expect(cdkJson.context).toEqual({ ...templateCdkJson.context, '@aws-cdk/core:validateAgainstDefaultRules': true });
@@ -164,9 +177,11 @@ describe('a consumer app with the packed library', () => {
     const violations = violationsOf(cdkOut);
     const listed = (violations ?? []).map((v: Violation) => `${v.severity} ${v.rule} at ${v.path} (${v.plugin})`);
     if (synth.status !== 0 || listed.length > 0) {
-      console.log(listed.length > 0
-        ? `cdk synth (exit ${synth.status}) reported ${listed.length} finding(s) in cdk.out/validation-report.json:\n${listed.join('\n')}`
-        : `cdk synth failed:\n${describeRun(synth)}`);
+      console.log(
+        listed.length > 0
+          ? `cdk synth (exit ${synth.status}) reported ${listed.length} finding(s) in cdk.out/validation-report.json:\n${listed.join('\n')}`
+          : `cdk synth failed:\n${describeRun(synth)}`,
+      );
     }
     expect(listed).toEqual([]);
     expect(synth.status).toBe(0);
@@ -186,7 +201,9 @@ describe('a consumer app with the packed library', () => {
     // WHEN the functions of the synthesized templates are read
     const functions = Object.keys(stacksOf(cdkOut)).flatMap((stack) => {
       const template = JSON.parse(fs.readFileSync(path.join(cdkOut, `${stack}.template.json`), 'utf8'));
-      return Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => ({ stack, r }));
+      return Object.values<any>(template.Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((r) => ({ stack, r }));
     });
     // THEN there are the gate's and the breaker's functions
     expect(functions.length).toBeGreaterThanOrEqual(2);
@@ -204,7 +221,9 @@ describe('a consumer app with the packed library', () => {
     for (const hash of used) {
       const assetDir = path.join(cdkOut, `asset.${hash}`);
       expect(fs.readdirSync(assetDir)).toEqual(['index.js']);
-      expect(fs.readFileSync(path.join(assetDir, 'index.js')).equals(fs.readFileSync(path.join(packageDir, 'dist', 'assets', expected[hash], 'index.js')))).toBe(true);
+      expect(
+        fs.readFileSync(path.join(assetDir, 'index.js')).equals(fs.readFileSync(path.join(packageDir, 'dist', 'assets', expected[hash], 'index.js'))),
+      ).toBe(true);
     }
     // AND neither Docker nor esbuild was called
     expect(fs.existsSync(shimLog) ? fs.readFileSync(shimLog, 'utf8') : '').toBe('');
@@ -217,7 +236,8 @@ describe('a consumer app with the packed library', () => {
     // WHEN verify runs on it
     const verify = run('npx', ['--no', 'cdk-agent-guardrails', 'verify', 'cdk.out'], { cwd: appDir, env });
     timings['verify'] = verify.ms;
-    if (verify.status !== 0) console.log(`verify failed${synth.status !== 0 ? ' (on the assembly of a synth that failed: see above)' : ''}:\n${describeRun(verify)}`);
+    if (verify.status !== 0)
+      console.log(`verify failed${synth.status !== 0 ? ' (on the assembly of a synth that failed: see above)' : ''}:\n${describeRun(verify)}`);
     // THEN the agent can destroy nothing in production, across stacks included
     expect(verify.status).toBe(0);
     expect(verify.stdout).toMatch(/ops-assistant/);

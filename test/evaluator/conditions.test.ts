@@ -5,13 +5,15 @@ const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/agent`;
 
 /** Whether a statement with this Condition block applies under the context. */
 function holds(condition: object, context: Record<string, string | string[]>): boolean {
-  return evaluate({
-    principal: PRINCIPAL,
-    action: 'dynamodb:DeleteTable',
-    resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`,
-    context,
-    identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: condition }] }],
-  }) === 'Allowed';
+  return (
+    evaluate({
+      principal: PRINCIPAL,
+      action: 'dynamodb:DeleteTable',
+      resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`,
+      context,
+      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*', Condition: condition }] }],
+    }) === 'Allowed'
+  );
 }
 
 const TAG = 'aws:ResourceTag/env';
@@ -234,6 +236,8 @@ describe('policy variables in condition values', () => {
   });
 
   test('variables work in Bool', () => {
-    expect(holds({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure}' } }, { 'aws:SecureTransport': 'true', 'aws:PrincipalTag/secure': 'TRUE' })).toBe(true);
+    expect(
+      holds({ Bool: { 'aws:SecureTransport': '${aws:PrincipalTag/secure}' } }, { 'aws:SecureTransport': 'true', 'aws:PrincipalTag/secure': 'TRUE' }),
+    ).toBe(true);
   });
 });

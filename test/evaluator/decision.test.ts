@@ -5,8 +5,18 @@ const TABLE = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`;
 const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/agent`;
 
 const policy = (...Statement: object[]) => ({ Version: '2012-10-17', Statement });
-const allow = (Action: string | string[] = '*', Resource: string | string[] = '*', extra: object = {}) => ({ Effect: 'Allow', Action, Resource, ...extra });
-const deny = (Action: string | string[] = '*', Resource: string | string[] = '*', extra: object = {}) => ({ Effect: 'Deny', Action, Resource, ...extra });
+const allow = (Action: string | string[] = '*', Resource: string | string[] = '*', extra: object = {}) => ({
+  Effect: 'Allow',
+  Action,
+  Resource,
+  ...extra,
+});
+const deny = (Action: string | string[] = '*', Resource: string | string[] = '*', extra: object = {}) => ({
+  Effect: 'Deny',
+  Action,
+  Resource,
+  ...extra,
+});
 
 function request(overrides: Partial<EvaluationRequest>): EvaluationRequest {
   return { principal: PRINCIPAL, action: 'dynamodb:DeleteTable', resource: TABLE, context: {}, identityPolicies: [], ...overrides };
@@ -109,7 +119,9 @@ describe('bad requests fail loudly', () => {
   });
 
   test('fails when a context value is not a string', () => {
-    expect(() => evaluate(request({ context: { 'aws:x': { a: 1 } as unknown as string }, identityPolicies: [policy(allow())] }))).toThrow(/not a string/);
+    expect(() => evaluate(request({ context: { 'aws:x': { a: 1 } as unknown as string }, identityPolicies: [policy(allow())] }))).toThrow(
+      /not a string/,
+    );
   });
 
   test('fails when identityPolicies is not an array', () => {

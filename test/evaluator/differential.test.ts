@@ -60,7 +60,7 @@ describe('evaluator and iam-simulate agree', () => {
     expect(withScps).toBeGreaterThan(CASES * 0.2);
   }, 600_000);
 
-  test('on the library\'s own guardrail policies for every destructive catalog action (agent with AdministratorAccess)', async () => {
+  test("on the library's own guardrail policies for every destructive catalog action (agent with AdministratorAccess)", async () => {
     // GIVEN the synthesized policies of an agent someone gave AdministratorAccess
     const { policies } = synthAgent(withAdministratorAccess);
     const identityPolicies = policies.identityPolicies.map((p) => p.policy);
@@ -96,7 +96,8 @@ describe('evaluator and iam-simulate agree', () => {
         compared++;
         matched = true;
         tally[simulated]++;
-        if (ours !== simulated) disagreements.push(`${action} on ${resource} tagged ${JSON.stringify(tags)}: evaluator ${ours}, simulator ${simulated}`);
+        if (ours !== simulated)
+          disagreements.push(`${action} on ${resource} tagged ${JSON.stringify(tags)}: evaluator ${ours}, simulator ${simulated}`);
         break;
       }
       if (!matched) ambiguous.push(action);

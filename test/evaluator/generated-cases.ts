@@ -58,8 +58,16 @@ interface ResourceTemplate {
 }
 
 const TEMPLATES: readonly ResourceTemplate[] = [
-  { actions: ['dynamodb:DeleteTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateTable'], arn: (n, r) => `arn:aws:dynamodb:${r}:${ACCOUNT}:table/${n}`, product: 'table/' },
-  { actions: ['lambda:DeleteFunction', 'lambda:InvokeFunction', 'lambda:UpdateFunctionCode'], arn: (n, r) => `arn:aws:lambda:${r}:${ACCOUNT}:function:${n}`, product: 'function:' },
+  {
+    actions: ['dynamodb:DeleteTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateTable'],
+    arn: (n, r) => `arn:aws:dynamodb:${r}:${ACCOUNT}:table/${n}`,
+    product: 'table/',
+  },
+  {
+    actions: ['lambda:DeleteFunction', 'lambda:InvokeFunction', 'lambda:UpdateFunctionCode'],
+    arn: (n, r) => `arn:aws:lambda:${r}:${ACCOUNT}:function:${n}`,
+    product: 'function:',
+  },
   { actions: ['s3:DeleteBucket', 's3:PutBucketPolicy', 's3:PutLifecycleConfiguration'], arn: (n) => `arn:aws:s3:::${n}`, product: '' },
   { actions: ['s3:GetObject', 's3:DeleteObject'], arn: (n) => `arn:aws:s3:::${n}/reports/2026/q1.csv`, product: '' },
   { actions: ['sqs:DeleteQueue', 'sqs:SendMessage'], arn: (n, r) => `arn:aws:sqs:${r}:${ACCOUNT}:${n}`, product: '' },
@@ -67,10 +75,18 @@ const TEMPLATES: readonly ResourceTemplate[] = [
   { actions: ['logs:DeleteLogGroup'], arn: (n, r) => `arn:aws:logs:${r}:${ACCOUNT}:log-group:${n}`, product: 'log-group:' },
   { actions: ['ec2:TerminateInstances', 'ec2:StopInstances'], arn: (n, r) => `arn:aws:ec2:${r}:${ACCOUNT}:instance/${n}`, product: 'instance/' },
   { actions: ['rds:DeleteDBInstance'], arn: (n, r) => `arn:aws:rds:${r}:${ACCOUNT}:db:${n}`, product: 'db:' },
-  { actions: ['cloudformation:DeleteStack', 'cloudformation:UpdateStack'], arn: (n, r) => `arn:aws:cloudformation:${r}:${ACCOUNT}:stack/${n}/1f2e3d4c-0000-4000-8000-00000000abcd`, product: 'stack/' },
+  {
+    actions: ['cloudformation:DeleteStack', 'cloudformation:UpdateStack'],
+    arn: (n, r) => `arn:aws:cloudformation:${r}:${ACCOUNT}:stack/${n}/1f2e3d4c-0000-4000-8000-00000000abcd`,
+    product: 'stack/',
+  },
   { actions: ['iam:DeleteRole', 'iam:PassRole', 'iam:PutRolePolicy'], arn: (n) => `arn:aws:iam::${ACCOUNT}:role/${n}`, product: 'role/' },
   { actions: ['ssm:DeleteParameter', 'ssm:GetParameter'], arn: (n, r) => `arn:aws:ssm:${r}:${ACCOUNT}:parameter/${n}`, product: 'parameter/' },
-  { actions: ['states:DeleteStateMachine', 'states:StartExecution'], arn: (n, r) => `arn:aws:states:${r}:${ACCOUNT}:stateMachine:${n}`, product: 'stateMachine:' },
+  {
+    actions: ['states:DeleteStateMachine', 'states:StartExecution'],
+    arn: (n, r) => `arn:aws:states:${r}:${ACCOUNT}:stateMachine:${n}`,
+    product: 'stateMachine:',
+  },
   { actions: ['ec2:DescribeInstances', 's3:ListAllMyBuckets', 'iam:ListRoles'] },
 ];
 
@@ -95,18 +111,85 @@ const TAG_VALUES = ['prod', 'dev', 'Prod', 'ops', 'alice', 'bob'];
 export const KEYS: readonly KeySpec[] = [
   { key: 'aws:PrincipalTag/team', type: 'String', values: ['ops', 'dev', 'Ops', 'alice'], policyValues: ['ops', 'dev', 'o*', '?ps', 'OPS', '*'] },
   { key: 'aws:PrincipalTag/owner', type: 'String', values: ['alice', 'bob'], policyValues: ['alice', 'bob', 'a*'] },
-  { key: 'aws:ResourceTag/env', type: 'String', values: ['prod', 'dev', 'Prod', 'staging'], policyValues: ['prod', 'dev', 'pro*', 'PROD', 'st?ging', '*'] },
-  { key: 'aws:RequestedRegion', type: 'String', values: ['us-east-1', 'eu-west-1', 'us-west-2'], policyValues: ['us-east-1', 'eu-*', 'us-*', 'us-west-?'], dataKey: 'aws:RequestedRegion' },
+  {
+    key: 'aws:ResourceTag/env',
+    type: 'String',
+    values: ['prod', 'dev', 'Prod', 'staging'],
+    policyValues: ['prod', 'dev', 'pro*', 'PROD', 'st?ging', '*'],
+  },
+  {
+    key: 'aws:RequestedRegion',
+    type: 'String',
+    values: ['us-east-1', 'eu-west-1', 'us-west-2'],
+    policyValues: ['us-east-1', 'eu-*', 'us-*', 'us-west-?'],
+    dataKey: 'aws:RequestedRegion',
+  },
   { key: 'aws:username', type: 'String', values: ['alice', 'bob', 'Alice'], policyValues: ['alice', 'bob', 'al*', 'ALICE'], dataKey: 'aws:username' },
-  { key: 'aws:SourceIp', type: 'IPAddress', values: ['203.0.113.5', '10.1.2.3', '192.168.0.1', '2001:db8::1', '2001:db9::7'], policyValues: ['203.0.113.0/24', '10.0.0.0/8', '0.0.0.0/1', '128.0.0.0/1', '2001:db8::/32', '192.168.0.1/32', '10.1.2.0/30'], dataKey: 'aws:SourceIp' },
-  { key: 'aws:CurrentTime', type: 'Date', values: ['2026-03-01T12:00:00Z', '2026-06-15T00:00:00Z', '2026-11-24T22:00:00Z'], policyValues: ['2026-01-01T00:00:00Z', '2026-06-15T00:00:00Z', '2026-09-30T23:59:59Z', '2027-01-01T00:00:00Z'], dataKey: 'aws:CurrentTime' },
-  { key: 'aws:EpochTime', type: 'Date', values: ['1772366400', '1781481600', '1795996800'], policyValues: ['1767225600', '1781481600', '1790000000'], dataKey: 'aws:EpochTime' },
-  { key: 'aws:MultiFactorAuthPresent', type: 'Bool', values: ['true', 'false', 'TRUE'], policyValues: ['true', 'false', 'True'], dataKey: 'aws:MultiFactorAuthPresent' },
+  {
+    key: 'aws:SourceIp',
+    type: 'IPAddress',
+    values: ['203.0.113.5', '10.1.2.3', '192.168.0.1', '2001:db8::1', '2001:db9::7'],
+    policyValues: ['203.0.113.0/24', '10.0.0.0/8', '0.0.0.0/1', '128.0.0.0/1', '2001:db8::/32', '192.168.0.1/32', '10.1.2.0/30'],
+    dataKey: 'aws:SourceIp',
+  },
+  {
+    key: 'aws:CurrentTime',
+    type: 'Date',
+    values: ['2026-03-01T12:00:00Z', '2026-06-15T00:00:00Z', '2026-11-24T22:00:00Z'],
+    policyValues: ['2026-01-01T00:00:00Z', '2026-06-15T00:00:00Z', '2026-09-30T23:59:59Z', '2027-01-01T00:00:00Z'],
+    dataKey: 'aws:CurrentTime',
+  },
+  {
+    key: 'aws:EpochTime',
+    type: 'Date',
+    values: ['1772366400', '1781481600', '1795996800'],
+    policyValues: ['1767225600', '1781481600', '1790000000'],
+    dataKey: 'aws:EpochTime',
+  },
+  {
+    key: 'aws:MultiFactorAuthPresent',
+    type: 'Bool',
+    values: ['true', 'false', 'TRUE'],
+    policyValues: ['true', 'false', 'True'],
+    dataKey: 'aws:MultiFactorAuthPresent',
+  },
   { key: 'aws:SecureTransport', type: 'Bool', values: ['true', 'false'], policyValues: ['true', 'false'], dataKey: 'aws:SecureTransport' },
-  { key: 'aws:MultiFactorAuthAge', type: 'Numeric', values: ['0', '300', '3600', '7200'], policyValues: ['300', '3600', '3600.0', '10', '0'], dataKey: 'aws:MultiFactorAuthAge' },
-  { key: 'aws:PrincipalArn', type: 'ARN', values: [PRINCIPAL, `arn:aws:iam::${ACCOUNT}:role/admin`, `arn:aws:iam::${OTHER_ACCOUNT}:role/agent-ops`], policyValues: [PRINCIPAL, `arn:aws:iam::${ACCOUNT}:role/agent-*`, `arn:aws:iam::*:role/agent-ops`, `arn:aws:iam::${ACCOUNT}:role/*`, `arn:aws:iam::${ACCOUNT}:role/${'${aws:PrincipalTag/team}'}`, `arn:aws:iam::${ACCOUNT}:role/agent-???`, `arn:aws:iam::${ACCOUNT}:user/*`], dataKey: 'aws:PrincipalArn' },
-  { key: 'aws:TagKeys', type: 'ArrayOfString', values: [['env'], ['env', 'team'], ['owner', 'Env'], ['team', 'owner', 'cost'], []], policyValues: ['env', 'team', 'owner', 'e*', 'Env'], dataKey: 'aws:TagKeys' },
-  { key: 'aws:CalledVia', type: 'ArrayOfString', values: [['cloudformation.amazonaws.com'], ['cloudformation.amazonaws.com', 'athena.amazonaws.com']], policyValues: ['cloudformation.amazonaws.com', 'athena.amazonaws.com', '*.amazonaws.com'], dataKey: 'aws:CalledVia' },
+  {
+    key: 'aws:MultiFactorAuthAge',
+    type: 'Numeric',
+    values: ['0', '300', '3600', '7200'],
+    policyValues: ['300', '3600', '3600.0', '10', '0'],
+    dataKey: 'aws:MultiFactorAuthAge',
+  },
+  {
+    key: 'aws:PrincipalArn',
+    type: 'ARN',
+    values: [PRINCIPAL, `arn:aws:iam::${ACCOUNT}:role/admin`, `arn:aws:iam::${OTHER_ACCOUNT}:role/agent-ops`],
+    policyValues: [
+      PRINCIPAL,
+      `arn:aws:iam::${ACCOUNT}:role/agent-*`,
+      `arn:aws:iam::*:role/agent-ops`,
+      `arn:aws:iam::${ACCOUNT}:role/*`,
+      `arn:aws:iam::${ACCOUNT}:role/${'${aws:PrincipalTag/team}'}`,
+      `arn:aws:iam::${ACCOUNT}:role/agent-???`,
+      `arn:aws:iam::${ACCOUNT}:user/*`,
+    ],
+    dataKey: 'aws:PrincipalArn',
+  },
+  {
+    key: 'aws:TagKeys',
+    type: 'ArrayOfString',
+    values: [['env'], ['env', 'team'], ['owner', 'Env'], ['team', 'owner', 'cost'], []],
+    policyValues: ['env', 'team', 'owner', 'e*', 'Env'],
+    dataKey: 'aws:TagKeys',
+  },
+  {
+    key: 'aws:CalledVia',
+    type: 'ArrayOfString',
+    values: [['cloudformation.amazonaws.com'], ['cloudformation.amazonaws.com', 'athena.amazonaws.com']],
+    policyValues: ['cloudformation.amazonaws.com', 'athena.amazonaws.com', '*.amazonaws.com'],
+    dataKey: 'aws:CalledVia',
+  },
   { key: 'aws:PrincipalTag/blob', type: 'Binary', values: ['QUJD', 'REVG'], policyValues: ['QUJD', 'REVG', 'qujd'] },
 ];
 
@@ -123,7 +206,14 @@ const OPERATORS_BY_TYPE: Record<KeyType, readonly string[]> = {
 };
 
 /** Policy variables used in string conditions and resources (with and without defaults, and the escapes). */
-const STRING_VARIABLE_VALUES = ['${aws:username}', '${aws:PrincipalTag/team}', "${aws:PrincipalTag/owner, 'alice'}", '${aws:username}*', 'pro${*}', '${aws:PrincipalTag/team}-x'];
+const STRING_VARIABLE_VALUES = [
+  '${aws:username}',
+  '${aws:PrincipalTag/team}',
+  "${aws:PrincipalTag/owner, 'alice'}",
+  '${aws:username}*',
+  'pro${*}',
+  '${aws:PrincipalTag/team}-x',
+];
 
 export interface GeneratedCase {
   readonly seed: number;
@@ -182,7 +272,9 @@ function actionPatterns(r: Random, action: string): string[] {
 
 function resourcePatterns(r: Random, arn: string, template: ResourceTemplate): string[] {
   if (arn === '*') {
-    return Array.from({ length: 1 + r.int(2) }, () => r.pick(['*', `arn:aws:ec2:*:${ACCOUNT}:instance/*`, 'arn:aws:s3:::*', `arn:aws:iam::${ACCOUNT}:role/*`]));
+    return Array.from({ length: 1 + r.int(2) }, () =>
+      r.pick(['*', `arn:aws:ec2:*:${ACCOUNT}:instance/*`, 'arn:aws:s3:::*', `arn:aws:iam::${ACCOUNT}:role/*`]),
+    );
   }
   const parts = arn.split(':');
   const head = parts.slice(0, 5);
@@ -313,7 +405,10 @@ export function generateCase(seed: number, catalogActions: readonly string[] = [
   const identityPolicies = Array.from({ length: 1 + r.int(3) }, () => policy(r, action, arn, template, 0.75, tags));
   const permissionsBoundaries = r.chance(0.4) ? Array.from({ length: 1 + r.int(2) }, () => policy(r, action, arn, template, 0.8, tags)) : undefined;
   const serviceControlPolicies = r.chance(0.3)
-    ? Array.from({ length: 1 + r.int(2) }, () => [...(r.chance(0.6) ? [ALLOW_ALL] : []), ...Array.from({ length: 1 + r.int(2) }, () => policy(r, action, arn, template, 0.6, tags))])
+    ? Array.from({ length: 1 + r.int(2) }, () => [
+        ...(r.chance(0.6) ? [ALLOW_ALL] : []),
+        ...Array.from({ length: 1 + r.int(2) }, () => policy(r, action, arn, template, 0.6, tags)),
+      ])
     : undefined;
   return {
     seed,
@@ -328,7 +423,7 @@ export function generateCase(seed: number, catalogActions: readonly string[] = [
 
 /** The sample ARN the catalog part of the generator uses for an action ('*' without resource types). */
 export function catalogArn(action: string, name = 'alice-'): string {
-  return isWildcardOnly(action) ? '*' : sampleArns(action, name)[0] ?? '*';
+  return isWildcardOnly(action) ? '*' : (sampleArns(action, name)[0] ?? '*');
 }
 
 /**
@@ -376,12 +471,15 @@ const DEFAULT_KEY_POLICY = {
 export async function simulatorReadyCatalogActions(): Promise<string[]> {
   const ready: string[] = [];
   for (const [action] of DESTRUCTIVE_CATALOG) {
-    const result: any = await runSimulation({
-      request: { principal: PRINCIPAL, action, resource: { resource: catalogArn(action), accountId: ACCOUNT }, contextVariables: {} },
-      identityPolicies: [{ name: 'all', policy: ALLOW_ALL }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    }, {});
+    const result: any = await runSimulation(
+      {
+        request: { principal: PRINCIPAL, action, resource: { resource: catalogArn(action), accountId: ACCOUNT }, contextVariables: {} },
+        identityPolicies: [{ name: 'all', policy: ALLOW_ALL }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
     // 'single' only: a resource '*' on an action with resource types puts the simulator in its
     // wildcard mode ("allowed on some resource?"), which is not a concrete request.
     if (result.resultType === 'single') ready.push(action);

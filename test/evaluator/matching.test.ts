@@ -4,7 +4,13 @@ const ACCOUNT = '123456789012';
 const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/agent`;
 
 /** Decides one request against a single Allow statement built from the given elements. */
-function allows(statement: object, action: string, resource: string, context: Record<string, string | string[]> = {}, version = '2012-10-17'): boolean {
+function allows(
+  statement: object,
+  action: string,
+  resource: string,
+  context: Record<string, string | string[]> = {},
+  version = '2012-10-17',
+): boolean {
   const decision = evaluate({
     principal: PRINCIPAL,
     action,
@@ -45,8 +51,19 @@ describe('Action and NotAction', () => {
 
   test('a NotAction Deny denies everything except the listed actions', () => {
     const decision = evaluate({
-      principal: PRINCIPAL, action: 'dynamodb:DeleteTable', resource: table, context: {},
-      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }, { Effect: 'Deny', NotAction: 'dynamodb:Get*', Resource: '*' }] }],
+      principal: PRINCIPAL,
+      action: 'dynamodb:DeleteTable',
+      resource: table,
+      context: {},
+      identityPolicies: [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: '*', Resource: '*' },
+            { Effect: 'Deny', NotAction: 'dynamodb:Get*', Resource: '*' },
+          ],
+        },
+      ],
     });
     expect(decision).toBe('ExplicitlyDenied');
   });
@@ -128,7 +145,10 @@ describe('policy variables', () => {
   });
 
   test('${*}, ${?} and ${$} are a literal *, ? and $', () => {
-    const like = (value: string, actual: string) => allows({ Action: '*', Resource: '*', Condition: { StringLike: { 'aws:PrincipalTag/x': value } } }, 's3:GetObject', bucketObject('a'), { 'aws:PrincipalTag/x': actual });
+    const like = (value: string, actual: string) =>
+      allows({ Action: '*', Resource: '*', Condition: { StringLike: { 'aws:PrincipalTag/x': value } } }, 's3:GetObject', bucketObject('a'), {
+        'aws:PrincipalTag/x': actual,
+      });
     expect(like('a${*}', 'a*')).toBe(true);
     expect(like('a${*}', 'abc')).toBe(false);
     expect(like('a${?}', 'a?')).toBe(true);

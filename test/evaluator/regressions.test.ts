@@ -11,13 +11,16 @@ const ACCOUNT = '123456789012';
 const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:role/agent-ops`;
 
 async function simulate(r: EvaluationRequest): Promise<string> {
-  const result: any = await runSimulation({
-    request: { principal: r.principal, action: r.action, resource: { resource: r.resource, accountId: ACCOUNT }, contextVariables: r.context },
-    identityPolicies: r.identityPolicies.map((policy, i) => ({ name: `p${i}`, policy: policy as any })),
-    permissionBoundaryPolicies: r.permissionsBoundaries?.map((policy, i) => ({ name: `b${i}`, policy: policy as any })),
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-  }, {});
+  const result: any = await runSimulation(
+    {
+      request: { principal: r.principal, action: r.action, resource: { resource: r.resource, accountId: ACCOUNT }, contextVariables: r.context },
+      identityPolicies: r.identityPolicies.map((policy, i) => ({ name: `p${i}`, policy: policy as any })),
+      permissionBoundaryPolicies: r.permissionsBoundaries?.map((policy, i) => ({ name: `b${i}`, policy: policy as any })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
   if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
   expect(result.result.ignoredContextKeys).toEqual([]);
   return result.overallResult;
@@ -32,13 +35,19 @@ describe('evaluator bugs found by the differential test', () => {
       resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:bob-orders`,
       // WHEN the caller is from another account and carries no aws:PrincipalTag/team
       context: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/agent-ops' },
-      identityPolicies: [{
-        Version: '2012-10-17',
-        Statement: [{
-          Effect: 'Allow', Action: 'lambda:DeleteFunction', Resource: '*',
-          Condition: { ArnNotLikeIfExists: { 'aws:PrincipalArn': [`arn:aws:iam::${ACCOUNT}:role/\${aws:PrincipalTag/team}`] } },
-        }],
-      }],
+      identityPolicies: [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'lambda:DeleteFunction',
+              Resource: '*',
+              Condition: { ArnNotLikeIfExists: { 'aws:PrincipalArn': [`arn:aws:iam::${ACCOUNT}:role/\${aws:PrincipalTag/team}`] } },
+            },
+          ],
+        },
+      ],
     };
     // THEN the ARN certainly differs (the account settles it), so the condition holds
     expect(evaluate(request)).toBe('Allowed');
@@ -52,13 +61,15 @@ describe('evaluator bugs found by the differential test', () => {
       action: 'lambda:DeleteFunction',
       resource: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:bob-orders`,
       context: {},
-      identityPolicies: [{
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: '*', Resource: '*' },
-          { Effect: 'Deny', Action: '*', NotResource: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:\${aws:username}-*` },
-        ],
-      }],
+      identityPolicies: [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: '*', Resource: '*' },
+            { Effect: 'Deny', Action: '*', NotResource: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:\${aws:username}-*` },
+          ],
+        },
+      ],
     };
     // WHEN a us-east-1 function is deleted without aws:username in the context
     // THEN the function is certainly outside the exception, so the Deny applies
@@ -75,7 +86,12 @@ describe('simulator quirks where the evaluator follows AWS', () => {
       action: 'sqs:SendMessage',
       resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:bob-orders`,
       context: { 'aws:PrincipalTag/owner': 'bob' },
-      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sqs:*', Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:\${aws:PrincipalTag/owner}-orders` }] }],
+      identityPolicies: [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'sqs:*', Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:\${aws:PrincipalTag/owner}-orders` }],
+        },
+      ],
     };
     expect(evaluate(request)).toBe('Allowed');
     expect(evaluate({ ...request, context: { 'aws:PrincipalTag/owner': 'alice' } })).toBe('ImplicitlyDenied');
@@ -88,13 +104,15 @@ describe('simulator quirks where the evaluator follows AWS', () => {
       action: 'iam:PassRole',
       resource: `arn:aws:iam::${ACCOUNT}:role/ops-audit`,
       context: { 'aws:SourceIp': '2001:db9::7' },
-      identityPolicies: [{
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: '*', Resource: '*' },
-          { Effect: 'Deny', Action: '*', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '203.0.113.5'] } } },
-        ],
-      }],
+      identityPolicies: [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: '*', Resource: '*' },
+            { Effect: 'Deny', Action: '*', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '203.0.113.5'] } } },
+          ],
+        },
+      ],
     };
     expect(evaluate(request)).toBe('ExplicitlyDenied');
   });
@@ -105,13 +123,15 @@ describe('simulator quirks where the evaluator follows AWS', () => {
       action: 'iam:PassRole',
       resource: `arn:aws:iam::${ACCOUNT}:role/ops-audit`,
       context: { 'aws:SourceIp': '203.0.113.5' },
-      identityPolicies: [{
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: '*', Resource: '*' },
-          { Effect: 'Deny', Action: '*', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } } },
-        ],
-      }],
+      identityPolicies: [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: '*', Resource: '*' },
+            { Effect: 'Deny', Action: '*', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } } },
+          ],
+        },
+      ],
     };
     expect(evaluate(request)).toBe('ExplicitlyDenied');
   });

@@ -21,7 +21,9 @@ describe('the example app (cdk.json)', () => {
     const assembly = app.synth();
     const templates = assembly.stacks.map((s) => s.template as Template);
     const agentStack = assembly.getStackByName('Agent');
-    const roleId = Object.entries<any>(agentStack.template.Resources).find(([, r]) => r.Type === 'AWS::IAM::Role' && (r.Properties.Tags ?? []).some((t: any) => t.Key === 'guardrails:agent'))![0];
+    const roleId = Object.entries<any>(agentStack.template.Resources).find(
+      ([, r]) => r.Type === 'AWS::IAM::Role' && (r.Properties.Tags ?? []).some((t: any) => t.Key === 'guardrails:agent'),
+    )![0];
     policies = effectivePolicies(agentStack.template, roleId, exportsOf(templates));
     production = assembly.getStackByName('Production').template;
     const resolver = new TemplateResolver(production);
@@ -47,36 +49,50 @@ describe('the example app (cdk.json)', () => {
     void iam;
   });
 
-  test('the agent can apply no destructive action of the catalog to any production resource but the data-level delete it was explicitly granted', async () => {
-    const allowed: string[] = [];
-    const evaluated: Record<string, number> = {};
-    for (const [name, arn] of Object.entries(productionArns)) {
-      for (const resource of [arn, `${arn}/some-object`]) {
-        for (const [action] of DESTRUCTIVE_CATALOG) {
-          if (!action.startsWith(`${arn.split(':')[2]}:`) || !resourceTypeFor(action, resource)) continue;
-          // a pair the simulator finds invalid (the action does not act on this ARN) is no request AWS would see
-          const decision = await decide(policies, { action, resource, tags: { environment: 'production' } }).catch((e) => (/multiple\.resource\.types|no\.resource\.types/.test(e.message) ? 'skip' : Promise.reject(e)));
-          if (decision === 'Allowed') allowed.push(`${name}: ${action}`);
-          if (decision !== 'skip') evaluated[name] = (evaluated[name] ?? 0) + 1;
+  test(
+    'the agent can apply no destructive action of the catalog to any production resource but the data-level delete it was explicitly granted',
+    async () => {
+      const allowed: string[] = [];
+      const evaluated: Record<string, number> = {};
+      for (const [name, arn] of Object.entries(productionArns)) {
+        for (const resource of [arn, `${arn}/some-object`]) {
+          for (const [action] of DESTRUCTIVE_CATALOG) {
+            if (!action.startsWith(`${arn.split(':')[2]}:`) || !resourceTypeFor(action, resource)) continue;
+            // a pair the simulator finds invalid (the action does not act on this ARN) is no request AWS would see
+            const decision = await decide(policies, { action, resource, tags: { environment: 'production' } }).catch((e) =>
+              /multiple\.resource\.types|no\.resource\.types/.test(e.message) ? 'skip' : Promise.reject(e),
+            );
+            if (decision === 'Allowed') allowed.push(`${name}: ${action}`);
+            if (decision !== 'skip') evaluated[name] = (evaluated[name] ?? 0) + 1;
+          }
         }
       }
-    }
-    // every production resource was actually tried with its service's destructive actions
-    for (const name of Object.keys(productionArns)) expect([name, (evaluated[name] ?? 0) >= 3]).toEqual([name, true]);
-    // jobs.grantConsumeMessages(agent) is the one explicit, resource-scoped data-level grant
-    expect(allowed).toEqual(['queue: sqs:DeleteMessage']);
-  });
+      // every production resource was actually tried with its service's destructive actions
+      for (const name of Object.keys(productionArns)) expect([name, (evaluated[name] ?? 0) >= 3]).toEqual([name, true]);
+      // jobs.grantConsumeMessages(agent) is the one explicit, resource-scoped data-level grant
+      expect(allowed).toEqual(['queue: sqs:DeleteMessage']);
+    },
+  );
 
   test('the agent keeps its least-privilege grants', async () => {
-    await expect(decide(policies, { action: 'dynamodb:GetItem', resource: productionArns.table, tags: { environment: 'production' } })).resolves.toBe('Allowed');
-    await expect(decide(policies, { action: 'sqs:DeleteMessage', resource: productionArns.queue, tags: { environment: 'production' } })).resolves.toBe('Allowed');
+    await expect(decide(policies, { action: 'dynamodb:GetItem', resource: productionArns.table, tags: { environment: 'production' } })).resolves.toBe(
+      'Allowed',
+    );
+    await expect(
+      decide(policies, { action: 'sqs:DeleteMessage', resource: productionArns.queue, tags: { environment: 'production' } }),
+    ).resolves.toBe('Allowed');
     await expect(decide(policies, { action: 'dynamodb:DeleteItem', resource: devTableArn, tags: { environment: 'dev' } })).resolves.toBe('Allowed');
     // and nothing it was not given
-    await expect(decide(policies, { action: 'dynamodb:PutItem', resource: productionArns.table, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
+    await expect(
+      decide(policies, { action: 'dynamodb:PutItem', resource: productionArns.table, tags: { environment: 'production' } }),
+    ).resolves.not.toBe('Allowed');
   });
 
   test('production resources keep their own last line of defence', () => {
-    const byType = (type: string) => Object.values(production.Resources).filter((r) => r.Type === type).map((r) => r.Properties);
+    const byType = (type: string) =>
+      Object.values(production.Resources)
+        .filter((r) => r.Type === type)
+        .map((r) => r.Properties);
     expect(byType('AWS::RDS::DBInstance')[0].DeletionProtection).toBe(true);
     expect(byType('AWS::DynamoDB::GlobalTable')[0].Replicas[0].DeletionProtectionEnabled).toBe(true);
     expect(byType('AWS::S3::Bucket')[0].VersioningConfiguration.Status).toBe('Enabled');

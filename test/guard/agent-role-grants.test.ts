@@ -8,8 +8,10 @@ import { SynthesizedAgent, synthAgent } from '../support/fixtures';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION, physicalName } from '../support/template-resolver';
 
-const tableArn = (stack: Stack, t: dynamodb.Table) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physicalName(stack.getLogicalId(t.node.defaultChild as dynamodb.CfnTable))}`;
-const queueArn = (stack: Stack, q: sqs.Queue) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${physicalName(stack.getLogicalId(q.node.defaultChild as sqs.CfnQueue))}`;
+const tableArn = (stack: Stack, t: dynamodb.Table) =>
+  `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physicalName(stack.getLogicalId(t.node.defaultChild as dynamodb.CfnTable))}`;
+const queueArn = (stack: Stack, q: sqs.Queue) =>
+  `arn:aws:sqs:${REGION}:${ACCOUNT}:${physicalName(stack.getLogicalId(q.node.defaultChild as sqs.CfnQueue))}`;
 const bucketArn = (stack: Stack, b: s3.Bucket) => `arn:aws:s3:::${physicalName(stack.getLogicalId(b.node.defaultChild as s3.CfnBucket))}`;
 const PROD = { environment: 'production' };
 
@@ -61,9 +63,13 @@ describe('explicit resource-scoped grants on production', () => {
 
   test('bucket.grantDelete keeps object deletes working, never object versions or the bucket', async () => {
     await expect(decide(synth.policies, { action: 's3:DeleteObject', resource: `${bucket}/report.csv`, tags: PROD })).resolves.toBe('Allowed');
-    await expect(decide(synth.policies, { action: 's3:DeleteObjectVersion', resource: `${bucket}/report.csv`, tags: PROD })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(synth.policies, { action: 's3:DeleteObjectVersion', resource: `${bucket}/report.csv`, tags: PROD })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     await expect(decide(synth.policies, { action: 's3:DeleteBucket', resource: bucket, tags: PROD })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(synth.policies, { action: 's3:DeleteObject', resource: 'arn:aws:s3:::another-prod-bucket/report.csv', tags: PROD })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(synth.policies, { action: 's3:DeleteObject', resource: 'arn:aws:s3:::another-prod-bucket/report.csv', tags: PROD }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 });
 
@@ -72,12 +78,20 @@ describe('grants that must not carve anything out', () => {
     // GIVEN grants of data deletes on * and on every table, with a justification, plus AdministratorAccess
     const synth = synthAgent((_stack, agent) => {
       agent.allowBroad({ actions: ['dynamodb:DeleteItem'], resources: ['*'], justification: 'cleanup job across every table of the account' });
-      agent.allowBroad({ actions: ['sqs:DeleteMessage'], resources: ['arn:aws:sqs:us-east-1:123456789012:*'], justification: 'drains every queue of the account region' });
+      agent.allowBroad({
+        actions: ['sqs:DeleteMessage'],
+        resources: ['arn:aws:sqs:us-east-1:123456789012:*'],
+        justification: 'drains every queue of the account region',
+      });
       agent.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess'));
     });
     // THEN production items and messages stay protected
-    await expect(decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: PROD })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(synth.policies, { action: 'sqs:DeleteMessage', resource: 'arn:aws:sqs:us-east-1:123456789012:jobs', tags: {} })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: PROD }),
+    ).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(synth.policies, { action: 'sqs:DeleteMessage', resource: 'arn:aws:sqs:us-east-1:123456789012:jobs', tags: {} }),
+    ).resolves.toBe('ExplicitlyDenied');
     expect(synth.agent.guard.dataCarveOuts).toEqual({});
   });
 
@@ -86,11 +100,15 @@ describe('grants that must not carve anything out', () => {
     const synth = synthAgent((stack, agent) => {
       const tableArn = new CfnParameter(stack, 'TableArn').valueAsString;
       agent.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [tableArn] }));
-      agent.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:DeleteMessage'], resources: [Fn.join('', [new CfnParameter(stack, 'QueueArn').valueAsString])] }));
+      agent.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['sqs:DeleteMessage'], resources: [Fn.join('', [new CfnParameter(stack, 'QueueArn').valueAsString])] }),
+      );
     });
     // THEN nothing is carved out, and item deletes stay denied on a production table even if the parameter is "*"
     expect(synth.agent.guard.dataCarveOuts).toEqual({});
-    await expect(decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: PROD })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(synth.policies, { action: 'dynamodb:DeleteItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: PROD }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 
   test('fails when an explicit grant names a resource-level action: only its data-level delete is exempted', async () => {
@@ -118,6 +136,8 @@ describe('AgentRole is an iam.Role', () => {
       arn = tableArn(stack, t);
     });
     await expect(decide(synth.policies, { action: 'dynamodb:GetItem', resource: arn, tags: { environment: 'dev' } })).resolves.toBe('Allowed');
-    await expect(decide(synth.policies, { action: 'dynamodb:PutItem', resource: arn, tags: { environment: 'dev' } })).resolves.toBe('ImplicitlyDenied');
+    await expect(decide(synth.policies, { action: 'dynamodb:PutItem', resource: arn, tags: { environment: 'dev' } })).resolves.toBe(
+      'ImplicitlyDenied',
+    );
   });
 });

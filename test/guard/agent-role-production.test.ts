@@ -8,7 +8,12 @@ import { decide, decideOnSample } from '../support/simulate';
 
 // Actions the escalation and tampering denies refuse everywhere, whatever the tag.
 // The read-only boundary never allows identity, credential, organization or audit writes, whatever the tag.
-const ALWAYS_DENIED = [...ESCALATION_CATALOG.iamWrites, ...ESCALATION_CATALOG.controlPlaneWrites, ...NEVER_ALLOWED_SERVICES, ...OWNED_RESOURCE_CHANGES].map((p) => wildcardRegex(p));
+const ALWAYS_DENIED = [
+  ...ESCALATION_CATALOG.iamWrites,
+  ...ESCALATION_CATALOG.controlPlaneWrites,
+  ...NEVER_ALLOWED_SERVICES,
+  ...OWNED_RESOURCE_CHANGES,
+].map((p) => wildcardRegex(p));
 const alwaysDenied = (action: string) => ALWAYS_DENIED.some((r) => r.test(action));
 
 describe('AgentRole with AdministratorAccess added later', () => {
@@ -43,7 +48,9 @@ describe('AgentRole with AdministratorAccess added later', () => {
     const s3 = DESTRUCTIVE_CATALOG.filter((e) => e[3] === 's3-abac').map((e) => e[0]);
     expect(s3.length).toBeGreaterThan(10);
     for (const action of s3) {
-      await expect(decide(admin.policies, { action, resource: sampleArn(action), tags: { environment: 'production' }, bucketAbac: true })).resolves.toBe('ExplicitlyDenied');
+      await expect(
+        decide(admin.policies, { action, resource: sampleArn(action), tags: { environment: 'production' }, bucketAbac: true }),
+      ).resolves.toBe('ExplicitlyDenied');
     }
   });
 
@@ -71,10 +78,23 @@ describe('AgentRole with AdministratorAccess added later', () => {
   test('the production tag cannot be removed or changed on a protected resource', async () => {
     const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/orders';
     for (const tags of [{ environment: 'production' }, {}] as Record<string, string>[]) {
-      await expect(decide(admin.policies, { action: 'dynamodb:UntagResource', resource: table, tags, context: { 'aws:TagKeys': ['environment'] } })).resolves.toBe('ExplicitlyDenied');
-      await expect(decide(admin.policies, { action: 'dynamodb:TagResource', resource: table, tags, context: { 'aws:TagKeys': ['environment'], 'aws:RequestTag/environment': 'dev' } })).resolves.toBe('ExplicitlyDenied');
-      await expect(decide(admin.policies, { action: 'ec2:CreateTags', resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc', tags })).resolves.toBe('ExplicitlyDenied');
-      await expect(decide(admin.policies, { action: 's3:PutBucketTagging', resource: 'arn:aws:s3:::prod-data', tags })).resolves.toBe('ExplicitlyDenied');
+      await expect(
+        decide(admin.policies, { action: 'dynamodb:UntagResource', resource: table, tags, context: { 'aws:TagKeys': ['environment'] } }),
+      ).resolves.toBe('ExplicitlyDenied');
+      await expect(
+        decide(admin.policies, {
+          action: 'dynamodb:TagResource',
+          resource: table,
+          tags,
+          context: { 'aws:TagKeys': ['environment'], 'aws:RequestTag/environment': 'dev' },
+        }),
+      ).resolves.toBe('ExplicitlyDenied');
+      await expect(
+        decide(admin.policies, { action: 'ec2:CreateTags', resource: 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc', tags }),
+      ).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(admin.policies, { action: 's3:PutBucketTagging', resource: 'arn:aws:s3:::prod-data', tags })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
     }
   });
 
@@ -118,7 +138,11 @@ describe('AgentRole with AdministratorAccess added later', () => {
     ['changes production DNS records', 'route53:ChangeResourceRecordSets', 'arn:aws:route53:::hostedzone/Z123'],
     ['switches off deletion protection', 'rds:ModifyDBInstance', 'arn:aws:rds:us-east-1:123456789012:db:orders'],
     ['scales a service to zero', 'ecs:UpdateService', 'arn:aws:ecs:us-east-1:123456789012:service/prod/api'],
-    ['scales a group to zero', 'autoscaling:UpdateAutoScalingGroup', 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/web'],
+    [
+      'scales a group to zero',
+      'autoscaling:UpdateAutoScalingGroup',
+      'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:uuid:autoScalingGroupName/web',
+    ],
     // found by the security review: verbs in capitals, batch deletes, deregistration, and indirect paths
     ['deletes an API (spelled in capitals)', 'apigateway:DELETE', 'arn:aws:apigateway:us-east-1::/restapis/a1b2c3'],
     ['batch-deletes images', 'ecr:BatchDeleteImage', 'arn:aws:ecr:us-east-1:123456789012:repository/api'],
@@ -133,7 +157,11 @@ describe('AgentRole with AdministratorAccess added later', () => {
     ['runs a build under the project role', 'codebuild:StartBuild', 'arn:aws:codebuild:us-east-1:123456789012:project/release'],
     ['runs shell scripts on instances by association', 'ssm:CreateAssociation', 'arn:aws:ec2:us-east-1:123456789012:instance/i-0abc'],
     ['makes itself cluster admin', 'eks:CreateAccessEntry', 'arn:aws:eks:us-east-1:123456789012:cluster/prod'],
-    ['rewrites a state machine that holds a stronger role', 'states:UpdateStateMachine', 'arn:aws:states:us-east-1:123456789012:stateMachine:payments'],
+    [
+      'rewrites a state machine that holds a stronger role',
+      'states:UpdateStateMachine',
+      'arn:aws:states:us-east-1:123456789012:stateMachine:payments',
+    ],
   ])('fails when the agent %s (%s) on a production resource', async (_what, action, resource) => {
     for (const tags of [{ environment: 'production' }, {}] as Record<string, string>[]) {
       await expect(decide(admin.policies, { action, resource, tags })).resolves.toBe('ExplicitlyDenied');
@@ -141,11 +169,13 @@ describe('AgentRole with AdministratorAccess added later', () => {
   });
 
   test('fails when the agent touches a resource tagged as a guardrail component', async () => {
-    await expect(decide(admin.policies, {
-      action: 'states:StopExecution',
-      resource: 'arn:aws:states:us-east-1:123456789012:execution:approval-gate:run-1',
-      tags: { 'guardrails:component': 'approval-gate', environment: 'dev' },
-    })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(admin.policies, {
+        action: 'states:StopExecution',
+        resource: 'arn:aws:states:us-east-1:123456789012:execution:approval-gate:run-1',
+        tags: { 'guardrails:component': 'approval-gate', 'environment': 'dev' },
+      }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 
   test('the boundary alone still denies escalation and core destruction when the guard policies are detached', async () => {
@@ -167,6 +197,8 @@ describe('AgentRole with AdministratorAccess added later', () => {
       await expect(decide(onlyAdmin, { action, resource, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
     }
     // AND ordinary work is still allowed through the boundary
-    await expect(decide(onlyAdmin, { action: 'dynamodb:GetItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: {} })).resolves.toBe('Allowed');
+    await expect(
+      decide(onlyAdmin, { action: 'dynamodb:GetItem', resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', tags: {} }),
+    ).resolves.toBe('Allowed');
   });
 });

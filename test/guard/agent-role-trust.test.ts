@@ -7,13 +7,16 @@ const RUNNER = `arn:aws:iam::${ACCOUNT}:role/agent-runner`;
 
 /** Evaluates an sts call of `principal` against the role's trust policy (a resource policy). */
 async function assume(trustPolicy: unknown, principal: string, action: string, context: Record<string, string>): Promise<string> {
-  const result: any = await runSimulation({
-    request: { principal, action, resource: { resource: `arn:aws:iam::${ACCOUNT}:role/agent`, accountId: ACCOUNT }, contextVariables: context },
-    identityPolicies: [{ name: 'caller', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:*', Resource: '*' }] } }],
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: trustPolicy,
-  }, {});
+  const result: any = await runSimulation(
+    {
+      request: { principal, action, resource: { resource: `arn:aws:iam::${ACCOUNT}:role/agent`, accountId: ACCOUNT }, contextVariables: context },
+      identityPolicies: [{ name: 'caller', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:*', Resource: '*' }] } }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: trustPolicy,
+    },
+    {},
+  );
   if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
   return result.overallResult;
 }
@@ -24,12 +27,16 @@ describe('AgentRole trust policy', () => {
     const { policies } = synthAgent(() => undefined, { assumedBy: new iam.ArnPrincipal(RUNNER), sourceIdentityPattern: 'ops-assistant-*' });
     // WHEN the runner assumes it with a matching source identity THEN it may (and may set it)
     await expect(assume(policies.trustPolicy, RUNNER, 'sts:AssumeRole', { 'sts:SourceIdentity': 'ops-assistant-run-42' })).resolves.toBe('Allowed');
-    await expect(assume(policies.trustPolicy, RUNNER, 'sts:SetSourceIdentity', { 'sts:SourceIdentity': 'ops-assistant-run-42' })).resolves.toBe('Allowed');
+    await expect(assume(policies.trustPolicy, RUNNER, 'sts:SetSourceIdentity', { 'sts:SourceIdentity': 'ops-assistant-run-42' })).resolves.toBe(
+      'Allowed',
+    );
     // WHEN it assumes it without one, or with another name THEN it may not
     await expect(assume(policies.trustPolicy, RUNNER, 'sts:AssumeRole', {})).resolves.not.toBe('Allowed');
     await expect(assume(policies.trustPolicy, RUNNER, 'sts:AssumeRole', { 'sts:SourceIdentity': 'someone-else' })).resolves.not.toBe('Allowed');
     // AND nobody else may assume it
-    await expect(assume(policies.trustPolicy, `arn:aws:iam::${ACCOUNT}:role/other`, 'sts:AssumeRole', { 'sts:SourceIdentity': 'ops-assistant-1' })).resolves.not.toBe('Allowed');
+    await expect(
+      assume(policies.trustPolicy, `arn:aws:iam::${ACCOUNT}:role/other`, 'sts:AssumeRole', { 'sts:SourceIdentity': 'ops-assistant-1' }),
+    ).resolves.not.toBe('Allowed');
   });
 
   test('pins an AWS service principal to this account and the named source (confused deputy)', async () => {
@@ -38,7 +45,9 @@ describe('AgentRole trust policy', () => {
     const call = (context: Record<string, string>) => assume(policies.trustPolicy, 'bedrock.amazonaws.com', 'sts:AssumeRole', context);
     await expect(call({ 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': agentArn })).resolves.toBe('Allowed');
     await expect(call({ 'aws:SourceAccount': '999999999999', 'aws:SourceArn': agentArn })).resolves.not.toBe('Allowed');
-    await expect(call({ 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': `arn:aws:bedrock:us-east-1:${ACCOUNT}:agent/OTHER` })).resolves.not.toBe('Allowed');
+    await expect(call({ 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': `arn:aws:bedrock:us-east-1:${ACCOUNT}:agent/OTHER` })).resolves.not.toBe(
+      'Allowed',
+    );
     await expect(call({})).resolves.not.toBe('Allowed');
   });
 

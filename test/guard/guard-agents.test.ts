@@ -27,7 +27,12 @@ function build(roleProps: Partial<iam.RoleProps> = {}, configure: (b: Built) => 
   const app = new App();
   const stack = new Stack(app, 'Prod', { env: { account: ACCOUNT, region: REGION } });
   Tags.of(stack).add('environment', 'production');
-  const table = (id: string) => new dynamodb.TableV2(stack, id, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING }, removalPolicy: RemovalPolicy.RETAIN, deletionProtection: true });
+  const table = (id: string) =>
+    new dynamodb.TableV2(stack, id, {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+    });
   const orders = table('Orders');
   const audit = table('Audit');
   const role = new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com'), ...roleProps });
@@ -43,7 +48,8 @@ function synth(b: Built): { template: Template; policies: EffectivePolicies } {
   return { template, policies: effectivePolicies(template, roleId, exportsOf(assembly.stacks.map((s) => s.template as Template))) };
 }
 
-const tableArn = (b: Built, table: dynamodb.TableV2) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physicalName(b.stack.getLogicalId(table.node.defaultChild as dynamodb.CfnGlobalTable))}`;
+const tableArn = (b: Built, table: dynamodb.TableV2) =>
+  `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physicalName(b.stack.getLogicalId(table.node.defaultChild as dynamodb.CfnGlobalTable))}`;
 const production = { environment: 'production' };
 const admin = { managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')] };
 
@@ -52,7 +58,9 @@ describe('GuardAgents on a plain agent role with AdministratorAccess', () => {
     // GIVEN a Bedrock agent role with AdministratorAccess
     const unguarded = build(admin);
     const before = synth(unguarded);
-    await expect(decide(before.policies, { action: 'dynamodb:DeleteTable', resource: tableArn(unguarded, unguarded.orders), tags: production })).resolves.toBe('Allowed');
+    await expect(
+      decide(before.policies, { action: 'dynamodb:DeleteTable', resource: tableArn(unguarded, unguarded.orders), tags: production }),
+    ).resolves.toBe('Allowed');
 
     // WHEN GuardAgents is applied to the app
     const guarded = build(admin, (b) => Aspects.of(b.app).add(new GuardAgents()));
@@ -60,17 +68,31 @@ describe('GuardAgents on a plain agent role with AdministratorAccess', () => {
 
     // THEN the same requests are explicitly denied, under their real request context
     for (const table of [guarded.orders, guarded.audit]) {
-      await expect(decide(after.policies, { action: 'dynamodb:DeleteTable', resource: tableArn(guarded, table), tags: production })).resolves.toBe('ExplicitlyDenied');
-      await expect(decide(after.policies, { action: 'dynamodb:DeleteItem', resource: tableArn(guarded, table), tags: production })).resolves.toBe('ExplicitlyDenied');
-      await expect(decide(after.policies, { action: 'dynamodb:DeleteTable', resource: tableArn(guarded, table), tags: {} })).resolves.toBe('ExplicitlyDenied');
+      await expect(decide(after.policies, { action: 'dynamodb:DeleteTable', resource: tableArn(guarded, table), tags: production })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
+      await expect(decide(after.policies, { action: 'dynamodb:DeleteItem', resource: tableArn(guarded, table), tags: production })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
+      await expect(decide(after.policies, { action: 'dynamodb:DeleteTable', resource: tableArn(guarded, table), tags: {} })).resolves.toBe(
+        'ExplicitlyDenied',
+      );
     }
-    await expect(decide(after.policies, { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role` })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(after.policies, { action: 'sts:AssumeRole', resource: `arn:aws:iam::${ACCOUNT}:role/any-admin` })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(after.policies, { action: 'iam:DetachRolePolicy', resource: `arn:aws:iam::${ACCOUNT}:role/agent` })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(after.policies, { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role` }),
+    ).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(after.policies, { action: 'sts:AssumeRole', resource: `arn:aws:iam::${ACCOUNT}:role/any-admin` })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
+    await expect(decide(after.policies, { action: 'iam:DetachRolePolicy', resource: `arn:aws:iam::${ACCOUNT}:role/agent` })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     // and the permissions boundary carries the denies too
     expect(after.policies.permissionsBoundary).toBeDefined();
     // what is not destructive still works
-    await expect(decide(after.policies, { action: 'dynamodb:GetItem', resource: tableArn(guarded, guarded.orders), tags: production })).resolves.toBe('Allowed');
+    await expect(decide(after.policies, { action: 'dynamodb:GetItem', resource: tableArn(guarded, guarded.orders), tags: production })).resolves.toBe(
+      'Allowed',
+    );
   });
 
   test('an explicit resource-scoped grant keeps its data-level deletes on exactly that table', async () => {
@@ -83,12 +105,16 @@ describe('GuardAgents on a plain agent role with AdministratorAccess', () => {
     const { policies } = synth(b);
     // THEN item deletes on the granted table still work; on any other production table they are denied
     await expect(decide(policies, { action: 'dynamodb:DeleteItem', resource: tableArn(b, b.orders), tags: production })).resolves.toBe('Allowed');
-    await expect(decide(policies, { action: 'dynamodb:DeleteItem', resource: tableArn(b, b.audit), tags: production })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:DeleteItem', resource: tableArn(b, b.audit), tags: production })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     // and destroying the granted table itself is never carved out
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(b, b.orders), tags: production })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(b, b.orders), tags: production })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
   });
 
-  test('the pack\'s guard rules pass after GuardAgents', () => {
+  test("the pack's guard rules pass after GuardAgents", () => {
     const b = build(admin, (built) => Aspects.of(built.app).add(new GuardAgents()));
     b.app.synth();
     const names = new AgentGuardrailsChecks(b.app).validateScope(b.app).violations.map((v) => v.ruleName);
@@ -121,19 +147,23 @@ describe('GuardAgents changes nothing else', () => {
 
   test('applied twice, the template is the same as applied once', () => {
     const once = synth(build(admin, (b) => Aspects.of(b.app).add(new GuardAgents()))).template;
-    const twice = synth(build(admin, (b) => {
-      Aspects.of(b.app).add(new GuardAgents());
-      Aspects.of(b.stack).add(new GuardAgents({ production: ProductionScope.taggedOnly() }));
-    })).template;
+    const twice = synth(
+      build(admin, (b) => {
+        Aspects.of(b.app).add(new GuardAgents());
+        Aspects.of(b.stack).add(new GuardAgents({ production: ProductionScope.taggedOnly() }));
+      }),
+    ).template;
     expect(twice).toEqual(once);
   });
 
-  test('only guardrail resources are added; the role\'s own grants, trust and other resources are unchanged', () => {
+  test("only guardrail resources are added; the role's own grants, trust and other resources are unchanged", () => {
     const plain = synth(build(admin, (b) => b.orders.grantReadData(b.role))).template;
-    const guarded = synth(build(admin, (b) => {
-      b.orders.grantReadData(b.role);
-      Aspects.of(b.app).add(new GuardAgents());
-    })).template;
+    const guarded = synth(
+      build(admin, (b) => {
+        b.orders.grantReadData(b.role);
+        Aspects.of(b.app).add(new GuardAgents());
+      }),
+    ).template;
     for (const [id, resource] of Object.entries(plain.Resources)) {
       if (resource.Type === 'AWS::IAM::Role') {
         const { ManagedPolicyArns: _m, PermissionsBoundary: _p, Tags: _t, ...rest } = guarded.Resources[id].Properties;
@@ -152,9 +182,11 @@ describe('GuardAgents changes nothing else', () => {
 });
 
 describe('GuardAgents and an existing permissions boundary', () => {
-  test('keeps it (replacing it could widen the role), says so, and still denies through the role\'s policies', async () => {
+  test("keeps it (replacing it could widen the role), says so, and still denies through the role's policies", async () => {
     // GIVEN an agent role whose boundary allows everything
-    const b = build({ ...admin, permissionsBoundary: iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess') }, (built) => Aspects.of(built.app).add(new GuardAgents()));
+    const b = build({ ...admin, permissionsBoundary: iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess') }, (built) =>
+      Aspects.of(built.app).add(new GuardAgents()),
+    );
     const { template, policies } = synth(b);
     // THEN the boundary is the one the role had
     const roleId = b.stack.getLogicalId(b.role.node.defaultChild as iam.CfnRole);
@@ -162,7 +194,9 @@ describe('GuardAgents and an existing permissions boundary', () => {
     // AND an annotation reports it
     AssertAnnotations.fromStack(b.stack).hasWarning('/Prod/Agent', Match.stringLikeRegexp('kept the existing permissions boundary'));
     // AND destruction of production is still denied by the guard on the role
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(b, b.orders), tags: production })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(b, b.orders), tags: production })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
   });
 });
 
@@ -172,10 +206,16 @@ describe('GuardAgents finds agents as the pack does', () => {
       Tags.of(b.role).add('guardrails:agent', 'ci-bot');
       Aspects.of(b.app).add(new GuardAgents());
     });
-    await expect(decide(synth(tagged).policies, { action: 'dynamodb:DeleteTable', resource: tableArn(tagged, tagged.orders), tags: production })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(synth(tagged).policies, { action: 'dynamodb:DeleteTable', resource: tableArn(tagged, tagged.orders), tags: production }),
+    ).resolves.toBe('ExplicitlyDenied');
 
-    const named = build({ assumedBy: new iam.AccountRootPrincipal(), ...admin }, (b) => Aspects.of(b.app).add(new GuardAgents({ agentRoles: [b.role] })));
-    await expect(decide(synth(named).policies, { action: 'dynamodb:DeleteTable', resource: tableArn(named, named.orders), tags: production })).resolves.toBe('ExplicitlyDenied');
+    const named = build({ assumedBy: new iam.AccountRootPrincipal(), ...admin }, (b) =>
+      Aspects.of(b.app).add(new GuardAgents({ agentRoles: [b.role] })),
+    );
+    await expect(
+      decide(synth(named).policies, { action: 'dynamodb:DeleteTable', resource: tableArn(named, named.orders), tags: production }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 
   test('fails closed: a role whose trust principal is only known at deploy time is guarded, with a warning', async () => {
@@ -187,14 +227,21 @@ describe('GuardAgents finds agents as the pack does', () => {
     const template = assembly.getStackByName(b.stack.stackName).template as Template;
     // THEN it is guarded like an agent
     const policies = effectivePolicies(template, b.stack.getLogicalId(unknown.node.defaultChild as iam.CfnRole));
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(b, b.orders), tags: production })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(b, b.orders), tags: production })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     AssertAnnotations.fromStack(b.stack).hasWarning('/Prod/Unknown', Match.stringLikeRegexp('could not decide whether it is an agent'));
   });
 
   test('a CfnRole without an iam.Role cannot be guarded: it is reported, and the pack still fails it', () => {
     const app = new App();
     const stack = new Stack(app, 'L1', { env: { account: ACCOUNT, region: REGION } });
-    new iam.CfnRole(stack, 'Raw', { assumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'bedrock.amazonaws.com' } }] } });
+    new iam.CfnRole(stack, 'Raw', {
+      assumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'bedrock.amazonaws.com' } }],
+      },
+    });
     Aspects.of(app).add(new GuardAgents());
     app.synth();
     AssertAnnotations.fromStack(stack).hasWarning('/L1/Raw', Match.stringLikeRegexp('cannot guard'));

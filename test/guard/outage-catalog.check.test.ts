@@ -36,22 +36,35 @@ function resourceTypeData(service: string, type: string): ResourceTypeData | und
 function arnRegexes(format: string, account: string, region: string): RegExp[] {
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return format.split(/,\s*(?=arn:)/).map((one) => {
-    const body = one.split(/(\$\{[^}]+\})/).map((part) => {
-      if (part === '${Partition}') return 'aws';
-      if (part === '${Region}') return escape(region);
-      if (part === '${Account}') return escape(account);
-      if (part.startsWith('${')) return '[^:]+';
-      // a literal `*` in a format (`task:*`, `${ClusterResourceId}/*`, an account of `*`) stands for anything in its segment
-      return part.split('*').map(escape).join('[^:]*');
-    }).join('');
+    const body = one
+      .split(/(\$\{[^}]+\})/)
+      .map((part) => {
+        if (part === '${Partition}') return 'aws';
+        if (part === '${Region}') return escape(region);
+        if (part === '${Account}') return escape(account);
+        if (part.startsWith('${')) return '[^:]+';
+        // a literal `*` in a format (`task:*`, `${ClusterResourceId}/*`, an account of `*`) stands for anything in its segment
+        return part.split('*').map(escape).join('[^:]*');
+      })
+      .join('');
     return new RegExp(`^${body}$`);
   });
 }
 
 const CLASSES: readonly OutageClass[] = [
-  'disruption', 'network-isolation', 'traffic', 'credentials', 'data-loss', 'code-execution', 'guardrail-blinding', 'destruction',
+  'disruption',
+  'network-isolation',
+  'traffic',
+  'credentials',
+  'data-loss',
+  'code-execution',
+  'guardrail-blinding',
+  'destruction',
 ];
-const CONTEXTS: ReadonlyArray<[string, string]> = [['123456789012', 'eu-west-1'], ['210987654321', 'ap-southeast-2']];
+const CONTEXTS: ReadonlyArray<[string, string]> = [
+  ['123456789012', 'eu-west-1'],
+  ['210987654321', 'ap-southeast-2'],
+];
 const DELETE_VERBS =
   /^(Batch)?(Delete|Terminate|Destroy|Purge|Drop|Remove|Release|Deregister|Disassociate|Detach|Revoke|Disable|Stop|Schedule\w*Deletion)/;
 
@@ -111,19 +124,21 @@ describe('the outage catalog', () => {
     expect(problems).toEqual([]);
   });
 
-  test('builds, for every step, an ARN in its resource type\'s format, from the account and region it is given', () => {
+  test("builds, for every step, an ARN in its resource type's format, from the account and region it is given", () => {
     // GIVEN two different accounts and regions WHEN every step builds its ARN in each
-    const problems = OUTAGE_CATALOG.flatMap((s) => CONTEXTS.flatMap(([account, region]) => {
-      const arn = s.resourceArn(account, region);
-      if (s.resourceType === '*') {
-        // (no resource type, no format: the ARN only has to be a well-formed ARN of the account)
-        return /^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/.test(arn) ? [] : [`${describeStep(s)}: malformed ${arn}`];
-      }
-      const type = resourceTypeData(s.action.split(':')[0], s.resourceType);
-      if (!type) return [`${describeStep(s)}: no ARN format`];
-      // THEN the ARN matches one of the formats, with exactly that account and region where the format has them
-      return arnRegexes(type.arn, account, region).some((re) => re.test(arn)) ? [] : [`${describeStep(s)}: ${arn} does not match ${type.arn}`];
-    }));
+    const problems = OUTAGE_CATALOG.flatMap((s) =>
+      CONTEXTS.flatMap(([account, region]) => {
+        const arn = s.resourceArn(account, region);
+        if (s.resourceType === '*') {
+          // (no resource type, no format: the ARN only has to be a well-formed ARN of the account)
+          return /^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/.test(arn) ? [] : [`${describeStep(s)}: malformed ${arn}`];
+        }
+        const type = resourceTypeData(s.action.split(':')[0], s.resourceType);
+        if (!type) return [`${describeStep(s)}: no ARN format`];
+        // THEN the ARN matches one of the formats, with exactly that account and region where the format has them
+        return arnRegexes(type.arn, account, region).some((re) => re.test(arn)) ? [] : [`${describeStep(s)}: ${arn} does not match ${type.arn}`];
+      }),
+    );
     expect(problems).toEqual([]);
   });
 

@@ -14,8 +14,16 @@ import { evaluate } from '../../lib/evaluator';
 import { OUTAGE_CATALOG } from './outage-catalog';
 
 // The classes of the outage issue: every way to hurt production that is not a plain read.
-const HARMFUL: readonly ActionClassName[] = ['destructive', 'data-destructive', 'disruptive', 'network-isolation', 'traffic', 'reconfigure',
-  'code-execution', 'guardrail-blinding'];
+const HARMFUL: readonly ActionClassName[] = [
+  'destructive',
+  'data-destructive',
+  'disruptive',
+  'network-isolation',
+  'traffic',
+  'reconfigure',
+  'code-execution',
+  'guardrail-blinding',
+];
 const harmful = [...new Set(HARMFUL.flatMap((c) => ACTION_CLASS_MEMBERS[c]))].sort();
 
 const NEVER = [...ESCALATION_CATALOG.iamWrites, ...ESCALATION_CATALOG.controlPlaneWrites, ...NEVER_ALLOWED_SERVICES].map((p) => wildcardRegex(p));
@@ -52,7 +60,9 @@ async function decideStep(agent: SynthesizedAgent, action: string, resource: str
   } catch (e) {
     if (!/no\.resource\.types/.test((e as Error).message)) throw e;
     return evaluate({
-      principal: `arn:aws:iam::${ACCOUNT}:role/agent`, action, resource,
+      principal: `arn:aws:iam::${ACCOUNT}:role/agent`,
+      action,
+      resource,
       context: { ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])), 'aws:ResourceAccount': ACCOUNT },
       identityPolicies: agent.policies.identityPolicies.map((p) => p.policy),
       permissionsBoundaries: agent.policies.permissionsBoundary ? [agent.policies.permissionsBoundary.policy] : [],
@@ -103,13 +113,15 @@ describe('ProductionProtection.readOnly (the default): an AgentRole with Adminis
       // An action without resource types is authorized against '*' only
       const resource = step.resourceType === '*' ? '*' : step.resourceArn(ACCOUNT, REGION);
       // WHEN the agent runs the step against production, tagged or not; an owned resource may even be tagged disposable
-      const contexts = step.ownedResource ? [{ environment: 'production' }, {}, { environment: 'dev' }] : [{ environment: 'production' }, {}];
+      const contexts: Record<string, string>[] = step.ownedResource ? [{ environment: 'production' }, {}, { environment: 'dev' }] : [{ environment: 'production' }, {}];
       for (const tags of contexts) {
         const fromOwned = step.ownedResource && tags.environment === 'dev';
-        const decision = fromOwned && SAME_CALL_DEFENCE[step.id]
-          ? await decide(admin.policies, { ...SAME_CALL_DEFENCE[step.id], tags: { environment: 'production' } })
-          : await decideStep(admin, step.action, resource, tags);
-        if (decision !== 'ExplicitlyDenied' && decision !== 'ImplicitlyDenied') allowed.push(`${step.id} (${step.action} on ${JSON.stringify(tags)}): ${decision}`);
+        const decision =
+          fromOwned && SAME_CALL_DEFENCE[step.id]
+            ? await decide(admin.policies, { ...SAME_CALL_DEFENCE[step.id], tags: { environment: 'production' } })
+            : await decideStep(admin, step.action, resource, tags);
+        if (decision !== 'ExplicitlyDenied' && decision !== 'ImplicitlyDenied')
+          allowed.push(`${step.id} (${step.action} on ${JSON.stringify(tags)}): ${decision}`);
       }
     }
     // THEN no step is allowed
@@ -123,42 +135,61 @@ describe('ProductionProtection.readOnly (the default): an AgentRole with Adminis
       ['ec2:RunInstances', `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`],
       ['lambda:CreateFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:scratch`],
     ]) {
-      const request = (value?: string) => decide(admin.policies, {
-        action, resource, tags: {},
-        context: value ? { [`aws:RequestTag/environment`]: value, 'aws:TagKeys': ['environment'] } : {},
-      });
+      const request = (value?: string) =>
+        decide(admin.policies, {
+          action,
+          resource,
+          tags: {},
+          context: value ? { [`aws:RequestTag/environment`]: value, 'aws:TagKeys': ['environment'] } : {},
+        });
       await expect(request('dev')).resolves.toBe('Allowed');
       await expect(request('production')).resolves.not.toBe('Allowed');
       await expect(request()).resolves.not.toBe('Allowed');
     }
   });
 
-  test('fails when a disposable request tag opens an existing production parent (a new listener rule, a task of a production task definition)', async () => {
-    for (const [action, resource] of [
-      ['elasticloadbalancing:CreateRule', `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/prod/abc/def`],
-      ['ecs:RunTask', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/prod:3`],
-    ]) {
-      const context = { 'aws:RequestTag/environment': 'dev', 'aws:TagKeys': ['environment'] };
-      await expect(decide(admin.policies, { action, resource, tags: { environment: 'production' }, context })).resolves.not.toBe('Allowed');
-      await expect(decide(admin.policies, { action, resource, tags: {}, context })).resolves.not.toBe('Allowed');
-      // while the same child of a disposable parent is fine
-      await expect(decide(admin.policies, { action, resource, tags: { environment: 'dev' }, context })).resolves.toBe('Allowed');
-    }
-  });
+  test(
+    'fails when a disposable request tag opens an existing production parent (a new listener rule, a task of a production task definition)',
+    async () => {
+      for (const [action, resource] of [
+        ['elasticloadbalancing:CreateRule', `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/prod/abc/def`],
+        ['ecs:RunTask', `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/prod:3`],
+      ]) {
+        const context = { 'aws:RequestTag/environment': 'dev', 'aws:TagKeys': ['environment'] };
+        await expect(decide(admin.policies, { action, resource, tags: { environment: 'production' }, context })).resolves.not.toBe('Allowed');
+        await expect(decide(admin.policies, { action, resource, tags: {}, context })).resolves.not.toBe('Allowed');
+        // while the same child of a disposable parent is fine
+        await expect(decide(admin.policies, { action, resource, tags: { environment: 'dev' }, context })).resolves.toBe('Allowed');
+      }
+    },
+  );
 
   test('fails when the agent shadows production DNS or moves a production alias from resources it owns', async () => {
     const owned = { environment: 'dev' };
-    await expect(decide(admin.policies, { action: 'route53:AssociateVPCWithHostedZone', resource: 'arn:aws:route53:::hostedzone/ZDEV', tags: owned }))
-      .resolves.toBe('ExplicitlyDenied');
-    await expect(decide(admin.policies, {
-      action: 'route53:CreateHostedZone', resource: '*', context: { 'route53:VPCs': ['vpc-0prod'] },
-    })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(admin.policies, { action: 'cloudfront:AssociateAlias', resource: `arn:aws:cloudfront::${ACCOUNT}:distribution/EDEV`, tags: owned }))
-      .resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(admin.policies, { action: 'route53:AssociateVPCWithHostedZone', resource: 'arn:aws:route53:::hostedzone/ZDEV', tags: owned }),
+    ).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(admin.policies, {
+        action: 'route53:CreateHostedZone',
+        resource: '*',
+        context: { 'route53:VPCs': ['vpc-0prod'] },
+      }),
+    ).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(admin.policies, { action: 'cloudfront:AssociateAlias', resource: `arn:aws:cloudfront::${ACCOUNT}:distribution/EDEV`, tags: owned }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 
   test('reads of production still work', async () => {
-    for (const action of ['ec2:DescribeInstances', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 'logs:GetLogEvents', 'cloudformation:DescribeStacks']) {
+    for (const action of [
+      'ec2:DescribeInstances',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      's3:GetObject',
+      'logs:GetLogEvents',
+      'cloudformation:DescribeStacks',
+    ]) {
       await expect(decideOnSample(admin.policies, { action, tags: { environment: 'production' } })).resolves.toBe('Allowed');
     }
   });
@@ -178,14 +209,20 @@ describe('explicit grants are the only way to change production', () => {
     const other = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/payments`;
     // WHEN the agent writes items
     // THEN it may write the granted table (with the table's real name, resolved from the template)
-    const name = (policies.permissionsBoundary as any).policy.Statement.flatMap((s: any) => [s.Resource].flat()).find((r: string) => /:table\//.test(r));
+    const name = (policies.permissionsBoundary as any).policy.Statement.flatMap((s: any) => [s.Resource].flat()).find((r: string) =>
+      /:table\//.test(r),
+    );
     expect(name).toBeDefined();
     await expect(decide(policies, { action: 'dynamodb:PutItem', resource: name, tags: { environment: 'production' } })).resolves.toBe('Allowed');
     // AND not another production table
     await expect(decide(policies, { action: 'dynamodb:PutItem', resource: other, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
     // AND not reconfigure or destroy the granted one
-    await expect(decide(policies, { action: 'dynamodb:UpdateTable', resource: name, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: name, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:UpdateTable', resource: name, tags: { environment: 'production' } })).resolves.not.toBe(
+      'Allowed',
+    );
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: name, tags: { environment: 'production' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     expect(granted).toContain(tableId);
   });
 
@@ -196,9 +233,16 @@ describe('explicit grants are the only way to change production', () => {
       agent.allow({ actions: ['ec2:StopInstances', 'ec2:StartInstances'], resources: [instance] });
     });
     await expect(decide(policies, { action: 'ec2:StopInstances', resource: instance, tags: { environment: 'production' } })).resolves.toBe('Allowed');
-    await expect(decide(policies, { action: 'ec2:StopInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0other`, tags: { environment: 'production' } }))
-      .resolves.not.toBe('Allowed');
-    await expect(decide(policies, { action: 'ec2:TerminateInstances', resource: instance, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(policies, {
+        action: 'ec2:StopInstances',
+        resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0other`,
+        tags: { environment: 'production' },
+      }),
+    ).resolves.not.toBe('Allowed');
+    await expect(decide(policies, { action: 'ec2:TerminateInstances', resource: instance, tags: { environment: 'production' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
   });
 
   test('a grant on a wildcard resource grants nothing on production', async () => {
@@ -206,10 +250,12 @@ describe('explicit grants are the only way to change production', () => {
       withAdministratorAccess(stack, agent);
       agent.allowBroad({ actions: ['ec2:StopInstances'], resources: ['*'], justification: 'the agent restarts build machines in the sandbox' });
     });
-    await expect(decide(policies, { action: 'ec2:StopInstances', resource: sampleArn('ec2:StopInstances'), tags: { environment: 'production' } }))
-      .resolves.not.toBe('Allowed');
-    await expect(decide(policies, { action: 'ec2:StopInstances', resource: sampleArn('ec2:StopInstances'), tags: { environment: 'sandbox' } }))
-      .resolves.toBe('Allowed');
+    await expect(
+      decide(policies, { action: 'ec2:StopInstances', resource: sampleArn('ec2:StopInstances'), tags: { environment: 'production' } }),
+    ).resolves.not.toBe('Allowed');
+    await expect(
+      decide(policies, { action: 'ec2:StopInstances', resource: sampleArn('ec2:StopInstances'), tags: { environment: 'sandbox' } }),
+    ).resolves.toBe('Allowed');
   });
 });
 
@@ -224,7 +270,9 @@ describe('ProductionProtection.noDestructionOnly (weaker, warned)', () => {
       protection: ProductionProtection.noDestructionOnly('the ops agent restarts instances until the gate bindings are in place'),
     });
     // THEN destruction stays denied, disruption is possible, and the weakness is reported
-    await expect(decideOnSample(policies, { action: 'ec2:TerminateInstances', tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decideOnSample(policies, { action: 'ec2:TerminateInstances', tags: { environment: 'production' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     await expect(decideOnSample(policies, { action: 'ec2:StopInstances', tags: { environment: 'production' } })).resolves.toBe('Allowed');
     Annotations.fromStack(agent.stack).hasWarning('*', Match.stringLikeRegexp('noDestructionOnly'));
     expect(agent.coverage.protection).toBe('no-destruction');

@@ -7,7 +7,9 @@ import { synthAgent, withAdministratorAccess } from '../support/fixtures';
 import { Template } from '../support/template-resolver';
 
 function managedPolicySizes(template: Template): number[] {
-  return Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::ManagedPolicy').map((r) => policySize(r.Properties.PolicyDocument));
+  return Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::ManagedPolicy')
+    .map((r) => policySize(r.Properties.PolicyDocument));
 }
 
 describe('IAM quotas are honoured at synth time', () => {
@@ -33,12 +35,14 @@ describe('IAM quotas are honoured at synth time', () => {
   });
 
   test('fails when the carved-out grants no longer fit the data-level policy, rather than dropping any', () => {
-    expect(() => synthAgent((stack, agent) => {
-      Tags.of(stack).add('environment', 'production');
-      for (let i = 0; i < 40; i++) {
-        new dynamodb.Table(stack, `T${i}`, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }).grantReadWriteData(agent);
-      }
-    })).toThrow(/ProductionGuard policy \d+ is \d+ characters .* over the IAM managed policy quota of 6144/);
+    expect(() =>
+      synthAgent((stack, agent) => {
+        Tags.of(stack).add('environment', 'production');
+        for (let i = 0; i < 40; i++) {
+          new dynamodb.Table(stack, `T${i}`, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }).grantReadWriteData(agent);
+        }
+      }),
+    ).toThrow(/ProductionGuard policy \d+ is \d+ characters .* over the IAM managed policy quota of 6144/);
   });
 
   test('fails when grants overflow into more managed policies than the quota allows (CDK moves large inline grants into managed policies)', () => {
@@ -52,11 +56,11 @@ describe('IAM quotas are honoured at synth time', () => {
     expect(() => synthAgent(manyGrants(400))).toThrow(/has 1[1-9] managed policies attached .*large grants overflow into managed policies too/);
   });
 
-  test('fails when the explicit grants no longer fit the agent\'s permissions boundary, and says what to do', () => {
-    // GIVEN an agent granted one action on each of 100 differently named production tables
+  test("fails when the explicit grants no longer fit the agent's permissions boundary, and says what to do", () => {
+    // GIVEN an agent granted a write on each of 100 differently named production tables (reads need no boundary statement)
     const grants = (_stack: unknown, agent: any) => {
       for (let i = 0; i < 100; i++) {
-        agent.allow({ actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:us-east-1:123456789012:table/table-with-a-long-name-${i}`] });
+        agent.allow({ actions: ['dynamodb:PutItem'], resources: [`arn:aws:dynamodb:us-east-1:123456789012:table/table-with-a-long-name-${i}`] });
       }
     };
     // THEN synth fails: the read-only boundary carries every explicit grant, and nothing is dropped to fit

@@ -15,7 +15,9 @@ describe('ProductionScope.taggedOnly (weaker, reported as such)', () => {
   test('denies on resources tagged with a production value, and lets untagged ones go (the documented weakness)', async () => {
     // (the ARN-based denies of this scope need more managed policies than the default quota of 10)
     const { policies, stack, agent } = synthAgent(withAdministratorAccess, { production: ProductionScope.taggedOnly(), managedPolicyQuota: 20 });
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, tags: { environment: 'Production' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, tags: { environment: 'Production' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, tags: {} })).resolves.toBe('Allowed');
     expect(agent.coverage.weakScope).toBe(true);
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('tagged-only scope, which is weaker than the default'));
@@ -36,15 +38,32 @@ describe('ProductionScope.taggedOnly (weaker, reported as such)', () => {
     // WHEN synthesized
     const assembly = app.synth();
     const templates = assembly.stacks.map((s) => s.template as Template);
-    const policies = effectivePolicies(assembly.getStackByName('Agents').template, agentStack.getLogicalId(role.node.defaultChild as iam.CfnRole), exportsOf(templates));
+    const policies = effectivePolicies(
+      assembly.getStackByName('Agents').template,
+      agentStack.getLogicalId(role.node.defaultChild as iam.CfnRole),
+      exportsOf(templates),
+    );
     const bucketArn = `arn:aws:s3:::${physicalName(prod.getLogicalId(bucket.node.defaultChild as s3.CfnBucket))}`;
     // THEN the found production bucket is protected even though its tag is not in the context
-    await expect(decide(policies, { action: 's3:DeleteBucket', resource: bucketArn, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(policies, { action: 's3:PutLifecycleConfiguration', resource: bucketArn, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(policies, { action: 's3:DeleteObjectVersion', resource: `${bucketArn}/a.pdf`, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 's3:DeleteBucket', resource: bucketArn, tags: { environment: 'production' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
+    await expect(
+      decide(policies, { action: 's3:PutLifecycleConfiguration', resource: bucketArn, tags: { environment: 'production' } }),
+    ).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(policies, { action: 's3:DeleteObjectVersion', resource: `${bucketArn}/a.pdf`, tags: { environment: 'production' } }),
+    ).resolves.toBe('ExplicitlyDenied');
     // AND a bucket the app does not know stays uncovered, which is why this scope is weaker
-    await expect(decide(policies, { action: 's3:DeleteBucket', resource: 'arn:aws:s3:::unknown-prod', tags: { environment: 'production' } })).resolves.toBe('Allowed');
-    expect(guard.productionResources().map((r) => r.type).sort()).toEqual(['AWS::DynamoDB::Table', 'AWS::S3::Bucket']);
+    await expect(
+      decide(policies, { action: 's3:DeleteBucket', resource: 'arn:aws:s3:::unknown-prod', tags: { environment: 'production' } }),
+    ).resolves.toBe('Allowed');
+    expect(
+      guard
+        .productionResources()
+        .map((r) => r.type)
+        .sort(),
+    ).toEqual(['AWS::DynamoDB::Table', 'AWS::S3::Bucket']);
     void table;
   });
 
@@ -56,28 +75,40 @@ describe('ProductionScope.taggedOnly (weaker, reported as such)', () => {
     const guard = new ProductionGuard(stack, 'Guard', { scope: ProductionScope.taggedOnly() });
     app.synth();
     expect(guard.productionResources()).toEqual([{ path: 'S/Human/Resource', type: 'AWS::IAM::User', arn: undefined }]);
-    Annotations.fromStack(stack).hasWarning('/S/Guard', Match.stringLikeRegexp('cannot name the ARN of 1 production resource.*S/Human/Resource \\(AWS::IAM::User\\)'));
+    Annotations.fromStack(stack).hasWarning(
+      '/S/Guard',
+      Match.stringLikeRegexp('cannot name the ARN of 1 production resource.*S/Human/Resource \\(AWS::IAM::User\\)'),
+    );
   });
 });
 
 test('fails at synth, naming the quota, when the guard and the user policies exceed the managed policies per role', () => {
-  expect(() => synthAgent(withAdministratorAccess, { production: ProductionScope.taggedOnly() }))
-    .toThrow(/AgentRole ops-assistant has \d+ managed policies attached \(the guard needs \d+\), over the quota of 10 per role.*Nothing was dropped/);
+  expect(() => synthAgent(withAdministratorAccess, { production: ProductionScope.taggedOnly() })).toThrow(
+    /AgentRole ops-assistant has \d+ managed policies attached \(the guard needs \d+\), over the quota of 10 per role.*Nothing was dropped/,
+  );
 });
 
 describe('ProductionScope.resources and .accounts', () => {
   test('resources: denies on exactly the listed ARNs and what is under them', async () => {
     const { policies } = synthAgent(withAdministratorAccess, { production: ProductionScope.resources([TABLE, 'arn:aws:s3:::invoices']) });
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, tags: { environment: 'dev' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, tags: { environment: 'dev' } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     await expect(decide(policies, { action: 's3:DeleteObject', resource: 'arn:aws:s3:::invoices/2026/a.pdf' })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/scratch` })).resolves.toBe('Allowed');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/scratch` })).resolves.toBe(
+      'Allowed',
+    );
   });
 
   test('accounts: denies in the listed accounts, and wherever the resource account is unknown', async () => {
     const { policies } = synthAgent(withAdministratorAccess, { production: ProductionScope.accounts([ACCOUNT]) });
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, context: { 'aws:ResourceAccount': ACCOUNT } })).resolves.toBe('ExplicitlyDenied');
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, context: { 'aws:ResourceAccount': ACCOUNT } })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, context: {} })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, context: { 'aws:ResourceAccount': '210987654321' } })).resolves.toBe('Allowed');
+    await expect(
+      decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, context: { 'aws:ResourceAccount': '210987654321' } }),
+    ).resolves.toBe('Allowed');
   });
 });
 
@@ -97,8 +128,22 @@ describe('ProductionGuard on its own', () => {
     expect(groupProps.ManagedPolicyArns).toHaveLength(guard.managedPolicies.length);
     // The rendered document (for an SCP or a review) denies the same things
     const document = stack.resolve(guard.toPolicyDocument().toJSON());
-    const asPolicies = { identityPolicies: [{ name: 'admin', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }, { name: 'guard', policy: document }], trustPolicy: {} };
-    await expect(decide(asPolicies, { action: 'rds:DeleteDBCluster', resource: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders`, tags: {} })).resolves.toBe('ExplicitlyDenied');
-    await expect(decide(asPolicies, { action: 'rds:DeleteDBCluster', resource: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders`, tags: { environment: 'test' } })).resolves.toBe('Allowed');
+    const asPolicies = {
+      identityPolicies: [
+        { name: 'admin', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+        { name: 'guard', policy: document },
+      ],
+      trustPolicy: {},
+    };
+    await expect(
+      decide(asPolicies, { action: 'rds:DeleteDBCluster', resource: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders`, tags: {} }),
+    ).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      decide(asPolicies, {
+        action: 'rds:DeleteDBCluster',
+        resource: `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders`,
+        tags: { environment: 'test' },
+      }),
+    ).resolves.toBe('Allowed');
   });
 });

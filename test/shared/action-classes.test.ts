@@ -2,8 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ActionClass, actionsInClass, classesOf, existingParentTypesOf, isInClass } from '../../lib/shared/action-classes';
 import {
-  ACTION_CLASS_COUNTS, ACTION_CLASS_MEMBERS, ACTION_CLASS_NAMES, ACTION_CLASSES_IAM_DATA_VERSION, CREATION_ON_EXISTING_PARENT,
-  READ_PATTERN_EXCEPTIONS, READ_PATTERNS, READS_NOT_MATCHED_COUNT,
+  ACTION_CLASS_COUNTS,
+  ACTION_CLASS_MEMBERS,
+  ACTION_CLASS_NAMES,
+  ACTION_CLASSES_IAM_DATA_VERSION,
+  CREATION_ON_EXISTING_PARENT,
+  READ_PATTERN_EXCEPTIONS,
+  READ_PATTERNS,
+  READS_NOT_MATCHED_COUNT,
 } from '../../lib/shared/action-classes.generated';
 import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
 import { actionDetails, iamDataVersion, serviceActions, serviceKeys } from '../../lib/shared/iam-data';
@@ -15,11 +21,18 @@ const READ_LEVELS = ['Read', 'List'];
 
 /** Every action of the IAM data as `svc:Name` with its access level, read straight from the data. */
 const ALL_ACTIONS: ReadonlyArray<readonly [string, string]> = serviceKeys().flatMap((service) =>
-  Object.values(serviceActions(service)).map((a) => [`${service}:${a.name}`, a.accessLevel] as const));
+  Object.values(serviceActions(service)).map((a) => [`${service}:${a.name}`, a.accessLevel] as const),
+);
 
 /** An independent IAM action matcher: case-insensitive glob over `service:action`. */
 function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
 }
 
 /** The name as IAM spells it (lower-case service, the data's `name`), or undefined when it does not exist. */
@@ -72,60 +85,175 @@ describe('the action classes', () => {
 
   const MUST_HAVE: Readonly<Record<ActionClass, readonly string[]>> = {
     'destructive': [
-      'ec2:TerminateInstances', 's3:DeleteBucket', 's3:DeleteObjectVersion', 'dynamodb:DeleteTable', 'rds:DeleteDBInstance',
-      'rds:DeleteDBSnapshot', 'kms:ScheduleKeyDeletion', 'sqs:PurgeQueue', 'guardduty:DeleteDetector', 'detective:DeleteGraph',
-      'access-analyzer:DeleteAnalyzer', 'apigateway:DELETE', 'neptune-db:ResetDatabase', 'cognito-idp:AdminDeleteUser',
+      'ec2:TerminateInstances',
+      's3:DeleteBucket',
+      's3:DeleteObjectVersion',
+      'dynamodb:DeleteTable',
+      'rds:DeleteDBInstance',
+      'rds:DeleteDBSnapshot',
+      'kms:ScheduleKeyDeletion',
+      'sqs:PurgeQueue',
+      'guardduty:DeleteDetector',
+      'detective:DeleteGraph',
+      'access-analyzer:DeleteAnalyzer',
+      'apigateway:DELETE',
+      'neptune-db:ResetDatabase',
+      'cognito-idp:AdminDeleteUser',
     ],
     'data-destructive': [
-      's3:PutObject', 's3:DeleteObject', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLUpdate',
-      'rds-data:ExecuteStatement', 'es:ESHttpPost', 'es:ESHttpPut', 'neptune-db:WriteDataViaQuery', 'backup:UpdateBackupPlan',
-      'kinesis:DecreaseStreamRetentionPeriod', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration', 'logs:PutRetentionPolicy',
-      'dynamodb:UpdateTimeToLive', 'rds:ModifyDBInstance', 'sqs:SetQueueAttributes',
+      's3:PutObject',
+      's3:DeleteObject',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:PartiQLUpdate',
+      'rds-data:ExecuteStatement',
+      'es:ESHttpPost',
+      'es:ESHttpPut',
+      'neptune-db:WriteDataViaQuery',
+      'backup:UpdateBackupPlan',
+      'kinesis:DecreaseStreamRetentionPeriod',
+      's3:PutBucketVersioning',
+      's3:PutLifecycleConfiguration',
+      'logs:PutRetentionPolicy',
+      'dynamodb:UpdateTimeToLive',
+      'rds:ModifyDBInstance',
+      'sqs:SetQueueAttributes',
     ],
     'disruptive': [
-      'ec2:StopInstances', 'ec2:RebootInstances', 'rds:RebootDBInstance', 'rds:StopDBCluster', 'rds:FailoverDBCluster',
-      'autoscaling:PutScheduledUpdateGroupAction', 'autoscaling:BatchPutScheduledUpdateGroupAction', 'autoscaling:StartInstanceRefresh',
-      'autoscaling:DetachInstances', 'autoscaling:EnterStandby', 'autoscaling:SetDesiredCapacity', 'autoscaling:UpdateAutoScalingGroup',
-      'lambda:PutFunctionConcurrency', 'ecs:UpdateService', 'application-autoscaling:RegisterScalableTarget', 'eks:UpdateNodegroupConfig',
-      'ec2:RevokeSecurityGroupIngress', 'ec2:DetachInternetGateway', 'kms:DisableKey', 'cloudwatch:DisableAlarmActions',
+      'ec2:StopInstances',
+      'ec2:RebootInstances',
+      'rds:RebootDBInstance',
+      'rds:StopDBCluster',
+      'rds:FailoverDBCluster',
+      'autoscaling:PutScheduledUpdateGroupAction',
+      'autoscaling:BatchPutScheduledUpdateGroupAction',
+      'autoscaling:StartInstanceRefresh',
+      'autoscaling:DetachInstances',
+      'autoscaling:EnterStandby',
+      'autoscaling:SetDesiredCapacity',
+      'autoscaling:UpdateAutoScalingGroup',
+      'lambda:PutFunctionConcurrency',
+      'ecs:UpdateService',
+      'application-autoscaling:RegisterScalableTarget',
+      'eks:UpdateNodegroupConfig',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:DetachInternetGateway',
+      'kms:DisableKey',
+      'cloudwatch:DisableAlarmActions',
     ],
     'network-isolation': [
-      'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:ReplaceRoute', 'ec2:CreateRoute', 'ec2:ReplaceNetworkAclEntry',
-      'ec2:ReplaceNetworkAclAssociation', 'ec2:DetachInternetGateway', 'ec2:ModifyVpcEndpoint', 'ec2:ModifySecurityGroupRules',
-      'ec2:DisassociateRouteTable', 'network-firewall:UpdateFirewallPolicy',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupEgress',
+      'ec2:ReplaceRoute',
+      'ec2:CreateRoute',
+      'ec2:ReplaceNetworkAclEntry',
+      'ec2:ReplaceNetworkAclAssociation',
+      'ec2:DetachInternetGateway',
+      'ec2:ModifyVpcEndpoint',
+      'ec2:ModifySecurityGroupRules',
+      'ec2:DisassociateRouteTable',
+      'network-firewall:UpdateFirewallPolicy',
     ],
     'traffic': [
-      'elasticloadbalancing:ModifyListener', 'elasticloadbalancing:ModifyRule', 'elasticloadbalancing:CreateRule',
-      'elasticloadbalancing:DeregisterTargets', 'cloudfront:UpdateDistribution', 'cloudfront:AssociateAlias', 'apigateway:PATCH',
-      'apigateway:PUT', 'wafv2:UpdateWebACL', 'route53:ChangeResourceRecordSets', 'route53:CreateTrafficPolicyInstance',
-      'route53:DisableHostedZoneDNSSEC', 'route53resolver:AssociateResolverRule', 'arc-zonal-shift:StartZonalShift',
+      'elasticloadbalancing:ModifyListener',
+      'elasticloadbalancing:ModifyRule',
+      'elasticloadbalancing:CreateRule',
+      'elasticloadbalancing:DeregisterTargets',
+      'cloudfront:UpdateDistribution',
+      'cloudfront:AssociateAlias',
+      'apigateway:PATCH',
+      'apigateway:PUT',
+      'wafv2:UpdateWebACL',
+      'route53:ChangeResourceRecordSets',
+      'route53:CreateTrafficPolicyInstance',
+      'route53:DisableHostedZoneDNSSEC',
+      'route53resolver:AssociateResolverRule',
+      'arc-zonal-shift:StartZonalShift',
     ],
     'reconfigure': [
-      'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'rds:ModifyDBInstance', 'rds:ModifyDBCluster', 'acm:ImportCertificate',
-      'ssm:PutParameter', 's3:PutBucketPolicy', 'kms:PutKeyPolicy', 'lambda:AddPermission', 'elasticloadbalancing:CreateRule',
-      'cloudformation:CreateChangeSet', 'application-autoscaling:RegisterScalableTarget', 'cognito-idp:AdminSetUserPassword',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecret',
+      'rds:ModifyDBInstance',
+      'rds:ModifyDBCluster',
+      'acm:ImportCertificate',
+      'ssm:PutParameter',
+      's3:PutBucketPolicy',
+      'kms:PutKeyPolicy',
+      'lambda:AddPermission',
+      'elasticloadbalancing:CreateRule',
+      'cloudformation:CreateChangeSet',
+      'application-autoscaling:RegisterScalableTarget',
+      'cognito-idp:AdminSetUserPassword',
     ],
     'code-execution': [
-      'ssm:CreateAssociation', 'ssm:RegisterTaskWithMaintenanceWindow', 'ssm:SendCommand', 'ssm:StartAutomationExecution',
-      'codedeploy:CreateDeployment', 'elasticmapreduce:AddJobFlowSteps', 'batch:SubmitJob', 'lambda:InvokeFunction', 'lambda:UpdateFunctionCode',
-      'ec2:ModifyInstanceAttribute', 'glue:StartJobRun', 'codebuild:StartBuild', 'sagemaker:CreateTrainingJob', 'ecs:RunTask',
-      'ecs:ExecuteCommand', 'cloudformation:CreateChangeSet', 'cloudformation:ExecuteChangeSet', 'states:StartExecution',
+      'ssm:CreateAssociation',
+      'ssm:RegisterTaskWithMaintenanceWindow',
+      'ssm:SendCommand',
+      'ssm:StartAutomationExecution',
+      'codedeploy:CreateDeployment',
+      'elasticmapreduce:AddJobFlowSteps',
+      'batch:SubmitJob',
+      'lambda:InvokeFunction',
+      'lambda:UpdateFunctionCode',
+      'ec2:ModifyInstanceAttribute',
+      'glue:StartJobRun',
+      'codebuild:StartBuild',
+      'sagemaker:CreateTrainingJob',
+      'ecs:RunTask',
+      'ecs:ExecuteCommand',
+      'cloudformation:CreateChangeSet',
+      'cloudformation:ExecuteChangeSet',
+      'states:StartExecution',
     ],
     'guardrail-blinding': [
-      'guardduty:DeleteDetector', 'guardduty:UpdateDetector', 'securityhub:DisableSecurityHub', 'securityhub:BatchUpdateFindings',
-      'config:StopConfigurationRecorder', 'access-analyzer:DeleteAnalyzer', 'access-analyzer:CreateArchiveRule', 'macie2:DisableMacie',
-      'inspector2:Disable', 'detective:DeleteGraph', 'cloudtrail:StopLogging', 'cloudtrail:PutEventSelectors', 'cloudwatch:DisableAlarmActions',
-      'cloudwatch:PutMetricAlarm', 'logs:PutRetentionPolicy', 'logs:DeleteSubscriptionFilter', 'events:DisableRule', 'events:PutRule',
-      'events:RemoveTargets', 's3:PutBucketAbac',
+      'guardduty:DeleteDetector',
+      'guardduty:UpdateDetector',
+      'securityhub:DisableSecurityHub',
+      'securityhub:BatchUpdateFindings',
+      'config:StopConfigurationRecorder',
+      'access-analyzer:DeleteAnalyzer',
+      'access-analyzer:CreateArchiveRule',
+      'macie2:DisableMacie',
+      'inspector2:Disable',
+      'detective:DeleteGraph',
+      'cloudtrail:StopLogging',
+      'cloudtrail:PutEventSelectors',
+      'cloudwatch:DisableAlarmActions',
+      'cloudwatch:PutMetricAlarm',
+      'logs:PutRetentionPolicy',
+      'logs:DeleteSubscriptionFilter',
+      'events:DisableRule',
+      'events:PutRule',
+      'events:RemoveTargets',
+      's3:PutBucketAbac',
     ],
     'tagging': [
-      's3:PutBucketTagging', 'ec2:CreateTags', 'ec2:DeleteTags', 'dynamodb:TagResource', 'dynamodb:UntagResource', 'rds:AddTagsToResource',
-      'rds:RemoveTagsFromResource', 'lambda:TagResource', 'iam:TagRole', 'aoss:UntagResource',
+      's3:PutBucketTagging',
+      'ec2:CreateTags',
+      'ec2:DeleteTags',
+      'dynamodb:TagResource',
+      'dynamodb:UntagResource',
+      'rds:AddTagsToResource',
+      'rds:RemoveTagsFromResource',
+      'lambda:TagResource',
+      'iam:TagRole',
+      'aoss:UntagResource',
     ],
     'creation': [
-      'dynamodb:CreateTable', 'lambda:CreateFunction', 's3:CreateBucket', 'sqs:CreateQueue', 'sns:CreateTopic', 'ec2:RunInstances',
-      'ec2:CreateSecurityGroup', 'ec2:CreateSnapshot', 'rds:CreateDBInstance', 'elasticloadbalancing:CreateRule', 'ecs:RunTask',
-      'cloudformation:CreateStack', 'cloudformation:CreateChangeSet',
+      'dynamodb:CreateTable',
+      'lambda:CreateFunction',
+      's3:CreateBucket',
+      'sqs:CreateQueue',
+      'sns:CreateTopic',
+      'ec2:RunInstances',
+      'ec2:CreateSecurityGroup',
+      'ec2:CreateSnapshot',
+      'rds:CreateDBInstance',
+      'elasticloadbalancing:CreateRule',
+      'ecs:RunTask',
+      'cloudformation:CreateStack',
+      'cloudformation:CreateChangeSet',
     ],
   };
 
@@ -138,8 +266,16 @@ describe('the action classes', () => {
   });
 
   test.each([
-    's3:GetObject', 'ec2:DescribeInstances', 'dynamodb:GetItem', 'dynamodb:Query', 's3:ListBucket', 'rds:DescribeDBInstances',
-    'logs:GetLogEvents', 'cloudtrail:LookupEvents', 'iam:GetRole', 'lambda:GetFunction',
+    's3:GetObject',
+    'ec2:DescribeInstances',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    's3:ListBucket',
+    'rds:DescribeDBInstances',
+    'logs:GetLogEvents',
+    'cloudtrail:LookupEvents',
+    'iam:GetRole',
+    'lambda:GetFunction',
   ])('the read %s is in no class', (action) => {
     expect(spelled(action)).toBe(action);
     expect(classesOf(action)).toEqual([]);
@@ -160,8 +296,10 @@ describe('the action classes', () => {
 
   test('every destructive-verb action of the destructive catalog is destructive here too', () => {
     const verbReasons = ['delete', 'terminate', 'destroy', 'purge', 'drop', 'key-deletion', 'data-delete'];
-    const fromCatalog = DESTRUCTIVE_CATALOG.filter(([action, , reason]) => verbReasons.includes(reason)
-      && /^(Batch)?(Delete|Terminate|Destroy|Purge|Drop|Wipe|Deregister|Release|Schedule)/i.test(action.split(':')[1]));
+    const fromCatalog = DESTRUCTIVE_CATALOG.filter(
+      ([action, , reason]) =>
+        verbReasons.includes(reason) && /^(Batch)?(Delete|Terminate|Destroy|Purge|Drop|Wipe|Deregister|Release|Schedule)/i.test(action.split(':')[1]),
+    );
     expect(fromCatalog.length).toBeGreaterThan(2000);
     expect(fromCatalog.map(([a]) => a).filter((a) => !isInClass(a, ActionClass.DESTRUCTIVE))).toEqual([]);
   });
@@ -231,11 +369,15 @@ describe('the action classes', () => {
 
     test('list as exceptions exactly the matched actions whose access level is neither Read nor List', () => {
       // GIVEN every action of the data matched by a read pattern
-      const expected = matched.filter(([, level]) => !READ_LEVELS.includes(level)).map(([a]) => a).sort();
+      const expected = matched
+        .filter(([, level]) => !READ_LEVELS.includes(level))
+        .map(([a]) => a)
+        .sort();
       // THEN the generated exceptions are exactly those: none missing (a write an agent would get), none extra
       expect([...READ_PATTERN_EXCEPTIONS].sort()).toEqual(expected);
       expect(READ_PATTERN_EXCEPTIONS).toEqual(
-        expect.arrayContaining(['sts:GetFederationToken', 'lightsail:GetRelationalDatabaseMasterUserPassword', 'redshift:GetClusterCredentials']));
+        expect.arrayContaining(['sts:GetFederationToken', 'lightsail:GetRelationalDatabaseMasterUserPassword', 'redshift:GetClusterCredentials']),
+      );
     });
 
     test('count the reads they do not match', () => {

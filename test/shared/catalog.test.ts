@@ -26,7 +26,8 @@ describe('the destructive catalog', () => {
     // GIVEN every action of the IAM data, read independently of the generator's classification
     const verbs = /^(delete|batchdelete|terminate|destroy|purge|drop|wipe|deregister|release)|^schedule[a-z]*deletion$/i;
     const inCatalog = new Set(DESTRUCTIVE_CATALOG.map(([a]) => a.toLowerCase()));
-    const missing = serviceKeys().flatMap((service) => expandActionPattern(`${service}:*`))
+    const missing = serviceKeys()
+      .flatMap((service) => expandActionPattern(`${service}:*`))
       .filter((action) => !['Read', 'List'].includes(actionDetails(action)!.accessLevel) && verbs.test(action.split(':')[1]))
       .filter((action) => !inCatalog.has(action.toLowerCase()));
     // THEN none is missing (apigateway:DELETE is spelled in capitals)
@@ -59,7 +60,9 @@ describe('the destructive catalog', () => {
   });
 
   test('only the named data-level actions are exempt-able; backups, snapshots and versions are resource-level', () => {
-    const data = DESTRUCTIVE_CATALOG.filter((e) => e[1] === 'data').map((e) => e[0]).sort();
+    const data = DESTRUCTIVE_CATALOG.filter((e) => e[1] === 'data')
+      .map((e) => e[0])
+      .sort();
     expect(data).toEqual([...DATA_LEVEL_ACTIONS].sort());
     for (const [action, cls] of DESTRUCTIVE_CATALOG) {
       if (/Backup|Snapshot|Version|Protection/.test(action.split(':')[1]) && cls !== 'tagging') {
@@ -88,7 +91,9 @@ describe('the destructive catalog', () => {
     // GIVEN the catalog entries of one class WHEN the compacted patterns are expanded over the IAM data
     const [cls, subset] = key.split(':');
     const inClass = (c: string) => (cls === 'destructive' ? c !== 'data' : c === cls);
-    const expected = DESTRUCTIVE_CATALOG.filter((e) => inClass(e[1]) && (!subset || (subset === 'tagged') === (e[3] === 'yes'))).map((e) => e[0].toLowerCase()).sort();
+    const expected = DESTRUCTIVE_CATALOG.filter((e) => inClass(e[1]) && (!subset || (subset === 'tagged') === (e[3] === 'yes')))
+      .map((e) => e[0].toLowerCase())
+      .sort();
     const expanded = [...new Set(COMPACT_PATTERNS[key].flatMap((p) => expandActionPattern(p)).map((a) => a.toLowerCase()))].sort();
     // THEN they mean the same set: nothing missing, nothing extra
     expect(expanded).toEqual(expected);
@@ -97,7 +102,16 @@ describe('the destructive catalog', () => {
   test('escalation denies cover every IAM write but PassRole, and only writes', () => {
     const iamWrites = ESCALATION_CATALOG.iamWrites.flatMap((p) => expandActionPattern(p));
     expect(iamWrites).not.toContain('iam:PassRole');
-    expect(iamWrites).toEqual(expect.arrayContaining(['iam:CreatePolicyVersion', 'iam:AttachRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePermissionsBoundary', 'iam:CreateAccessKey', 'iam:UpdateAssumeRolePolicy']));
+    expect(iamWrites).toEqual(
+      expect.arrayContaining([
+        'iam:CreatePolicyVersion',
+        'iam:AttachRolePolicy',
+        'iam:PutRolePolicy',
+        'iam:DeleteRolePermissionsBoundary',
+        'iam:CreateAccessKey',
+        'iam:UpdateAssumeRolePolicy',
+      ]),
+    );
     for (const action of [...iamWrites, ...ESCALATION_CATALOG.controlPlaneWrites.flatMap((p) => expandActionPattern(p))]) {
       expect([action, actionDetails(action)!.accessLevel]).not.toEqual([action, 'Read']);
       expect([action, actionDetails(action)!.accessLevel]).not.toEqual([action, 'List']);

@@ -82,7 +82,9 @@ export function effectivePolicies(template: Template, roleLogicalId: string, imp
 
 /** The logical id of the only resource of a type whose logical id starts with a prefix. */
 export function logicalIdOf(template: Template, type: string, prefix: string): string {
-  const ids = Object.entries(template.Resources).filter(([id, r]) => r.Type === type && id.startsWith(prefix)).map(([id]) => id);
+  const ids = Object.entries(template.Resources)
+    .filter(([id, r]) => r.Type === type && id.startsWith(prefix))
+    .map(([id]) => id);
   if (ids.length !== 1) {
     throw new Error(`expected one ${type} starting with ${prefix}, found ${ids.join(', ') || 'none'}`);
   }

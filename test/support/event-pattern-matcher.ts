@@ -46,7 +46,9 @@ function matchObject(pattern: Record<string, Json>, event: Json, path: string): 
 
 function matchField(filters: Json[], value: Json | undefined, path: string): boolean {
   const values: (Json | undefined)[] = Array.isArray(value) ? value : [value];
-  return filters.some((f) => (isObject(f) && 'exists' in f ? matchExists(f.exists, value, path) : values.some((v) => v !== undefined && matchFilter(f, v, path))));
+  return filters.some((f) =>
+    isObject(f) && 'exists' in f ? matchExists(f.exists, value, path) : values.some((v) => v !== undefined && matchFilter(f, v, path)),
+  );
 }
 
 function matchExists(exists: Json, value: Json | undefined, path: string): boolean {
@@ -85,7 +87,12 @@ function matchFilter(filter: Json, value: Json, path: string): boolean {
       return matchNumeric(arg, value, path);
     case 'wildcard': {
       if (typeof arg !== 'string') throw new Error(`pattern ${path} wildcard needs a string`);
-      const regex = new RegExp(`^${arg.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+      const regex = new RegExp(
+        `^${arg
+          .split('*')
+          .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
       return typeof value === 'string' && regex.test(value);
     }
     default:
@@ -105,7 +112,8 @@ function matchNumeric(arg: Json, value: Json, path: string): boolean {
   for (let i = 0; i < arg.length; i += 2) {
     const [op, n] = [arg[i], arg[i + 1]];
     if (typeof n !== 'number') throw new Error(`pattern ${path} numeric compares with numbers`);
-    const ok = op === '=' ? value === n : op === '<' ? value < n : op === '<=' ? value <= n : op === '>' ? value > n : op === '>=' ? value >= n : undefined;
+    const ok =
+      op === '=' ? value === n : op === '<' ? value < n : op === '<=' ? value <= n : op === '>' ? value > n : op === '>=' ? value >= n : undefined;
     if (ok === undefined) throw new Error(`pattern ${path} numeric operator ${String(op)} is unknown`);
     if (!ok) return false;
   }

@@ -49,7 +49,12 @@ const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const SNS_NS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
 class QueryError extends Error {
-  constructor(public readonly status: number, public readonly code: string, message: string, public readonly type = 'Sender') {
+  constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+    public readonly type = 'Sender',
+  ) {
     super(message);
   }
 }
@@ -136,15 +141,24 @@ export class LocalIamEndpoint {
       try {
         const injected = this.failures.get(action)?.shift();
         if (injected) {
-          throw new QueryError(injected === 'ServiceFailure' ? 500 : 400, injected, `injected failure of ${action}`, injected === 'ServiceFailure' ? 'Receiver' : 'Sender');
+          throw new QueryError(
+            injected === 'ServiceFailure' ? 500 : 400,
+            injected,
+            `injected failure of ${action}`,
+            injected === 'ServiceFailure' ? 'Receiver' : 'Sender',
+          );
         }
         const { ns, result } = this.dispatch(action, params, accessKeyId);
         res.writeHead(200, { 'content-type': 'text/xml' });
-        res.end(`<${action}Response xmlns="${ns}">${result === undefined ? '' : `<${action}Result>${result}</${action}Result>`}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`);
+        res.end(
+          `<${action}Response xmlns="${ns}">${result === undefined ? '' : `<${action}Result>${result}</${action}Result>`}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
+        );
       } catch (e) {
         const err = e instanceof QueryError ? e : new QueryError(500, 'ServiceFailure', String((e as Error).message), 'Receiver');
         res.writeHead(err.status, { 'content-type': 'text/xml' });
-        res.end(`<ErrorResponse xmlns="${IAM_NS}"><Error><Type>${err.type}</Type><Code>${err.code}</Code><Message>${xml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+        res.end(
+          `<ErrorResponse xmlns="${IAM_NS}"><Error><Type>${err.type}</Type><Code>${err.code}</Code><Message>${xml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+        );
       }
     });
   }
@@ -161,7 +175,10 @@ export class LocalIamEndpoint {
     switch (action) {
       case 'GetRole': {
         const role = this.roleOrThrow(p.RoleName);
-        return { ns: IAM_NS, result: `<Role><RoleName>${xml(role.name)}</RoleName><Arn>${xml(role.arn)}</Arn><Path>/</Path><RoleId>AROA${role.name.toUpperCase().slice(0, 12)}</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument></Role>` };
+        return {
+          ns: IAM_NS,
+          result: `<Role><RoleName>${xml(role.name)}</RoleName><Arn>${xml(role.arn)}</Arn><Path>/</Path><RoleId>AROA${role.name.toUpperCase().slice(0, 12)}</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument></Role>`,
+        };
       }
       case 'PutRolePolicy': {
         const role = this.roleOrThrow(p.RoleName);
@@ -183,7 +200,10 @@ export class LocalIamEndpoint {
           throw new QueryError(404, 'NoSuchEntity', `The role policy with name ${p.PolicyName} cannot be found.`);
         }
         // IAM returns policy documents URL-encoded.
-        return { ns: IAM_NS, result: `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(p.PolicyName)}</PolicyName><PolicyDocument>${xml(encodeURIComponent(doc))}</PolicyDocument>` };
+        return {
+          ns: IAM_NS,
+          result: `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(p.PolicyName)}</PolicyName><PolicyDocument>${xml(encodeURIComponent(doc))}</PolicyDocument>`,
+        };
       }
       case 'DeleteRolePolicy': {
         const role = this.roleOrThrow(p.RoleName);
@@ -194,7 +214,10 @@ export class LocalIamEndpoint {
       }
       case 'ListRolePolicies': {
         const role = this.roleOrThrow(p.RoleName);
-        const names = [...role.policies.keys()].sort().map((n) => `<member>${xml(n)}</member>`).join('');
+        const names = [...role.policies.keys()]
+          .sort()
+          .map((n) => `<member>${xml(n)}</member>`)
+          .join('');
         return { ns: IAM_NS, result: `<PolicyNames>${names}</PolicyNames><IsTruncated>false</IsTruncated>` };
       }
       case 'GetCallerIdentity': {

@@ -44,12 +44,16 @@ function xml(text: string): string {
 
 function respond(res: http.ServerResponse, action: string, result: string): void {
   res.writeHead(200, { 'content-type': 'text/xml' });
-  res.end(`<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>local-1</RequestId></ResponseMetadata></${action}Response>`);
+  res.end(
+    `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>local-1</RequestId></ResponseMetadata></${action}Response>`,
+  );
 }
 
 function error(res: http.ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'text/xml' });
-  res.end(`<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>local-1</RequestId></ErrorResponse>`);
+  res.end(
+    `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>local-1</RequestId></ErrorResponse>`,
+  );
 }
 
 /** The values of a query-protocol list parameter (`Name.member.1`, `Name.member.2`, ...). */
@@ -73,23 +77,36 @@ function contextEntries(params: URLSearchParams): Record<string, string | string
 const DECISION: Record<string, string> = { Allowed: 'allowed', ExplicitlyDenied: 'explicitDeny', ImplicitlyDenied: 'implicitDeny' };
 
 function keyPolicy(account: string): unknown {
-  return { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }] };
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+  };
 }
 
-async function simulate(state: LocalIamState, role: LocalRole, roleArn: string, action: string, resource: string, context: Record<string, string | string[]>): Promise<string> {
+async function simulate(
+  state: LocalIamState,
+  role: LocalRole,
+  roleArn: string,
+  action: string,
+  resource: string,
+  context: Record<string, string | string[]>,
+): Promise<string> {
   const identityPolicies = [
     ...Object.entries(role.inline ?? {}).map(([name, policy]) => ({ name, policy })),
     ...(role.attached ?? []).map((arn) => ({ name: arn, policy: state.policies[arn] })),
   ];
-  const result: any = await runSimulation({
-    request: { principal: roleArn, action, resource: { resource, accountId: role.account }, contextVariables: context },
-    identityPolicies,
-    permissionBoundaryPolicies: role.boundary ? [{ name: role.boundary, policy: state.policies[role.boundary] }] : undefined,
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: resource.startsWith('arn:aws:kms:') ? keyPolicy(role.account) : undefined,
-    additionalSettings: { s3: { bucketAbacEnabled: false } },
-  }, {});
+  const result: any = await runSimulation(
+    {
+      request: { principal: roleArn, action, resource: { resource, accountId: role.account }, contextVariables: context },
+      identityPolicies,
+      permissionBoundaryPolicies: role.boundary ? [{ name: role.boundary, policy: state.policies[role.boundary] }] : undefined,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: resource.startsWith('arn:aws:kms:') ? keyPolicy(role.account) : undefined,
+      additionalSettings: { s3: { bucketAbacEnabled: false } },
+    },
+    {},
+  );
   if (result.resultType === 'error') {
     throw new Error(`simulation of ${action} on ${resource} failed: ${JSON.stringify(result.errors)}`);
   }
@@ -120,14 +137,28 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
       case 'GetRole': {
         const role = needRole();
         if (!role) return;
-        const tags = Object.entries(role.tags ?? {}).map(([k, v]) => `<member><Key>${xml(k)}</Key><Value>${xml(v)}</Value></member>`).join('');
-        const boundary = role.boundary ? `<PermissionsBoundary><PermissionsBoundaryType>Policy</PermissionsBoundaryType><PermissionsBoundaryArn>${xml(role.boundary)}</PermissionsBoundaryArn></PermissionsBoundary>` : '';
-        return respond(res, action, `<Role><Path>/</Path><RoleName>${xml(role.name)}</RoleName><RoleId>AROALOCAL${role.name.length}</RoleId><Arn>${xml(arnOf(role))}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>${encodeURIComponent('{"Version":"2012-10-17","Statement":[]}')}</AssumeRolePolicyDocument>${boundary}<Tags>${tags}</Tags></Role>`);
+        const tags = Object.entries(role.tags ?? {})
+          .map(([k, v]) => `<member><Key>${xml(k)}</Key><Value>${xml(v)}</Value></member>`)
+          .join('');
+        const boundary = role.boundary
+          ? `<PermissionsBoundary><PermissionsBoundaryType>Policy</PermissionsBoundaryType><PermissionsBoundaryArn>${xml(role.boundary)}</PermissionsBoundaryArn></PermissionsBoundary>`
+          : '';
+        return respond(
+          res,
+          action,
+          `<Role><Path>/</Path><RoleName>${xml(role.name)}</RoleName><RoleId>AROALOCAL${role.name.length}</RoleId><Arn>${xml(arnOf(role))}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>${encodeURIComponent('{"Version":"2012-10-17","Statement":[]}')}</AssumeRolePolicyDocument>${boundary}<Tags>${tags}</Tags></Role>`,
+        );
       }
       case 'ListRolePolicies': {
         const role = needRole();
         if (!role) return;
-        return respond(res, action, `<PolicyNames>${Object.keys(role.inline ?? {}).map((n) => `<member>${xml(n)}</member>`).join('')}</PolicyNames><IsTruncated>false</IsTruncated>`);
+        return respond(
+          res,
+          action,
+          `<PolicyNames>${Object.keys(role.inline ?? {})
+            .map((n) => `<member>${xml(n)}</member>`)
+            .join('')}</PolicyNames><IsTruncated>false</IsTruncated>`,
+        );
       }
       case 'GetRolePolicy': {
         const role = needRole();
@@ -135,23 +166,37 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
         const name = params.get('PolicyName') ?? '';
         const document = role.inline?.[name];
         if (document === undefined) return error(res, 404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
-        return respond(res, action, `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(name)}</PolicyName><PolicyDocument>${encodeURIComponent(JSON.stringify(document))}</PolicyDocument>`);
+        return respond(
+          res,
+          action,
+          `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(name)}</PolicyName><PolicyDocument>${encodeURIComponent(JSON.stringify(document))}</PolicyDocument>`,
+        );
       }
       case 'ListAttachedRolePolicies': {
         const role = needRole();
         if (!role) return;
-        const attached = (role.attached ?? []).map((arn) => `<member><PolicyName>${xml(arn.split('/').pop()!)}</PolicyName><PolicyArn>${xml(arn)}</PolicyArn></member>`).join('');
+        const attached = (role.attached ?? [])
+          .map((arn) => `<member><PolicyName>${xml(arn.split('/').pop()!)}</PolicyName><PolicyArn>${xml(arn)}</PolicyArn></member>`)
+          .join('');
         return respond(res, action, `<AttachedPolicies>${attached}</AttachedPolicies><IsTruncated>false</IsTruncated>`);
       }
       case 'GetPolicy': {
         const arn = needPolicy();
         if (!arn) return;
-        return respond(res, action, `<Policy><PolicyName>${xml(arn.split('/').pop()!)}</PolicyName><PolicyId>ANPALOCAL</PolicyId><Arn>${xml(arn)}</Arn><Path>/</Path><DefaultVersionId>v1</DefaultVersionId><AttachmentCount>1</AttachmentCount><IsAttachable>true</IsAttachable></Policy>`);
+        return respond(
+          res,
+          action,
+          `<Policy><PolicyName>${xml(arn.split('/').pop()!)}</PolicyName><PolicyId>ANPALOCAL</PolicyId><Arn>${xml(arn)}</Arn><Path>/</Path><DefaultVersionId>v1</DefaultVersionId><AttachmentCount>1</AttachmentCount><IsAttachable>true</IsAttachable></Policy>`,
+        );
       }
       case 'GetPolicyVersion': {
         const arn = needPolicy();
         if (!arn) return;
-        return respond(res, action, `<PolicyVersion><Document>${encodeURIComponent(JSON.stringify(state.policies[arn]))}</Document><VersionId>${xml(params.get('VersionId') ?? 'v1')}</VersionId><IsDefaultVersion>true</IsDefaultVersion></PolicyVersion>`);
+        return respond(
+          res,
+          action,
+          `<PolicyVersion><Document>${encodeURIComponent(JSON.stringify(state.policies[arn]))}</Document><VersionId>${xml(params.get('VersionId') ?? 'v1')}</VersionId><IsDefaultVersion>true</IsDefaultVersion></PolicyVersion>`,
+        );
       }
       case 'SimulatePrincipalPolicy': {
         const source = params.get('PolicySourceArn') ?? '';
@@ -164,7 +209,9 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
         for (const a of actions) {
           for (const resource of resources.length ? resources : ['*']) {
             const decision = await simulate(state, role, source, a, resource, context);
-            results.push(`<member><EvalActionName>${xml(a)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`);
+            results.push(
+              `<member><EvalActionName>${xml(a)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`,
+            );
           }
         }
         return respond(res, action, `<EvaluationResults>${results.join('')}</EvaluationResults><IsTruncated>false</IsTruncated>`);

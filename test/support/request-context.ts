@@ -35,7 +35,10 @@ export function sampleArn(action: string, name = 'prod'): string {
  * carries them, and for S3 buckets only when bucket ABAC is enabled.
  */
 export function requestContext(
-  action: string, arn: string, tags: Record<string, string>, options: { bucketAbac?: boolean } = {},
+  action: string,
+  arn: string,
+  tags: Record<string, string>,
+  options: { bucketAbac?: boolean } = {},
 ): Record<string, string> {
   return verify.resourceTagContext(arn === '*' ? action : known(action), arn, tags, options.bucketAbac ?? false);
 }

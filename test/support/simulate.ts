@@ -30,27 +30,35 @@ const DEFAULT_KEY_POLICY = {
  * context key: the context must be one AWS would really build for that action.
  */
 export async function decide(policies: EffectivePolicies, request: Request): Promise<Decision> {
-  const contextVariables = { ...requestContext(request.action, request.resource, request.tags ?? {}, { bucketAbac: request.bucketAbac }), ...(request.context ?? {}) };
-  const result: any = await runSimulation({
-    request: {
-      principal: request.principal ?? `arn:aws:iam::${ACCOUNT}:role/agent`,
-      action: request.action,
-      resource: { resource: request.resource, accountId: ACCOUNT },
-      contextVariables,
+  const contextVariables = {
+    ...requestContext(request.action, request.resource, request.tags ?? {}, { bucketAbac: request.bucketAbac }),
+    ...(request.context ?? {}),
+  };
+  const result: any = await runSimulation(
+    {
+      request: {
+        principal: request.principal ?? `arn:aws:iam::${ACCOUNT}:role/agent`,
+        action: request.action,
+        resource: { resource: request.resource, accountId: ACCOUNT },
+        contextVariables,
+      },
+      identityPolicies: policies.identityPolicies.map((p) => ({ name: p.name, policy: p.policy })),
+      permissionBoundaryPolicies: policies.permissionsBoundary ? [policies.permissionsBoundary] : undefined,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: request.resourcePolicy ?? (request.resource.startsWith('arn:aws:kms:') ? DEFAULT_KEY_POLICY : undefined),
+      additionalSettings: { s3: { bucketAbacEnabled: request.bucketAbac ?? false } },
     },
-    identityPolicies: policies.identityPolicies.map((p) => ({ name: p.name, policy: p.policy })),
-    permissionBoundaryPolicies: policies.permissionsBoundary ? [policies.permissionsBoundary] : undefined,
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: request.resourcePolicy ?? (request.resource.startsWith('arn:aws:kms:') ? DEFAULT_KEY_POLICY : undefined),
-    additionalSettings: { s3: { bucketAbacEnabled: request.bucketAbac ?? false } },
-  }, {});
+    {},
+  );
   if (result.resultType === 'error') {
     throw new Error(`simulation of ${request.action} on ${request.resource} failed: ${JSON.stringify(result.errors)}`);
   }
   const ignored = result.result?.ignoredContextKeys ?? [];
   if (ignored.length > 0) {
-    throw new Error(`the simulator ignored context keys ${ignored.join(', ')} for ${request.action} on ${request.resource}: the test context is not realistic`);
+    throw new Error(
+      `the simulator ignored context keys ${ignored.join(', ')} for ${request.action} on ${request.resource}: the test context is not realistic`,
+    );
   }
   return result.overallResult as Decision;
 }
@@ -75,6 +83,8 @@ export async function decideOnSample(policies: EffectivePolicies, request: Omit<
   // Every sample is ambiguous (the ARN formats of the action's types coincide): evaluate the
   // simulator's wildcard mode, which decides for each matching resource type.
   const wildcard = candidates[0].replace(/[^:/]+$/, '*');
-  const decision = await decide(policies, { ...request, resource: wildcard }).catch(() => { throw lastError; });
+  const decision = await decide(policies, { ...request, resource: wildcard }).catch(() => {
+    throw lastError;
+  });
   return decision;
 }

@@ -51,7 +51,10 @@ const PSEUDO: Record<string, string> = {
 };
 
 export class TemplateResolver {
-  constructor(private readonly template: Template, private readonly imports: Record<string, unknown> = {}) {}
+  constructor(
+    private readonly template: Template,
+    private readonly imports: Record<string, unknown> = {},
+  ) {}
 
   public resolve(value: any): any {
     if (Array.isArray(value)) {
@@ -134,7 +137,14 @@ export class TemplateResolver {
 
   private nameOf(logicalId: string, resource: { Type: string; Properties?: any }): string {
     const props = resource.Properties ?? {};
-    const explicit = props.TableName ?? props.BucketName ?? props.QueueName ?? props.RoleName ?? props.ManagedPolicyName ?? props.DBInstanceIdentifier ?? props.FunctionName;
+    const explicit =
+      props.TableName ??
+      props.BucketName ??
+      props.QueueName ??
+      props.RoleName ??
+      props.ManagedPolicyName ??
+      props.DBInstanceIdentifier ??
+      props.FunctionName;
     return typeof explicit === 'string' ? explicit : physicalName(logicalId);
   }
 }

@@ -10,7 +10,11 @@ import { requestContext, sampleArns } from '../support/request-context';
 import { cli } from './verify-fixtures';
 
 type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
-interface Scp { name: string; size: number; document: any }
+interface Scp {
+  name: string;
+  size: number;
+  document: any;
+}
 
 const ACCOUNT = '123456789012';
 const FULL_AWS_ACCESS = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
@@ -21,21 +25,45 @@ const ADMIN = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*
  * FullAWSAccess, as an organization has them), with @cloud-copilot/iam-simulate, under the
  * realistic request context of the action.
  */
-async function underScps(scps: Scp[], request: { action: string; resource: string; tags: Record<string, string>; agent: boolean; context?: Record<string, string | string[]> }): Promise<Decision> {
-  const contextVariables: Record<string, string | string[]> = { ...requestContext(request.action, request.resource, request.tags), ...(request.context ?? {}) };
+async function underScps(
+  scps: Scp[],
+  request: { action: string; resource: string; tags: Record<string, string>; agent: boolean; context?: Record<string, string | string[]> },
+): Promise<Decision> {
+  const contextVariables: Record<string, string | string[]> = {
+    ...requestContext(request.action, request.resource, request.tags),
+    ...(request.context ?? {}),
+  };
   if (request.agent) contextVariables['aws:PrincipalTag/guardrails:agent'] = 'ops-assistant';
-  const result: any = await runSimulation({
-    request: { principal: `arn:aws:iam::${ACCOUNT}:role/agent`, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables },
-    identityPolicies: [{ name: 'AdministratorAccess', policy: ADMIN }],
-    serviceControlPolicies: [{ orgIdentifier: 'r-root', policies: [{ name: 'FullAWSAccess', policy: FULL_AWS_ACCESS }, ...scps.map((s) => ({ name: s.name, policy: s.document }))] }],
-    resourceControlPolicies: [],
-    resourcePolicy: request.resource.startsWith('arn:aws:kms:')
-      ? { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] }
-      : undefined,
-  }, {});
-  if (result.resultType === 'error') throw new Error(`simulation of ${request.action} on ${request.resource} failed: ${JSON.stringify(result.errors)}`);
+  const result: any = await runSimulation(
+    {
+      request: {
+        principal: `arn:aws:iam::${ACCOUNT}:role/agent`,
+        action: request.action,
+        resource: { resource: request.resource, accountId: ACCOUNT },
+        contextVariables,
+      },
+      identityPolicies: [{ name: 'AdministratorAccess', policy: ADMIN }],
+      serviceControlPolicies: [
+        {
+          orgIdentifier: 'r-root',
+          policies: [{ name: 'FullAWSAccess', policy: FULL_AWS_ACCESS }, ...scps.map((s) => ({ name: s.name, policy: s.document }))],
+        },
+      ],
+      resourceControlPolicies: [],
+      resourcePolicy: request.resource.startsWith('arn:aws:kms:')
+        ? {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+          }
+        : undefined,
+    },
+    {},
+  );
+  if (result.resultType === 'error')
+    throw new Error(`simulation of ${request.action} on ${request.resource} failed: ${JSON.stringify(result.errors)}`);
   const ignored = result.result?.ignoredContextKeys ?? [];
-  if (ignored.length > 0) throw new Error(`the simulator ignored context keys ${ignored.join(', ')} for ${request.action}: the test context is not realistic`);
+  if (ignored.length > 0)
+    throw new Error(`the simulator ignored context keys ${ignored.join(', ')} for ${request.action}: the test context is not realistic`);
   return result.overallResult;
 }
 
@@ -52,7 +80,9 @@ async function underScpsOnSample(scps: Scp[], request: { action: string; tags: R
       if (!/multiple\.resource\.types/.test(lastError.message)) throw e;
     }
   }
-  return underScps(scps, { ...request, resource: candidates[0].replace(/[^:/]+$/, '*') }).catch(() => { throw lastError; });
+  return underScps(scps, { ...request, resource: candidates[0].replace(/[^:/]+$/, '*') }).catch(() => {
+    throw lastError;
+  });
 }
 
 describe('export-scp: the production guard as service control policies for agent principals', () => {
@@ -99,9 +129,19 @@ describe('export-scp: the production guard as service control policies for agent
       await expect(underScps(scps, { ...request, tags: { environment: 'production' }, agent: false })).resolves.toBe('Allowed');
     }
     // the production tag cannot be relabelled by the agent
-    await expect(underScps(scps, { action: 'dynamodb:TagResource', resource: table.resource, tags: { environment: 'production' }, agent: true, context: { 'aws:TagKeys': ['environment'], 'aws:RequestTag/environment': 'dev' } })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      underScps(scps, {
+        action: 'dynamodb:TagResource',
+        resource: table.resource,
+        tags: { environment: 'production' },
+        agent: true,
+        context: { 'aws:TagKeys': ['environment'], 'aws:RequestTag/environment': 'dev' },
+      }),
+    ).resolves.toBe('ExplicitlyDenied');
     // an S3 bucket without ABAC carries no tag in the context: protected even when tagged dev
-    await expect(underScps(scps, { action: 's3:DeleteBucket', resource: 'arn:aws:s3:::scratch', tags: { environment: 'dev' }, agent: true })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      underScps(scps, { action: 's3:DeleteBucket', resource: 'arn:aws:s3:::scratch', tags: { environment: 'dev' }, agent: true }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 
   test('--with-escalation adds the escalation denies: no CDK deploy role, no IAM writes, no task tokens for agents', async () => {
@@ -112,8 +152,12 @@ describe('export-scp: the production guard as service control policies for agent
     const cdkRole = `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-deploy-role-${ACCOUNT}-us-east-1`;
     await expect(underScps(withEscalation, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: true })).resolves.toBe('ExplicitlyDenied');
     await expect(underScps(withEscalation, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: false })).resolves.toBe('Allowed');
-    await expect(underScps(withEscalation, { action: 'iam:AttachRolePolicy', resource: `arn:aws:iam::${ACCOUNT}:role/agent`, tags: {}, agent: true })).resolves.toBe('ExplicitlyDenied');
-    await expect(underScps(withEscalation, { action: 'states:SendTaskSuccess', resource: '*', tags: {}, agent: true })).resolves.toBe('ExplicitlyDenied');
+    await expect(
+      underScps(withEscalation, { action: 'iam:AttachRolePolicy', resource: `arn:aws:iam::${ACCOUNT}:role/agent`, tags: {}, agent: true }),
+    ).resolves.toBe('ExplicitlyDenied');
+    await expect(underScps(withEscalation, { action: 'states:SendTaskSuccess', resource: '*', tags: {}, agent: true })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
     // without the flag, those stay with the agent role's own policies
     await expect(underScps(scps, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: true })).resolves.toBe('Allowed');
   });

@@ -38,7 +38,12 @@ describe('verify reports what an agent can request through an approval gate, apa
     expect(orders('requester').gated).toEqual(['dynamodb:DeleteTable']);
     expect(orders('requester').canDestroy).toEqual([]);
     expect(orders('requester').status).toBe('denied');
-    expect(agent('requester').gates).toEqual([{ gate: 'Ops/Gate/Workflow', operations: [{ action: 'dynamodb:DeleteTable', resources: [expect.stringMatching(/^arn:aws:dynamodb:.*:table\/Production-Orders/)] }] }]);
+    expect(agent('requester').gates).toEqual([
+      {
+        gate: 'Ops/Gate/Workflow',
+        operations: [{ action: 'dynamodb:DeleteTable', resources: [expect.stringMatching(/^arn:aws:dynamodb:.*:table\/Production-Orders/)] }],
+      },
+    ]);
     // and the agent not granted to request has no gate
     expect(agent('bystander').gates).toEqual([]);
     expect(orders('bystander').gated).toEqual([]);
@@ -49,7 +54,9 @@ describe('verify reports what an agent can request through an approval gate, apa
   test('the terminal table shows the gated operation in the GUARDED column', async () => {
     const run = await cli('verify', dir);
     expect(run.stdout).toMatch(/requester\s+Production\/Orders\s+guarded\s+nothing\s+\d+ denied; gated: dynamodb:DeleteTable/);
-    expect(run.stdout).toContain('requester: can request through approval gate Ops/Gate/Workflow (a human decides): dynamodb:DeleteTable on arn:aws:dynamodb:');
+    expect(run.stdout).toContain(
+      'requester: can request through approval gate Ops/Gate/Workflow (a human decides): dynamodb:DeleteTable on arn:aws:dynamodb:',
+    );
     expect(run.stdout).not.toMatch(/bystander\s+Production\/Orders.*gated/);
   });
 });

@@ -78,7 +78,9 @@ describe('verify with bad input: a clear message and a distinct exit code, never
     // GIVEN an agent whose inline policy has an effect IAM does not know
     const dir = taggedAgentApp((_stack, role) => {
       const cfn = role.node.defaultChild as iam.CfnRole;
-      cfn.addPropertyOverride('Policies', [{ PolicyName: 'broken', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Maybe', Action: 's3:GetObject', Resource: '*' }] } }]);
+      cfn.addPropertyOverride('Policies', [
+        { PolicyName: 'broken', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Maybe', Action: 's3:GetObject', Resource: '*' }] } },
+      ]);
     });
     const run = await cli('verify', dir);
     expect(run.code).toBe(EXIT.badPolicy);
@@ -111,7 +113,12 @@ describe('verify with bad input: a clear message and a distinct exit code, never
 });
 
 describe('the command line of verify and export-scp: one parser, clear usage errors (exit 2)', () => {
-  const helps = [['verify', '--help'], ['verify', '-h'], ['export-scp', '--help'], ['export-scp', '-h']];
+  const helps = [
+    ['verify', '--help'],
+    ['verify', '-h'],
+    ['export-scp', '--help'],
+    ['export-scp', '-h'],
+  ];
   test.each(helps)('%s %s prints the usage to stdout and exits 0', async (command, flag) => {
     const run = await cli(command, flag);
     expect(run.code).toBe(EXIT.ok);

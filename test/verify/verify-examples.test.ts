@@ -12,7 +12,10 @@ import { Template } from '../support/template-resolver';
 import { IncidentStack, cli, synthTo } from './verify-fixtures';
 
 function templates(dir: string): Template[] {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.template.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.template.json'))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 }
 
 function template(dir: string, stack: string): Template {
@@ -45,7 +48,14 @@ describe('verify on the guarded example app (examples/production-app)', () => {
 
   test('every production resource of the app is assessed, the dev table is not production', () => {
     const ids = report.productionResources.map((r) => r.id);
-    for (const expected of ['Production/Orders', 'Production/Customers', 'Production/Invoices', 'Production/Jobs', 'Production/DataKey', 'Production/Zone']) {
+    for (const expected of [
+      'Production/Orders',
+      'Production/Customers',
+      'Production/Invoices',
+      'Production/Jobs',
+      'Production/DataKey',
+      'Production/Zone',
+    ]) {
       expect(ids).toContain(expected);
     }
     // the stacks themselves: deleting a stack deletes what it holds
@@ -53,7 +63,12 @@ describe('verify on the guarded example app (examples/production-app)', () => {
     expect(ids.some((id) => id.startsWith('Dev'))).toBe(false);
     const agent = report.agents[0];
     for (const r of agent.resources) {
-      expect({ resource: r.resource, destroy: r.canDestroy, data: r.canDeleteData, tags: r.canRetag }).toEqual({ resource: r.resource, destroy: [], data: [], tags: [] });
+      expect({ resource: r.resource, destroy: r.canDestroy, data: r.canDeleteData, tags: r.canRetag }).toEqual({
+        resource: r.resource,
+        destroy: [],
+        data: [],
+        tags: [],
+      });
       expect(r.checked).toBeGreaterThan(0);
     }
     // the explicit queue-consumer grant keeps working, and is reported as such, with what else it can change
@@ -77,7 +92,11 @@ describe('verify on the guarded example app (examples/production-app)', () => {
       for (const check of resourceChecks(resource).filter((c) => c.category !== 'data')) {
         evaluated++;
         // WHEN @cloud-copilot/iam-simulate evaluates it under the action's real request context
-        const decision = await decide(policies, { action: check.action, resource: check.arn.replace(':000000000000:', ':123456789012:'), tags: resource.tags });
+        const decision = await decide(policies, {
+          action: check.action,
+          resource: check.arn.replace(':000000000000:', ':123456789012:'),
+          tags: resource.tags,
+        });
         if (decision !== 'ExplicitlyDenied') notDenied.push(`${check.action} on ${resource.id}: ${decision}`);
       }
     }
@@ -98,7 +117,9 @@ describe('verify on the guarded example app (examples/production-app)', () => {
 describe('verify on the incident (a plain role with PowerUserAccess beside production)', () => {
   let dir: string;
   beforeAll(() => {
-    dir = synthTo((app) => { new IncidentStack(app, 'Incident', { account: '123456789012' }); }, 'verify-incident-');
+    dir = synthTo((app) => {
+      new IncidentStack(app, 'Incident', { account: '123456789012' });
+    }, 'verify-incident-');
   });
 
   test('fails with exit 1, naming the role and the production resources it can destroy', async () => {
@@ -136,7 +157,9 @@ describe('verify on the incident (a plain role with PowerUserAccess beside produ
     expect(disagreements).toEqual([]);
     // and the escalation it reports: assuming CDK's deploy role
     expect(agent.escalation.allowed).toEqual(expect.arrayContaining([expect.objectContaining({ group: 'assume-role', action: 'sts:AssumeRole' })]));
-    await expect(decide(policies, { action: 'sts:AssumeRole', resource: 'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1' })).resolves.toBe('Allowed');
+    await expect(
+      decide(policies, { action: 'sts:AssumeRole', resource: 'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1' }),
+    ).resolves.toBe('Allowed');
   });
 
   test('--markdown renders a pull request comment with the findings', async () => {
@@ -152,8 +175,12 @@ describe('verify on examples/incident-app', () => {
   test('the incident as written fails (exit 1) naming the role and the database; with GuardAgents applied it passes (exit 0)', async () => {
     // GIVEN the incident example, as written and with GuardAgents applied
     const { buildIncidentApp } = await import('../../examples/incident-app/main');
-    const unguarded = synthTo((app) => { buildIncidentApp(app); }, 'verify-incident-app-');
-    const guarded = synthTo((app) => { buildIncidentApp(app, { guardAgents: true }); }, 'verify-incident-app-guarded-');
+    const unguarded = synthTo((app) => {
+      buildIncidentApp(app);
+    }, 'verify-incident-app-');
+    const guarded = synthTo((app) => {
+      buildIncidentApp(app, { guardAgents: true });
+    }, 'verify-incident-app-guarded-');
     // WHEN verify reads each
     const before = await cli('verify', unguarded);
     const after = await cli('verify', guarded, '--json');
@@ -186,7 +213,10 @@ describe('verify finds agents and resources wherever the app puts them', () => {
       const tagged = new iam.Role(agents, 'Tagged', { assumedBy: new iam.AccountRootPrincipal() });
       Tags.of(tagged).add('guardrails:agent', 'nested-bot');
       table.grantFullAccess(tagged);
-      new iam.Role(stack, 'Runner', { assumedBy: new iam.AccountRootPrincipal(), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')] });
+      new iam.Role(stack, 'Runner', {
+        assumedBy: new iam.AccountRootPrincipal(),
+        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
+      });
     }, 'verify-nested-');
     // WHEN verify runs, once naming the runner role as an agent too
     const plain = await cli('verify', dir, '--json');
@@ -208,7 +238,10 @@ describe('verify finds agents and resources wherever the app puts them', () => {
     const { Tags } = await import('aws-cdk-lib');
     const dir = synthTo((app) => {
       const stack = new Stack(app, 'Ops');
-      const role = new iam.Role(stack, 'Bot', { assumedBy: new iam.AccountRootPrincipal(), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonMQFullAccess')] });
+      const role = new iam.Role(stack, 'Bot', {
+        assumedBy: new iam.AccountRootPrincipal(),
+        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonMQFullAccess')],
+      });
       Tags.of(role).add('guardrails:agent', 'mq-bot');
     }, 'verify-unknown-');
     const run = await cli('verify', dir, '--json');

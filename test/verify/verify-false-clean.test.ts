@@ -54,7 +54,9 @@ describe('conditions on keys verify does not model fail closed', () => {
     ['StringLike aws:SourceIdentity', { StringLike: { 'aws:SourceIdentity': 'agent-*' } }, { 'aws:SourceIdentity': 'agent-42' }],
   ])('fails when an Allow conditioned on %s grants s3:DeleteBucket on a production bucket', async (_name, conditions, realContext) => {
     // GIVEN an agent allowed s3:DeleteBucket under a condition every one of its real requests can meet
-    const { code, report, dir } = await verify(conditionedAgent(new iam.PolicyStatement({ actions: ['s3:DeleteBucket'], resources: ['*'], conditions })));
+    const { code, report, dir } = await verify(
+      conditionedAgent(new iam.PolicyStatement({ actions: ['s3:DeleteBucket'], resources: ['*'], conditions })),
+    );
     const cond = template(dir, 'Cond');
     const policies = effectivePolicies(cond, logicalIdOf(cond, 'AWS::IAM::Role', 'Agent'));
     const bucketArn = new TemplateResolver(cond).resolve({ 'Fn::GetAtt': [logicalIdOf(cond, 'AWS::S3::Bucket', 'Data'), 'Arn'] });
@@ -76,32 +78,49 @@ describe('conditions on keys verify does not model fail closed', () => {
     const { code, report, dir } = await verify((app) => {
       conditionedAgent(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }))(app);
       const role = app.node.findChild('Cond').node.findChild('Agent') as iam.Role;
-      role.addToPolicy(new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['s3:DeleteBucket'], resources: ['*'], conditions: { StringNotEquals: { 'aws:RequestedRegion': 'eu-west-1' } } }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ['s3:DeleteBucket'],
+          resources: ['*'],
+          conditions: { StringNotEquals: { 'aws:RequestedRegion': 'eu-west-1' } },
+        }),
+      );
     });
     const cond = template(dir, 'Cond');
     const policies = effectivePolicies(cond, logicalIdOf(cond, 'AWS::IAM::Role', 'Agent'));
     const bucketArn = new TemplateResolver(cond).resolve({ 'Fn::GetAtt': [logicalIdOf(cond, 'AWS::S3::Bucket', 'Data'), 'Arn'] });
     // (the simulator: a request to eu-west-1 is not denied)
-    await expect(decide(policies, { action: 's3:DeleteBucket', resource: bucketArn, context: { 'aws:RequestedRegion': 'eu-west-1' } })).resolves.toBe('Allowed');
+    await expect(decide(policies, { action: 's3:DeleteBucket', resource: bucketArn, context: { 'aws:RequestedRegion': 'eu-west-1' } })).resolves.toBe(
+      'Allowed',
+    );
     // WHEN verify reads it, THEN the Deny is given no credit
     expect(code).toBe(1);
     expect(resourceOf(report.agents[0], 'Cond/Data').canDestroy).toContain('s3:DeleteBucket');
     expect(report.agents[0].assumed).toEqual(['aws:RequestedRegion']);
   });
 
-  test('fails when an environment-agnostic app allows s3:DeleteBucket on its own account\'s resources (aws:ResourceAccount)', async () => {
+  test("fails when an environment-agnostic app allows s3:DeleteBucket on its own account's resources (aws:ResourceAccount)", async () => {
     // GIVEN an app without an account, its agent allowed to delete buckets of "this account"
     const { code, report, dir } = await verify((app) => {
       const stack = new Stack(app, 'Agnostic');
       new s3.Bucket(stack, 'Data');
       const role = new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
-      role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteBucket'], resources: ['*'], conditions: { StringEquals: { 'aws:ResourceAccount': Aws.ACCOUNT_ID } } }));
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:DeleteBucket'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:ResourceAccount': Aws.ACCOUNT_ID } },
+        }),
+      );
     });
     const agnostic = template(dir, 'Agnostic');
     const policies = effectivePolicies(agnostic, logicalIdOf(agnostic, 'AWS::IAM::Role', 'Agent'));
     const bucketArn = new TemplateResolver(agnostic).resolve({ 'Fn::GetAtt': [logicalIdOf(agnostic, 'AWS::S3::Bucket', 'Data'), 'Arn'] });
     // (the simulator: deployed, the bucket is in the role's account, and the Allow holds)
-    await expect(decide(policies, { action: 's3:DeleteBucket', resource: bucketArn, context: { 'aws:ResourceAccount': '123456789012' } })).resolves.toBe('Allowed');
+    await expect(
+      decide(policies, { action: 's3:DeleteBucket', resource: bucketArn, context: { 'aws:ResourceAccount': '123456789012' } }),
+    ).resolves.toBe('Allowed');
     // WHEN verify reads it (the account is unknown offline), THEN the Allow is assumed to hold
     expect(code).toBe(1);
     expect(resourceOf(report.agents[0], 'Agnostic/Data').canDestroy).toContain('s3:DeleteBucket');
@@ -110,22 +129,51 @@ describe('conditions on keys verify does not model fail closed', () => {
 
   test('keeps the conditions verify models: resource tags, resource account, principal tags and the relabelling tag', () => {
     // GIVEN a policy mixing modelled and unmodelled keys
-    const rewritten = assumeUnmodelledConditions({
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Deny', Action: '*', Resource: '*', Condition: { StringNotEquals: { 'aws:ResourceTag/environment': 'dev' }, StringEqualsIfExists: { 'aws:ResourceAccount': ['1'] } } },
-        { Effect: 'Deny', Action: '*', Resource: '*', Condition: { Null: { 'aws:PrincipalTag/guardrails:agent': 'false' }, 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['environment'] } } },
-        { Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': '2026-01-01T00:00:00Z' } } },
-        { Effect: 'Allow', Action: 's3:*', Resource: '*', Condition: { StringEquals: { 'aws:RequestedRegion': 'us-east-1', 'aws:ResourceTag/team': 'a' } } },
-        { Effect: 'Allow', Action: 'ec2:CreateTags', Resource: '*', Condition: { StringEquals: { 'aws:RequestTag/environment': 'prod', 'aws:RequestTag/team': 'a' } } },
-      ],
-    }, 'environment');
+    const rewritten = assumeUnmodelledConditions(
+      {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Deny',
+            Action: '*',
+            Resource: '*',
+            Condition: { StringNotEquals: { 'aws:ResourceTag/environment': 'dev' }, StringEqualsIfExists: { 'aws:ResourceAccount': ['1'] } },
+          },
+          {
+            Effect: 'Deny',
+            Action: '*',
+            Resource: '*',
+            Condition: { 'Null': { 'aws:PrincipalTag/guardrails:agent': 'false' }, 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['environment'] } },
+          },
+          { Effect: 'Deny', Action: '*', Resource: '*', Condition: { DateLessThan: { 'aws:TokenIssueTime': '2026-01-01T00:00:00Z' } } },
+          {
+            Effect: 'Allow',
+            Action: 's3:*',
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:RequestedRegion': 'us-east-1', 'aws:ResourceTag/team': 'a' } },
+          },
+          {
+            Effect: 'Allow',
+            Action: 'ec2:CreateTags',
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:RequestTag/environment': 'prod', 'aws:RequestTag/team': 'a' } },
+          },
+        ],
+      },
+      'environment',
+    );
     // THEN the guard-style denies stay as they are, the unmodelled deny is assumed not to apply,
     // and the Allow keeps only its modelled condition
     const statements = (rewritten.document as any).Statement;
     expect(statements).toHaveLength(4);
-    expect(statements[0].Condition).toEqual({ StringNotEquals: { 'aws:ResourceTag/environment': 'dev' }, StringEqualsIfExists: { 'aws:ResourceAccount': ['1'] } });
-    expect(statements[1].Condition).toEqual({ Null: { 'aws:PrincipalTag/guardrails:agent': 'false' }, 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['environment'] } });
+    expect(statements[0].Condition).toEqual({
+      StringNotEquals: { 'aws:ResourceTag/environment': 'dev' },
+      StringEqualsIfExists: { 'aws:ResourceAccount': ['1'] },
+    });
+    expect(statements[1].Condition).toEqual({
+      'Null': { 'aws:PrincipalTag/guardrails:agent': 'false' },
+      'ForAnyValue:StringEquals': { 'aws:TagKeys': ['environment'] },
+    });
     expect(statements[2]).toEqual({ Effect: 'Allow', Action: 's3:*', Resource: '*', Condition: { StringEquals: { 'aws:ResourceTag/team': 'a' } } });
     // (the agent chooses the request's other tags: only the relabelling tag is modelled)
     expect(statements[3].Condition).toEqual({ StringEquals: { 'aws:RequestTag/environment': 'prod' } });
@@ -141,7 +189,9 @@ describe('resource-based policies count', () => {
       const role = guarded
         ? new AgentRole(stack, 'Agent', { agentName: 'guarded', assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') })
         : new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
-      bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [principal(role, stack)], actions: ['s3:DeleteBucket'], resources: [bucket.bucketArn] }));
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({ principals: [principal(role, stack)], actions: ['s3:DeleteBucket'], resources: [bucket.bucketArn] }),
+      );
     };
   }
 
@@ -153,7 +203,13 @@ describe('resource-based policies count', () => {
     const bucketArn = resolver.resolve({ 'Fn::GetAtt': [logicalIdOf(rp, 'AWS::S3::Bucket', 'Data'), 'Arn'] });
     const bucketPolicy = resolver.resolve(rp.Resources[logicalIdOf(rp, 'AWS::S3::BucketPolicy', 'DataPolicy')].Properties.PolicyDocument);
     const principal = resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] });
-    return decide(policies, { action: 's3:DeleteBucket', resource: bucketArn, resourcePolicy: bucketPolicy, principal, tags: guarded ? {} : undefined });
+    return decide(policies, {
+      action: 's3:DeleteBucket',
+      resource: bucketArn,
+      resourcePolicy: bucketPolicy,
+      principal,
+      tags: guarded ? {} : undefined,
+    });
   }
 
   test('fails when a bucket policy grants the agent role s3:DeleteBucket', async () => {
@@ -165,34 +221,42 @@ describe('resource-based policies count', () => {
     expect(code).toBe(1);
     const agent = report.agents[0];
     expect(resourceOf(agent, 'Rp/Data').canDestroy).toEqual(['s3:DeleteBucket']);
-    expect(agent.resourceGrants).toEqual([expect.objectContaining({ source: expect.stringContaining('AWS::S3::BucketPolicy'), scope: 'role', certain: true })]);
+    expect(agent.resourceGrants).toEqual([
+      expect.objectContaining({ source: expect.stringContaining('AWS::S3::BucketPolicy'), scope: 'role', certain: true }),
+    ]);
   });
 
-  test('fails when a queue policy grants sqs:DeleteQueue to any principal (the agent\'s sessions included)', async () => {
+  test("fails when a queue policy grants sqs:DeleteQueue to any principal (the agent's sessions included)", async () => {
     // GIVEN a queue whose policy lets anyone delete it, and an agent role with no identity grant
     const { code, report, dir } = await verify((app) => {
       const stack = new Stack(app, 'Qp', { env });
       const queue = new sqs.Queue(stack, 'Jobs');
       new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
-      queue.addToResourcePolicy(new iam.PolicyStatement({ principals: [new iam.AnyPrincipal()], actions: ['sqs:DeleteQueue'], resources: [queue.queueArn] }));
+      queue.addToResourcePolicy(
+        new iam.PolicyStatement({ principals: [new iam.AnyPrincipal()], actions: ['sqs:DeleteQueue'], resources: [queue.queueArn] }),
+      );
     });
     const qp = template(dir, 'Qp');
     const resolver = new TemplateResolver(qp);
     const roleId = logicalIdOf(qp, 'AWS::IAM::Role', 'Agent');
     // (the simulator: the queue policy alone lets the role delete the queue)
-    await expect(decide(effectivePolicies(qp, roleId), {
-      action: 'sqs:DeleteQueue',
-      resource: resolver.resolve({ 'Fn::GetAtt': [logicalIdOf(qp, 'AWS::SQS::Queue', 'Jobs'), 'Arn'] }),
-      resourcePolicy: resolver.resolve(qp.Resources[logicalIdOf(qp, 'AWS::SQS::QueuePolicy', 'JobsPolicy')].Properties.PolicyDocument),
-      principal: resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] }),
-    })).resolves.toBe('Allowed');
+    await expect(
+      decide(effectivePolicies(qp, roleId), {
+        action: 'sqs:DeleteQueue',
+        resource: resolver.resolve({ 'Fn::GetAtt': [logicalIdOf(qp, 'AWS::SQS::Queue', 'Jobs'), 'Arn'] }),
+        resourcePolicy: resolver.resolve(qp.Resources[logicalIdOf(qp, 'AWS::SQS::QueuePolicy', 'JobsPolicy')].Properties.PolicyDocument),
+        principal: resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] }),
+      }),
+    ).resolves.toBe('Allowed');
     // WHEN verify reads it, THEN the queue is destructible
     expect(code).toBe(1);
     expect(resourceOf(report.agents[0], 'Qp/Jobs').canDestroy).toEqual(['sqs:DeleteQueue']);
-    expect(report.agents[0].resourceGrants).toEqual([expect.objectContaining({ source: expect.stringContaining('AWS::SQS::QueuePolicy'), scope: 'session', certain: true })]);
+    expect(report.agents[0].resourceGrants).toEqual([
+      expect.objectContaining({ source: expect.stringContaining('AWS::SQS::QueuePolicy'), scope: 'session', certain: true }),
+    ]);
   });
 
-  test('the guard\'s explicit denies still apply to what a bucket policy grants', async () => {
+  test("the guard's explicit denies still apply to what a bucket policy grants", async () => {
     // GIVEN the same grant to a guarded AgentRole
     const { report, dir } = await verify(bucketPolicyGrant((role) => new iam.ArnPrincipal(role.roleArn), true));
     // (the simulator: the guard denies it on the untagged, hence production, bucket)
@@ -221,12 +285,14 @@ describe('resource-based policies count', () => {
     const resolver = new TemplateResolver(rp);
     const roleId = logicalIdOf(rp, 'AWS::IAM::Role', 'Agent');
     // (the simulator: without an identity grant the role cannot delete the bucket)
-    await expect(decide(effectivePolicies(rp, roleId), {
-      action: 's3:DeleteBucket',
-      resource: resolver.resolve({ 'Fn::GetAtt': [logicalIdOf(rp, 'AWS::S3::Bucket', 'Data'), 'Arn'] }),
-      resourcePolicy: resolver.resolve(rp.Resources[logicalIdOf(rp, 'AWS::S3::BucketPolicy', 'DataPolicy')].Properties.PolicyDocument),
-      principal: resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] }),
-    })).resolves.toBe('ImplicitlyDenied');
+    await expect(
+      decide(effectivePolicies(rp, roleId), {
+        action: 's3:DeleteBucket',
+        resource: resolver.resolve({ 'Fn::GetAtt': [logicalIdOf(rp, 'AWS::S3::Bucket', 'Data'), 'Arn'] }),
+        resourcePolicy: resolver.resolve(rp.Resources[logicalIdOf(rp, 'AWS::S3::BucketPolicy', 'DataPolicy')].Properties.PolicyDocument),
+        principal: resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] }),
+      }),
+    ).resolves.toBe('ImplicitlyDenied');
     // THEN verify reports nothing on the bucket
     expect(resourceOf(report.agents[0], 'Rp/Data').canDestroy).toEqual([]);
     expect(report.agents[0].resourceGrants).toEqual([]);
@@ -254,7 +320,14 @@ describe('production resources outside the app', () => {
     }
     expect(outside.canDeleteData).toEqual(expect.arrayContaining(['s3:DeleteObject', 'dynamodb:DeleteItem']));
     // and only the actions its Allows name were evaluated there
-    expect(outside.checked).toBe(outside.canDestroy.length + outside.canDeleteData.length + outside.canRetag.length + outside.grantedData.length + outside.denied + outside.notGranted);
+    expect(outside.checked).toBe(
+      outside.canDestroy.length +
+        outside.canDeleteData.length +
+        outside.canRetag.length +
+        outside.grantedData.length +
+        outside.denied +
+        outside.notGranted,
+    );
     expect(outside.canDestroy.every((a) => /^(s3|dynamodb|rds):/.test(a))).toBe(true);
   });
 

@@ -57,7 +57,11 @@ export class IncidentStack extends Stack {
   constructor(app: App, id: string, props: IncidentStackProps = {}) {
     super(app, id, props.account ? { env: { account: props.account, region: 'us-east-1' } } : {});
     Tags.of(this).add('environment', 'production');
-    const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
     this.database = new rds.DatabaseInstance(this, 'CustomersDb', {
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
       vpc,

@@ -26,7 +26,16 @@ describe('the HTML report in headless Chromium', () => {
     code = run.code;
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -64,7 +73,8 @@ describe('the HTML report in headless Chromium', () => {
     await expect(deniedCell.isVisible()).resolves.toBe(true);
     // Runs in the page (the function's source is sent there): the browser's getComputedStyle, which the node typings do not declare.
     type InPage = { getComputedStyle: (e: unknown) => { backgroundColor: string } };
-    const colour = (selector: typeof allowedCell) => selector.evaluate((el) => (globalThis as unknown as InPage).getComputedStyle(el).backgroundColor);
+    const colour = (selector: typeof allowedCell) =>
+      selector.evaluate((el) => (globalThis as unknown as InPage).getComputedStyle(el).backgroundColor);
     await expect(colour(allowedCell)).resolves.toBe('rgb(217, 48, 37)');
     await expect(colour(deniedCell)).resolves.toBe('rgb(24, 128, 56)');
 

@@ -19,8 +19,17 @@ const GRANTEE = 'bucket-policy-grantee';
 function conditionKeysFor(document: any, action: string): string[] {
   const statements = Array.isArray(document?.Statement) ? document.Statement : [document?.Statement];
   const names = (s: any) => (Array.isArray(s?.Action) ? s.Action : [s?.Action]).filter((a: unknown): a is string => typeof a === 'string');
-  const matches = (pattern: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i').test(action);
-  return statements.filter((s: any) => names(s).some(matches)).flatMap((s: any) => Object.values(s?.Condition ?? {}).flatMap((entries: any) => Object.keys(entries ?? {})));
+  const matches = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    ).test(action);
+  return statements
+    .filter((s: any) => names(s).some(matches))
+    .flatMap((s: any) => Object.values(s?.Condition ?? {}).flatMap((entries: any) => Object.keys(entries ?? {})));
 }
 
 interface Proxy {
@@ -36,20 +45,28 @@ async function startMissingContextProxy(target: string, policy: unknown): Promis
     req.on('end', async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const params = new URLSearchParams(body);
-      const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': String(req.headers['content-type'] ?? 'application/x-www-form-urlencoded') }, body });
+      const upstream = await fetch(target, {
+        method: 'POST',
+        headers: { 'content-type': String(req.headers['content-type'] ?? 'application/x-www-form-urlencoded') },
+        body,
+      });
       let text = await upstream.text();
       if (params.get('Action') === 'SimulatePrincipalPolicy') {
         const given = new Set<string>();
-        for (let i = 1; params.has(`ContextEntries.member.${i}.ContextKeyName`); i++) given.add(params.get(`ContextEntries.member.${i}.ContextKeyName`)!.toLowerCase());
+        for (let i = 1; params.has(`ContextEntries.member.${i}.ContextKeyName`); i++)
+          given.add(params.get(`ContextEntries.member.${i}.ContextKeyName`)!.toLowerCase());
         const hasResources = params.has('ResourceArns.member.1');
-        text = text.replace(/<member><EvalActionName>([^<]*)<\/EvalActionName><EvalResourceName>([^<]*)<\/EvalResourceName><EvalDecision>([^<]*)<\/EvalDecision>(.*?)<MissingContextValues\/><\/member>/g, (_m, action: string, resource: string, decision: string, rest: string) => {
-          const missing = [...new Set(conditionKeysFor(policy, action))].filter((k) => !given.has(k.toLowerCase()));
-          const list = `<MissingContextValues>${missing.map((k) => `<member>${k}</member>`).join('')}</MissingContextValues>`;
-          // As IAM does: per resource when ResourceArns were given, on the result when the resource is *.
-          return hasResources
-            ? `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decision}</EvalDecision>${rest}<MissingContextValues/><ResourceSpecificResults><member><EvalResourceName>${resource}</EvalResourceName><EvalResourceDecision>${decision}</EvalResourceDecision>${list}</member></ResourceSpecificResults></member>`
-            : `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decision}</EvalDecision>${rest}${list}</member>`;
-        });
+        text = text.replace(
+          /<member><EvalActionName>([^<]*)<\/EvalActionName><EvalResourceName>([^<]*)<\/EvalResourceName><EvalDecision>([^<]*)<\/EvalDecision>(.*?)<MissingContextValues\/><\/member>/g,
+          (_m, action: string, resource: string, decision: string, rest: string) => {
+            const missing = [...new Set(conditionKeysFor(policy, action))].filter((k) => !given.has(k.toLowerCase()));
+            const list = `<MissingContextValues>${missing.map((k) => `<member>${k}</member>`).join('')}</MissingContextValues>`;
+            // As IAM does: per resource when ResourceArns were given, on the result when the resource is *.
+            return hasResources
+              ? `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decision}</EvalDecision>${rest}<MissingContextValues/><ResourceSpecificResults><member><EvalResourceName>${resource}</EvalResourceName><EvalResourceDecision>${decision}</EvalResourceDecision>${list}</member></ResourceSpecificResults></member>`
+              : `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decision}</EvalDecision>${rest}${list}</member>`;
+          },
+        );
       }
       res.writeHead(upstream.status, { 'content-type': 'text/xml' });
       res.end(text);
@@ -74,13 +91,31 @@ describe('verify --live treats a decision IAM made without a context key as poss
       const stack = new Stack(a, 'Data', { env: { account: ACCOUNT, region: 'us-east-1' } });
       const bucket = new s3.Bucket(stack, 'Invoices');
       // the bucket's policy hands a second deployed role s3:DeleteBucket
-      bucket.addToResourcePolicy(new iam.PolicyStatement({ principals: [new iam.ArnPrincipal(`arn:aws:iam::${ACCOUNT}:role/${GRANTEE}`)], actions: ['s3:DeleteBucket'], resources: [bucket.bucketArn] }));
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ArnPrincipal(`arn:aws:iam::${ACCOUNT}:role/${GRANTEE}`)],
+          actions: ['s3:DeleteBucket'],
+          resources: [bucket.bucketArn],
+        }),
+      );
     }, 'verify-live-missing-');
     // GIVEN a deployed role allowed s3:DeleteBucket in us-east-1 only: every request it makes there carries the key
     const policy = new iam.PolicyDocument({
-      statements: [new iam.PolicyStatement({ actions: ['s3:DeleteBucket'], resources: ['*'], conditions: { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } } })],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['s3:DeleteBucket'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } },
+        }),
+      ],
     }).toJSON();
-    const state: LocalIamState = { roles: [{ name: ROLE, account: ACCOUNT, inline: { RegionBound: policy } }, { name: GRANTEE, account: ACCOUNT }], policies: {} };
+    const state: LocalIamState = {
+      roles: [
+        { name: ROLE, account: ACCOUNT, inline: { RegionBound: policy } },
+        { name: GRANTEE, account: ACCOUNT },
+      ],
+      policies: {},
+    };
     endpoint = await startLocalIamSimulatorEndpoint(state);
     proxy = await startMissingContextProxy(endpoint.endpoint, policy);
   });
@@ -106,7 +141,7 @@ describe('verify --live treats a decision IAM made without a context key as poss
     expect(agent.resources.flatMap((r) => [...r.canDestroy, ...r.canDeleteData, ...r.canRetag])).toEqual(['s3:DeleteBucket', 's3:DeleteBucket']);
   });
 
-  test('fails when the app\'s bucket policy grants the deployed role s3:DeleteBucket (IAM is not told about it)', async () => {
+  test("fails when the app's bucket policy grants the deployed role s3:DeleteBucket (IAM is not told about it)", async () => {
     // WHEN verify --live asks about a role with no identity policy at all
     const run = await cli('verify', app, '--live', '--role-arn', `arn:aws:iam::${ACCOUNT}:role/${GRANTEE}`, '--endpoint', proxy.endpoint, '--json');
     const report: VerifyReport = JSON.parse(run.stdout);

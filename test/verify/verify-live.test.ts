@@ -43,7 +43,9 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'local-secret';
     delete process.env.AWS_PROFILE;
     productionApp = synthTo((app) => buildApp(app), 'verify-live-prod-');
-    incidentApp = synthTo((app) => { new IncidentStack(app, 'Incident', { account: ACCOUNT }); }, 'verify-live-incident-');
+    incidentApp = synthTo((app) => {
+      new IncidentStack(app, 'Incident', { account: ACCOUNT });
+    }, 'verify-live-incident-');
     // GIVEN the example's guarded agent role as deployed, plus AdministratorAccess attached outside CDK,
     // and the incident's plain role with PowerUserAccess
     const guarded = deployedRole(productionApp, 'ops-assistant-role', ACCOUNT);
@@ -64,7 +66,16 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
 
   test('the guarded agent stays unable to destroy production with AdministratorAccess attached outside CDK (exit 0)', async () => {
     // WHEN verify asks IAM about the deployed role
-    const run = await cli('verify', productionApp, '--live', '--role-arn', `arn:aws:iam::${ACCOUNT}:role/ops-assistant-role`, '--endpoint', endpoint.endpoint, '--json');
+    const run = await cli(
+      'verify',
+      productionApp,
+      '--live',
+      '--role-arn',
+      `arn:aws:iam::${ACCOUNT}:role/ops-assistant-role`,
+      '--endpoint',
+      endpoint.endpoint,
+      '--json',
+    );
     const report: VerifyReport = JSON.parse(run.stdout);
     // THEN it read the role as deployed, including the policy attached outside CDK
     expect(run.code).toBe(0);
@@ -73,7 +84,15 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
     expect(agent.agent).toBe('ops-assistant');
     expect(agent.policies).toEqual(expect.arrayContaining([{ name: 'AdministratorAccess', source: 'aws-managed', arn: ADMIN }]));
     expect(agent.boundary).toBeDefined();
-    for (const call of ['GetRole', 'ListRolePolicies', 'GetRolePolicy', 'ListAttachedRolePolicies', 'GetPolicy', 'GetPolicyVersion', 'SimulatePrincipalPolicy']) {
+    for (const call of [
+      'GetRole',
+      'ListRolePolicies',
+      'GetRolePolicy',
+      'ListAttachedRolePolicies',
+      'GetPolicy',
+      'GetPolicyVersion',
+      'SimulatePrincipalPolicy',
+    ]) {
       expect(endpoint.calls).toContain(call);
     }
     // and IAM's simulator says every destructive action on every production resource is denied
@@ -81,7 +100,13 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
     expect(agent.resources.length).toBe(report.productionResources.length + 1);
     expect(agent.resources.map((r) => r.resource)).toContain('(any production resource outside this app)');
     for (const r of agent.resources) {
-      expect({ r: r.resource, destroy: r.canDestroy, data: r.canDeleteData, tags: r.canRetag, unknown: r.unknown }).toEqual({ r: r.resource, destroy: [], data: [], tags: [], unknown: [] });
+      expect({ r: r.resource, destroy: r.canDestroy, data: r.canDeleteData, tags: r.canRetag, unknown: r.unknown }).toEqual({
+        r: r.resource,
+        destroy: [],
+        data: [],
+        tags: [],
+        unknown: [],
+      });
     }
     expect(agent.resources.find((r) => r.resource === 'Production/Orders')!.denied).toBeGreaterThan(3);
     expect(agent.escalation.allowed).toEqual([]);
@@ -91,7 +116,8 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
   test('passes resource tags as context entries only for actions whose request context carries them', () => {
     const simulations = endpoint.requests.filter((p) => p.get('Action') === 'SimulatePrincipalPolicy');
     const actionsOf = (p: URLSearchParams) => [...p.entries()].filter(([k]) => k.startsWith('ActionNames.member.')).map(([, v]) => v);
-    const contextOf = (p: URLSearchParams) => [...p.entries()].filter(([k]) => /^ContextEntries\.member\.\d+\.ContextKeyName$/.test(k)).map(([, v]) => v);
+    const contextOf = (p: URLSearchParams) =>
+      [...p.entries()].filter(([k]) => /^ContextEntries\.member\.\d+\.ContextKeyName$/.test(k)).map(([, v]) => v);
     const withAction = (action: string) => simulations.find((p) => actionsOf(p).includes(action))!;
     // DynamoDB tables carry aws:ResourceTag; S3 buckets without ABAC do not
     expect(contextOf(withAction('dynamodb:DeleteTable'))).toContain('aws:ResourceTag/environment');
@@ -99,7 +125,16 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
   });
 
   test('the plain incident role can destroy production per IAM, and verify --live agrees with the offline verdict (exit 1)', async () => {
-    const live = await cli('verify', incidentApp, '--live', '--role-arn', `arn:aws:iam::${ACCOUNT}:role/ops-agent-role`, '--endpoint', endpoint.endpoint, '--json');
+    const live = await cli(
+      'verify',
+      incidentApp,
+      '--live',
+      '--role-arn',
+      `arn:aws:iam::${ACCOUNT}:role/ops-agent-role`,
+      '--endpoint',
+      endpoint.endpoint,
+      '--json',
+    );
     const offline = await cli('verify', incidentApp, '--json');
     expect(live.code).toBe(1);
     expect(offline.code).toBe(1);
@@ -113,14 +148,29 @@ describe('verify --live against IAM (local endpoint, real SDK client)', () => {
     const notAsked = new Set(liveReport.agents[0].outsideNotAsked);
     expect(notAsked.size).toBeLessThan(5);
     const asked = (actions: string[]) => actions.filter((a) => !notAsked.has(a)).sort();
-    const verdicts = (report: VerifyReport) => report.agents[0].resources.map((r) => ({ resource: r.resource, destroy: asked(r.canDestroy), data: asked(r.canDeleteData), tags: asked(r.canRetag), denied: r.denied }));
+    const verdicts = (report: VerifyReport) =>
+      report.agents[0].resources.map((r) => ({
+        resource: r.resource,
+        destroy: asked(r.canDestroy),
+        data: asked(r.canDeleteData),
+        tags: asked(r.canRetag),
+        denied: r.denied,
+      }));
     expect(verdicts(liveReport)).toEqual(verdicts(offlineReport));
     const escalations = (report: VerifyReport) => report.agents[0].escalation.allowed.map((f) => `${f.action} ${f.resource}`).sort();
     expect(escalations(liveReport)).toEqual(escalations(offlineReport));
   });
 
   test('fails with exit 4 and a clear message when IAM does not know the role', async () => {
-    const run = await cli('verify', productionApp, '--live', '--role-arn', `arn:aws:iam::${ACCOUNT}:role/no-such-role`, '--endpoint', endpoint.endpoint);
+    const run = await cli(
+      'verify',
+      productionApp,
+      '--live',
+      '--role-arn',
+      `arn:aws:iam::${ACCOUNT}:role/no-such-role`,
+      '--endpoint',
+      endpoint.endpoint,
+    );
     expect(run.code).toBe(4);
     expect(run.stderr).toContain('IAM GetRole no-such-role failed: NoSuchEntity');
     expect(run.stderr).not.toMatch(/^\s+at /m);

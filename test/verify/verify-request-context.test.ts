@@ -17,7 +17,7 @@ function context(action: string, arn: string, bucketAbac = false) {
 }
 
 describe('the request context verify builds for each action', () => {
-  test('carries aws:ResourceTag only where the action\'s resource type does (S3 buckets only with ABAC)', () => {
+  test("carries aws:ResourceTag only where the action's resource type does (S3 buckets only with ABAC)", () => {
     const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`;
     const bucket = 'arn:aws:s3:::invoices';
     expect(context('dynamodb:DeleteTable', table)['aws:ResourceTag/environment']).toBe('production');
@@ -39,12 +39,15 @@ describe('the request context verify builds for each action', () => {
         const contextVariables = context(action, resource);
         if (contextVariables['aws:ResourceTag/environment']) withTags++;
         // WHEN @cloud-copilot/iam-simulate evaluates the request with that context
-        const result: any = await runSimulation({
-          request: { principal: `arn:aws:iam::${ACCOUNT}:role/agent`, action, resource: { resource, accountId: ACCOUNT }, contextVariables },
-          identityPolicies: [{ name: 'all', policy: ALLOW_ALL }],
-          serviceControlPolicies: [],
-          resourceControlPolicies: [],
-        }, {});
+        const result: any = await runSimulation(
+          {
+            request: { principal: `arn:aws:iam::${ACCOUNT}:role/agent`, action, resource: { resource, accountId: ACCOUNT }, contextVariables },
+            identityPolicies: [{ name: 'all', policy: ALLOW_ALL }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+          },
+          {},
+        );
         if (result.resultType === 'error') {
           if (JSON.stringify(result.errors).includes('multiple.resource.types')) continue;
           throw new Error(`${action} on ${resource}: ${JSON.stringify(result.errors)}`);

@@ -25,13 +25,18 @@ describe('resolving the intrinsics of a synthesized template offline', () => {
     // SNS topics are referenced by ARN
     expect(resolver.resolve({ Ref: 'Topic' })).toMatch(/^arn:aws:sns:eu-west-1:123456789012:/);
     expect(resolver.resolve({ 'Fn::GetAtt': ['Logs', 'Arn'] })).toBe('arn:aws:logs:eu-west-1:123456789012:log-group:/app/logs:*');
-    expect(resolver.resolve({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', { Ref: 'Bucket' }, '/*']] })).toMatch(/^arn:aws:s3:::.+\/\*$/);
+    expect(resolver.resolve({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', { Ref: 'Bucket' }, '/*']] })).toMatch(
+      /^arn:aws:s3:::.+\/\*$/,
+    );
   });
 
   test('Fn::Sub, Fn::Select/Split, Fn::FindInMap, Fn::ImportValue and decidable Fn::If', () => {
-    expect(resolver.resolve({ 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Table}/index/*' }))
-      .toBe('arn:aws:dynamodb:eu-west-1:123456789012:table/orders/index/*');
-    expect(resolver.resolve({ 'Fn::Sub': ['${Arn}/stream/*', { Arn: { 'Fn::GetAtt': ['Table', 'Arn'] } }] })).toBe('arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/*');
+    expect(resolver.resolve({ 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Table}/index/*' })).toBe(
+      'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/index/*',
+    );
+    expect(resolver.resolve({ 'Fn::Sub': ['${Arn}/stream/*', { Arn: { 'Fn::GetAtt': ['Table', 'Arn'] } }] })).toBe(
+      'arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/*',
+    );
     expect(resolver.resolve({ 'Fn::Sub': '${Table.Arn}' })).toBe('arn:aws:dynamodb:eu-west-1:123456789012:table/orders');
     expect(resolver.resolve({ 'Fn::Select': [1, { 'Fn::Split': ['/', 'a/b/c'] }] })).toBe('b');
     expect(resolver.resolve({ 'Fn::FindInMap': ['Sizes', { Ref: 'Stage' }, 'Capacity'] })).toBe('10');
@@ -49,7 +54,9 @@ describe('resolving the intrinsics of a synthesized template offline', () => {
       resolver.resolve({ Ref: 'NoSuchResource' }),
     ];
     for (const value of values) expect(isUnresolved(value)).toBe(true);
-    expect([...resolver.unresolved]).toEqual(expect.arrayContaining(['ImportValue Other:Missing', 'parameter Secret', 'Fn::If Unknowable', 'Ref NoSuchResource']));
+    expect([...resolver.unresolved]).toEqual(
+      expect.arrayContaining(['ImportValue Other:Missing', 'parameter Secret', 'Fn::If Unknowable', 'Ref NoSuchResource']),
+    );
     expect(String(values[0]).startsWith(UNRESOLVED_PREFIX)).toBe(true);
   });
 });

@@ -10,11 +10,11 @@ export const DEFAULT_APPROVAL_TIMEOUT = Duration.hours(4);
 
 /** AWS SDK client names (used in `arn:aws:states:::aws-sdk:<client>:<api>`) that differ from the IAM prefix. */
 const SDK_SERVICE_NAMES: Record<string, string> = {
-  'elasticfilesystem': 'efs',
-  'states': 'sfn',
-  'elasticloadbalancing': 'elasticloadbalancingv2',
-  'monitoring': 'cloudwatch',
-  'sso': 'ssoadmin',
+  elasticfilesystem: 'efs',
+  states: 'sfn',
+  elasticloadbalancing: 'elasticloadbalancingv2',
+  monitoring: 'cloudwatch',
+  sso: 'ssoadmin',
 };
 
 export interface ValidatedOperation {
@@ -35,79 +35,122 @@ export interface BindingOptions {
 }
 
 export function validateOperation(
-  service: string, action: string, resources: string[], sdkService?: string, bindingOptions: BindingOptions = {},
+  service: string,
+  action: string,
+  resources: string[],
+  sdkService?: string,
+  bindingOptions: BindingOptions = {},
 ): ValidatedOperation {
   const what = `GatedOperation ${JSON.stringify(`${service}:${action}`)}`;
   if (typeof service !== 'string' || !/^[a-z0-9-]+$/.test(service) || !serviceExists(service)) {
-    throw invalidProps('GatedOperation.UnknownService',
-      `${what}: service ${JSON.stringify(service)} is not an AWS service prefix in the IAM data. Use the IAM prefix, for example "rds" or `
-      + `"cloudformation".`, {
-      received: JSON.stringify(service), fix: 'Use the IAM service prefix, for example "rds" or "cloudformation".',
-    });
+    throw invalidProps(
+      'GatedOperation.UnknownService',
+      `${what}: service ${JSON.stringify(service)} is not an AWS service prefix in the IAM data. Use the IAM prefix, for example "rds" or ` +
+        `"cloudformation".`,
+      {
+        received: JSON.stringify(service),
+        fix: 'Use the IAM service prefix, for example "rds" or "cloudformation".',
+      },
+    );
   }
   if (typeof action !== 'string' || /[*?]/.test(action)) {
-    throw invalidProps('GatedOperation.WildcardAction',
-      `${what}: wildcard actions cannot be gated; an approver approves one operation. Name one API action, for example "DeleteDBInstance".`, {
-      received: JSON.stringify(action), fix: 'Name one API action, for example "DeleteDBInstance".',
-    });
+    throw invalidProps(
+      'GatedOperation.WildcardAction',
+      `${what}: wildcard actions cannot be gated; an approver approves one operation. Name one API action, for example "DeleteDBInstance".`,
+      {
+        received: JSON.stringify(action),
+        fix: 'Name one API action, for example "DeleteDBInstance".',
+      },
+    );
   }
   const details = actionDetails(`${service}:${action}`);
   if (!details) {
-    throw invalidProps('GatedOperation.UnknownAction',
-      `${what}: no such action in the IAM data for ${service}. Check the spelling against the service authorization reference (for example `
-      + `rds:DeleteDBInstance).`, {
-      received: `${service}:${action}`, fix: 'Check the spelling against the service authorization reference, for example rds:DeleteDBInstance.',
-    });
+    throw invalidProps(
+      'GatedOperation.UnknownAction',
+      `${what}: no such action in the IAM data for ${service}. Check the spelling against the service authorization reference (for example ` +
+        `rds:DeleteDBInstance).`,
+      {
+        received: `${service}:${action}`,
+        fix: 'Check the spelling against the service authorization reference, for example rds:DeleteDBInstance.',
+      },
+    );
   }
   if (details.resourceTypes.length === 0) {
-    throw invalidProps('GatedOperation.NoResourceLevelPermissions',
-      `${what}: the action supports no resource-level permissions, so the executor could not be limited to the gated resources. Gate an action `
-      + `that names a resource.`, {
-      received: `${service}:${action}`, fix: 'Gate an action that names a resource type in the IAM data.',
-    });
+    throw invalidProps(
+      'GatedOperation.NoResourceLevelPermissions',
+      `${what}: the action supports no resource-level permissions, so the executor could not be limited to the gated resources. Gate an action ` +
+        `that names a resource.`,
+      {
+        received: `${service}:${action}`,
+        fix: 'Gate an action that names a resource type in the IAM data.',
+      },
+    );
   }
   if (!Array.isArray(resources) || resources.length === 0) {
-    throw invalidProps('GatedOperation.NoResources',
-      `${what}: no resources given. Name the ARNs (or ARN patterns) the operation may touch, for example the database's instanceArn.`, {
-      received: JSON.stringify(resources), fix: 'Name the ARNs (or ARN patterns) the operation may touch, for example the database\'s instanceArn.',
-    });
+    throw invalidProps(
+      'GatedOperation.NoResources',
+      `${what}: no resources given. Name the ARNs (or ARN patterns) the operation may touch, for example the database's instanceArn.`,
+      {
+        received: JSON.stringify(resources),
+        fix: "Name the ARNs (or ARN patterns) the operation may touch, for example the database's instanceArn.",
+      },
+    );
   }
   for (const resource of resources) {
     if (Token.isUnresolved(resource)) {
       continue;
     }
     if (typeof resource !== 'string' || !resource.startsWith('arn:') || resource.split(':').length < 6) {
-      throw invalidProps('GatedOperation.ResourceNotArn',
-        `${what}: resource ${JSON.stringify(resource)} is not an ARN. Give ARNs such as arn:aws:rds:us-east-1:123456789012:db:orders; "*" is `
-        + `refused.`, {
-        received: JSON.stringify(resource), fix: 'Give ARNs such as arn:aws:rds:us-east-1:123456789012:db:orders.',
-      });
+      throw invalidProps(
+        'GatedOperation.ResourceNotArn',
+        `${what}: resource ${JSON.stringify(resource)} is not an ARN. Give ARNs such as arn:aws:rds:us-east-1:123456789012:db:orders; "*" is ` +
+          `refused.`,
+        {
+          received: JSON.stringify(resource),
+          fix: 'Give ARNs such as arn:aws:rds:us-east-1:123456789012:db:orders.',
+        },
+      );
     }
     if (resource.includes('?')) {
-      throw invalidProps('GatedOperation.ResourceQuestionMark',
-        `${what}: resource ${JSON.stringify(resource)} contains "?", which the workflow cannot match. Use exact ARNs or "*" inside a name.`, {
-        received: JSON.stringify(resource), fix: 'Use exact ARNs, or "*" inside a name.',
-      });
+      throw invalidProps(
+        'GatedOperation.ResourceQuestionMark',
+        `${what}: resource ${JSON.stringify(resource)} contains "?", which the workflow cannot match. Use exact ARNs or "*" inside a name.`,
+        {
+          received: JSON.stringify(resource),
+          fix: 'Use exact ARNs, or "*" inside a name.',
+        },
+      );
     }
     const resourcePart = resource.split(':').slice(5).join(':');
     // `db:*`, `table/*`, `*`: the type prefix followed by nothing but wildcards names every resource.
     if (/^[*/:]*$/.test(resourcePart.replace(/^[A-Za-z-]+[:/]/, ''))) {
-      throw invalidProps('GatedOperation.ResourceMatchesAll',
-        `${what}: resource ${JSON.stringify(resource)} matches every resource of its type. Name the resources the operation may touch.`, {
-        received: JSON.stringify(resource), fix: 'Name the resources the operation may touch.',
-      });
+      throw invalidProps(
+        'GatedOperation.ResourceMatchesAll',
+        `${what}: resource ${JSON.stringify(resource)} matches every resource of its type. Name the resources the operation may touch.`,
+        {
+          received: JSON.stringify(resource),
+          fix: 'Name the resources the operation may touch.',
+        },
+      );
     }
   }
   const sdk = sdkService ?? SDK_SERVICE_NAMES[service] ?? service;
   if (!/^[a-z0-9]+$/.test(sdk)) {
-    throw invalidProps('GatedOperation.InvalidSdkService',
-      `${what}: sdkService ${JSON.stringify(sdk)} is not an AWS SDK client name (lower-case letters and digits, for example "rds").`, {
-      received: JSON.stringify(sdk), fix: 'Give the AWS SDK client name in lower-case letters and digits, for example "rds".',
-    });
+    throw invalidProps(
+      'GatedOperation.InvalidSdkService',
+      `${what}: sdkService ${JSON.stringify(sdk)} is not an AWS SDK client name (lower-case letters and digits, for example "rds").`,
+      {
+        received: JSON.stringify(sdk),
+        fix: 'Give the AWS SDK client name in lower-case letters and digits, for example "rds".',
+      },
+    );
   }
   const iamAction = `${service}:${details.name}`;
   return {
-    iamAction, sdkService: sdk, sdkApi: details.name[0].toLowerCase() + details.name.slice(1), resources: [...resources],
+    iamAction,
+    sdkService: sdk,
+    sdkApi: details.name[0].toLowerCase() + details.name.slice(1),
+    resources: [...resources],
     binding: validateBinding(what, iamAction, bindingOptions),
   };
 }
@@ -120,88 +163,126 @@ const CDK_TOKEN = /\$\{Token\[[^\]]+\]\}/g;
  * so an operation without one is refused.
  */
 function validateBinding(what: string, iamAction: string, options: BindingOptions): ResourceBindingSpec {
-  const example = 'for example resourceArn: \'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:{DBInstanceIdentifier}\'';
+  const example = "for example resourceArn: 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:{DBInstanceIdentifier}'";
   if (options.resourceArn === undefined) {
     const known = KNOWN_BINDINGS[iamAction.toLowerCase()];
     if (!known) {
-      throw invalidProps('GatedOperation.NoKnownBinding',
-        `${what}: no known binding from the request's parameters to the resource the operation acts on, so approvers could be shown one resource `
-        + `while another is acted on. Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`, {
-        received: iamAction, fix: `Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`,
-      });
+      throw invalidProps(
+        'GatedOperation.NoKnownBinding',
+        `${what}: no known binding from the request's parameters to the resource the operation acts on, so approvers could be shown one resource ` +
+          `while another is acted on. Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`,
+        {
+          received: iamAction,
+          fix: `Give resourceArn, the ARN built from the API's identifier parameter, ${example}.`,
+        },
+      );
     }
     if (options.resourceParameterAcceptsArn !== undefined && options.resourceParameterAcceptsArn !== known.acceptsArn) {
-      throw invalidProps('GatedOperation.AcceptsArnWithoutResourceArn',
-        `${what}: resourceParameterAcceptsArn was given without resourceArn. Give both, or neither to use the known binding `
-        + `${known.resourceArn}.`, {
-        received: `resourceParameterAcceptsArn: ${options.resourceParameterAcceptsArn}`,
-        fix: `Give both, or neither to use the known binding ${known.resourceArn}.`,
-      });
+      throw invalidProps(
+        'GatedOperation.AcceptsArnWithoutResourceArn',
+        `${what}: resourceParameterAcceptsArn was given without resourceArn. Give both, or neither to use the known binding ` +
+          `${known.resourceArn}.`,
+        {
+          received: `resourceParameterAcceptsArn: ${options.resourceParameterAcceptsArn}`,
+          fix: `Give both, or neither to use the known binding ${known.resourceArn}.`,
+        },
+      );
     }
     return known;
   }
   const template = options.resourceArn;
   if (typeof template !== 'string') {
     throw invalidProps('GatedOperation.ResourceArnNotString', `${what}: resourceArn must be a string, got ${JSON.stringify(template)}; ${example}.`, {
-      received: JSON.stringify(template), fix: `Give resourceArn as a string, ${example}.`,
+      received: JSON.stringify(template),
+      fix: `Give resourceArn as a string, ${example}.`,
     });
   }
   const { parts, names } = splitTemplate(template);
   if (names.length === 0) {
-    throw invalidProps('GatedOperation.ResourceArnNoParameter',
-      `${what}: resourceArn ${JSON.stringify(template)} names no parameter. Write the API's identifier parameter as {Name}; ${example}.`, {
-      received: JSON.stringify(template), fix: `Write the API's identifier parameter as {Name}; ${example}.`,
-    });
+    throw invalidProps(
+      'GatedOperation.ResourceArnNoParameter',
+      `${what}: resourceArn ${JSON.stringify(template)} names no parameter. Write the API's identifier parameter as {Name}; ${example}.`,
+      {
+        received: JSON.stringify(template),
+        fix: `Write the API's identifier parameter as {Name}; ${example}.`,
+      },
+    );
   }
   const literal = parts.join('').split(PSEUDO.partition).join('').split(PSEUDO.region).join('').split(PSEUDO.account).join('').replace(CDK_TOKEN, '');
   if (/[{}'\\?]/.test(literal)) {
-    throw invalidProps('GatedOperation.ResourceArnInvalidCharacter',
-      `${what}: resourceArn ${JSON.stringify(template)} contains a brace, quote, backslash or "?" outside its {Name} placeholders. Placeholders `
-      + `are {ParameterName}; pseudo parameters \${AWS::Partition}, \${AWS::Region}, \${AWS::AccountId}.`, {
-      received: JSON.stringify(template),
-      fix: 'Write placeholders as {ParameterName} and pseudo parameters as ${AWS::Partition}, ${AWS::Region}, ${AWS::AccountId}; '
-        + 'nothing else with braces, quotes, backslashes or "?".',
-    });
+    throw invalidProps(
+      'GatedOperation.ResourceArnInvalidCharacter',
+      `${what}: resourceArn ${JSON.stringify(template)} contains a brace, quote, backslash or "?" outside its {Name} placeholders. Placeholders ` +
+        `are {ParameterName}; pseudo parameters \${AWS::Partition}, \${AWS::Region}, \${AWS::AccountId}.`,
+      {
+        received: JSON.stringify(template),
+        fix:
+          'Write placeholders as {ParameterName} and pseudo parameters as ${AWS::Partition}, ${AWS::Region}, ${AWS::AccountId}; ' +
+          'nothing else with braces, quotes, backslashes or "?".',
+      },
+    );
   }
   if (parts.slice(1, -1).some((p) => p === '')) {
-    throw invalidProps('GatedOperation.ResourceArnAdjacentPlaceholders',
-      `${what}: resourceArn ${JSON.stringify(template)} has adjacent placeholders, so one ARN could come from different parameter values. `
-      + `Separate them.`, {
-      received: JSON.stringify(template), fix: 'Separate the placeholders with the ARN\'s literal separators (":" or "/").',
-    });
+    throw invalidProps(
+      'GatedOperation.ResourceArnAdjacentPlaceholders',
+      `${what}: resourceArn ${JSON.stringify(template)} has adjacent placeholders, so one ARN could come from different parameter values. ` +
+        `Separate them.`,
+      {
+        received: JSON.stringify(template),
+        fix: 'Separate the placeholders with the ARN\'s literal separators (":" or "/").',
+      },
+    );
   }
   const isWholeArnParameter = parts.length === 2 && parts[0] === '' && parts[1] === '';
   if (!isWholeArnParameter && !parts[0].startsWith('arn:') && !parts[0].startsWith('${Token[')) {
-    throw invalidProps('GatedOperation.ResourceArnNotArn',
-      `${what}: resourceArn ${JSON.stringify(template)} is not an ARN template. Start it with "arn:", or give just "{ParameterName}" for a `
-      + `parameter that holds the ARN.`, {
-      received: JSON.stringify(template), fix: 'Start it with "arn:", or give just "{ParameterName}" for a parameter that holds the ARN.',
-    });
+    throw invalidProps(
+      'GatedOperation.ResourceArnNotArn',
+      `${what}: resourceArn ${JSON.stringify(template)} is not an ARN template. Start it with "arn:", or give just "{ParameterName}" for a ` +
+        `parameter that holds the ARN.`,
+      {
+        received: JSON.stringify(template),
+        fix: 'Start it with "arn:", or give just "{ParameterName}" for a parameter that holds the ARN.',
+      },
+    );
   }
   const acceptsArn = options.resourceParameterAcceptsArn ?? false;
   if (acceptsArn && names.length !== 1) {
-    throw invalidProps('GatedOperation.AcceptsArnPlaceholders',
-      `${what}: resourceParameterAcceptsArn needs exactly one placeholder in resourceArn, got ${names.length}.`, {
-      received: JSON.stringify(template), fix: 'Use one {Name} placeholder in resourceArn, or leave resourceParameterAcceptsArn out.',
-    });
+    throw invalidProps(
+      'GatedOperation.AcceptsArnPlaceholders',
+      `${what}: resourceParameterAcceptsArn needs exactly one placeholder in resourceArn, got ${names.length}.`,
+      {
+        received: JSON.stringify(template),
+        fix: 'Use one {Name} placeholder in resourceArn, or leave resourceParameterAcceptsArn out.',
+      },
+    );
   }
   return { resourceArn: template, acceptsArn };
 }
 
 export function validateOperations(operations: readonly ValidatedOperation[], constructPath?: string): void {
   if (!Array.isArray(operations) || operations.length === 0) {
-    throw invalidProps('ApprovalGate.NoOperations',
-      'ApprovalGate: no operations given. Name at least one with GatedOperation.of({ service, action, resources }).', {
-      constructPath, received: JSON.stringify(operations), fix: 'Name at least one operation with GatedOperation.of({ service, action, resources }).',
-    });
+    throw invalidProps(
+      'ApprovalGate.NoOperations',
+      'ApprovalGate: no operations given. Name at least one with GatedOperation.of({ service, action, resources }).',
+      {
+        constructPath,
+        received: JSON.stringify(operations),
+        fix: 'Name at least one operation with GatedOperation.of({ service, action, resources }).',
+      },
+    );
   }
   const seen = new Set<string>();
   for (const op of operations) {
     if (seen.has(op.iamAction.toLowerCase())) {
-      throw invalidProps('ApprovalGate.DuplicateOperation',
-        `ApprovalGate: operation ${op.iamAction} is given twice. Give it once with all its resources.`, {
-        constructPath, received: op.iamAction, fix: 'Give each operation once, with all its resources.',
-      });
+      throw invalidProps(
+        'ApprovalGate.DuplicateOperation',
+        `ApprovalGate: operation ${op.iamAction} is given twice. Give it once with all its resources.`,
+        {
+          constructPath,
+          received: op.iamAction,
+          fix: 'Give each operation once, with all its resources.',
+        },
+      );
     }
     seen.add(op.iamAction.toLowerCase());
   }
@@ -209,43 +290,65 @@ export function validateOperations(operations: readonly ValidatedOperation[], co
 
 export function validateApprovers(approverCount: number, requiredApprovals: number, constructPath?: string): void {
   if (approverCount === 0) {
-    throw invalidProps('ApprovalGate.NoApprovers',
-      'ApprovalGate: no approvers given. Name the IAM roles or users of the people who decide, for example Approver.role(securityLeadRole).', {
-      constructPath, received: '0 approvers',
-      fix: 'Name the IAM roles or users of the people who decide, for example Approver.role(securityLeadRole).',
-    });
+    throw invalidProps(
+      'ApprovalGate.NoApprovers',
+      'ApprovalGate: no approvers given. Name the IAM roles or users of the people who decide, for example Approver.role(securityLeadRole).',
+      {
+        constructPath,
+        received: '0 approvers',
+        fix: 'Name the IAM roles or users of the people who decide, for example Approver.role(securityLeadRole).',
+      },
+    );
   }
   if (!Number.isInteger(requiredApprovals) || requiredApprovals < 1) {
-    throw invalidProps('ApprovalGate.InvalidRequiredApprovals',
-      `ApprovalGate: requiredApprovals must be a whole number of at least 1, got ${requiredApprovals}.`, {
-      constructPath, received: String(requiredApprovals), fix: 'Set requiredApprovals to a whole number from 1 to the number of approvers.',
-    });
+    throw invalidProps(
+      'ApprovalGate.InvalidRequiredApprovals',
+      `ApprovalGate: requiredApprovals must be a whole number of at least 1, got ${requiredApprovals}.`,
+      {
+        constructPath,
+        received: String(requiredApprovals),
+        fix: 'Set requiredApprovals to a whole number from 1 to the number of approvers.',
+      },
+    );
   }
   if (requiredApprovals > approverCount) {
-    throw invalidProps('ApprovalGate.TooFewApprovers',
-      `ApprovalGate: requiredApprovals is ${requiredApprovals} but only ${approverCount} approver(s) are named, so no request could ever be `
-      + `approved. Name more approvers or lower requiredApprovals.`, {
-      constructPath, received: `requiredApprovals ${requiredApprovals}, ${approverCount} approver(s)`,
-      fix: 'Name more approvers or lower requiredApprovals.',
-    });
+    throw invalidProps(
+      'ApprovalGate.TooFewApprovers',
+      `ApprovalGate: requiredApprovals is ${requiredApprovals} but only ${approverCount} approver(s) are named, so no request could ever be ` +
+        `approved. Name more approvers or lower requiredApprovals.`,
+      {
+        constructPath,
+        received: `requiredApprovals ${requiredApprovals}, ${approverCount} approver(s)`,
+        fix: 'Name more approvers or lower requiredApprovals.',
+      },
+    );
   }
 }
 
 export function validateTimeout(timeout: Duration, constructPath?: string): number {
   if (Token.isUnresolved(timeout.toSeconds())) {
-    throw invalidProps('ApprovalGate.TimeoutNotLiteral',
-      'ApprovalGate: timeout must be a literal duration; it bounds the wait of the workflow at synth time.', {
-      constructPath, received: timeout.toString(),
-      fix: 'Give a literal duration such as Duration.hours(4), not one from a parameter or another resource.',
-    });
+    throw invalidProps(
+      'ApprovalGate.TimeoutNotLiteral',
+      'ApprovalGate: timeout must be a literal duration; it bounds the wait of the workflow at synth time.',
+      {
+        constructPath,
+        received: timeout.toString(),
+        fix: 'Give a literal duration such as Duration.hours(4), not one from a parameter or another resource.',
+      },
+    );
   }
   const seconds = timeout.toSeconds();
   if (seconds < MIN_APPROVAL_TIMEOUT.toSeconds() || seconds > MAX_APPROVAL_TIMEOUT.toSeconds()) {
-    throw invalidProps('ApprovalGate.TimeoutOutOfRange',
-      `ApprovalGate: timeout of ${seconds} seconds is out of range. Use 60 seconds to 364 days (${MAX_APPROVAL_TIMEOUT.toSeconds()} seconds): a `
-      + `standard Step Functions execution lasts at most one year and must still act after the approval.`, {
-      constructPath, received: `${seconds} seconds`, fix: `Use 60 seconds to 364 days (${MAX_APPROVAL_TIMEOUT.toSeconds()} seconds).`,
-    });
+    throw invalidProps(
+      'ApprovalGate.TimeoutOutOfRange',
+      `ApprovalGate: timeout of ${seconds} seconds is out of range. Use 60 seconds to 364 days (${MAX_APPROVAL_TIMEOUT.toSeconds()} seconds): a ` +
+        `standard Step Functions execution lasts at most one year and must still act after the approval.`,
+      {
+        constructPath,
+        received: `${seconds} seconds`,
+        fix: `Use 60 seconds to 364 days (${MAX_APPROVAL_TIMEOUT.toSeconds()} seconds).`,
+      },
+    );
   }
   return seconds;
 }

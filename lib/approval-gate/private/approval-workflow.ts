@@ -75,18 +75,42 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   };
   const fail = (id: string, error: string, cause: string) => new sfn.Fail(scope, id, { stateName: id, error, cause });
 
-  const refused = fail(S.refused, 'RequestRefused', 'The request names an operation or resource this gate does not allow, its parameters '
-    + 'do not name exactly that resource, or it lacks operation, resource, parameters, reason or sourceIdentity. Nothing was recorded or performed.');
-  const failRejected = recordOutcome(S.recordRejected, 'REJECTED', '$.error',
-    fail('Rejected', 'Rejected', 'An approver rejected the request. Nothing was performed.'));
-  const failTimedOut = recordOutcome(S.recordTimedOut, 'TIMED_OUT', '$.error',
-    fail('TimedOut', 'TimedOut', 'No decision before the timeout: rejected. Nothing was performed.'));
-  const failError = recordOutcome(S.recordError, 'ERROR', '$.error',
-    fail('ApprovalError', 'ApprovalError', 'The approval failed. Nothing was performed.'));
-  const failMismatch = recordOutcome(S.recordDigestMismatch, 'DIGEST_MISMATCH', '$.decision',
-    fail('DigestMismatch', 'DigestMismatch', 'The decision does not match the digest of the request. Nothing was performed.'));
-  const failExecution = recordOutcome(S.recordExecutionFailed, 'EXECUTION_FAILED', '$.error',
-    fail('ExecutionFailed', 'ExecutionFailed', 'The approved operation failed; the error is in the ledger.'));
+  const refused = fail(
+    S.refused,
+    'RequestRefused',
+    'The request names an operation or resource this gate does not allow, its parameters ' +
+      'do not name exactly that resource, or it lacks operation, resource, parameters, reason or sourceIdentity. Nothing was recorded or performed.',
+  );
+  const failRejected = recordOutcome(
+    S.recordRejected,
+    'REJECTED',
+    '$.error',
+    fail('Rejected', 'Rejected', 'An approver rejected the request. Nothing was performed.'),
+  );
+  const failTimedOut = recordOutcome(
+    S.recordTimedOut,
+    'TIMED_OUT',
+    '$.error',
+    fail('TimedOut', 'TimedOut', 'No decision before the timeout: rejected. Nothing was performed.'),
+  );
+  const failError = recordOutcome(
+    S.recordError,
+    'ERROR',
+    '$.error',
+    fail('ApprovalError', 'ApprovalError', 'The approval failed. Nothing was performed.'),
+  );
+  const failMismatch = recordOutcome(
+    S.recordDigestMismatch,
+    'DIGEST_MISMATCH',
+    '$.decision',
+    fail('DigestMismatch', 'DigestMismatch', 'The decision does not match the digest of the request. Nothing was performed.'),
+  );
+  const failExecution = recordOutcome(
+    S.recordExecutionFailed,
+    'EXECUTION_FAILED',
+    '$.error',
+    fail('ExecutionFailed', 'ExecutionFailed', 'The approved operation failed; the error is in the ledger.'),
+  );
   const succeeded = recordOutcome(S.recordExecuted, 'EXECUTED', '$.result', new sfn.Succeed(scope, 'Performed', { stateName: 'Performed' }));
 
   // 1. Validate before anything is recorded or anyone is asked. Presence first: comparing a
@@ -98,29 +122,47 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
     .otherwise(refused);
   const validate = new sfn.Choice(scope, S.validate, { stateName: S.validate });
   for (const op of props.operations) {
-    validate.when(sfn.Condition.and(
-      sfn.Condition.stringEquals('$.operation', op.iamAction),
-      op.resources.length === 1 ? matchResource(op.resources[0]) : sfn.Condition.or(...op.resources.map(matchResource)),
-    ), bindState(scope, op, matchTarget, refused));
+    validate.when(
+      sfn.Condition.and(
+        sfn.Condition.stringEquals('$.operation', op.iamAction),
+        op.resources.length === 1 ? matchResource(op.resources[0]) : sfn.Condition.or(...op.resources.map(matchResource)),
+      ),
+      bindState(scope, op, matchTarget, refused),
+    );
   }
   validate.otherwise(refused);
   // Presence first, then types: comparing a missing path is a runtime error.
   const checkTypes = new sfn.Choice(scope, 'CheckRequestTypes', { stateName: 'CheckRequestTypes' })
-    .when(sfn.Condition.and(
-      sfn.Condition.isString('$.operation'), sfn.Condition.isString('$.resource'),
-      sfn.Condition.isString('$.reason'), sfn.Condition.isString('$.sourceIdentity'),
-      // parameters must be an object: refuse the other JSON types the Choice state can test
-      sfn.Condition.not(sfn.Condition.or(
-        sfn.Condition.isString('$.parameters'), sfn.Condition.isNumeric('$.parameters'),
-        sfn.Condition.isBoolean('$.parameters'), sfn.Condition.isNull('$.parameters'),
-      )),
-    ), validate)
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isString('$.operation'),
+        sfn.Condition.isString('$.resource'),
+        sfn.Condition.isString('$.reason'),
+        sfn.Condition.isString('$.sourceIdentity'),
+        // parameters must be an object: refuse the other JSON types the Choice state can test
+        sfn.Condition.not(
+          sfn.Condition.or(
+            sfn.Condition.isString('$.parameters'),
+            sfn.Condition.isNumeric('$.parameters'),
+            sfn.Condition.isBoolean('$.parameters'),
+            sfn.Condition.isNull('$.parameters'),
+          ),
+        ),
+      ),
+      validate,
+    )
     .otherwise(refused);
   const checkFields = new sfn.Choice(scope, S.checkFields, { stateName: S.checkFields })
-    .when(sfn.Condition.and(
-      sfn.Condition.isPresent('$.operation'), sfn.Condition.isPresent('$.resource'), sfn.Condition.isPresent('$.parameters'),
-      sfn.Condition.isPresent('$.reason'), sfn.Condition.isPresent('$.sourceIdentity'),
-    ), checkTypes)
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.operation'),
+        sfn.Condition.isPresent('$.resource'),
+        sfn.Condition.isPresent('$.parameters'),
+        sfn.Condition.isPresent('$.reason'),
+        sfn.Condition.isPresent('$.sourceIdentity'),
+      ),
+      checkTypes,
+    )
     .otherwise(refused);
 
   // 2. Digest and record.
@@ -172,20 +214,30 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   // 4. The decision must be an approval of exactly this digest.
   const perform = new sfn.Choice(scope, S.perform, { stateName: S.perform });
   for (const op of props.operations) {
-    perform.when(sfn.Condition.stringEquals('$.request.operation', op.iamAction),
-      executeState(scope, op, props.executorRole, failExecution).next(succeeded));
+    perform.when(
+      sfn.Condition.stringEquals('$.request.operation', op.iamAction),
+      executeState(scope, op, props.executorRole, failExecution).next(succeeded),
+    );
   }
   perform.otherwise(failError);
   const checkDecision = new sfn.Choice(scope, S.checkDecision, { stateName: S.checkDecision })
-    .when(sfn.Condition.and(
-      sfn.Condition.isPresent('$.decision.decision'), sfn.Condition.isPresent('$.decision.digest'),
-      sfn.Condition.isString('$.decision.decision'), sfn.Condition.isString('$.decision.digest'),
-    ), new sfn.Choice(scope, 'MatchDigest', { stateName: 'MatchDigest' })
-      .when(sfn.Condition.and(
-        sfn.Condition.stringEquals('$.decision.decision', 'APPROVED'),
-        sfn.Condition.stringEqualsJsonPath('$.decision.digest', '$.digest'),
-      ), perform)
-      .otherwise(failMismatch))
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.decision.decision'),
+        sfn.Condition.isPresent('$.decision.digest'),
+        sfn.Condition.isString('$.decision.decision'),
+        sfn.Condition.isString('$.decision.digest'),
+      ),
+      new sfn.Choice(scope, 'MatchDigest', { stateName: 'MatchDigest' })
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.stringEquals('$.decision.decision', 'APPROVED'),
+            sfn.Condition.stringEqualsJsonPath('$.decision.digest', '$.digest'),
+          ),
+          perform,
+        )
+        .otherwise(failMismatch),
+    )
     .otherwise(failMismatch);
 
   const canonicalize = canonicalizeState(scope);
@@ -242,19 +294,22 @@ function bindState(scope: Construct, op: ValidatedOperation, next: sfn.IChainabl
 
 function canonicalizeState(scope: Construct): sfn.Pass {
   const existing = scope.node.tryFindChild(APPROVAL_STATES.canonicalize) as sfn.Pass | undefined;
-  return existing ?? new sfn.Pass(scope, APPROVAL_STATES.canonicalize, {
-    stateName: APPROVAL_STATES.canonicalize,
-    parameters: {
-      request: {
-        'operation.$': '$.operation',
-        'resource.$': '$.resource',
-        'parameters.$': '$.parameters',
-        'reason.$': '$.reason',
-        'sourceIdentity.$': '$.sourceIdentity',
+  return (
+    existing ??
+    new sfn.Pass(scope, APPROVAL_STATES.canonicalize, {
+      stateName: APPROVAL_STATES.canonicalize,
+      parameters: {
+        'request': {
+          'operation.$': '$.operation',
+          'resource.$': '$.resource',
+          'parameters.$': '$.parameters',
+          'reason.$': '$.reason',
+          'sourceIdentity.$': '$.sourceIdentity',
+        },
+        'canonical.$': 'States.JsonToString(States.Array($.operation, $.resource, $.parameters))',
       },
-      'canonical.$': 'States.JsonToString(States.Array($.operation, $.resource, $.parameters))',
-    },
-  });
+    })
+  );
 }
 
 /**

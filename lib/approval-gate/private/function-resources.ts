@@ -25,7 +25,10 @@ export function functionRole(scope: Construct, id: string, logGroup: logs.ILogGr
  */
 export function grantPublishTo(topic: sns.ITopic, grantee: iam.IGrantable): iam.Grant {
   const grant = iam.Grant.addToPrincipalOrResource({
-    grantee, actions: ['sns:Publish'], resourceArns: [topic.topicArn], resource: topic as unknown as iam.IResourceWithPolicy,
+    grantee,
+    actions: ['sns:Publish'],
+    resourceArns: [topic.topicArn],
+    resource: topic as unknown as iam.IResourceWithPolicy,
   });
   topic.masterKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
   return grant;

@@ -14,11 +14,16 @@ import { acknowledgeNagFindings } from '../../shared/nag-suppressions';
 export function acknowledgeUnscopableActions(role: iam.Role, actions: readonly string[], reason: string): void {
   const scopable = actions.filter((a) => (actionDetails(a)?.resourceTypes.length ?? 1) > 0);
   if (scopable.length > 0) {
-    throw invalidProps('NagAcknowledgement.ScopableAction',
-      `${role.node.path}: ${scopable.join(', ')} support resource-level permissions (or are not in the IAM data), `
-      + 'so "*" cannot be acknowledged for them.', {
-        constructPath: role.node.path, received: scopable.join(', '), fix: 'Grant these actions on the ARNs they act on.',
-      });
+    throw invalidProps(
+      'NagAcknowledgement.ScopableAction',
+      `${role.node.path}: ${scopable.join(', ')} support resource-level permissions (or are not in the IAM data), ` +
+        'so "*" cannot be acknowledged for them.',
+      {
+        constructPath: role.node.path,
+        received: scopable.join(', '),
+        fix: 'Grant these actions on the ARNs they act on.',
+      },
+    );
   }
   acknowledgeNagFindings(role, [{ id: 'AwsSolutions-IAM5', reason, appliesTo: ['Resource::*'] }]);
   const allowed = new Set(actions.map((a) => a.toLowerCase()));
@@ -30,15 +35,20 @@ export function acknowledgeUnscopableActions(role: iam.Role, actions: readonly s
         if (node instanceof iam.CfnPolicy) documents.push(stack.resolve(node.policyDocument));
         if (node instanceof iam.CfnRole) documents.push(...asList(stack.resolve(node.policies)).map((p: any) => p?.policyDocument));
       }
-      const extra = documents.flatMap((d) => asList(d?.Statement))
+      const extra = documents
+        .flatMap((d) => asList(d?.Statement))
         .filter((st: any) => st?.Effect === 'Allow' && asList(st.Resource).includes('*'))
-        .flatMap((st: any) => (st.NotAction !== undefined
-          ? [`NotAction ${JSON.stringify(st.NotAction)}`]
-          : asList(st.Action).filter((a: unknown) => typeof a !== 'string' || !allowed.has(a.toLowerCase()))));
-      return extra.length === 0 ? [] : [
-        `${role.node.path}: actions ${[...new Set(extra.map(String))].join(', ')} are granted on "*", but the role's acknowledgement of `
-        + `AwsSolutions-IAM5[Resource::*] covers only ${actions.join(', ')}. Grant them on specific ARNs.`,
-      ];
+        .flatMap((st: any) =>
+          st.NotAction !== undefined
+            ? [`NotAction ${JSON.stringify(st.NotAction)}`]
+            : asList(st.Action).filter((a: unknown) => typeof a !== 'string' || !allowed.has(a.toLowerCase())),
+        );
+      return extra.length === 0
+        ? []
+        : [
+            `${role.node.path}: actions ${[...new Set(extra.map(String))].join(', ')} are granted on "*", but the role's acknowledgement of ` +
+              `AwsSolutions-IAM5[Resource::*] covers only ${actions.join(', ')}. Grant them on specific ARNs.`,
+          ];
     },
   });
 }

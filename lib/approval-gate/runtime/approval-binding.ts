@@ -128,7 +128,11 @@ export function targetOf(binding: ResourceBindingSpec, parameters: unknown): Der
   for (const name of names) {
     const value = (parameters as Record<string, unknown>)[name];
     if (typeof value !== 'string' || value.length === 0) {
-      return { error: `parameters.${name} (which names the resource) is ${value === undefined ? 'missing' : `not a non-empty string: ${JSON.stringify(value)}`}` };
+      return {
+        error:
+          `parameters.${name} (which names the resource) is ` +
+          `${value === undefined ? 'missing' : `not a non-empty string: ${JSON.stringify(value)}`}`,
+      };
     }
     values.push(value);
   }
@@ -138,7 +142,13 @@ export function targetOf(binding: ResourceBindingSpec, parameters: unknown): Der
 
 /** IAM-style ARN pattern match: `*` matches any run of characters, everything else is literal. */
 export function arnMatches(pattern: string, arn: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    's',
+  );
   return regex.test(arn);
 }
 

@@ -49,7 +49,11 @@ export interface HttpResult {
 /** The workflow's error name for a rejection (matched by the Catch of the wait state). */
 export const REJECTED_ERROR = 'Rejected';
 
-const reply = (statusCode: number, body: unknown): HttpResult => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const reply = (statusCode: number, body: unknown): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 /**
  * Re-derives what the recorded request acts on: the canonical (digested) form must carry the
@@ -82,8 +86,13 @@ function view(operations: readonly BoundOperation[], request: LedgerRequest): Re
   return { ...rest, parameters, target: binding.target ?? null, ...(binding.refusal ? { bindingRefusal: binding.refusal } : {}) };
 }
 
-const validOperations = (operations: unknown): operations is BoundOperation[] => Array.isArray(operations) && operations.length > 0
-  && operations.every((o) => o && typeof o.operation === 'string' && Array.isArray(o.resources) && typeof o.resourceArn === 'string' && typeof o.acceptsArn === 'boolean');
+const validOperations = (operations: unknown): operations is BoundOperation[] =>
+  Array.isArray(operations) &&
+  operations.length > 0 &&
+  operations.every(
+    (o) =>
+      o && typeof o.operation === 'string' && Array.isArray(o.resources) && typeof o.resourceArn === 'string' && typeof o.acceptsArn === 'boolean',
+  );
 
 function parseBody(event: FunctionUrlEvent): Record<string, unknown> {
   if (!event.body) return {};
@@ -103,7 +112,8 @@ export function createApprovalHandler(config: ApprovalConfig): (event: FunctionU
   return async (event) => {
     // Identity comes only from what IAM authenticated. The body is never consulted for it.
     const caller = callerIdentity(event.requestContext?.authorizer?.iam?.userArn);
-    if (!caller) return reply(403, { error: 'no IAM-authenticated caller; call the function URL with SigV4-signed requests as an approver role or user' });
+    if (!caller)
+      return reply(403, { error: 'no IAM-authenticated caller; call the function URL with SigV4-signed requests as an approver role or user' });
     if (!approvers.has(caller.principal)) return reply(403, { error: `${caller.arn} is not an approver of this gate` });
 
     const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
@@ -159,7 +169,13 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
   const pre = await precheck(config, request, caller);
   if (pre) return pre;
   if (typeof body.digest !== 'string' || body.digest !== request.digest) {
-    return refuse(config, request, caller, 409, `digest mismatch: you approved ${JSON.stringify(body.digest)} but the request's digest is ${request.digest}; review the request again`);
+    return refuse(
+      config,
+      request,
+      caller,
+      409,
+      `digest mismatch: you approved ${JSON.stringify(body.digest)} but the request's digest is ${request.digest}; review the request again`,
+    );
   }
   // The workflow refused such requests already; checked again here so that no approval ever counts
   // for a request whose parameters act on another resource than the one shown.
@@ -169,7 +185,9 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
   }
   const required = Math.max(config.requiredApprovals, request.requiredApprovals);
   if (!(await config.ledger.recordApproval(request.requestId, caller.principal, caller.arn, request.digest))) {
-    return reply(409, { error: `${caller.principal} has already approved request ${request.requestId}; approvals are counted per distinct approver` });
+    return reply(409, {
+      error: `${caller.principal} has already approved request ${request.requestId}; approvals are counted per distinct approver`,
+    });
   }
   const updated = await config.ledger.addApprover(request.requestId, caller.principal);
   if (!updated) return tooLate(config, request, caller, 'APPROVE');
@@ -178,10 +196,15 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
   }
   const decided = await config.ledger.decide(request.requestId, 'APPROVED', caller.principal, required);
   if (!decided) return tooLate(config, request, caller, 'APPROVE');
-  return deliver(config, decided, () => new SendTaskSuccessCommand({
-    taskToken: decided.taskToken!,
-    output: JSON.stringify({ decision: 'APPROVED', digest: decided.digest, approvers: decided.approvals }),
-  }));
+  return deliver(
+    config,
+    decided,
+    () =>
+      new SendTaskSuccessCommand({
+        taskToken: decided.taskToken!,
+        output: JSON.stringify({ decision: 'APPROVED', digest: decided.digest, approvers: decided.approvals }),
+      }),
+  );
 }
 
 async function reject(config: ApprovalConfig, request: LedgerRequest, caller: CallerIdentity, body: Record<string, unknown>): Promise<HttpResult> {
@@ -191,27 +214,62 @@ async function reject(config: ApprovalConfig, request: LedgerRequest, caller: Ca
   if (reason.length === 0) return reply(400, { error: 'a rejection needs a reason' });
   const decided = await config.ledger.decide(request.requestId, 'REJECTED', caller.principal, 0, reason.slice(0, 1000));
   if (!decided) return tooLate(config, request, caller, 'REJECT', reason);
-  return deliver(config, decided, () => new SendTaskFailureCommand({
-    taskToken: decided.taskToken!, error: REJECTED_ERROR, cause: JSON.stringify({ rejectedBy: caller.principal, reason: reason.slice(0, 1000) }),
-  }));
+  return deliver(
+    config,
+    decided,
+    () =>
+      new SendTaskFailureCommand({
+        taskToken: decided.taskToken!,
+        error: REJECTED_ERROR,
+        cause: JSON.stringify({ rejectedBy: caller.principal, reason: reason.slice(0, 1000) }),
+      }),
+  );
 }
 
 /** A decision that lost the race to another one: recorded, never applied. */
-async function tooLate(config: ApprovalConfig, request: LedgerRequest, caller: CallerIdentity, decision: string, reason?: string): Promise<HttpResult> {
-  await config.ledger.appendEvent(request.requestId, { event: 'TOO_LATE', decision, principal: caller.principal, callerArn: caller.arn, ...(reason ? { reason } : {}) });
+async function tooLate(
+  config: ApprovalConfig,
+  request: LedgerRequest,
+  caller: CallerIdentity,
+  decision: string,
+  reason?: string,
+): Promise<HttpResult> {
+  await config.ledger.appendEvent(request.requestId, {
+    event: 'TOO_LATE',
+    decision,
+    principal: caller.principal,
+    callerArn: caller.arn,
+    ...(reason ? { reason } : {}),
+  });
   const now = await config.ledger.getRequest(request.requestId);
-  return reply(409, { error: `request ${request.requestId} was decided meanwhile (${now?.status ?? 'unknown'}); your ${decision.toLowerCase()} is recorded but did not count` });
+  return reply(409, {
+    error:
+      `request ${request.requestId} was decided meanwhile (${now?.status ?? 'unknown'}); your ${decision.toLowerCase()} is recorded but did ` +
+      `not count`,
+  });
 }
 
 /** Hands the decision to the waiting workflow; a failure to deliver is recorded, and means "not done". */
-async function deliver(config: ApprovalConfig, decided: LedgerRequest, command: () => SendTaskSuccessCommand | SendTaskFailureCommand): Promise<HttpResult> {
+async function deliver(
+  config: ApprovalConfig,
+  decided: LedgerRequest,
+  command: () => SendTaskSuccessCommand | SendTaskFailureCommand,
+): Promise<HttpResult> {
   try {
     await config.sfn.send(command() as any);
   } catch (e) {
     await config.ledger.appendEvent(decided.requestId, { event: 'DELIVERY_FAILED', decision: decided.status, error: (e as Error).name ?? 'Error' });
-    return reply(502, { error: `the decision was recorded but the workflow did not accept it (${(e as Error).name}); the request has most likely timed out and nothing will be performed` });
+    return reply(502, {
+      error:
+        `the decision was recorded but the workflow did not accept it (${(e as Error).name}); the request has most likely timed out and ` +
+        `nothing will be performed`,
+    });
   }
-  await config.ledger.appendEvent(decided.requestId, { event: decided.status, principal: decided.decidedBy ?? '', approvers: decided.approvals.join(',') });
+  await config.ledger.appendEvent(decided.requestId, {
+    event: decided.status,
+    principal: decided.decidedBy ?? '',
+    approvers: decided.approvals.join(','),
+  });
   return reply(200, { requestId: decided.requestId, status: decided.status, approvers: decided.approvals });
 }
 
@@ -242,7 +300,8 @@ export function createNotifier(config: NotifyConfig): (event: { taskToken?: stri
       `Acts on:         ${binding.target}  (derived from the parameters; the request names the same resource)`,
       `Parameters:      ${JSON.stringify(parameters, null, 2)}`,
       `Agent's reason:  ${request.reason}`,
-      `Source identity: ${request.sourceIdentity} (as stated by the requester; CloudTrail's StartExecution event for ${request.executionArn} shows the verified one)`,
+      `Source identity: ${request.sourceIdentity} (as stated by the requester; CloudTrail's StartExecution event for ${request.executionArn} shows ` +
+        `the verified one)`,
       `Requested by:    ${request.requesters.join(', ')}`,
       `Digest:          ${request.digest}`,
       `Approvals:       ${request.requiredApprovals} distinct approver(s) required`,
@@ -254,7 +313,9 @@ export function createNotifier(config: NotifyConfig): (event: { taskToken?: stri
       '',
       'No answer before the timeout means rejected.',
     ].join('\n');
-    await config.sns.send(new PublishCommand({ TopicArn: config.topicArn, Subject: `Approval needed: ${request.operation}`.slice(0, 99), Message: message }));
+    await config.sns.send(
+      new PublishCommand({ TopicArn: config.topicArn, Subject: `Approval needed: ${request.operation}`.slice(0, 99), Message: message }),
+    );
   };
 }
 
@@ -286,6 +347,12 @@ export async function handler(event: FunctionUrlEvent): Promise<HttpResult> {
 }
 
 export async function notify(event: { taskToken?: string; requestId?: string }): Promise<void> {
-  notifier ??= createNotifier({ ledger: ledgerFromEnv(), sns: new SNSClient({}), topicArn: process.env.TOPIC_ARN ?? '', approvalUrl: process.env.APPROVAL_URL ?? '', operations: parseOperations() });
+  notifier ??= createNotifier({
+    ledger: ledgerFromEnv(),
+    sns: new SNSClient({}),
+    topicArn: process.env.TOPIC_ARN ?? '',
+    approvalUrl: process.env.APPROVAL_URL ?? '',
+    operations: parseOperations(),
+  });
   return notifier(event);
 }

@@ -1,11 +1,21 @@
 import { randomUUID } from 'crypto';
 import {
-  AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand,
-  QueryCommand, ScanCommand, UpdateItemCommand,
+  AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 
 /** Sort key values of the ledger: one request item, one decision item per approver, append-only events. */
-export const RECORD = { request: 'REQUEST', decision: (principal: string) => `DECISION#${principal}`, event: () => `EVENT#${new Date().toISOString()}#${randomUUID()}` } as const;
+export const RECORD = {
+  request: 'REQUEST',
+  decision: (principal: string) => `DECISION#${principal}`,
+  event: () => `EVENT#${new Date().toISOString()}#${randomUUID()}`,
+} as const;
 
 export type RequestStatus = 'PENDING' | 'APPROVED' | 'REJECTED';
 
@@ -41,7 +51,7 @@ const s = (v: string): AttributeValue => ({ S: v });
 function plain(item: Record<string, AttributeValue>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item)) {
-    out[k] = v.S ?? (v.N !== undefined ? Number(v.N) : v.SS ?? v.BOOL ?? v.NULL ?? undefined);
+    out[k] = v.S ?? (v.N !== undefined ? Number(v.N) : (v.SS ?? v.BOOL ?? v.NULL ?? undefined));
   }
   return out;
 }
@@ -64,10 +74,15 @@ function isConditionFailure(e: unknown): boolean {
 
 /** The audit ledger of an approval gate. Every write that decides is conditional: a request is decided once. */
 export class ApprovalLedger {
-  constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
 
   public async getRequest(requestId: string): Promise<LedgerRequest | undefined> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { requestId: s(requestId), record: s(RECORD.request) }, ConsistentRead: true }));
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { requestId: s(requestId), record: s(RECORD.request) }, ConsistentRead: true }),
+    );
     return out.Item ? toRequest(out.Item) : undefined;
   }
 
@@ -75,9 +90,15 @@ export class ApprovalLedger {
     const items: LedgerRecord[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const out = await this.client.send(new QueryCommand({
-        TableName: this.tableName, KeyConditionExpression: 'requestId = :id', ExpressionAttributeValues: { ':id': s(requestId) }, ConsistentRead: true, ExclusiveStartKey: start,
-      }));
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'requestId = :id',
+          ExpressionAttributeValues: { ':id': s(requestId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
       items.push(...(out.Items ?? []).map((i) => plain(i) as LedgerRecord));
       start = out.LastEvaluatedKey;
     } while (start);
@@ -88,12 +109,16 @@ export class ApprovalLedger {
     const found: LedgerRequest[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const out = await this.client.send(new ScanCommand({
-        TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: start,
-        FilterExpression: '#r = :request AND #s = :pending AND attribute_not_exists(outcome)',
-        ExpressionAttributeNames: { '#r': 'record', '#s': 'status' },
-        ExpressionAttributeValues: { ':request': s(RECORD.request), ':pending': s('PENDING') },
-      }));
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          FilterExpression: '#r = :request AND #s = :pending AND attribute_not_exists(outcome)',
+          ExpressionAttributeNames: { '#r': 'record', '#s': 'status' },
+          ExpressionAttributeValues: { ':request': s(RECORD.request), ':pending': s('PENDING') },
+        }),
+      );
       found.push(...(out.Items ?? []).map(toRequest));
       start = out.LastEvaluatedKey;
     } while (start);
@@ -103,13 +128,16 @@ export class ApprovalLedger {
   /** Stores the task token of a pending request, once. */
   public async registerToken(requestId: string, taskToken: string): Promise<boolean> {
     try {
-      await this.client.send(new UpdateItemCommand({
-        TableName: this.tableName, Key: { requestId: s(requestId), record: s(RECORD.request) },
-        UpdateExpression: 'SET taskToken = :t',
-        ConditionExpression: 'attribute_exists(requestId) AND #s = :pending AND attribute_not_exists(taskToken)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':t': s(taskToken), ':pending': s('PENDING') },
-      }));
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { requestId: s(requestId), record: s(RECORD.request) },
+          UpdateExpression: 'SET taskToken = :t',
+          ConditionExpression: 'attribute_exists(requestId) AND #s = :pending AND attribute_not_exists(taskToken)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':t': s(taskToken), ':pending': s('PENDING') },
+        }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -127,11 +155,21 @@ export class ApprovalLedger {
   /** Records one approver's approval; false when this approver has already approved this request. */
   public async recordApproval(requestId: string, principal: string, arn: string, digest: string): Promise<boolean> {
     try {
-      await this.client.send(new PutItemCommand({
-        TableName: this.tableName,
-        Item: { requestId: s(requestId), record: s(RECORD.decision(principal)), decision: s('APPROVE'), principal: s(principal), callerArn: s(arn), digest: s(digest), at: s(new Date().toISOString()) },
-        ConditionExpression: 'attribute_not_exists(requestId)',
-      }));
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            requestId: s(requestId),
+            record: s(RECORD.decision(principal)),
+            decision: s('APPROVE'),
+            principal: s(principal),
+            callerArn: s(arn),
+            digest: s(digest),
+            at: s(new Date().toISOString()),
+          },
+          ConditionExpression: 'attribute_not_exists(requestId)',
+        }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -142,14 +180,17 @@ export class ApprovalLedger {
   /** Adds the approver to the request's set while it is still pending; undefined when it was decided meanwhile. */
   public async addApprover(requestId: string, principal: string): Promise<LedgerRequest | undefined> {
     try {
-      const out = await this.client.send(new UpdateItemCommand({
-        TableName: this.tableName, Key: { requestId: s(requestId), record: s(RECORD.request) },
-        UpdateExpression: 'ADD approvals :p',
-        ConditionExpression: '#s = :pending AND attribute_exists(taskToken) AND attribute_not_exists(outcome)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':p': { SS: [principal] }, ':pending': s('PENDING') },
-        ReturnValues: 'ALL_NEW',
-      }));
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { requestId: s(requestId), record: s(RECORD.request) },
+          UpdateExpression: 'ADD approvals :p',
+          ConditionExpression: '#s = :pending AND attribute_exists(taskToken) AND attribute_not_exists(outcome)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':p': { SS: [principal] }, ':pending': s('PENDING') },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       return toRequest(out.Attributes!);
     } catch (e) {
       if (isConditionFailure(e)) return undefined;
@@ -158,7 +199,13 @@ export class ApprovalLedger {
   }
 
   /** Moves a pending request to its final decision. Exactly one caller ever succeeds per request. */
-  public async decide(requestId: string, decision: 'APPROVED' | 'REJECTED', by: string, requiredApprovals: number, rejectReason?: string): Promise<LedgerRequest | undefined> {
+  public async decide(
+    requestId: string,
+    decision: 'APPROVED' | 'REJECTED',
+    by: string,
+    requiredApprovals: number,
+    rejectReason?: string,
+  ): Promise<LedgerRequest | undefined> {
     const names: Record<string, string> = { '#s': 'status' };
     const values: Record<string, AttributeValue> = { ':pending': s('PENDING'), ':d': s(decision), ':by': s(by), ':at': s(new Date().toISOString()) };
     let condition = '#s = :pending AND attribute_exists(taskToken) AND attribute_not_exists(outcome)';
@@ -171,10 +218,17 @@ export class ApprovalLedger {
       values[':reason'] = s(rejectReason ?? '');
     }
     try {
-      const out = await this.client.send(new UpdateItemCommand({
-        TableName: this.tableName, Key: { requestId: s(requestId), record: s(RECORD.request) },
-        UpdateExpression: update, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values, ReturnValues: 'ALL_NEW',
-      }));
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { requestId: s(requestId), record: s(RECORD.request) },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       return toRequest(out.Attributes!);
     } catch (e) {
       if (isConditionFailure(e)) return undefined;

@@ -12,7 +12,9 @@ export function resolvePrimitive(node: CfnResource, value: unknown, what: string
   try {
     return NagRules.resolveIfPrimitive(node, value);
   } catch {
-    throw new CannotDecide(`${what} of ${node.node.path} is only known at deploy time (${JSON.stringify(Stack.of(node).resolve(value))})`,
-      'Set it as a literal value, or acknowledge this rule with the reason.');
+    throw new CannotDecide(
+      `${what} of ${node.node.path} is only known at deploy time (${JSON.stringify(Stack.of(node).resolve(value))})`,
+      'Set it as a literal value, or acknowledge this rule with the reason.',
+    );
   }
 }

@@ -39,12 +39,26 @@ export interface RolePolicies {
  * Secrets Manager secrets are left out: their deletion always has a recovery window of 7 to 30 days.
  */
 export const STATEFUL_TYPES: ReadonlySet<string> = new Set([
-  'AWS::RDS::DBInstance', 'AWS::RDS::DBCluster', 'AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable',
-  'AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::FSx::FileSystem', 'AWS::Logs::LogGroup',
-  'AWS::Cognito::UserPool', 'AWS::ECR::Repository', 'AWS::Backup::BackupVault', 'AWS::Kinesis::Stream',
-  'AWS::OpenSearchService::Domain', 'AWS::Elasticsearch::Domain', 'AWS::Redshift::Cluster',
-  'AWS::DocDB::DBCluster', 'AWS::Neptune::DBCluster',
-  'AWS::Timestream::Database', 'AWS::Timestream::Table',
+  'AWS::RDS::DBInstance',
+  'AWS::RDS::DBCluster',
+  'AWS::DynamoDB::Table',
+  'AWS::DynamoDB::GlobalTable',
+  'AWS::S3::Bucket',
+  'AWS::KMS::Key',
+  'AWS::EFS::FileSystem',
+  'AWS::FSx::FileSystem',
+  'AWS::Logs::LogGroup',
+  'AWS::Cognito::UserPool',
+  'AWS::ECR::Repository',
+  'AWS::Backup::BackupVault',
+  'AWS::Kinesis::Stream',
+  'AWS::OpenSearchService::Domain',
+  'AWS::Elasticsearch::Domain',
+  'AWS::Redshift::Cluster',
+  'AWS::DocDB::DBCluster',
+  'AWS::Neptune::DBCluster',
+  'AWS::Timestream::Database',
+  'AWS::Timestream::Table',
 ]);
 
 /** What the pack knows while it checks one app; built once per run, read by the rule functions. */
@@ -55,7 +69,11 @@ export class CheckContext {
   private readonly policiesByRole = new Map<string, Array<iam.CfnPolicy | iam.CfnManagedPolicy>>();
   private readonly firstStateful = new Map<Stack, CfnResource | undefined>();
 
-  constructor(root: IConstruct, public readonly detection: AgentDetectionOptions, public readonly production: ProductionScope) {
+  constructor(
+    root: IConstruct,
+    public readonly detection: AgentDetectionOptions,
+    public readonly production: ProductionScope,
+  ) {
     for (const node of root.node.findAll()) {
       if (node instanceof iam.CfnManagedPolicy) {
         this.managedPolicies.set(key(Stack.of(node), Stack.of(node).resolve(node.ref)), node);
@@ -119,7 +137,10 @@ export class CheckContext {
         // A global table is production when any of its replicas is.
         return tagValuesOf(node, scope.tagKey).some((value) => {
           if (value !== undefined && (Token.isUnresolved(value) || typeof value !== 'string')) {
-            throw new CannotDecide(`the ${scope.tagKey} tag of ${node.node.path} is only known at deploy time`, 'Tag it with a literal value such as "production" or "dev".');
+            throw new CannotDecide(
+              `the ${scope.tagKey} tag of ${node.node.path} is only known at deploy time`,
+              'Tag it with a literal value such as "production" or "dev".',
+            );
           }
           const listed = value !== undefined && scope.tagValues.includes(value.toLowerCase());
           return scope.kind === ProductionScopeKind.FAIL_CLOSED ? !listed : listed;
@@ -135,7 +156,9 @@ export class CheckContext {
   /** The first stateful production resource of a stack, where stack-level findings are reported. */
   public firstStatefulProductionResource(stack: Stack): CfnResource | undefined {
     if (!this.firstStateful.has(stack)) {
-      const first = stack.node.findAll().find((c): c is CfnResource => CfnResource.isCfnResource(c) && Stack.of(c) === stack && this.isStatefulProductionQuiet(c));
+      const first = stack.node
+        .findAll()
+        .find((c): c is CfnResource => CfnResource.isCfnResource(c) && Stack.of(c) === stack && this.isStatefulProductionQuiet(c));
       this.firstStateful.set(stack, first);
     }
     return this.firstStateful.get(stack);
@@ -193,7 +216,9 @@ export class CheckContext {
       opaque,
       guards: complete,
       hasBoundary: boundaryArn !== undefined,
-      boundary: boundaryPolicy ? { source: boundaryPolicy.node.path, statements: statementsOf(stack.resolve(boundaryPolicy.policyDocument)) } : undefined,
+      boundary: boundaryPolicy
+        ? { source: boundaryPolicy.node.path, statements: statementsOf(stack.resolve(boundaryPolicy.policyDocument)) }
+        : undefined,
     };
   }
 }
@@ -228,4 +253,3 @@ function tagValuesOf(node: CfnResource, tagKey: string): Array<string | undefine
   }
   return [stackValue];
 }
-

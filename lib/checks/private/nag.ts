@@ -21,7 +21,8 @@ const nag = load();
 export function requireCdkNag(): typeof CdkNag {
   if (!nag) {
     throw new GuardrailsError(GuardrailsErrorKind.INVALID_PROPS, 'AgentGuardrailsChecks needs the cdk-nag package, which is not installed.', {
-      code: 'AgentGuardrailsChecks.CdkNagMissing', received: 'require("cdk-nag") failed',
+      code: 'AgentGuardrailsChecks.CdkNagMissing',
+      received: 'require("cdk-nag") failed',
       fix: 'Install it beside aws-cdk-lib: npm i -D cdk-nag (version 2.x or 3.x).',
     });
   }

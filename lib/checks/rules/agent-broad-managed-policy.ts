@@ -8,7 +8,8 @@ import { CheckContext } from '../private/check-context';
  * administrator and power-user policies, every `*FullAccess` and `*PowerUser*` policy, and the
  * administrator job functions.
  */
-export const BROAD_AWS_MANAGED_POLICY = /^(AdministratorAccess.*|PowerUserAccess|.*FullAccess.*|.*PowerUser.*|job-function\/(SystemAdministrator|DatabaseAdministrator|NetworkAdministrator))$/;
+export const BROAD_AWS_MANAGED_POLICY =
+  /^(AdministratorAccess.*|PowerUserAccess|.*FullAccess.*|.*PowerUser.*|job-function\/(SystemAdministrator|DatabaseAdministrator|NetworkAdministrator))$/;
 
 /** An agent role has no broad AWS managed policy attached. */
 export function agentBroadManagedPolicy(node: CfnResource, ctx: CheckContext): NagRuleResult {

@@ -15,8 +15,11 @@ export function agentLongSession(node: CfnResource, ctx: CheckContext): NagRuleR
   // Throws (cannot decide) when the duration is only known at deploy time.
   const seconds = resolvePrimitive(role, role.maxSessionDuration, 'MaxSessionDuration') as number | undefined;
   if (seconds === undefined || seconds <= DEFAULT_AGENT_SESSION.toSeconds()) return NagRuleCompliance.COMPLIANT;
-  const justified = (role.node.scope?.node.metadata ?? []).some((m) => m.type === BROAD_GRANT_METADATA
-    && (m.data as { kind?: string; maxSessionSeconds?: number })?.kind === 'long-session'
-    && (m.data as { maxSessionSeconds?: number }).maxSessionSeconds === seconds);
+  const justified = (role.node.scope?.node.metadata ?? []).some(
+    (m) =>
+      m.type === BROAD_GRANT_METADATA &&
+      (m.data as { kind?: string; maxSessionSeconds?: number })?.kind === 'long-session' &&
+      (m.data as { maxSessionSeconds?: number }).maxSessionSeconds === seconds,
+  );
   return justified ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
 }

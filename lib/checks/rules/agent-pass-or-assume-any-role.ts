@@ -25,17 +25,18 @@ export function agentPassOrAssumeAnyRole(node: CfnResource, ctx: CheckContext): 
       continue;
     }
     // What an AWS managed policy grants on `*` is known where its model is exact (lib/shared/aws-managed-policies.ts).
-    const unknown = [
-      ...policies.awsManaged.filter((name) => awsManagedPolicyAllows(name, action) === undefined),
-      ...policies.opaque,
-    ];
+    const unknown = [...policies.awsManaged.filter((name) => awsManagedPolicyAllows(name, action) === undefined), ...policies.opaque];
     if (unknown.length > 0) {
-      throw new CannotDecide(`${role.node.path} has no explicit deny of ${action} outside specific roles, and managed policies whose grants this rule does not know (${unknown.join(', ')})`,
-        'Apply GuardAgents (its escalation denies decide this whatever the managed policies grant), or acknowledge this rule with the reason.');
+      throw new CannotDecide(
+        `${role.node.path} has no explicit deny of ${action} outside specific roles, and managed policies whose grants this rule does not know ` +
+          `(${unknown.join(', ')})`,
+        'Apply GuardAgents (its escalation denies decide this whatever the managed policies grant), or acknowledge this rule with the reason.',
+      );
     }
     const grantedByManaged = policies.awsManaged.some((name) => awsManagedPolicyAllows(name, action) === true);
-    const grantedByStatement = identity.some((s) => s.Effect === 'Allow' && statementCovers(s, action)
-      && (s.NotResource !== undefined || toList(s.Resource).some(isWildcardResource)));
+    const grantedByStatement = identity.some(
+      (s) => s.Effect === 'Allow' && statementCovers(s, action) && (s.NotResource !== undefined || toList(s.Resource).some(isWildcardResource)),
+    );
     if (grantedByManaged || grantedByStatement) findings.add(`Action::${action}`);
   }
   return findings.size > 0 ? [...findings] : NagRuleCompliance.COMPLIANT;

@@ -14,8 +14,12 @@ export function agentRoleWithoutGuard(node: CfnResource, ctx: CheckContext): Nag
   const policies = ctx.policiesOf(role);
   if (policies.guards.length > 0) return NagRuleCompliance.COMPLIANT;
   if (policies.opaque.length > 0) {
-    throw new CannotDecide(`${role.node.path} has no ProductionGuard of this app attached, and managed policies whose content the app does not show (${policies.opaque.join(', ')})`,
-      'Attach a ProductionGuard defined in the same stack (or apply GuardAgents), or acknowledge this rule with the reason the imported policies guard production.');
+    throw new CannotDecide(
+      `${role.node.path} has no ProductionGuard of this app attached, and managed policies whose content the app does not show ` +
+        `(${policies.opaque.join(', ')})`,
+      'Attach a ProductionGuard defined in the same stack (or apply GuardAgents), or acknowledge this rule with the reason the imported policies ' +
+        'guard production.',
+    );
   }
   return NagRuleCompliance.NON_COMPLIANT;
 }

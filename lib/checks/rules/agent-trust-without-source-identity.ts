@@ -6,7 +6,6 @@ import { ResolvedStatement, flatten, isLiteral, statementsOf } from '../../guard
 import { ASSUME_ROLE_ACTIONS } from '../../shared/agent-trust';
 import { toList } from '../../shared/list';
 
-
 /** Condition operators that require the key to be present (no IfExists, no ForAnyValue). */
 function requiredKeys(statement: ResolvedStatement): Map<string, unknown[]> {
   const keys = new Map<string, unknown[]>();
@@ -42,13 +41,17 @@ export function agentTrustWithoutSourceIdentity(node: CfnResource, ctx: CheckCon
     if (statement.Effect !== 'Allow' || !toList(statement.Action).some((a) => isLiteral(a) && ASSUME_ROLE_ACTIONS.test(a))) continue;
     const keys = requiredKeys(statement);
     const principal = statement.Principal;
-    const entries: Array<[string, unknown]> = principal === undefined || isLiteral(principal)
-      ? [['AWS', principal ?? '*']]
-      : Object.entries(principal as Record<string, unknown>).flatMap(([kind, v]) => toList(v).map((p): [string, unknown] => [kind, p]));
+    const entries: Array<[string, unknown]> =
+      principal === undefined || isLiteral(principal)
+        ? [['AWS', principal ?? '*']]
+        : Object.entries(principal as Record<string, unknown>).flatMap(([kind, v]) => toList(v).map((p): [string, unknown] => [kind, p]));
     for (const [kind, value] of entries) {
-      const attributable = kind === 'Service'
-        ? pins(keys.get('aws:sourceaccount')) || pins(keys.get('aws:sourcearn'))
-        : keys.get('sts:sourceidentity')?.length ? keys.get('sts:sourceidentity')!.every((v) => !isLiteral(v) || v.length > 0) : false;
+      const attributable =
+        kind === 'Service'
+          ? pins(keys.get('aws:sourceaccount')) || pins(keys.get('aws:sourcearn'))
+          : keys.get('sts:sourceidentity')?.length
+            ? keys.get('sts:sourceidentity')!.every((v) => !isLiteral(v) || v.length > 0)
+            : false;
       if (!attributable) findings.add(`Principal::${flatten(value)}`);
     }
   }

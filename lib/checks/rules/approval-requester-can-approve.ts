@@ -16,13 +16,27 @@ function gateOf(node: CfnResource): ApprovalGate | undefined {
 
 /** Roles of the app allowed to start the gate's workflow (identity policies naming it by reference or by name, or `*`). */
 function requesters(gate: ApprovalGate, ctx: CheckContext): iam.CfnRole[] {
-  return gate.node.root.node.findAll().filter((c): c is iam.CfnRole => c instanceof iam.CfnRole).filter((role) => {
-    const workflow = JSON.stringify(Stack.of(role).resolve(gate.stateMachine.stateMachineArn));
-    return ctx.policiesOf(role).identity.some((p) => p.statements.some((s) => s.Effect === 'Allow' && statementCovers(s, 'states:StartExecution')
-      && (s.NotResource !== undefined || toList(s.Resource).some((r) => isWildcardResource(r) || JSON.stringify(r) === workflow
-        // grantRequest names the workflow by its fixed name (a reference would be a dependency cycle through the agent's boundary)
-        || flatten(r).endsWith(`:stateMachine:${gate.stateMachineName}`)))));
-  });
+  return gate.node.root.node
+    .findAll()
+    .filter((c): c is iam.CfnRole => c instanceof iam.CfnRole)
+    .filter((role) => {
+      const workflow = JSON.stringify(Stack.of(role).resolve(gate.stateMachine.stateMachineArn));
+      return ctx.policiesOf(role).identity.some((p) =>
+        p.statements.some(
+          (s) =>
+            s.Effect === 'Allow' &&
+            statementCovers(s, 'states:StartExecution') &&
+            (s.NotResource !== undefined ||
+              toList(s.Resource).some(
+                (r) =>
+                  isWildcardResource(r) ||
+                  JSON.stringify(r) === workflow ||
+                  // grantRequest names the workflow by its fixed name (a reference would be a dependency cycle through the agent's boundary)
+                  flatten(r).endsWith(`:stateMachine:${gate.stateMachineName}`),
+              )),
+        ),
+      );
+    });
 }
 
 /** Whether a role is (or, undecidably, may be) an agent: fail closed. */
@@ -44,7 +58,8 @@ export function approvalRequesterCanApprove(node: CfnResource, ctx: CheckContext
   const gate = gateOf(node);
   if (!gate) return NagRuleCompliance.NOT_APPLICABLE;
   const stack = Stack.of(gate);
-  const approvers = gate.node.findAll()
+  const approvers = gate.node
+    .findAll()
     .filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission && stack.resolve(c.action) === 'lambda:InvokeFunctionUrl')
     .map((p) => stack.resolve(p.principal));
   const requesting = requesters(gate, ctx);

@@ -19,13 +19,19 @@ function definitionOf(node: sfn.CfnStateMachine): { States?: Record<string, Stat
   const stack = Stack.of(node);
   if (node.definition !== undefined) return stack.resolve(node.definition);
   if (node.definitionString === undefined) {
-    throw new CannotDecide(`the definition of ${node.node.path} is stored outside the template (DefinitionS3Location)`, 'Define it inline, or acknowledge this rule with the reason its callback waits have timeouts.');
+    throw new CannotDecide(
+      `the definition of ${node.node.path} is stored outside the template (DefinitionS3Location)`,
+      'Define it inline, or acknowledge this rule with the reason its callback waits have timeouts.',
+    );
   }
   const text = flatten(stack.resolve(node.definitionString));
   try {
     return JSON.parse(text);
   } catch {
-    throw new CannotDecide(`the definition of ${node.node.path} only becomes JSON at deploy time`, 'Use literal values for every number and structure in the definition.');
+    throw new CannotDecide(
+      `the definition of ${node.node.path} only becomes JSON at deploy time`,
+      'Use literal values for every number and structure in the definition.',
+    );
   }
 }
 

@@ -6,7 +6,6 @@ import { CannotDecide, resolvePrimitive } from '../private/cannot-decide';
 import { CheckContext } from '../private/check-context';
 import { toList } from '../../shared/list';
 
-
 function isTrue(node: CfnResource, value: unknown, what: string): boolean {
   const resolved = resolvePrimitive(node, value, what);
   return resolved === true || resolved === 'true';
@@ -31,7 +30,8 @@ export function productionTableProtection(node: CfnResource, ctx: CheckContext):
     }
     for (const replica of replicas) {
       if (!isTrue(node, replica?.deletionProtectionEnabled, 'DeletionProtectionEnabled of a replica')) findings.add('DeletionProtection');
-      if (!isTrue(node, replica?.pointInTimeRecoverySpecification?.pointInTimeRecoveryEnabled, 'PointInTimeRecoveryEnabled of a replica')) findings.add('PointInTimeRecovery');
+      if (!isTrue(node, replica?.pointInTimeRecoverySpecification?.pointInTimeRecoveryEnabled, 'PointInTimeRecoveryEnabled of a replica'))
+        findings.add('PointInTimeRecovery');
     }
   } else {
     return NagRuleCompliance.NOT_APPLICABLE;

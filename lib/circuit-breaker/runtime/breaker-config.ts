@@ -41,13 +41,26 @@ export function parseBreakerConfig(raw: string | undefined): BreakerConfig {
     throw new Error(`${BREAKER_CONFIG_ENV} is not set`);
   }
   const config = JSON.parse(raw) as BreakerConfig;
-  if (!Array.isArray(config.agents) || config.agents.length === 0 || typeof config.tableName !== 'string' || typeof config.topicArn !== 'string' || typeof config.monitorOnly !== 'boolean') {
+  if (
+    !Array.isArray(config.agents) ||
+    config.agents.length === 0 ||
+    typeof config.tableName !== 'string' ||
+    typeof config.topicArn !== 'string' ||
+    typeof config.monitorOnly !== 'boolean'
+  ) {
     throw new Error(`${BREAKER_CONFIG_ENV} is malformed`);
   }
   for (const a of config.agents) {
-    if (typeof a.agentName !== 'string' || typeof a.roleArn !== 'string' || typeof a.roleName !== 'string'
-      || !positiveInt(a.maxDestructiveCalls) || !positiveInt(a.maxDeniedCalls) || !(a.maxWriteCalls === 0 || positiveInt(a.maxWriteCalls))
-      || !positiveInt(a.windowSeconds) || a.windowSeconds < 60) {
+    if (
+      typeof a.agentName !== 'string' ||
+      typeof a.roleArn !== 'string' ||
+      typeof a.roleName !== 'string' ||
+      !positiveInt(a.maxDestructiveCalls) ||
+      !positiveInt(a.maxDeniedCalls) ||
+      !(a.maxWriteCalls === 0 || positiveInt(a.maxWriteCalls)) ||
+      !positiveInt(a.windowSeconds) ||
+      a.windowSeconds < 60
+    ) {
       throw new Error(`${BREAKER_CONFIG_ENV}: agent entry ${JSON.stringify(a)} is malformed`);
     }
   }

@@ -40,10 +40,7 @@ export function breakerEventPattern(roleArns: readonly string[]): Record<string,
     'detail-type': [CLOUDTRAIL_DETAIL_TYPE],
     'detail': {
       userIdentity: { sessionContext: { sessionIssuer: { arn: [...roleArns] } } },
-      $or: [
-        { readOnly: [false] },
-        { errorCode: [...DENIED_ERROR_CODES] },
-      ],
+      $or: [{ readOnly: [false] }, { errorCode: [...DENIED_ERROR_CODES] }],
     },
   };
 }
@@ -73,9 +70,10 @@ function catalogClass(action: string): string | undefined {
 }
 
 // For calls the catalog does not name (a new API, an event name that differs from its action).
-const DESTRUCTIVE_VERB = /^(Delete|Terminate|Destroy|Purge|Drop|Remove|Disable|Deregister|Detach|Revoke|Cancel|Reset|Stop|Release|Disassociate|Untag|Tag|ScheduleKeyDeletion)/;
+const DESTRUCTIVE_VERB =
+  /^(Delete|Terminate|Destroy|Purge|Drop|Remove|Disable|Deregister|Detach|Revoke|Cancel|Reset|Stop|Release|Disassociate|Untag|Tag|ScheduleKeyDeletion)/;
 
-/** The IAM action of a CloudTrail event: `monitoring.amazonaws.com` + `DeleteAlarms` -> `cloudwatch:DeleteAlarms`. */
+/** The IAM action of a CloudTrail event: `monitoring.amazonaws.comDeleteAlarms` -> `cloudwatch:DeleteAlarms`. */
 export function actionOfEvent(eventSource: string, eventName: string): string {
   const label = eventSource.split('.')[0];
   const prefix = SOURCE_TO_PREFIX[label] ?? label;

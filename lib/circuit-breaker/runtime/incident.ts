@@ -8,20 +8,24 @@ import { QUARANTINE_POLICY_NAME, quarantineDocument, revocationDocument } from '
 
 /** Puts the quarantine on the role: every session denied, those issued before the trip included. */
 export async function writeQuarantine(iam: IAMClient, roleName: string, trippedAt: Date): Promise<void> {
-  await iam.send(new PutRolePolicyCommand({
-    RoleName: roleName,
-    PolicyName: QUARANTINE_POLICY_NAME,
-    PolicyDocument: JSON.stringify(quarantineDocument(trippedAt)),
-  }));
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: roleName,
+      PolicyName: QUARANTINE_POLICY_NAME,
+      PolicyDocument: JSON.stringify(quarantineDocument(trippedAt)),
+    }),
+  );
 }
 
 /** Lifts the quarantine; sessions issued before the reset stay revoked. */
 export async function liftQuarantine(iam: IAMClient, roleName: string, resetAt: Date): Promise<void> {
-  await iam.send(new PutRolePolicyCommand({
-    RoleName: roleName,
-    PolicyName: QUARANTINE_POLICY_NAME,
-    PolicyDocument: JSON.stringify(revocationDocument(resetAt)),
-  }));
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: roleName,
+      PolicyName: QUARANTINE_POLICY_NAME,
+      PolicyDocument: JSON.stringify(revocationDocument(resetAt)),
+    }),
+  );
 }
 
 export interface Alert {
@@ -32,14 +36,16 @@ export interface Alert {
 }
 
 export async function publishAlert(sns: SNSClient, topicArn: string, alert: Alert): Promise<void> {
-  await sns.send(new PublishCommand({
-    TopicArn: topicArn,
-    // SNS subjects: at most 100 ASCII characters, no line breaks.
-    Subject: alert.subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
-    Message: JSON.stringify({ agent: alert.agentName, kind: alert.kind, ...alert.body }, null, 2),
-    MessageAttributes: {
-      agent: { DataType: 'String', StringValue: alert.agentName },
-      kind: { DataType: 'String', StringValue: alert.kind },
-    },
-  }));
+  await sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      // SNS subjects: at most 100 ASCII characters, no line breaks.
+      Subject: alert.subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
+      Message: JSON.stringify({ agent: alert.agentName, kind: alert.kind, ...alert.body }, null, 2),
+      MessageAttributes: {
+        agent: { DataType: 'String', StringValue: alert.agentName },
+        kind: { DataType: 'String', StringValue: alert.kind },
+      },
+    }),
+  );
 }

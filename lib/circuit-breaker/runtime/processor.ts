@@ -71,7 +71,11 @@ export class BreakerProcessor {
   private readonly staleTripMs: number;
   private readonly staleResetMs: number;
 
-  constructor(private readonly config: BreakerConfig, private readonly clients: BreakerClients, options: BreakerOptions = {}) {
+  constructor(
+    private readonly config: BreakerConfig,
+    private readonly clients: BreakerClients,
+    options: BreakerOptions = {},
+  ) {
     this.store = new BreakerStore(clients.dynamodb, config.tableName);
     this.byRoleArn = new Map(config.agents.map((a) => [a.roleArn, a]));
     this.now = options.now ?? (() => new Date());
@@ -116,8 +120,18 @@ export class BreakerProcessor {
     const evidence = {
       reason,
       counts,
-      thresholds: { maxDestructiveCalls: agent.maxDestructiveCalls, maxDeniedCalls: agent.maxDeniedCalls, maxWriteCalls: agent.maxWriteCalls || undefined },
-      lastEvent: { id: event.id, action: kind.action, errorCode: detail.errorCode, sourceIdentity: detail.userIdentity?.sessionContext?.sourceIdentity, sessionArn: detail.userIdentity?.arn },
+      thresholds: {
+        maxDestructiveCalls: agent.maxDestructiveCalls,
+        maxDeniedCalls: agent.maxDeniedCalls,
+        maxWriteCalls: agent.maxWriteCalls || undefined,
+      },
+      lastEvent: {
+        id: event.id,
+        action: kind.action,
+        errorCode: detail.errorCode,
+        sourceIdentity: detail.userIdentity?.sessionContext?.sourceIdentity,
+        sessionArn: detail.userIdentity?.arn,
+      },
     };
     if (this.config.monitorOnly) {
       return this.monitorAlert(agent, counts, evidence);
@@ -127,7 +141,12 @@ export class BreakerProcessor {
 
   private async trip(agent: WatchedAgentConfig, counts: WindowCounts, evidence: Record<string, unknown>, attempt = 1): Promise<ProcessResult> {
     const trippedAt = this.now();
-    const incident: Incident = { incidentId: randomUUID(), trippedAt: trippedAt.toISOString(), reason: String(evidence.reason), trippedBy: 'circuit-breaker' };
+    const incident: Incident = {
+      incidentId: randomUUID(),
+      trippedAt: trippedAt.toISOString(),
+      reason: String(evidence.reason),
+      trippedBy: 'circuit-breaker',
+    };
     const overResetStartedBefore = new Date(trippedAt.getTime() - this.staleResetMs).toISOString();
     if (await this.store.claimIncident(agent.agentName, incident, { overResetStartedBefore })) {
       await this.complete(agent, incident, evidence);
@@ -140,7 +159,12 @@ export class BreakerProcessor {
       // here as well, so that the agent is stopped even if the operator's reset dies midway.
       const pending = await this.store.recordPendingTrip(agent.agentName, state.resetId, incident);
       if (pending === 'recorded') {
-        await this.complete(agent, incident, { ...evidence, duringReset: { resetId: state.resetId, resetBy: state.resetBy, resetAt: state.resetAt } }, false);
+        await this.complete(
+          agent,
+          incident,
+          { ...evidence, duringReset: { resetId: state.resetId, resetBy: state.resetBy, resetAt: state.resetAt } },
+          false,
+        );
         return { outcome: 'pending-on-reset', agentName: agent.agentName, counts };
       }
       if (pending === 'already-pending') {
@@ -152,7 +176,16 @@ export class BreakerProcessor {
     }
     if (state && state.state === 'tripped' && !state.completedAt && isStale(state, this.now(), this.staleTripMs)) {
       // The invocation that claimed the incident failed before finishing: finish it, once more.
-      await this.complete(agent, { incidentId: state.incidentId ?? 'unknown', trippedAt: state.trippedAt ?? this.now().toISOString(), reason: state.reason ?? 'unknown', trippedBy: state.trippedBy ?? 'circuit-breaker' }, evidence);
+      await this.complete(
+        agent,
+        {
+          incidentId: state.incidentId ?? 'unknown',
+          trippedAt: state.trippedAt ?? this.now().toISOString(),
+          reason: state.reason ?? 'unknown',
+          trippedBy: state.trippedBy ?? 'circuit-breaker',
+        },
+        evidence,
+      );
       return { outcome: 'completed-stale-trip', agentName: agent.agentName, counts };
     }
     return { outcome: 'already-tripped', agentName: agent.agentName, counts };
@@ -171,7 +204,14 @@ export class BreakerProcessor {
       await this.reportFailedQuarantine(agent, incident, evidence, e as Error);
       throw e;
     }
-    await this.store.appendLedger({ kind: 'trip', agentName: agent.agentName, incidentId: incident.incidentId, at: incident.trippedAt, actor: incident.trippedBy, details: evidence });
+    await this.store.appendLedger({
+      kind: 'trip',
+      agentName: agent.agentName,
+      incidentId: incident.incidentId,
+      at: incident.trippedAt,
+      actor: incident.trippedBy,
+      details: evidence,
+    });
     await publishAlert(this.clients.sns, this.config.topicArn, tripAlert(agent, incident, evidence, this.config.tableName));
     if (markCompleted) {
       await this.store.markCompleted(agent.agentName, incident.incidentId, this.now().toISOString());
@@ -179,16 +219,36 @@ export class BreakerProcessor {
   }
 
   /** Records and announces a quarantine IAM refused; each step is tried even if the other fails. */
-  private async reportFailedQuarantine(agent: WatchedAgentConfig, incident: Incident, evidence: Record<string, unknown>, error: Error): Promise<void> {
+  private async reportFailedQuarantine(
+    agent: WatchedAgentConfig,
+    incident: Incident,
+    evidence: Record<string, unknown>,
+    error: Error,
+  ): Promise<void> {
     const failure = quarantineFailure(error);
     const at = this.now().toISOString();
     const steps = await Promise.allSettled([
-      this.store.appendLedger({ kind: 'quarantine-failed', agentName: agent.agentName, incidentId: incident.incidentId, at, actor: incident.trippedBy, details: { ...evidence, trippedAt: incident.trippedAt, quarantine: failure } }),
+      this.store.appendLedger({
+        kind: 'quarantine-failed',
+        agentName: agent.agentName,
+        incidentId: incident.incidentId,
+        at,
+        actor: incident.trippedBy,
+        details: { ...evidence, trippedAt: incident.trippedAt, quarantine: failure },
+      }),
       publishAlert(this.clients.sns, this.config.topicArn, tripAlert(agent, incident, evidence, this.config.tableName, failure)),
     ]);
     for (const step of steps) {
       if (step.status === 'rejected') {
-        console.error(JSON.stringify({ breaker: 'quarantine-failed-and-report-failed', agent: agent.agentName, incidentId: incident.incidentId, quarantine: failure, error: String(step.reason) }));
+        console.error(
+          JSON.stringify({
+            breaker: 'quarantine-failed-and-report-failed',
+            agent: agent.agentName,
+            incidentId: incident.incidentId,
+            quarantine: failure,
+            error: String(step.reason),
+          }),
+        );
       }
     }
   }
@@ -212,7 +272,13 @@ export class BreakerProcessor {
 }
 
 /** The trip alert; with `failure`, it says loudly that the agent is NOT stopped. */
-export function tripAlert(agent: WatchedAgentConfig, incident: Incident, evidence: Record<string, unknown>, tableName: string, failure?: string): Alert {
+export function tripAlert(
+  agent: WatchedAgentConfig,
+  incident: Incident,
+  evidence: Record<string, unknown>,
+  tableName: string,
+  failure?: string,
+): Alert {
   return {
     subject: failure
       ? `QUARANTINE FAILED: circuit breaker tripped but agent ${agent.agentName} is NOT stopped`
@@ -234,7 +300,10 @@ export function tripAlert(agent: WatchedAgentConfig, incident: Incident, evidenc
 /** The words of a failed quarantine, as the alert and the ledger carry them. */
 export function quarantineFailure(error: Error): string {
   const code = (error as { name?: string }).name;
-  return `QUARANTINE FAILED: ${code && code !== 'Error' ? `${code}: ` : ''}${error.message} -- the agent is NOT stopped, run \`breaker trip\` or remove its credentials`;
+  return (
+    `QUARANTINE FAILED: ${code && code !== 'Error' ? `${code}: ` : ''}${error.message} -- the agent is NOT stopped, run \`breaker trip\` or ` +
+    `remove its credentials`
+  );
 }
 
 /** The counts of the last window length: this window's, plus the previous window's scaled by its overlap. */
@@ -252,9 +321,11 @@ export function slidingEstimate(current: WindowCounts, previous: WindowCounts, o
 /** The thresholds a window's counts exceed ("more than N"). */
 export function exceededThresholds(agent: WatchedAgentConfig, counts: WindowCounts): string[] {
   const exceeded: string[] = [];
-  if (counts.destructive > agent.maxDestructiveCalls) exceeded.push(`${counts.destructive} destructive calls (more than ${agent.maxDestructiveCalls})`);
+  if (counts.destructive > agent.maxDestructiveCalls)
+    exceeded.push(`${counts.destructive} destructive calls (more than ${agent.maxDestructiveCalls})`);
   if (counts.denied > agent.maxDeniedCalls) exceeded.push(`${counts.denied} denied calls (more than ${agent.maxDeniedCalls})`);
-  if (agent.maxWriteCalls > 0 && counts.writes > agent.maxWriteCalls) exceeded.push(`${counts.writes} write calls (more than ${agent.maxWriteCalls})`);
+  if (agent.maxWriteCalls > 0 && counts.writes > agent.maxWriteCalls)
+    exceeded.push(`${counts.writes} write calls (more than ${agent.maxWriteCalls})`);
   return exceeded;
 }
 

@@ -4,7 +4,12 @@
  * once), and the append-only ledger of trips and resets (no TTL).
  */
 import {
-  ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 
 export type AttributeMap = Record<string, { S?: string; N?: string; BOOL?: boolean }>;
@@ -78,32 +83,44 @@ export function windowStartOf(at: Date, windowSeconds: number): Date {
 }
 
 export class BreakerStore {
-  constructor(private readonly dynamodb: DynamoDBClient, private readonly tableName: string) {}
+  constructor(
+    private readonly dynamodb: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
 
   /** Adds to the counters of the agent's window atomically and returns the window's totals after the add. */
-  public async count(agentName: string, windowStart: Date, windowSeconds: number, add: { writes: number; destructive: number; denied: number }): Promise<WindowCounts> {
+  public async count(
+    agentName: string,
+    windowStart: Date,
+    windowSeconds: number,
+    add: { writes: number; destructive: number; denied: number },
+  ): Promise<WindowCounts> {
     const expiresAt = Math.floor(windowStart.getTime() / 1000) + windowSeconds + COUNTER_RETENTION_SECONDS;
-    const result = await this.dynamodb.send(new UpdateItemCommand({
-      TableName: this.tableName,
-      Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
-      UpdateExpression: 'SET expiresAt = :exp ADD writes :w, destructive :d, denied :x',
-      ExpressionAttributeValues: {
-        ':exp': { N: String(expiresAt) },
-        ':w': { N: String(add.writes) },
-        ':d': { N: String(add.destructive) },
-        ':x': { N: String(add.denied) },
-      },
-      ReturnValues: 'ALL_NEW',
-    }));
+    const result = await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
+        UpdateExpression: 'SET expiresAt = :exp ADD writes :w, destructive :d, denied :x',
+        ExpressionAttributeValues: {
+          ':exp': { N: String(expiresAt) },
+          ':w': { N: String(add.writes) },
+          ':d': { N: String(add.destructive) },
+          ':x': { N: String(add.denied) },
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
     return sinceReset((result.Attributes ?? {}) as AttributeMap, windowStart);
   }
 
   /** The counts of one window of an agent (zero when none were counted). */
   public async window(agentName: string, windowStart: Date): Promise<WindowCounts> {
-    const result = await this.dynamodb.send(new GetItemCommand({
-      TableName: this.tableName,
-      Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
-    }));
+    const result = await this.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
+      }),
+    );
     return sinceReset((result.Item ?? {}) as AttributeMap, windowStart);
   }
 
@@ -116,22 +133,26 @@ export class BreakerStore {
     let rebased = 0;
     let startKey: Record<string, any> | undefined;
     do {
-      const page = await this.dynamodb.send(new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
-        ExpressionAttributeValues: { ':pk': { S: agentKey(agentName) }, ':window': { S: 'window#' } },
-        ProjectionExpression: 'sk',
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }));
+      const page = await this.dynamodb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
+          ExpressionAttributeValues: { ':pk': { S: agentKey(agentName) }, ':window': { S: 'window#' } },
+          ProjectionExpression: 'sk',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
       for (const item of page.Items ?? []) {
         // Atomic per item: an ADD racing with the reset lands either in the base or after it.
-        await this.dynamodb.send(new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: agentKey(agentName) }, sk: item.sk },
-          UpdateExpression: 'SET baseWrites = writes, baseDestructive = destructive, baseDenied = denied',
-          ConditionExpression: 'attribute_exists(writes) AND attribute_exists(destructive) AND attribute_exists(denied)',
-        }));
+        await this.dynamodb.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: { S: agentKey(agentName) }, sk: item.sk },
+            UpdateExpression: 'SET baseWrites = writes, baseDestructive = destructive, baseDenied = denied',
+            ConditionExpression: 'attribute_exists(writes) AND attribute_exists(destructive) AND attribute_exists(denied)',
+          }),
+        );
         rebased++;
       }
       startKey = page.LastEvaluatedKey;
@@ -148,22 +169,27 @@ export class BreakerStore {
   public async claimIncident(agentName: string, incident: Incident, options: { overResetStartedBefore?: string } = {}): Promise<boolean> {
     const overReset = options.overResetStartedBefore !== undefined;
     try {
-      await this.dynamodb.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        UpdateExpression: 'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, pendingIncident',
-        ConditionExpression: `attribute_not_exists(#state) OR #state = :closed${overReset ? ' OR (#state = :resetting AND resetAt < :before)' : ''}`,
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':tripped': { S: 'tripped' },
-          ':closed': { S: 'closed' },
-          ':id': { S: incident.incidentId },
-          ':at': { S: incident.trippedAt },
-          ':reason': { S: incident.reason },
-          ':by': { S: incident.trippedBy },
-          ...(overReset ? { ':resetting': { S: 'resetting' }, ':before': { S: options.overResetStartedBefore! } } : {}),
-        },
-      }));
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          UpdateExpression:
+            'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, ' +
+            'pendingIncident',
+          ConditionExpression:
+            `attribute_not_exists(#state) OR #state = :closed${overReset ? ' OR (#state = :resetting AND resetAt < :before)' : ''}`,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':tripped': { S: 'tripped' },
+            ':closed': { S: 'closed' },
+            ':id': { S: incident.incidentId },
+            ':at': { S: incident.trippedAt },
+            ':reason': { S: incident.reason },
+            ':by': { S: incident.trippedBy },
+            ...(overReset ? { ':resetting': { S: 'resetting' }, ':before': { S: options.overResetStartedBefore! } } : {}),
+          },
+        }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) {
@@ -180,14 +206,16 @@ export class BreakerStore {
    */
   public async recordPendingTrip(agentName: string, resetId: string, incident: Incident): Promise<'recorded' | 'already-pending' | 'not-resetting'> {
     try {
-      await this.dynamodb.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        UpdateExpression: 'SET pendingIncident = :incident',
-        ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':rid': { S: resetId }, ':incident': { S: JSON.stringify(incident) } },
-      }));
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          UpdateExpression: 'SET pendingIncident = :incident',
+          ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':rid': { S: resetId }, ':incident': { S: JSON.stringify(incident) } },
+        }),
+      );
       return 'recorded';
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
@@ -198,15 +226,17 @@ export class BreakerStore {
 
   /** Starts a human reset: from here on no trip claims an incident until the reset ends. Returns the state before. */
   public async beginReset(agentName: string, resetId: string, resetBy: string, at: string): Promise<BreakerState | undefined> {
-    const result = await this.dynamodb.send(new UpdateItemCommand({
-      TableName: this.tableName,
-      Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-      // A trip left pending on an earlier reset stays: this reset then aborts on it rather than lose it.
-      UpdateExpression: 'SET #state = :resetting, resetId = :rid, resetBy = :by, resetAt = :at',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':rid': { S: resetId }, ':by': { S: resetBy }, ':at': { S: at } },
-      ReturnValues: 'ALL_OLD',
-    }));
+    const result = await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+        // A trip left pending on an earlier reset stays: this reset then aborts on it rather than lose it.
+        UpdateExpression: 'SET #state = :resetting, resetId = :rid, resetBy = :by, resetAt = :at',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':rid': { S: resetId }, ':by': { S: resetBy }, ':at': { S: at } },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
     return result.Attributes ? toState(result.Attributes as AttributeMap) : undefined;
   }
 
@@ -216,14 +246,16 @@ export class BreakerStore {
    */
   public async finishReset(agentName: string, resetId: string): Promise<boolean> {
     try {
-      await this.dynamodb.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        UpdateExpression: 'SET #state = :closed REMOVE resetId',
-        ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':closed': { S: 'closed' }, ':rid': { S: resetId } },
-      }));
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          UpdateExpression: 'SET #state = :closed REMOVE resetId',
+          ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':closed': { S: 'closed' }, ':rid': { S: resetId } },
+        }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -234,14 +266,16 @@ export class BreakerStore {
   /** Ends a reset that could not lift the quarantine: the breaker is tripped again on its incident. */
   public async revertReset(agentName: string, resetId: string): Promise<boolean> {
     try {
-      await this.dynamodb.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        UpdateExpression: 'SET #state = :tripped REMOVE resetId',
-        ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':tripped': { S: 'tripped' }, ':rid': { S: resetId } },
-      }));
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          UpdateExpression: 'SET #state = :tripped REMOVE resetId',
+          ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':tripped': { S: 'tripped' }, ':rid': { S: resetId } },
+        }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -252,22 +286,26 @@ export class BreakerStore {
   /** Turns the trip that happened during this reset into the breaker's incident (state tripped). */
   public async promotePendingTrip(agentName: string, resetId: string, incident: Incident): Promise<boolean> {
     try {
-      await this.dynamodb.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        UpdateExpression: 'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, pendingIncident',
-        ConditionExpression: '#state = :resetting AND resetId = :rid',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':resetting': { S: 'resetting' },
-          ':rid': { S: resetId },
-          ':tripped': { S: 'tripped' },
-          ':id': { S: incident.incidentId },
-          ':at': { S: incident.trippedAt },
-          ':reason': { S: incident.reason },
-          ':by': { S: incident.trippedBy },
-        },
-      }));
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          UpdateExpression:
+            'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, ' +
+            'pendingIncident',
+          ConditionExpression: '#state = :resetting AND resetId = :rid',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':resetting': { S: 'resetting' },
+            ':rid': { S: resetId },
+            ':tripped': { S: 'tripped' },
+            ':id': { S: incident.incidentId },
+            ':at': { S: incident.trippedAt },
+            ':reason': { S: incident.reason },
+            ':by': { S: incident.trippedBy },
+          },
+        }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -278,14 +316,16 @@ export class BreakerStore {
   /** Records that the trip's quarantine, ledger record and alert are all done. */
   public async markCompleted(agentName: string, incidentId: string, at: string): Promise<void> {
     try {
-      await this.dynamodb.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        UpdateExpression: 'SET completedAt = :at',
-        ConditionExpression: 'incidentId = :id AND #state = :tripped',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':at': { S: at }, ':id': { S: incidentId }, ':tripped': { S: 'tripped' } },
-      }));
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          UpdateExpression: 'SET completedAt = :at',
+          ConditionExpression: 'incidentId = :id AND #state = :tripped',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':at': { S: at }, ':id': { S: incidentId }, ':tripped': { S: 'tripped' } },
+        }),
+      );
     } catch (e) {
       // A human reset in between: nothing to mark.
       if (!isConditionFailure(e)) throw e;
@@ -293,22 +333,26 @@ export class BreakerStore {
   }
 
   public async state(agentName: string): Promise<BreakerState | undefined> {
-    const result = await this.dynamodb.send(new GetItemCommand({
-      TableName: this.tableName,
-      Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-      ConsistentRead: true,
-    }));
+    const result = await this.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+        ConsistentRead: true,
+      }),
+    );
     return result.Item ? toState(result.Item as AttributeMap) : undefined;
   }
 
   /** Claims the one monitor-only alert of an agent's window. */
   public async claimMonitorAlert(agentName: string, windowStart: string, expiresAt: number): Promise<boolean> {
     try {
-      await this.dynamodb.send(new PutItemCommand({
-        TableName: this.tableName,
-        Item: { pk: { S: agentKey(agentName) }, sk: { S: `monitor#${windowStart}` }, expiresAt: { N: String(expiresAt) } },
-        ConditionExpression: 'attribute_not_exists(sk)',
-      }));
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { pk: { S: agentKey(agentName) }, sk: { S: `monitor#${windowStart}` }, expiresAt: { N: String(expiresAt) } },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
@@ -319,19 +363,21 @@ export class BreakerStore {
   /** Appends a ledger record; writing the same record twice (a retry) keeps the first. */
   public async appendLedger(record: LedgerRecord): Promise<void> {
     try {
-      await this.dynamodb.send(new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: { S: agentKey(record.agentName) },
-          sk: { S: `ledger#${record.at}#${record.kind}#${record.incidentId}` },
-          kind: { S: record.kind },
-          incidentId: { S: record.incidentId },
-          at: { S: record.at },
-          actor: { S: record.actor },
-          details: { S: JSON.stringify(record.details) },
-        },
-        ConditionExpression: 'attribute_not_exists(sk)',
-      }));
+      await this.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: { S: agentKey(record.agentName) },
+            sk: { S: `ledger#${record.at}#${record.kind}#${record.incidentId}` },
+            kind: { S: record.kind },
+            incidentId: { S: record.incidentId },
+            at: { S: record.at },
+            actor: { S: record.actor },
+            details: { S: JSON.stringify(record.details) },
+          },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
     } catch (e) {
       if (!isConditionFailure(e)) throw e;
     }
@@ -351,6 +397,6 @@ function toState(item: AttributeMap): BreakerState {
     resetId: item.resetId?.S,
     resetAt: item.resetAt?.S,
     resetBy: item.resetBy?.S,
-    pendingIncident: item.pendingIncident?.S ? JSON.parse(item.pendingIncident.S) as Incident : undefined,
+    pendingIncident: item.pendingIncident?.S ? (JSON.parse(item.pendingIncident.S) as Incident) : undefined,
   };
 }

@@ -24,17 +24,41 @@ export const NEGATION_OF: Partial<Record<BaseOperator, BaseOperator>> = {
 };
 
 export const BASE_OPERATORS: readonly BaseOperator[] = [
-  'StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike',
-  'NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals',
-  'DateEquals', 'DateNotEquals', 'DateLessThan', 'DateLessThanEquals', 'DateGreaterThan', 'DateGreaterThanEquals',
-  'Bool', 'BinaryEquals', 'IpAddress', 'NotIpAddress',
-  'ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike',
+  'StringEquals',
+  'StringNotEquals',
+  'StringEqualsIgnoreCase',
+  'StringNotEqualsIgnoreCase',
+  'StringLike',
+  'StringNotLike',
+  'NumericEquals',
+  'NumericNotEquals',
+  'NumericLessThan',
+  'NumericLessThanEquals',
+  'NumericGreaterThan',
+  'NumericGreaterThanEquals',
+  'DateEquals',
+  'DateNotEquals',
+  'DateLessThan',
+  'DateLessThanEquals',
+  'DateGreaterThan',
+  'DateGreaterThanEquals',
+  'Bool',
+  'BinaryEquals',
+  'IpAddress',
+  'NotIpAddress',
+  'ArnEquals',
+  'ArnLike',
+  'ArnNotEquals',
+  'ArnNotLike',
   'Null',
 ];
 
 /** Thrown by compileComparison for a policy value the operator cannot use; the parser adds the path. */
 export class InvalidConditionValue extends Error {
-  constructor(public readonly problem: string, public readonly fix: string) {
+  constructor(
+    public readonly problem: string,
+    public readonly fix: string,
+  ) {
     super(problem);
   }
 }
@@ -81,7 +105,10 @@ export function compileComparison(operator: BaseOperator, policyValue: string, v
     case 'DateGreaterThanEquals': {
       const policyDate = parseDate(policyValue);
       if (policyDate === undefined) {
-        throw new InvalidConditionValue(`${operator} needs dates`, 'Write an ISO 8601 date such as "2026-01-31T00:00:00Z" or epoch seconds such as "1769817600".');
+        throw new InvalidConditionValue(
+          `${operator} needs dates`,
+          'Write an ISO 8601 date such as "2026-01-31T00:00:00Z" or epoch seconds such as "1769817600".',
+        );
       }
       const test = ORDER_TESTS[positive.replace('Date', 'Numeric') as keyof typeof ORDER_TESTS];
       return (value) => {
@@ -102,7 +129,11 @@ export function compileComparison(operator: BaseOperator, policyValue: string, v
       return (value) => value === policyValue;
     case 'IpAddress': {
       const network: IpNetwork | undefined = parseCidr(policyValue);
-      if (!network) throw new InvalidConditionValue(`${operator} needs IP addresses or CIDR blocks`, 'Write an address or block such as "203.0.113.0/24" or "2001:db8::/32".');
+      if (!network)
+        throw new InvalidConditionValue(
+          `${operator} needs IP addresses or CIDR blocks`,
+          'Write an address or block such as "203.0.113.0/24" or "2001:db8::/32".',
+        );
       return (value) => {
         const ip = parseIp(value);
         return ip === undefined ? undefined : inNetwork(ip, network);
@@ -113,7 +144,10 @@ export function compileComparison(operator: BaseOperator, policyValue: string, v
       const parts = splitArnPattern(policyValue, variables);
       if (!parts || policyValue.split(':').length < 6) {
         // A value that is not an ARN could never be compared, so a Deny with it would silently do nothing.
-        throw new InvalidConditionValue(`${operator} needs ARNs (arn:partition:service:region:account:resource, wildcards allowed)`, 'Write a full ARN such as "arn:aws:iam::123456789012:role/agent-*", or use StringLike for other text.');
+        throw new InvalidConditionValue(
+          `${operator} needs ARNs (arn:partition:service:region:account:resource, wildcards allowed)`,
+          'Write a full ARN such as "arn:aws:iam::123456789012:role/agent-*", or use StringLike for other text.',
+        );
       }
       const segments = parts.map((p) => tokenizeIamString(p, { wildcards: true, variables }));
       return (value, ctx) => {

@@ -43,5 +43,7 @@ function normalizeValue(key: string, raw: unknown): string | readonly string[] {
 }
 
 function notAString(key: string, value: unknown): TypeError {
-  return new TypeError(`context key ${key} has a value that is not a string: ${JSON.stringify(value)}; pass strings (or arrays of strings for multivalued keys)`);
+  return new TypeError(
+    `context key ${key} has a value that is not a string: ${JSON.stringify(value)}; pass strings (or arrays of strings for multivalued keys)`,
+  );
 }

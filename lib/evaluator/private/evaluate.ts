@@ -91,7 +91,9 @@ function matchRequestOf(request: EvaluationRequest): MatchRequest {
   if (request.resource !== '*') {
     resourceSegments = typeof request.resource === 'string' ? splitArn(request.resource) : undefined;
     if (!resourceSegments) {
-      throw new TypeError(`the request resource must be an ARN (arn:partition:service:region:account:resource) or "*", received ${JSON.stringify(request.resource)}`);
+      throw new TypeError(
+        `the request resource must be an ARN (arn:partition:service:region:account:resource) or "*", received ${JSON.stringify(request.resource)}`,
+      );
     }
   }
   return {

@@ -1,5 +1,13 @@
 import { splitArnPattern } from './arn';
-import { CompiledAction, CompiledCondition, CompiledPolicy, CompiledResource, CompiledStatement, compiledFormOf, rememberCompiled } from './compiled-policy';
+import {
+  CompiledAction,
+  CompiledCondition,
+  CompiledPolicy,
+  CompiledResource,
+  CompiledStatement,
+  compiledFormOf,
+  rememberCompiled,
+} from './compiled-policy';
 import { BASE_OPERATORS, compileComparison, InvalidConditionValue, NEGATION_OF } from './condition-operators';
 import { tokenizeIamString } from './iam-string';
 import { BaseOperator, ParsedCondition, ParsedPatterns, ParsedPolicy, ParsedStatement, SetOperator } from './parsed-policy';
@@ -56,11 +64,21 @@ function compilePolicy(input: unknown): CompiledPolicy {
     try {
       document = JSON.parse(input);
     } catch (e) {
-      throw new PolicyParseError('', `the policy is not valid JSON: ${(e as Error).message}`, input, 'Pass a JSON policy document such as {"Version":"2012-10-17","Statement":[...]}.');
+      throw new PolicyParseError(
+        '',
+        `the policy is not valid JSON: ${(e as Error).message}`,
+        input,
+        'Pass a JSON policy document such as {"Version":"2012-10-17","Statement":[...]}.',
+      );
     }
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    throw new PolicyParseError('', 'a policy document must be a JSON object', document, 'Pass an object such as {"Version":"2012-10-17","Statement":[...]}.');
+    throw new PolicyParseError(
+      '',
+      'a policy document must be a JSON object',
+      document,
+      'Pass an object such as {"Version":"2012-10-17","Statement":[...]}.',
+    );
   }
   const doc = document as Record<string, unknown>;
   for (const key of Object.keys(doc)) {
@@ -79,11 +97,18 @@ function compilePolicy(input: unknown): CompiledPolicy {
     throw new PolicyParseError('Id', 'Id must be a string', doc.Id, 'Write the Id as a string or leave it out.');
   }
   if (doc.Statement === undefined) {
-    throw new PolicyParseError('Statement', 'the policy has no Statement', undefined, 'Add "Statement": [ { "Effect": ..., "Action": ..., "Resource": ... } ].');
+    throw new PolicyParseError(
+      'Statement',
+      'the policy has no Statement',
+      undefined,
+      'Add "Statement": [ { "Effect": ..., "Action": ..., "Resource": ... } ].',
+    );
   }
   const rawStatements = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
   const variables = version === '2012-10-17';
-  const statements = rawStatements.map((raw, i) => compileStatement(raw, Array.isArray(doc.Statement) ? `Statement[${i}]` : 'Statement', i, variables));
+  const statements = rawStatements.map((raw, i) =>
+    compileStatement(raw, Array.isArray(doc.Statement) ? `Statement[${i}]` : 'Statement', i, variables),
+  );
   const parsed: ParsedPolicy = deepFreeze({
     version,
     ...(typeof doc.Id === 'string' ? { id: doc.Id } : {}),
@@ -96,28 +121,52 @@ function compilePolicy(input: unknown): CompiledPolicy {
 
 function compileStatement(raw: unknown, path: string, index: number, variables: boolean): CompiledStatement {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PolicyParseError(path, 'a statement must be a JSON object', raw, 'Write each statement as { "Effect": ..., "Action": ..., "Resource": ... }.');
+    throw new PolicyParseError(
+      path,
+      'a statement must be a JSON object',
+      raw,
+      'Write each statement as { "Effect": ..., "Action": ..., "Resource": ... }.',
+    );
   }
   const st = raw as Record<string, unknown>;
   for (const key of Object.keys(st)) {
     if (key === 'Principal' || key === 'NotPrincipal') {
-      throw new PolicyParseError(`${path}.${key}`, `${key} is not allowed in identity policies, permissions boundaries or SCPs (this evaluator does not evaluate resource policies)`, st[key], `Remove ${key}: an identity policy applies to the identity it is attached to.`);
+      throw new PolicyParseError(
+        `${path}.${key}`,
+        `${key} is not allowed in identity policies, permissions boundaries or SCPs (this evaluator does not evaluate resource policies)`,
+        st[key],
+        `Remove ${key}: an identity policy applies to the identity it is attached to.`,
+      );
     }
     if (!STATEMENT_KEYS.has(key)) {
-      throw new PolicyParseError(`${path}.${key}`, `unknown statement element "${key}"`, st[key], 'A statement has Sid, Effect, Action or NotAction, Resource or NotResource, and Condition (case-sensitive).');
+      throw new PolicyParseError(
+        `${path}.${key}`,
+        `unknown statement element "${key}"`,
+        st[key],
+        'A statement has Sid, Effect, Action or NotAction, Resource or NotResource, and Condition (case-sensitive).',
+      );
     }
   }
   if (st.Sid !== undefined && typeof st.Sid !== 'string') {
     throw new PolicyParseError(`${path}.Sid`, 'Sid must be a string', st.Sid, 'Write the Sid as a string or leave it out.');
   }
   if (st.Effect !== 'Allow' && st.Effect !== 'Deny') {
-    throw new PolicyParseError(`${path}.Effect`, 'Effect must be exactly "Allow" or "Deny"', st.Effect, 'Write "Effect": "Allow" or "Effect": "Deny" (case-sensitive).');
+    throw new PolicyParseError(
+      `${path}.Effect`,
+      'Effect must be exactly "Allow" or "Deny"',
+      st.Effect,
+      'Write "Effect": "Allow" or "Effect": "Deny" (case-sensitive).',
+    );
   }
   const effect: Effect = st.Effect;
   const actions = exactlyOne(st, path, 'Action', 'NotAction');
   const resources = exactlyOne(st, path, 'Resource', 'NotResource');
-  const compiledActions = actions.patterns.map((p, i) => compileAction(p, `${path}.${actions.negated ? 'NotAction' : 'Action'}${actions.listed ? `[${i}]` : ''}`));
-  const compiledResources = resources.patterns.map((p, i) => compileResource(p, `${path}.${resources.negated ? 'NotResource' : 'Resource'}${resources.listed ? `[${i}]` : ''}`, variables));
+  const compiledActions = actions.patterns.map((p, i) =>
+    compileAction(p, `${path}.${actions.negated ? 'NotAction' : 'Action'}${actions.listed ? `[${i}]` : ''}`),
+  );
+  const compiledResources = resources.patterns.map((p, i) =>
+    compileResource(p, `${path}.${resources.negated ? 'NotResource' : 'Resource'}${resources.listed ? `[${i}]` : ''}`, variables),
+  );
   const conditions = compileConditions(st.Condition, `${path}.Condition`, variables);
   const parsed: ParsedStatement = {
     index,
@@ -145,7 +194,12 @@ function exactlyOne(st: Record<string, unknown>, path: string, positive: string,
   const hasPositive = st[positive] !== undefined;
   const hasNegative = st[negative] !== undefined;
   if (hasPositive && hasNegative) {
-    throw new PolicyParseError(path, `a statement has ${positive} or ${negative}, not both`, { [positive]: st[positive], [negative]: st[negative] }, `Keep one of ${positive} and ${negative}.`);
+    throw new PolicyParseError(
+      path,
+      `a statement has ${positive} or ${negative}, not both`,
+      { [positive]: st[positive], [negative]: st[negative] },
+      `Keep one of ${positive} and ${negative}.`,
+    );
   }
   if (!hasPositive && !hasNegative) {
     throw new PolicyParseError(path, `the statement has neither ${positive} nor ${negative}`, st, `Add "${positive}": [...] (use "*" for all).`);
@@ -158,7 +212,12 @@ function exactlyOne(st: Record<string, unknown>, path: string, positive: string,
   }
   list.forEach((item, i) => {
     if (typeof item !== 'string') {
-      throw new PolicyParseError(`${path}.${name}${Array.isArray(value) ? `[${i}]` : ''}`, `${name} values must be strings`, item, 'Write each value as a string.');
+      throw new PolicyParseError(
+        `${path}.${name}${Array.isArray(value) ? `[${i}]` : ''}`,
+        `${name} values must be strings`,
+        item,
+        'Write each value as a string.',
+      );
     }
   });
   return { negated: !hasPositive, patterns: list as string[], listed: Array.isArray(value) };
@@ -200,12 +259,25 @@ function compileActionUncached(pattern: string, path: string): CompiledAction {
   const name = colon === -1 ? '' : text.slice(colon + 1);
   if (colon === -1 || name.includes(':') || !SERVICE.test(service) || !ACTION_NAME.test(name)) {
     const wildcardService = colon !== -1 && /[*?]/.test(service);
-    throw new PolicyParseError(path, wildcardService ? 'the service prefix of an action cannot contain wildcards' : 'an action must be "*" or "service:Action" (letters, digits, hyphens, * and ? after the colon)', pattern, 'Write the action as "s3:GetObject", "s3:Get*" or "*".');
+    throw new PolicyParseError(
+      path,
+      wildcardService
+        ? 'the service prefix of an action cannot contain wildcards'
+        : 'an action must be "*" or "service:Action" (letters, digits, hyphens, * and ? after the colon)',
+      pattern,
+      'Write the action as "s3:GetObject", "s3:Get*" or "*".',
+    );
   }
   const lowerName = name.toLowerCase();
   if (!/[*?]/.test(name)) return { all: false, service: service.toLowerCase(), exact: lowerName };
   if (lowerName === '*') return { all: false, service: service.toLowerCase(), regex: /^/ };
-  const source = '^' + lowerName.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\?/g, '.').replace(/\*/g, '.*') + '$';
+  const source =
+    '^' +
+    lowerName
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\?/g, '.')
+      .replace(/\*/g, '.*') +
+    '$';
   return { all: false, service: service.toLowerCase(), regex: new RegExp(source, 'i') };
 }
 
@@ -213,7 +285,12 @@ function compileResourceUncached(pattern: string, path: string, variables: boole
   if (pattern === '*') return { all: true, segments: [] };
   const parts = splitArnPattern(pattern, variables);
   if (!parts) {
-    throw new PolicyParseError(path, 'a resource must be "*" or an ARN (arn:partition:service:region:account:resource)', pattern, 'Write the full ARN, e.g. "arn:aws:s3:::my-bucket/*", or "*".');
+    throw new PolicyParseError(
+      path,
+      'a resource must be "*" or an ARN (arn:partition:service:region:account:resource)',
+      pattern,
+      'Write the full ARN, e.g. "arn:aws:s3:::my-bucket/*", or "*".',
+    );
   }
   return { all: false, segments: parts.map((p) => tokenizeIamString(p, { wildcards: true, variables })) };
 }
@@ -221,18 +298,33 @@ function compileResourceUncached(pattern: string, path: string, variables: boole
 function compileConditions(raw: unknown, path: string, variables: boolean): CompiledCondition[] {
   if (raw === undefined) return [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PolicyParseError(path, 'Condition must be an object of operators', raw, 'Write "Condition": { "StringEquals": { "aws:ResourceTag/env": "prod" } }.');
+    throw new PolicyParseError(
+      path,
+      'Condition must be an object of operators',
+      raw,
+      'Write "Condition": { "StringEquals": { "aws:ResourceTag/env": "prod" } }.',
+    );
   }
   const out: CompiledCondition[] = [];
   for (const [operatorText, block] of Object.entries(raw as Record<string, unknown>)) {
     const opPath = `${path}.${operatorText}`;
     const { operator, setOperator, ifExists } = parseOperator(operatorText, opPath);
     if (typeof block !== 'object' || block === null || Array.isArray(block)) {
-      throw new PolicyParseError(opPath, `the ${operatorText} block must be an object of condition keys`, block, `Write "${operatorText}": { "<condition key>": ["value"] }.`);
+      throw new PolicyParseError(
+        opPath,
+        `the ${operatorText} block must be an object of condition keys`,
+        block,
+        `Write "${operatorText}": { "<condition key>": ["value"] }.`,
+      );
     }
     const entries = Object.entries(block as Record<string, unknown>);
     if (entries.length === 0) {
-      throw new PolicyParseError(opPath, `the ${operatorText} block has no condition keys`, block, `Add a key such as "${operatorText}": { "aws:PrincipalTag/team": "ops" } or remove the block.`);
+      throw new PolicyParseError(
+        opPath,
+        `the ${operatorText} block has no condition keys`,
+        block,
+        `Add a key such as "${operatorText}": { "aws:PrincipalTag/team": "ops" } or remove the block.`,
+      );
     }
     for (const [key, rawValues] of entries) {
       const keyPath = `${opPath}.${key}`;
@@ -244,14 +336,24 @@ function compileConditions(raw: unknown, path: string, variables: boolean): Comp
       const values = list.map((v, i) => {
         if (typeof v === 'string') return v;
         if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-        throw new PolicyParseError(`${keyPath}${Array.isArray(rawValues) ? `[${i}]` : ''}`, 'condition values must be strings, numbers or booleans', v, 'Write the value as a string, e.g. "true" or "10".');
+        throw new PolicyParseError(
+          `${keyPath}${Array.isArray(rawValues) ? `[${i}]` : ''}`,
+          'condition values must be strings, numbers or booleans',
+          v,
+          'Write the value as a string, e.g. "true" or "10".',
+        );
       });
       const parsed: ParsedCondition = { operatorText, operator, ...(setOperator ? { setOperator } : {}), ifExists, key, values };
       if (operator === 'Null') {
         const goals = values.map((v, i) => {
           const l = v.toLowerCase();
           if (l !== 'true' && l !== 'false') {
-            throw new PolicyParseError(`${keyPath}${Array.isArray(rawValues) ? `[${i}]` : ''}`, 'Null takes "true" (the key is absent) or "false" (the key is present)', v, 'Write "true" or "false".');
+            throw new PolicyParseError(
+              `${keyPath}${Array.isArray(rawValues) ? `[${i}]` : ''}`,
+              'Null takes "true" (the key is absent) or "false" (the key is present)',
+              v,
+              'Write "true" or "false".',
+            );
           }
           return l;
         });
@@ -283,7 +385,12 @@ function parseOperator(text: string, path: string): { operator: BaseOperator; se
     if (prefix === 'foranyvalue') setOperator = 'ForAnyValue';
     else if (prefix === 'forallvalues') setOperator = 'ForAllValues';
     else {
-      throw new PolicyParseError(path, `unknown set operator "${text.slice(0, colon)}"`, text, 'Use ForAnyValue: or ForAllValues: before the operator, e.g. "ForAnyValue:StringEquals".');
+      throw new PolicyParseError(
+        path,
+        `unknown set operator "${text.slice(0, colon)}"`,
+        text,
+        'Use ForAnyValue: or ForAllValues: before the operator, e.g. "ForAnyValue:StringEquals".',
+      );
     }
     rest = text.slice(colon + 1);
   }
@@ -294,7 +401,12 @@ function parseOperator(text: string, path: string): { operator: BaseOperator; se
   }
   const operator = OPERATOR_BY_LOWER.get(rest.toLowerCase());
   if (!operator) {
-    throw new PolicyParseError(path, `unknown condition operator "${text}"`, text, `Use one of ${BASE_OPERATORS.join(', ')}, optionally with IfExists and a ForAnyValue:/ForAllValues: prefix.`);
+    throw new PolicyParseError(
+      path,
+      `unknown condition operator "${text}"`,
+      text,
+      `Use one of ${BASE_OPERATORS.join(', ')}, optionally with IfExists and a ForAnyValue:/ForAllValues: prefix.`,
+    );
   }
   if (operator === 'Null' && ifExists) {
     throw new PolicyParseError(path, 'Null cannot take IfExists (Null itself tests whether the key exists)', text, 'Write "Null".');

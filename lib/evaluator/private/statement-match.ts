@@ -19,7 +19,8 @@ export function statementApplies(statement: CompiledStatement, request: MatchReq
 }
 
 function actionApplies(statement: CompiledStatement, request: MatchRequest): boolean {
-  const any = statement.anyAction || statement.exactActions.has(request.fullAction) || statement.wildcardActions.some((a) => wildcardActionMatches(a, request));
+  const any =
+    statement.anyAction || statement.exactActions.has(request.fullAction) || statement.wildcardActions.some((a) => wildcardActionMatches(a, request));
   return statement.actionsNegated ? !any : any;
 }
 

@@ -40,8 +40,11 @@ export function trustedServices(role: iam.CfnRole): string[] {
     for (const service of toList(principal.Service)) {
       const name = serviceName(service);
       if (name === undefined) {
-        throw new CannotDecide(`the trust policy of ${role.node.path} names the service principal ${flatten(service)}, whose value is only known at deploy time`,
-          'Name the service principal as a literal (new iam.ServicePrincipal(\'bedrock.amazonaws.com\')), or list the role in agentRoles / agentRolePaths.');
+        throw new CannotDecide(
+          `the trust policy of ${role.node.path} names the service principal ${flatten(service)}, whose value is only known at deploy time`,
+          "Name the service principal as a literal (new iam.ServicePrincipal('bedrock.amazonaws.com')), or list the role in agentRoles / " +
+            'agentRolePaths.',
+        );
       }
       services.push(name);
     }
@@ -111,7 +114,10 @@ export function agentNameOf(role: iam.CfnRole): string {
   const candidates = [agentTagValue(role), role.roleName, role.node.scope?.node.id];
   for (const candidate of candidates) {
     if (candidate === undefined || Token.isUnresolved(candidate)) continue;
-    const name = candidate.replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[-_]+/, '').slice(0, 64);
+    const name = candidate
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .replace(/^[-_]+/, '')
+      .slice(0, 64);
     if (name.length > 0) return name;
   }
   return 'agent';

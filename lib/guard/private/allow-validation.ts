@@ -32,24 +32,45 @@ function distance(a: string, b: string): number {
 /** Checks that every action exists (or a pattern matches one); returns the expanded actions. */
 function expandKnownActions(agentName: string, actions: readonly string[], method: string): string[] {
   if (actions.length === 0) {
-    throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: ${method} was given no actions. List the actions the agent needs, such as "dynamodb:GetItem".`);
+    throw invalidProps(
+      'AgentRole.InvalidProps',
+      `AgentRole ${agentName}: ${method} was given no actions. List the actions the agent needs, such as "dynamodb:GetItem".`,
+    );
   }
   const expanded: string[] = [];
   for (const action of actions) {
     if (Token.isUnresolved(action)) {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: ${method} was given an action that is a token (${action}). Actions must be literal strings so they can be checked.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: ${method} was given an action that is a token (${action}). Actions must be literal strings so they can be checked.`,
+      );
     }
     const parts = splitAction(action);
     if (!parts) {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: ${method} was given action ${JSON.stringify(action)}, which is not of the form "service:Action" (for example "s3:GetObject").`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: ${method} was given action ${JSON.stringify(action)}, which is not of the form "service:Action" (for example ` +
+          `"s3:GetObject").`,
+      );
     }
     if (!serviceExists(parts.service)) {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: ${method} was given action ${JSON.stringify(action)}, but there is no AWS service with the prefix "${parts.service}". Check the service prefix in the Service Authorization Reference.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: ${method} was given action ${JSON.stringify(action)}, but there is no AWS service with the prefix ` +
+          `"${parts.service}". Check the service prefix in the Service Authorization Reference.`,
+      );
     }
     const matched = expandActionPattern(action);
     if (matched.length === 0) {
-      const suggestion = closest(Object.values(serviceActions(parts.service)).map((a) => a.name), parts.name);
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: ${method} was given action ${JSON.stringify(action)}, which does not exist in ${parts.service}.${suggestion ? ` Did you mean "${parts.service}:${suggestion}"?` : ''} Fix the spelling of the action.`);
+      const suggestion = closest(
+        Object.values(serviceActions(parts.service)).map((a) => a.name),
+        parts.name,
+      );
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: ${method} was given action ${JSON.stringify(action)}, which does not exist in ` +
+          `${parts.service}.${suggestion ? ` Did you mean "${parts.service}:${suggestion}"?` : ''} Fix the spelling of the action.`,
+      );
     }
     expanded.push(...matched);
   }
@@ -66,11 +87,20 @@ function checkResources(agentName: string, resources: readonly string[], method:
 export function validateAllow(agentName: string, actions: readonly string[], resources: readonly string[]): void {
   for (const action of actions) {
     if (action === '*') {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: allow() was given action "*", which grants every action of every service. List the actions the agent needs; for a deliberate broad grant use allowBroad() with a justification.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: allow() was given action "*", which grants every action of every service. List the actions the agent needs; for a ` +
+          `deliberate broad grant use allowBroad() with a justification.`,
+      );
     }
     const parts = splitAction(action);
     if (parts && parts.name === '*') {
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: allow() was given action ${JSON.stringify(action)}, which grants every action of ${parts.service}. List the actions the agent needs (for example "${parts.service}:Get*" or exact names); for a deliberate broad grant use allowBroad() with a justification.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: allow() was given action ${JSON.stringify(action)}, which grants every action of ${parts.service}. List the ` +
+          `actions the agent needs (for example "${parts.service}:Get*" or exact names); for a deliberate broad grant use allowBroad() with a ` +
+          `justification.`,
+      );
     }
   }
   const expanded = expandKnownActions(agentName, actions, 'allow()');
@@ -79,7 +109,11 @@ export function validateAllow(agentName: string, actions: readonly string[], res
     const scoped = [...new Set(expanded.filter((a) => supportsResourceLevelPermissions(a)))];
     if (scoped.length > 0) {
       const shown = scoped.slice(0, 5).join(', ') + (scoped.length > 5 ? ` and ${scoped.length - 5} more` : '');
-      throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: allow() was given Resource "*" for ${shown}, which support${scoped.length === 1 ? 's' : ''} resource-level permissions. Name the resources' ARNs; keep "*" only for actions without resource types, or use allowBroad() with a justification.`);
+      throw invalidProps(
+        'AgentRole.InvalidProps',
+        `AgentRole ${agentName}: allow() was given Resource "*" for ${shown}, which support${scoped.length === 1 ? 's' : ''} resource-level ` +
+          `permissions. Name the resources' ARNs; keep "*" only for actions without resource types, or use allowBroad() with a justification.`,
+      );
     }
   }
 }
@@ -87,7 +121,11 @@ export function validateAllow(agentName: string, actions: readonly string[], res
 /** The checks of AgentRole.allowBroad(): the actions exist and the justification is written out. */
 export function validateBroadGrant(agentName: string, actions: readonly string[], resources: readonly string[], justification: string): void {
   if (typeof justification !== 'string' || justification.trim().length < 20) {
-    throw invalidProps('AgentRole.InvalidProps', `AgentRole ${agentName}: allowBroad() needs a written justification of at least 20 characters, got ${JSON.stringify(justification)}. Say why the agent needs this breadth; it appears in reports.`);
+    throw invalidProps(
+      'AgentRole.InvalidProps',
+      `AgentRole ${agentName}: allowBroad() needs a written justification of at least 20 characters, got ${JSON.stringify(justification)}. Say why ` +
+        `the agent needs this breadth; it appears in reports.`,
+    );
   }
   const literal = actions.filter((a) => a !== '*');
   if (literal.length > 0) {

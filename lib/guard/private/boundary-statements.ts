@@ -11,9 +11,36 @@ import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
  * reported, never silently trimmed.
  */
 export const BOUNDARY_PRIORITY: readonly string[] = [
-  'rds', 'dynamodb', 's3', 'kms', 'ec2', 'route53', 'cloudformation', 'backup', 'lambda', 'ecs', 'eks',
-  'elasticache', 'secretsmanager', 'efs', 'fsx', 'redshift', 'es', 'aoss', 'logs', 'sqs', 'sns', 'kinesis',
-  'elasticloadbalancing', 'autoscaling', 'ecr', 'events', 'glacier', 'states', 'apigateway', 'cognito-idp',
+  'rds',
+  'dynamodb',
+  's3',
+  'kms',
+  'ec2',
+  'route53',
+  'cloudformation',
+  'backup',
+  'lambda',
+  'ecs',
+  'eks',
+  'elasticache',
+  'secretsmanager',
+  'efs',
+  'fsx',
+  'redshift',
+  'es',
+  'aoss',
+  'logs',
+  'sqs',
+  'sns',
+  'kinesis',
+  'elasticloadbalancing',
+  'autoscaling',
+  'ecr',
+  'events',
+  'glacier',
+  'states',
+  'apigateway',
+  'cognito-idp',
 ];
 
 export interface BoundaryContent {
@@ -39,7 +66,11 @@ function computeBoundary(scope: ProductionScope, escalation: readonly StatementJ
   const [destroy] = staticGuardStatements(scope);
   const base: StatementJson[] = [{ Sid: 'AllowWithinGuardrails', Effect: 'Allow', Action: '*', Resource: '*' }, ...escalation];
   if (policySize(policyDocument(base)) > IAM_QUOTAS.managedPolicy) {
-    throw new GuardrailsError(GuardrailsErrorKind.QUOTA, `the permissions boundary's escalation denies alone exceed ${IAM_QUOTAS.managedPolicy} characters; shorten allowedPassRoles / allowedAssumeRoles`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.QUOTA,
+      `the permissions boundary's escalation denies alone exceed ${IAM_QUOTAS.managedPolicy} characters; shorten allowedPassRoles / ` +
+        `allowedAssumeRoles`,
+    );
   }
   const destroyActions: string[] = [];
   const covered: string[] = [];

@@ -31,7 +31,12 @@ export function escalationStatements(options: EscalationOptions): StatementJson[
     // decided on the subscription, whose request context carries no topic tag.
     { Sid: 'DenySilencingAlerts', Effect: 'Deny', Action: ['sns:Unsubscribe', 'sns:SetSubscriptionAttributes'], Resource: '*' },
     // A task token cannot be scoped to one execution: agents must not hold it at all.
-    { Sid: 'DenyTaskTokens', Effect: 'Deny', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: '*' },
+    {
+      Sid: 'DenyTaskTokens',
+      Effect: 'Deny',
+      Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      Resource: '*',
+    },
     {
       Sid: 'DenyGuardrailComponents',
       Effect: 'Deny',

@@ -14,7 +14,12 @@ function allowedAsRead(action: string): boolean {
   return expanded.length > 0 && expanded.every((a) => !NOT_READS.has(a.toLowerCase()) && READS.some((r) => r.test(a)));
 }
 
-const PSEUDO_VALUES: Readonly<Record<string, string>> = { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
+const PSEUDO_VALUES: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'us-east-1',
+  'AWS::AccountId': '123456789012',
+  'AWS::URLSuffix': 'amazonaws.com',
+};
 
 /**
  * An ARN built from literals and the stack's own partition, region and account (CDK's formatArn,

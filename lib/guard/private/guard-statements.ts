@@ -68,7 +68,12 @@ export function untaggableActions(): string[] {
  * in the app. With none found, the statement falls back to the tag condition (which such actions
  * never meet: that gap is what the scope's report lists).
  */
-export function untaggableStatement(sid: string, scope: ProductionScope, actions: readonly string[], productionArns: readonly string[]): StatementJson {
+export function untaggableStatement(
+  sid: string,
+  scope: ProductionScope,
+  actions: readonly string[],
+  productionArns: readonly string[],
+): StatementJson {
   const target: ScopeTarget = productionArns.length > 0 ? { resources: withChildren(productionArns) } : scopeTarget(scope);
   return statement(sid, actions, target);
 }

@@ -53,17 +53,23 @@ export function attachGuardrails(role: iam.Role, options: GuardrailsOptions): At
     // The read-only boundary is the agent's own: its explicit grants are added to it.
     boundary = readOnly
       ? new iam.ManagedPolicy(role, 'AgentBoundary', {
-        description: `cdk-agent-guardrails permissions boundary of agent ${options.agentName}: reads, disposable resources, explicit grants`,
-        document: iam.PolicyDocument.fromJson(policyDocument(content.statements)),
-      })
+          description: `cdk-agent-guardrails permissions boundary of agent ${options.agentName}: reads, disposable resources, explicit grants`,
+          document: iam.PolicyDocument.fromJson(policyDocument(content.statements)),
+        })
       : sharedManagedPolicy(role, policyDocument(content.statements), 'cdk-agent-guardrails permissions boundary for agents');
     cfnRole.permissionsBoundary = boundary.managedPolicyArn;
-    if (readOnly) acknowledgeBoundaryWildcards(boundary, content.statements.flatMap((st) => toList(st.Action)), ['*']);
+    if (readOnly)
+      acknowledgeBoundaryWildcards(
+        boundary,
+        content.statements.flatMap((st) => toList(st.Action)),
+        ['*'],
+      );
   }
   // The read-only protection's few denies share the escalation policy: no managed policy slot of the user's is spent on them.
   const denies = readOnly ? [...escalation, ...outageGuardStatements(options.production)] : escalation;
   const escalationPolicies = packStatements(denies, IAM_QUOTAS.managedPolicy).map((statements) =>
-    sharedManagedPolicy(role, policyDocument(statements), 'cdk-agent-guardrails escalation, tampering and outage denies for agents'));
+    sharedManagedPolicy(role, policyDocument(statements), 'cdk-agent-guardrails escalation, tampering and outage denies for agents'),
+  );
   escalationPolicies.forEach((p) => role.addManagedPolicy(p));
   const guard = new ProductionGuard(role, GUARDRAIL_IDS.guard, { scope: options.production });
   guard.attachTo(role);
@@ -79,13 +85,21 @@ export function attachGuardrails(role: iam.Role, options: GuardrailsOptions): At
 export function acknowledgeBoundaryWildcards(boundary: iam.ManagedPolicy, actions: readonly string[], resources: readonly unknown[]): void {
   const findings = [
     ...new Set(actions.filter((a) => a.includes('*')).map((a) => `Action::${a}`)),
-    ...new Set(resources.map((r) => Stack.of(boundary).resolve(r)).filter((r) => JSON.stringify(r).includes('*')).map((r) => nagResourceFinding(r))),
+    ...new Set(
+      resources
+        .map((r) => Stack.of(boundary).resolve(r))
+        .filter((r) => JSON.stringify(r).includes('*'))
+        .map((r) => nagResourceFinding(r)),
+    ),
   ];
   if (findings.length === 0) return;
-  acknowledgeNagFindings(boundary, [{
-    id: 'AwsSolutions-IAM5',
-    reason: 'A permissions boundary grants nothing by itself: it caps the role\'s own policies to reads, disposable resources and the explicit grants '
-      + 'it mirrors, so its wildcards can only narrow what the role may do.',
-    appliesTo: findings,
-  }]);
+  acknowledgeNagFindings(boundary, [
+    {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        "A permissions boundary grants nothing by itself: it caps the role's own policies to reads, disposable resources and the explicit grants " +
+        'it mirrors, so its wildcards can only narrow what the role may do.',
+      appliesTo: findings,
+    },
+  ]);
 }

@@ -19,7 +19,14 @@ import { ProductionScope, ProductionScopeKind } from '../production-scope';
  * boundary keeps it when they are detached.
  */
 export const NEVER_ALLOWED_SERVICES: readonly string[] = Object.freeze([
-  'iam:*', 'sts:*', 'organizations:*', 'account:*', 'sso:*', 'sso-directory:*', 'identitystore:*', 'cloudtrail:*',
+  'iam:*',
+  'sts:*',
+  'organizations:*',
+  'account:*',
+  'sso:*',
+  'sso-directory:*',
+  'identitystore:*',
+  'cloudtrail:*',
 ]);
 
 function tagCondition(scope: ProductionScope, key: 'ResourceTag' | 'RequestTag'): Record<string, Record<string, string[]>> {
@@ -43,7 +50,13 @@ function disposableStatements(scope: ProductionScope): StatementJson[] {
       return [
         { Sid: 'AllowOnDisposable', Effect: 'Allow', Action: '*', Resource: '*', Condition: tagCondition(scope, 'ResourceTag') },
         neverAllowed(tagCondition(scope, 'ResourceTag')),
-        { Sid: 'AllowCreateDisposable', Effect: 'Allow', Action: [...BOUNDARY_CREATION_PATTERNS], Resource: '*', Condition: tagCondition(scope, 'RequestTag') },
+        {
+          Sid: 'AllowCreateDisposable',
+          Effect: 'Allow',
+          Action: [...BOUNDARY_CREATION_PATTERNS],
+          Resource: '*',
+          Condition: tagCondition(scope, 'RequestTag'),
+        },
       ];
     case ProductionScopeKind.TAGGED_ONLY:
       // A new resource carries no resource tag, which the negated condition already allows (the
@@ -52,15 +65,15 @@ function disposableStatements(scope: ProductionScope): StatementJson[] {
         { Sid: 'AllowOnNonProduction', Effect: 'Allow', Action: '*', Resource: '*', Condition: tagCondition(scope, 'ResourceTag') },
         neverAllowed(tagCondition(scope, 'ResourceTag')),
       ];
-    case ProductionScopeKind.ACCOUNTS:
-      // A request whose resource account is unknown matches no Allow: fail closed.
-    {
+    case ProductionScopeKind.ACCOUNTS: { // A request whose resource account is unknown matches no Allow: fail closed.
       const outside = { StringNotEquals: { 'aws:ResourceAccount': [...scope.accountIds] }, Null: { 'aws:ResourceAccount': 'false' } };
       return [{ Sid: 'AllowOutsideProductionAccounts', Effect: 'Allow', Action: '*', Resource: '*', Condition: outside }, neverAllowed(outside)];
     }
     case ProductionScopeKind.RESOURCES:
       // NotAction and NotResource do not share a statement: the full escalation denies follow it.
-      return [{ Sid: 'AllowOutsideProductionResources', Effect: 'Allow', Action: '*', NotResource: scope.resourceArns.flatMap((a) => [a, `${a}/*`]) }];
+      return [
+        { Sid: 'AllowOutsideProductionResources', Effect: 'Allow', Action: '*', NotResource: scope.resourceArns.flatMap((a) => [a, `${a}/*`]) },
+      ];
   }
 }
 
@@ -70,7 +83,11 @@ export interface AllowListOptions {
 }
 
 /** The boundary's static part; explicit grants are added to it as the agent receives them. */
-export function allowListBoundaryStatements(scope: ProductionScope, escalation: readonly StatementJson[], options: AllowListOptions): StatementJson[] {
+export function allowListBoundaryStatements(
+  scope: ProductionScope,
+  escalation: readonly StatementJson[],
+  options: AllowListOptions,
+): StatementJson[] {
   const allowLists: StatementJson[] = [];
   if (options.allowedPassRoles.length > 0) {
     allowLists.push({ Sid: 'AllowPassRoleAllowList', Effect: 'Allow', Action: 'iam:PassRole', Resource: [...options.allowedPassRoles] });
@@ -94,8 +111,13 @@ export function allowListBoundaryStatements(scope: ProductionScope, escalation: 
  * does not see: denied whatever the tag, and done through an ApprovalGate instead.
  */
 export const OWNED_RESOURCE_CHANGES: readonly string[] = Object.freeze([
-  'ec2:ReplaceRouteTableAssociation', 'route53resolver:AssociateResolverRule', 'route53resolver:AssociateFirewallRuleGroup',
-  'eks:AssociateAccessPolicy', 'cloudfront:AssociateAlias', 'route53:AssociateVPCWithHostedZone', 'route53:CreateVPCAssociationAuthorization',
+  'ec2:ReplaceRouteTableAssociation',
+  'route53resolver:AssociateResolverRule',
+  'route53resolver:AssociateFirewallRuleGroup',
+  'eks:AssociateAccessPolicy',
+  'cloudfront:AssociateAlias',
+  'route53:AssociateVPCWithHostedZone',
+  'route53:CreateVPCAssociationAuthorization',
 ]);
 
 /** Denies on the role (beside the guard) that the allow-list boundary cannot express with tags. */

@@ -89,10 +89,13 @@ export function statementCovers(statement: ResolvedStatement, action: string): b
  * resources (`Resource: '*'`, or `NotResource` naming only specific ARNs).
  */
 export function deniesOutsideSpecificResources(statements: readonly ResolvedStatement[], action: string): boolean {
-  return statements.some((s) => s.Effect === 'Deny'
-    && s.Condition === undefined
-    && statementCovers(s, action)
-    && (s.Resource !== undefined
-      ? toList(s.Resource).some((r) => r === '*')
-      : s.NotResource !== undefined && toList(s.NotResource).every((r) => !isWildcardResource(r))));
+  return statements.some(
+    (s) =>
+      s.Effect === 'Deny' &&
+      s.Condition === undefined &&
+      statementCovers(s, action) &&
+      (s.Resource !== undefined
+        ? toList(s.Resource).some((r) => r === '*')
+        : s.NotResource !== undefined && toList(s.NotResource).every((r) => !isWildcardResource(r))),
+  );
 }

@@ -13,7 +13,10 @@ const CONTAINER_ID = 'AgentGuardrailsSharedPolicies';
 export function sharedManagedPolicy(scope: Construct, document: object, description: string): iam.ManagedPolicy {
   const stack = Stack.of(scope);
   const container = (stack.node.tryFindChild(CONTAINER_ID) as Construct | undefined) ?? new Construct(stack, CONTAINER_ID);
-  const id = createHash('sha256').update(JSON.stringify(stack.resolve(document))).digest('hex').slice(0, 16);
+  const id = createHash('sha256')
+    .update(JSON.stringify(stack.resolve(document)))
+    .digest('hex')
+    .slice(0, 16);
   const existing = container.node.tryFindChild(id) as iam.ManagedPolicy | undefined;
   return existing ?? new iam.ManagedPolicy(container, id, { description, document: iam.PolicyDocument.fromJson(document) });
 }

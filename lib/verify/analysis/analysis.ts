@@ -151,13 +151,15 @@ function tally(results: Array<{ check: Check; status: Status }>, category: strin
  * action (not through `*` or `service:*`) on specific resources that include this one.
  */
 export function explicitlyGranted(policies: readonly AgentPolicy[], action: string, arn: string): boolean {
-  return policies.some((policy) => toList((policy.document as any)?.Statement).some((statement: any) => {
-    if (statement?.Effect !== 'Allow' || statement.Action === undefined) return false;
-    const names = toList(statement.Action).filter((p): p is string => typeof p === 'string' && p !== '*' && !/^[^:]+:\*$/.test(p));
-    if (!names.some((p) => wildcardRegex(p).test(action))) return false;
-    const resources = toList(statement.Resource).filter((r): r is string => typeof r === 'string');
-    return resources.some((r) => isSpecificLiteralArn(r) && wildcardRegex(r).test(arn));
-  }));
+  return policies.some((policy) =>
+    toList((policy.document as any)?.Statement).some((statement: any) => {
+      if (statement?.Effect !== 'Allow' || statement.Action === undefined) return false;
+      const names = toList(statement.Action).filter((p): p is string => typeof p === 'string' && p !== '*' && !/^[^:]+:\*$/.test(p));
+      if (!names.some((p) => wildcardRegex(p).test(action))) return false;
+      const resources = toList(statement.Resource).filter((r): r is string => typeof r === 'string');
+      return resources.some((r) => isSpecificLiteralArn(r) && wildcardRegex(r).test(arn));
+    }),
+  );
 }
 
 function statusOf(check: Check, decision: RawDecision, agent: AgentModel): Status {
@@ -200,14 +202,19 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     const gates = gateChecks(input.gates ?? []);
     const { checks: outside, skipped } = outsideChecks(agent, { skipAmbiguous: input.mode === 'live' });
     if (skipped.length > 0) {
-      warnings.push(`agent ${agent.name}: ${skipped.join(', ')} not asked of IAM on resources outside this app (the action's resource types share one ARN format); the offline run checks them.`);
+      warnings.push(
+        `agent ${agent.name}: ${skipped.join(', ')} not asked of IAM on resources outside this app (the action's resource types share one ARN ` +
+          `format); the offline run checks them.`,
+      );
     }
     const checks: Check[] = [...resourceCheckList.flat(), ...outside, ...escalation, ...modify, ...gates];
     const { decisions, relied, assumedKeys } = await input.decider.decide(agent, checks);
     evaluations += checks.length;
     const statuses = checks.map((c, i) => statusOf(c, decisions[i], agent));
     // Findings that hold only because a condition on an unmodelled key was assumed (reported, still findings).
-    const assumedFindings = checks.filter((c, i) => relied[i] && c.category !== 'modify' && c.category !== 'gate' && c.category !== 'delegation').length;
+    const assumedFindings = checks.filter(
+      (c, i) => relied[i] && c.category !== 'modify' && c.category !== 'gate' && c.category !== 'delegation',
+    ).length;
 
     const byResource = new Map<ResourceModel, Array<{ check: Check; status: Status }>>();
     const escalationResults: Array<{ check: Check; status: Status }> = [];
@@ -224,19 +231,29 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
       }
     });
     const agentGates = (input.gates ?? []).filter((g) => requestable.has(g.id)).map((g) => ({ gate: g.id, operations: g.operations }));
-    const gatedOn = (arn: string) => [...new Set(agentGates.flatMap((g) => g.operations)
-      .filter((op) => op.resources.some((r) => wildcardRegex(r).test(arn)))
-      .map((op) => op.action))];
+    const gatedOn = (arn: string) => [
+      ...new Set(
+        agentGates
+          .flatMap((g) => g.operations)
+          .filter((op) => op.resources.some((r) => wildcardRegex(r).test(arn)))
+          .map((op) => op.action),
+      ),
+    ];
     const resources: ResourceVerdict[] = [...input.production, OUTSIDE_APP].map((resource) => {
       const results = byResource.get(resource) ?? [];
       const destructive = results.filter((r) => r.check.category !== 'modify');
-      const pick = (category: string, status: Status) => [...new Set(results.filter((r) => r.check.category === category && r.status === status).map((r) => r.check.action))];
+      const pick = (category: string, status: Status) => [
+        ...new Set(results.filter((r) => r.check.category === category && r.status === status).map((r) => r.check.action)),
+      ];
       return {
         resource: resource.id,
         type: resource.type,
         arn: resource.arn,
         stack: resource.stack,
-        status: worst(destructive.map((r) => r.status), 'not-granted'),
+        status: worst(
+          destructive.map((r) => r.status),
+          'not-granted',
+        ),
         canDestroy: pick('destroy', 'allowed'),
         canDeleteData: pick('data', 'allowed'),
         canRetag: pick('tagging', 'allowed'),
@@ -257,7 +274,10 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     const finding = (r: { check: Check }) => ({ group: r.check.group, action: r.check.action, resource: r.check.arn });
     const escalationOnly = escalationResults.filter((r) => r.check.category === 'escalation');
     const escalationVerdict: EscalationVerdict = {
-      status: worst(escalationOnly.map((r) => r.status), 'not-granted'),
+      status: worst(
+        escalationOnly.map((r) => r.status),
+        'not-granted',
+      ),
       allowed: escalationOnly.filter((r) => r.status === 'allowed').map(finding),
       unknown: escalationOnly.filter((r) => r.status === 'unknown').map(finding),
       delegations: escalationResults.filter((r) => r.check.category === 'delegation' && r.status === 'allowed').map(finding),
@@ -270,17 +290,29 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     const uncertain = resources.some((r) => r.unknown.length > 0) || escalationVerdict.unknown.length > 0;
     const grantSources = [...new Set((agent.resourceGrants ?? []).map((g) => `${g.source}${g.certain ? '' : ' (UNKNOWN principal or resource)'}`))];
     if (grantSources.length > 0) {
-      warnings.push(`agent ${agent.name}: resource-based policies grant it access and were evaluated with its own policies: ${grantSources.join('; ')}.`);
+      warnings.push(
+        `agent ${agent.name}: resource-based policies grant it access and were evaluated with its own policies: ${grantSources.join('; ')}.`,
+      );
     }
     if (assumedFindings > 0) {
-      warnings.push(`agent ${agent.name}: ${assumedFindings} finding(s) assume conditions on keys verify does not model hold for the agent (assumed: ${assumedKeys.join(', ')}). verify fails closed on them; narrow the policy or check with --live.`);
+      warnings.push(
+        `agent ${agent.name}: ${assumedFindings} finding(s) assume conditions on keys verify does not model hold for the agent (assumed: ` +
+          `${assumedKeys.join(', ')}). verify fails closed on them; narrow the policy or check with --live.`,
+      );
     }
     const describe = (p: AgentPolicy) => ({ name: p.name, source: p.source, ...(p.arn ? { arn: p.arn } : {}) });
     if (agent.unresolved.length > 0) {
-      warnings.push(`agent ${agent.name}: its policies hold values verify could not resolve offline (${agent.unresolved.slice(0, 5).join('; ')}${agent.unresolved.length > 5 ? '; ...' : ''}); statements using them match nothing. Use --live for the deployed role.`);
+      warnings.push(
+        `agent ${agent.name}: its policies hold values verify could not resolve offline ` +
+          `(${agent.unresolved.slice(0, 5).join('; ')}${agent.unresolved.length > 5 ? '; ...' : ''}); statements using them match nothing. Use ` +
+          `--live for the deployed role.`,
+      );
     }
     for (const p of [...agent.identityPolicies, ...(agent.boundary ? [agent.boundary] : [])].filter((p) => p.source === 'unknown')) {
-      warnings.push(`agent ${agent.name}: managed policy ${p.arn} is UNKNOWN (verify ships no document for it); it was evaluated as if it allowed everything. Use --live to ask IAM.`);
+      warnings.push(
+        `agent ${agent.name}: managed policy ${p.arn} is UNKNOWN (verify ships no document for it); it was evaluated as if it allowed everything. ` +
+          `Use --live to ask IAM.`,
+      );
     }
     verdicts.push({
       agent: agent.name,
@@ -321,7 +353,9 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     catalogVersion: CATALOG_IAM_DATA_VERSION,
     productionModel: {
       ...input.model,
-      rule: `fail closed: a resource is production unless its "${input.model.tagKey}" tag (on the resource, else its stack) is one of ${input.model.nonProductionValues.join(', ')}; untagged is production`,
+      rule:
+        `fail closed: a resource is production unless its "${input.model.tagKey}" tag (on the resource, else its stack) is one of ` +
+        `${input.model.nonProductionValues.join(', ')}; untagged is production`,
     },
     productionResources: input.production.map((r) => ({ id: r.id, type: r.type, arn: r.arn, stack: r.stack })),
     nonProductionResources: (input.nonProduction ?? []).map((r) => r.id),

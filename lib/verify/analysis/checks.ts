@@ -79,8 +79,9 @@ const CONTROL_PLANE_WRITES = () => [...new Set(ESCALATION_CATALOG.controlPlaneWr
 
 /** CDK's bootstrap roles (default qualifier): whoever assumes or passes them deploys with their power. */
 export function cdkRoleArns(account: string, region: string): string[] {
-  return ['deploy-role', 'cfn-exec-role', 'file-publishing-role', 'image-publishing-role', 'lookup-role']
-    .map((r) => `arn:aws:iam::${account}:role/cdk-hnb659fds-${r}-${account}-${region}`);
+  return ['deploy-role', 'cfn-exec-role', 'file-publishing-role', 'image-publishing-role', 'lookup-role'].map(
+    (r) => `arn:aws:iam::${account}:role/cdk-hnb659fds-${r}-${account}-${region}`,
+  );
 }
 
 /** A role outside every allow-list: allowing to pass or assume it means passing or assuming any role. */
@@ -148,7 +149,8 @@ export function modifyChecks(actions: readonly string[], resources: readonly Res
     const service = resource.arn.split(':')[2] ?? '';
     for (const action of actions) {
       if (splitAction(action)?.service !== service) continue;
-      if (resourceTypesFor(action, resource.arn).length > 0) checks.push({ category: 'modify', group: 'granted', action, arn: resource.arn, resource });
+      if (resourceTypesFor(action, resource.arn).length > 0)
+        checks.push({ category: 'modify', group: 'granted', action, arn: resource.arn, resource });
     }
   }
   return checks;

@@ -15,13 +15,7 @@
 import { toList } from '../../shared/list';
 
 /** Keys verify sets (or deliberately leaves absent) in every check's request context. */
-const MODELLED_EXACT = new Set([
-  'aws:principalarn',
-  'aws:principalaccount',
-  'aws:principaltype',
-  'aws:resourceaccount',
-  'aws:tagkeys',
-]);
+const MODELLED_EXACT = new Set(['aws:principalarn', 'aws:principalaccount', 'aws:principaltype', 'aws:resourceaccount', 'aws:tagkeys']);
 
 /** Key prefixes verify models: resource tags (per the IAM data) and the role's tags. */
 const MODELLED_PREFIXES = ['aws:resourcetag/', 'aws:principaltag/'];
@@ -33,8 +27,11 @@ const MODELLED_PREFIXES = ['aws:resourcetag/', 'aws:principaltag/'];
  */
 export function isModelledKey(key: string, relabelTagKey?: string): boolean {
   const lower = key.toLowerCase();
-  return MODELLED_EXACT.has(lower) || MODELLED_PREFIXES.some((p) => lower.startsWith(p))
-    || (relabelTagKey !== undefined && lower === `aws:requesttag/${relabelTagKey.toLowerCase()}`);
+  return (
+    MODELLED_EXACT.has(lower) ||
+    MODELLED_PREFIXES.some((p) => lower.startsWith(p)) ||
+    (relabelTagKey !== undefined && lower === `aws:requesttag/${relabelTagKey.toLowerCase()}`)
+  );
 }
 
 /** The condition keys a statement's Condition block names. */
@@ -72,7 +69,11 @@ export function assumeUnmodelledConditions(document: unknown, relabelTagKey?: st
   if (!rewritten) {
     // Without a known account, verify leaves aws:ResourceAccount out of the context; a real request
     // carries it, so an Allow conditioned on it is assumed to hold (the guard's denies keep theirs).
-    rewritten = rewrite(document, (k) => isModelledKey(k, relabelTagKey) && (accountKnown || k.toLowerCase() !== 'aws:resourceaccount'), (k) => isModelledKey(k, relabelTagKey));
+    rewritten = rewrite(
+      document,
+      (k) => isModelledKey(k, relabelTagKey) && (accountKnown || k.toLowerCase() !== 'aws:resourceaccount'),
+      (k) => isModelledKey(k, relabelTagKey),
+    );
     cache.set(document, rewritten);
   }
   return rewritten;

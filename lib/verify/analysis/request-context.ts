@@ -17,7 +17,8 @@ export function resourceTypesFor(action: string, arn: string): string[] {
   if (!parts || !details) return [];
   const types = serviceResourceTypes(parts.service);
   // The action data names resource types in their published case ('Secret'); the type files key them in lower case.
-  return details.resourceTypes.map((t) => t.name)
+  return details.resourceTypes
+    .map((t) => t.name)
     .filter((n) => n !== '' && types[n.toLowerCase()] !== undefined && arnFormatRegex(types[n.toLowerCase()].arn).test(arn));
 }
 
@@ -101,8 +102,17 @@ function resourceTypeFormats(action: string): string[] {
 }
 
 function fillArnFormat(format: string, names: SampleArnNames): string {
-  return format.replace(/\$\{([^}]+)\}/g, (_m, v: string) => (v === 'Partition' ? names.partition ?? 'aws'
-    : v === 'Region' ? names.region : v === 'Account' ? names.account : typeof names.name === 'function' ? names.name(v) : names.name));
+  return format.replace(/\$\{([^}]+)\}/g, (_m, v: string) =>
+    v === 'Partition'
+      ? (names.partition ?? 'aws')
+      : v === 'Region'
+        ? names.region
+        : v === 'Account'
+          ? names.account
+          : typeof names.name === 'function'
+            ? names.name(v)
+            : names.name,
+  );
 }
 
 /**

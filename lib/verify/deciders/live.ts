@@ -1,6 +1,13 @@
 import {
-  ContextEntry, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient,
-  ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, SimulatePrincipalPolicyCommand,
+  ContextEntry,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { AgentModel, AgentPolicy } from '../model/agents';
 import { Decider, Decisions, RawDecision } from '../analysis/analysis';
@@ -39,7 +46,11 @@ async function call<T>(what: string, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (e) {
     const err = e as Error & { name?: string };
-    throw new GuardrailsError(GuardrailsErrorKind.REMOTE, `IAM ${what} failed: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}. Check the role ARN, your credentials and their iam:Get*/iam:List*/iam:SimulatePrincipalPolicy permissions.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.REMOTE,
+      `IAM ${what} failed: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}. Check the role ARN, your credentials and ` +
+        `their iam:Get*/iam:List*/iam:SimulatePrincipalPolicy permissions.`,
+    );
   }
 }
 
@@ -61,7 +72,10 @@ async function managedDocument(client: IAMClient, arn: string): Promise<unknown>
 export async function readLiveRole(client: IAMClient, options: LiveOptions): Promise<AgentModel> {
   const match = parseRoleArn(options.roleArn);
   if (!match) {
-    throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--role-arn ${JSON.stringify(options.roleArn)} is not a role ARN. Pass arn:aws:iam::<account>:role/<name>.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.USAGE,
+      `--role-arn ${JSON.stringify(options.roleArn)} is not a role ARN. Pass arn:aws:iam::<account>:role/<name>.`,
+    );
   }
   const { partition, account, name: roleName } = match;
   const role = await call(`GetRole ${roleName}`, () => client.send(new GetRoleCommand({ RoleName: roleName })));
@@ -78,19 +92,39 @@ export async function readLiveRole(client: IAMClient, options: LiveOptions): Pro
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
   do {
-    const page = await call('ListAttachedRolePolicies', () => client.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker })));
+    const page = await call('ListAttachedRolePolicies', () =>
+      client.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker })),
+    );
     for (const attached of page.AttachedPolicies ?? []) {
       const arn = attached.PolicyArn!;
-      identityPolicies.push({ name: attached.PolicyName ?? arn, source: arn.includes(':iam::aws:policy/') ? 'aws-managed' : 'app-managed', arn, document: await managedDocument(client, arn) });
+      identityPolicies.push({
+        name: attached.PolicyName ?? arn,
+        source: arn.includes(':iam::aws:policy/') ? 'aws-managed' : 'app-managed',
+        arn,
+        document: await managedDocument(client, arn),
+      });
     }
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
   const boundaryArn = role.Role?.PermissionsBoundary?.PermissionsBoundaryArn;
   const boundary: AgentPolicy | undefined = boundaryArn
-    ? { name: boundaryArn.split('/').pop()!, source: boundaryArn.includes(':iam::aws:policy/') ? 'aws-managed' : 'app-managed', arn: boundaryArn, document: await managedDocument(client, boundaryArn) }
+    ? {
+        name: boundaryArn.split('/').pop()!,
+        source: boundaryArn.includes(':iam::aws:policy/') ? 'aws-managed' : 'app-managed',
+        arn: boundaryArn,
+        document: await managedDocument(client, boundaryArn),
+      }
     : undefined;
   const env = { stackName: 'live', account, region: options.region, partition };
-  const stack: StackModel = { displayName: `live account ${account}`, env, accountKnown: true, template: {}, tags: {}, resolver: new TemplateResolver(env, {}), templateFile: '' };
+  const stack: StackModel = {
+    displayName: `live account ${account}`,
+    env,
+    accountKnown: true,
+    template: {},
+    tags: {},
+    resolver: new TemplateResolver(env, {}),
+    templateFile: '',
+  };
   return {
     name: tags[AGENT_TAG] ?? roleName,
     detectedBy: 'named',
@@ -112,7 +146,10 @@ const DECISIONS: Record<string, RawDecision> = { allowed: 'Allowed', explicitden
 export class LiveDecider implements Decider {
   public calls = 0;
 
-  constructor(private readonly client: IAMClient, private readonly relabel: RelabelTarget) {}
+  constructor(
+    private readonly client: IAMClient,
+    private readonly relabel: RelabelTarget,
+  ) {}
 
   public async decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions> {
     const groups = new Map<string, { arn: string; entries: ContextEntry[]; indexes: number[] }>();
@@ -129,7 +166,11 @@ export class LiveDecider implements Decider {
       const entries: ContextEntry[] = Object.entries(context)
         .filter(([k]) => !/^aws:Principal/i.test(k))
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => ({ ContextKeyName: k, ContextKeyValues: Array.isArray(v) ? v : [v], ContextKeyType: Array.isArray(v) ? 'stringList' : 'string' }));
+        .map(([k, v]) => ({
+          ContextKeyName: k,
+          ContextKeyValues: Array.isArray(v) ? v : [v],
+          ContextKeyType: Array.isArray(v) ? 'stringList' : 'string',
+        }));
       const key = `${check.arn}|${JSON.stringify(entries)}`;
       const group = groups.get(key) ?? { arn: check.arn, entries, indexes: [] };
       group.indexes.push(i);
@@ -146,13 +187,17 @@ export class LiveDecider implements Decider {
         let marker: string | undefined;
         do {
           this.calls++;
-          const page = await call(`SimulatePrincipalPolicy for ${agent.roleArn}`, () => this.client.send(new SimulatePrincipalPolicyCommand({
-            PolicySourceArn: agent.roleArn,
-            ActionNames: actions,
-            ...(group.arn !== '*' ? { ResourceArns: [group.arn] } : {}),
-            ...(group.entries.length ? { ContextEntries: group.entries } : {}),
-            Marker: marker,
-          })));
+          const page = await call(`SimulatePrincipalPolicy for ${agent.roleArn}`, () =>
+            this.client.send(
+              new SimulatePrincipalPolicyCommand({
+                PolicySourceArn: agent.roleArn,
+                ActionNames: actions,
+                ...(group.arn !== '*' ? { ResourceArns: [group.arn] } : {}),
+                ...(group.entries.length ? { ContextEntries: group.entries } : {}),
+                Marker: marker,
+              }),
+            ),
+          );
           for (const result of page.EvaluationResults ?? []) {
             // Anything IAM answers that verify does not recognise stays Unknown: fail closed.
             const decision = DECISIONS[(result.EvalDecision ?? '').toLowerCase()] ?? 'Unknown';
@@ -160,7 +205,10 @@ export class LiveDecider implements Decider {
             // the real request carries it, so an Allow conditioned on it may hold and a Deny may not apply.
             // Short of an explicit deny, that is a possibility: a finding, not a denial.
             // IAM lists them on the result when the resource is `*`, else per resource (ResourceSpecificResults).
-            const reported = [...(result.MissingContextValues ?? []), ...(result.ResourceSpecificResults ?? []).flatMap((r) => r.MissingContextValues ?? [])];
+            const reported = [
+              ...(result.MissingContextValues ?? []),
+              ...(result.ResourceSpecificResults ?? []).flatMap((r) => r.MissingContextValues ?? []),
+            ];
             const missing = reported.filter((k) => !isModelledKey(k, this.relabel.key));
             missing.forEach((k) => assumed.add(k));
             const possible = missing.length > 0 && decision !== 'ExplicitlyDenied' && decision !== 'Allowed';
@@ -189,7 +237,9 @@ export class LiveDecider implements Decider {
     if (grants.length === 0) return;
     const policy = (certain: boolean) => {
       const statements = grants.filter((g) => g.certain === certain).map((g) => g.statement);
-      return statements.length > 0 ? [parsePolicy(assumeUnmodelledConditions({ Version: '2012-10-17', Statement: statements }, this.relabel.key).document)] : undefined;
+      return statements.length > 0
+        ? [parsePolicy(assumeUnmodelledConditions({ Version: '2012-10-17', Statement: statements }, this.relabel.key).document)]
+        : undefined;
     };
     const certain = policy(true);
     const possible = policy(false);

@@ -22,7 +22,10 @@ function parse(agent: AgentModel, policy: AgentPolicy): ReturnType<typeof parseP
     return parsePolicy(policy.document);
   } catch (e) {
     if (e instanceof PolicyParseError) {
-      throw new GuardrailsError(GuardrailsErrorKind.BAD_POLICY, `agent ${agent.name} (${agent.roleArn}): policy ${policy.name} does not parse, so it cannot be evaluated: ${e.message}`);
+      throw new GuardrailsError(
+        GuardrailsErrorKind.BAD_POLICY,
+        `agent ${agent.name} (${agent.roleArn}): policy ${policy.name} does not parse, so it cannot be evaluated: ${e.message}`,
+      );
     }
     throw e;
   }
@@ -69,7 +72,14 @@ export class OfflineDecider implements Decider {
     const sets = (rewrite: (document: unknown) => unknown): PolicySets => {
       const read = (policy: AgentPolicy) => parse(agent, { ...policy, document: rewrite(policy.document) });
       const grants = agent.resourceGrants ?? [];
-      const grantPolicy = (list: typeof grants) => (list.length > 0 ? parse(agent, { name: `resource policies (${[...new Set(list.map((g) => g.source))].join(', ')})`, source: 'inline', document: rewrite(policyOf(list.map((g) => g.statement))) }) : undefined);
+      const grantPolicy = (list: typeof grants) =>
+        list.length > 0
+          ? parse(agent, {
+              name: `resource policies (${[...new Set(list.map((g) => g.source))].join(', ')})`,
+              source: 'inline',
+              document: rewrite(policyOf(list.map((g) => g.statement))),
+            })
+          : undefined;
       const roleGrants = grantPolicy(grants.filter((g) => g.certain && g.scope === 'role'));
       const known = [...agent.identityPolicies.filter((p) => p.source !== 'unknown').map(read), ...(roleGrants ? [roleGrants] : [])];
       const hasUnknown = agent.identityPolicies.some((p) => p.source === 'unknown');
@@ -114,7 +124,8 @@ function decideWith(request: BareRequest, sets: PolicySets): RawDecision {
   if (decision === 'Allowed' || decision === 'ExplicitlyDenied') return decision;
   // No explicit deny applies (the first evaluation saw every Deny): a session grant alone allows.
   if (sets.sessionGrants && evaluate({ ...request, identityPolicies: [sets.sessionGrants] }) === 'Allowed') return 'Allowed';
-  if (sets.possibleIdentity && evaluate({ ...request, identityPolicies: sets.possibleIdentity, permissionsBoundaries: sets.boundary }) === 'Allowed') return 'Unknown';
+  if (sets.possibleIdentity && evaluate({ ...request, identityPolicies: sets.possibleIdentity, permissionsBoundaries: sets.boundary }) === 'Allowed')
+    return 'Unknown';
   if (sets.possibleSessionGrants && evaluate({ ...request, identityPolicies: [sets.possibleSessionGrants] }) === 'Allowed') return 'Unknown';
   return decision;
 }

@@ -89,8 +89,14 @@ function roleArn(candidate: RoleCandidate): string {
 function namedBy(selector: string, candidate: RoleCandidate, tags: Record<string, string>): boolean {
   const path = candidate.resource.Metadata?.['aws:cdk:path'];
   const name = physicalName(candidate.stack.env.stackName, candidate.logicalId, candidate.resource);
-  return [candidate.logicalId, name, roleArn(candidate), tags[AGENT_TAG], typeof path === 'string' ? path : undefined, typeof path === 'string' ? path.replace(/\/Resource$/, '') : undefined]
-    .some((v) => v !== undefined && v === selector);
+  return [
+    candidate.logicalId,
+    name,
+    roleArn(candidate),
+    tags[AGENT_TAG],
+    typeof path === 'string' ? path : undefined,
+    typeof path === 'string' ? path.replace(/\/Resource$/, '') : undefined,
+  ].some((v) => v !== undefined && v === selector);
 }
 
 /**
@@ -122,7 +128,11 @@ export function findAgents(assembly: AssemblyModel, selectors: readonly string[]
     agents.push({ ...agent, resourceGrants: resourceGrantsFor(resourcePolicies, agent.roleArn) });
   }
   if (unmatched.size > 0) {
-    throw new GuardrailsError(GuardrailsErrorKind.USAGE, `--agent ${[...unmatched].map((s) => JSON.stringify(s)).join(', ')} matches no role of the assembly. Give a role's logical ID, construct path, role name or ARN.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.USAGE,
+      `--agent ${[...unmatched].map((s) => JSON.stringify(s)).join(', ')} matches no role of the assembly. Give a role's logical ID, construct ` +
+        `path, role name or ARN.`,
+    );
   }
   return agents;
 }
@@ -140,7 +150,13 @@ function managedPoliciesOf(assembly: AssemblyModel): Map<string, { stack: StackM
 
 const managedCache = new WeakMap<AssemblyModel, ReturnType<typeof managedPoliciesOf>>();
 
-function buildAgent(assembly: AssemblyModel, candidate: RoleCandidate, tags: Record<string, string>, services: string[], detectedBy: AgentDetection): AgentModel {
+function buildAgent(
+  assembly: AssemblyModel,
+  candidate: RoleCandidate,
+  tags: Record<string, string>,
+  services: string[],
+  detectedBy: AgentDetection,
+): AgentModel {
   const { stack, logicalId, resource } = candidate;
   const roleName = physicalName(stack.env.stackName, logicalId, resource);
   const arn = roleArn(candidate);
@@ -161,7 +177,11 @@ function buildAgent(assembly: AssemblyModel, candidate: RoleCandidate, tags: Rec
 
   const identityPolicies: AgentPolicy[] = [];
   for (const inline of toList(resource.Properties?.Policies) as any[]) {
-    identityPolicies.push({ name: String(stack.resolver.resolve(inline?.PolicyName) ?? 'inline'), source: 'inline', document: track(stack, inline?.PolicyDocument) });
+    identityPolicies.push({
+      name: String(stack.resolver.resolve(inline?.PolicyName) ?? 'inline'),
+      source: 'inline',
+      document: track(stack, inline?.PolicyDocument),
+    });
   }
   for (const other of assembly.stacks) {
     for (const [id, r] of Object.entries(other.template.Resources ?? {})) {
@@ -170,14 +190,25 @@ function buildAgent(assembly: AssemblyModel, candidate: RoleCandidate, tags: Rec
       } else if (r.Type === 'AWS::IAM::RolePolicy' && attachedToThisRole(other, r.Properties?.RoleName)) {
         identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'inline', document: track(other, r.Properties?.PolicyDocument) });
       } else if (r.Type === 'AWS::IAM::ManagedPolicy' && attachedToThisRole(other, r.Properties?.Roles)) {
-        identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'app-managed', arn: String(other.resolver.ref(id)), document: track(other, r.Properties?.PolicyDocument) });
+        identityPolicies.push({
+          name: `${other.displayName}/${id}`,
+          source: 'app-managed',
+          arn: String(other.resolver.ref(id)),
+          document: track(other, r.Properties?.PolicyDocument),
+        });
       }
     }
   }
   const lookup = (policyArn: unknown): AgentPolicy => {
     const key = String(policyArn);
     const own = managed!.get(key);
-    if (own) return { name: `${own.stack.displayName}/${own.logicalId}`, source: 'app-managed', arn: key, document: track(own.stack, own.resource.Properties?.PolicyDocument) };
+    if (own)
+      return {
+        name: `${own.stack.displayName}/${own.logicalId}`,
+        source: 'app-managed',
+        arn: key,
+        document: track(own.stack, own.resource.Properties?.PolicyDocument),
+      };
     const aws = awsManagedPolicyDocument(key);
     if (aws) return { name: awsManagedPolicyName(key)!, source: 'aws-managed', arn: key, document: aws };
     return { name: awsManagedPolicyName(key) ?? key, source: 'unknown', arn: key };
@@ -188,7 +219,8 @@ function buildAgent(assembly: AssemblyModel, candidate: RoleCandidate, tags: Rec
     if (isUnresolved(policyArn)) unresolved.add(String(policyArn).slice('unresolved:'.length));
     identityPolicies.push(lookup(policyArn));
   }
-  const boundaryArn = resource.Properties?.PermissionsBoundary !== undefined ? stack.resolver.resolve(resource.Properties.PermissionsBoundary) : undefined;
+  const boundaryArn =
+    resource.Properties?.PermissionsBoundary !== undefined ? stack.resolver.resolve(resource.Properties.PermissionsBoundary) : undefined;
   const path = resource.Metadata?.['aws:cdk:path'];
   return {
     name: tags[AGENT_TAG] ?? (typeof path === 'string' ? path.replace(/\/Resource$/, '') : `${stack.displayName}/${logicalId}`),

@@ -22,7 +22,6 @@ export interface ApprovalGateModel {
 const GATE_COMMENT = 'cdk-agent-guardrails approval gate';
 const EXECUTOR_DESCRIPTION = 'cdk-agent-guardrails approval executor';
 
-
 export function findApprovalGates(assembly: AssemblyModel): ApprovalGateModel[] {
   const gates: ApprovalGateModel[] = [];
   for (const stack of assembly.stacks) {
@@ -32,7 +31,9 @@ export function findApprovalGates(assembly: AssemblyModel): ApprovalGateModel[] 
       const definition = JSON.stringify(resource.Properties?.DefinitionString ?? resource.Properties?.Definition ?? '');
       if (!definition.includes(GATE_COMMENT)) continue;
       const referenced = new Set([...definition.matchAll(/"Fn::GetAtt":\["([A-Za-z0-9]+)"/g)].map((m) => m[1]));
-      const executors = [...referenced].filter((id) => resources[id]?.Type === 'AWS::IAM::Role' && String(resources[id].Properties?.Description ?? '').startsWith(EXECUTOR_DESCRIPTION));
+      const executors = [...referenced].filter(
+        (id) => resources[id]?.Type === 'AWS::IAM::Role' && String(resources[id].Properties?.Description ?? '').startsWith(EXECUTOR_DESCRIPTION),
+      );
       const operations: GatedOperationModel[] = [];
       for (const executor of executors) {
         const roleName = physicalName(stack.env.stackName, executor, resources[executor]);

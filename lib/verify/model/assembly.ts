@@ -36,18 +36,32 @@ function readJson(file: string, what: string): any {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new GuardrailsError(GuardrailsErrorKind.BAD_ASSEMBLY, `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Run \`cdk synth\` again.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.BAD_ASSEMBLY,
+      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}. Run \`cdk synth\` again.`,
+    );
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new GuardrailsError(GuardrailsErrorKind.BAD_ASSEMBLY, `${what} ${file} is not valid JSON (${(e as Error).message}); the cloud assembly is corrupt. Delete it and run \`cdk synth\` again.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.BAD_ASSEMBLY,
+      `${what} ${file} is not valid JSON (${(e as Error).message}); the cloud assembly is corrupt. Delete it and run \`cdk synth\` again.`,
+    );
   }
 }
 
 function checkTemplate(template: any, file: string): Template {
-  if (!template || typeof template !== 'object' || Array.isArray(template) || (template.Resources !== undefined && (typeof template.Resources !== 'object' || Array.isArray(template.Resources)))) {
-    throw new GuardrailsError(GuardrailsErrorKind.BAD_ASSEMBLY, `template ${file} is not a CloudFormation template (expected an object with a Resources object). Run \`cdk synth\` again.`);
+  if (
+    !template ||
+    typeof template !== 'object' ||
+    Array.isArray(template) ||
+    (template.Resources !== undefined && (typeof template.Resources !== 'object' || Array.isArray(template.Resources)))
+  ) {
+    throw new GuardrailsError(
+      GuardrailsErrorKind.BAD_ASSEMBLY,
+      `template ${file} is not a CloudFormation template (expected an object with a Resources object). Run \`cdk synth\` again.`,
+    );
   }
   return template as Template;
 }
@@ -66,10 +80,16 @@ function environmentOf(artifact: ManifestArtifact): { account?: string; region?:
 export function readAssembly(directory: string): AssemblyModel {
   const root = path.resolve(directory);
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
-    throw new GuardrailsError(GuardrailsErrorKind.BAD_ASSEMBLY, `no cloud assembly at ${root}: the directory does not exist. Run \`cdk synth\` first, or pass the cdk.out directory: verify <cdk.out>.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.BAD_ASSEMBLY,
+      `no cloud assembly at ${root}: the directory does not exist. Run \`cdk synth\` first, or pass the cdk.out directory: verify <cdk.out>.`,
+    );
   }
   if (!fs.existsSync(path.join(root, 'manifest.json'))) {
-    throw new GuardrailsError(GuardrailsErrorKind.BAD_ASSEMBLY, `no cloud assembly at ${root}: manifest.json is missing. Run \`cdk synth\` first, or pass the cdk.out directory: verify <cdk.out>.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.BAD_ASSEMBLY,
+      `no cloud assembly at ${root}: manifest.json is missing. Run \`cdk synth\` first, or pass the cdk.out directory: verify <cdk.out>.`,
+    );
   }
   const imports = new Map<string, unknown>();
   const stacks: StackModel[] = [];
@@ -91,7 +111,10 @@ function readManifest(directory: string, imports: Map<string, unknown>, stacks: 
   const manifestFile = path.join(directory, 'manifest.json');
   const manifest = readJson(manifestFile, 'manifest');
   if (!manifest || typeof manifest !== 'object' || typeof manifest.artifacts !== 'object' || manifest.artifacts === null) {
-    throw new GuardrailsError(GuardrailsErrorKind.BAD_ASSEMBLY, `manifest ${manifestFile} lists no artifacts; it is not a cloud assembly. Run \`cdk synth\` again.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.BAD_ASSEMBLY,
+      `manifest ${manifestFile} lists no artifacts; it is not a cloud assembly. Run \`cdk synth\` again.`,
+    );
   }
   for (const [id, artifact] of Object.entries<ManifestArtifact>(manifest.artifacts)) {
     if (artifact.type === 'cdk:cloud-assembly') {
@@ -104,7 +127,10 @@ function readManifest(directory: string, imports: Map<string, unknown>, stacks: 
     if (artifact.type !== 'aws:cloudformation:stack') continue;
     const templateFile = artifact.properties?.templateFile;
     if (typeof templateFile !== 'string') {
-      throw new GuardrailsError(GuardrailsErrorKind.BAD_ASSEMBLY, `manifest ${manifestFile}: stack ${id} names no template file. Run \`cdk synth\` again.`);
+      throw new GuardrailsError(
+        GuardrailsErrorKind.BAD_ASSEMBLY,
+        `manifest ${manifestFile}: stack ${id} names no template file. Run \`cdk synth\` again.`,
+      );
     }
     const file = path.join(directory, templateFile);
     const template = checkTemplate(readJson(file, 'template'), file);
@@ -113,7 +139,13 @@ function readManifest(directory: string, imports: Map<string, unknown>, stacks: 
     const env: StackEnvironment = { stackName, account: account ?? UNKNOWN_ACCOUNT, region: region ?? UNKNOWN_REGION, partition: 'aws' };
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(artifact.properties?.tags ?? {})) tags[k] = String(v);
-    addStack({ displayName: artifact.displayName ?? stackName, env, accountKnown: account !== undefined, template, tags, templateFile: file }, directory, imports, stacks, undefined);
+    addStack(
+      { displayName: artifact.displayName ?? stackName, env, accountKnown: account !== undefined, template, tags, templateFile: file },
+      directory,
+      imports,
+      stacks,
+      undefined,
+    );
   }
 }
 
@@ -153,7 +185,13 @@ function nestedTemplateFile(directory: string, resolver: TemplateResolver, resou
   return hash ? assetFiles(directory).get(hash) : undefined;
 }
 
-function addStack(seed: StackSeed, directory: string, imports: Map<string, unknown>, stacks: StackModel[], parent: { model: StackModel; parameters: () => Record<string, unknown> } | undefined): StackModel {
+function addStack(
+  seed: StackSeed,
+  directory: string,
+  imports: Map<string, unknown>,
+  stacks: StackModel[],
+  parent: { model: StackModel; parameters: () => Record<string, unknown> } | undefined,
+): StackModel {
   const children = new Map<string, StackModel>();
   let parameters: Record<string, unknown> | undefined;
   const resolver = new TemplateResolver(seed.env, seed.template, {
@@ -177,17 +215,23 @@ function addStack(seed: StackSeed, directory: string, imports: Map<string, unkno
     const file = path.join(directory, assetPath);
     const template = checkTemplate(readJson(file, 'nested stack template'), file);
     const nestedName = `${seed.env.stackName}-${logicalId}`;
-    const child = addStack({
-      displayName: `${seed.displayName}/${String(resource.Metadata?.['aws:cdk:path']?.split('/').slice(-2, -1)[0] ?? logicalId).replace(/\.NestedStack$/, '')}`,
-      env: { ...seed.env, stackName: nestedName },
-      accountKnown: seed.accountKnown,
-      template,
-      tags: { ...seed.tags },
-      templateFile: file,
-    }, directory, imports, stacks, {
-      model,
-      parameters: () => (resolver.resolve(resource.Properties?.Parameters ?? {}) as Record<string, unknown>),
-    });
+    const child = addStack(
+      {
+        displayName: `${seed.displayName}/${String(resource.Metadata?.['aws:cdk:path']?.split('/').slice(-2, -1)[0] ?? logicalId).replace(/\.NestedStack$/, '')}`,
+        env: { ...seed.env, stackName: nestedName },
+        accountKnown: seed.accountKnown,
+        template,
+        tags: { ...seed.tags },
+        templateFile: file,
+      },
+      directory,
+      imports,
+      stacks,
+      {
+        model,
+        parameters: () => resolver.resolve(resource.Properties?.Parameters ?? {}) as Record<string, unknown>,
+      },
+    );
     children.set(logicalId, child);
   }
   return model;

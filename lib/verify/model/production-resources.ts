@@ -37,9 +37,20 @@ export interface ResourceInventory {
 }
 
 /** Types that are never assessed as production data: identities are covered by the escalation checks. */
-const SKIPPED_TYPES = new Set(['AWS::CDK::Metadata', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::RolePolicy', 'AWS::IAM::InstanceProfile',
+const SKIPPED_TYPES = new Set([
+  'AWS::CDK::Metadata',
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::IAM::RolePolicy',
+  'AWS::IAM::InstanceProfile',
   // Resource-based policies: read as grants to the agents (resource-policies.ts), not resources of their own.
-  'AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy', 'AWS::Lambda::Permission', 'AWS::SecretsManager::ResourcePolicy']);
+  'AWS::S3::BucketPolicy',
+  'AWS::SQS::QueuePolicy',
+  'AWS::SNS::TopicPolicy',
+  'AWS::Lambda::Permission',
+  'AWS::SecretsManager::ResourcePolicy',
+]);
 
 /** The ARN IAM authorizes for a resource (the CloudFormation attribute can carry a suffix, as log groups' `:*`). */
 function iamArn(arn: string, type: string): string {
@@ -72,7 +83,8 @@ export function findResources(assembly: AssemblyModel, model: ProductionModel = 
     // The stack itself: deleting or updating it destroys what it holds (its service role does the work).
     if (!stack.parent) all.push(stackResource(stack, model));
     for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
-      if (SKIPPED_TYPES.has(resource.Type) || resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource') continue;
+      if (SKIPPED_TYPES.has(resource.Type) || resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource')
+        continue;
       const arn = arnOfResource(stack.env, logicalId, resource);
       if (!arn) {
         notAssessed[resource.Type] = (notAssessed[resource.Type] ?? 0) + 1;

@@ -44,7 +44,6 @@ export interface ResourcePolicyModel {
   readonly governs?: string[];
 }
 
-
 const unresolved = (v: unknown) => JSON.stringify(v ?? null).includes('unresolved:');
 
 function queueArn(url: unknown, stack: StackModel): string | undefined {
@@ -62,7 +61,7 @@ function lambdaArn(name: unknown, stack: StackModel): string | undefined {
 }
 
 function all(values: Array<string | undefined>): string[] | undefined {
-  return values.length > 0 && values.every((v) => typeof v === 'string' && !unresolved(v)) ? values as string[] : undefined;
+  return values.length > 0 && values.every((v) => typeof v === 'string' && !unresolved(v)) ? (values as string[]) : undefined;
 }
 
 /** The resource-based policies of one template resource, if it has any verify reads. */
@@ -79,14 +78,18 @@ function policiesOf(stack: StackModel, logicalId: string, resource: TemplateReso
     case 'AWS::SQS::QueuePolicy':
       return [{ source, document: resolve(p.PolicyDocument), governs: all(toList(resolve(p.Queues)).map((q) => queueArn(q, stack))) }];
     case 'AWS::SNS::TopicPolicy':
-      return [{ source, document: resolve(p.PolicyDocument), governs: all(toList(resolve(p.Topics)).map((t) => (typeof t === 'string' ? t : undefined))) }];
+      return [
+        { source, document: resolve(p.PolicyDocument), governs: all(toList(resolve(p.Topics)).map((t) => (typeof t === 'string' ? t : undefined))) },
+      ];
     case 'AWS::KMS::Key': {
       const arn = arnOfResource(stack.env, logicalId, resource);
       return p.KeyPolicy === undefined ? [] : [{ source, document: resolve(p.KeyPolicy), governs: arn ? [arn] : undefined }];
     }
     case 'AWS::SecretsManager::ResourcePolicy': {
       const secret = resolve(p.SecretId);
-      return [{ source, document: resolve(p.ResourcePolicy), governs: all([typeof secret === 'string' && secret.startsWith('arn:') ? secret : undefined]) }];
+      return [
+        { source, document: resolve(p.ResourcePolicy), governs: all([typeof secret === 'string' && secret.startsWith('arn:') ? secret : undefined]) },
+      ];
     }
     case 'AWS::ECR::Repository': {
       const arn = arnOfResource(stack.env, logicalId, resource);
@@ -134,7 +137,7 @@ function reach(value: unknown, roleArn: string): GrantScope | 'unknown' | undefi
 /** The widest way a statement's Principal (or NotPrincipal) reaches the agent. */
 function principalReach(statement: Record<string, any>, roleArn: string): GrantScope | 'unknown' | undefined {
   if (statement.NotPrincipal !== undefined) {
-    const listed = Object.values(statement.NotPrincipal === '*' ? { AWS: '*' } : statement.NotPrincipal ?? {}).flatMap((v) => toList(v));
+    const listed = Object.values(statement.NotPrincipal === '*' ? { AWS: '*' } : (statement.NotPrincipal ?? {})).flatMap((v) => toList(v));
     // NotPrincipal exempts only what it names; everyone else (the agent's session included) is granted.
     const exempt = listed.some((v) => {
       const r = reach(v, roleArn);
@@ -160,7 +163,12 @@ export function resourceGrantsFor(policies: readonly ResourcePolicyModel[], role
     const statements = toList((policy.document as any)?.Statement);
     if (policy.document !== undefined && (typeof policy.document !== 'object' || statements.length === 0) && unresolved(policy.document)) {
       // A document verify cannot read at all: it may grant anything on what it governs.
-      grants.push({ source: policy.source, statement: { Effect: 'Allow', Action: '*', Resource: policy.governs ?? '*' }, scope: 'session', certain: false });
+      grants.push({
+        source: policy.source,
+        statement: { Effect: 'Allow', Action: '*', Resource: policy.governs ?? '*' },
+        scope: 'session',
+        certain: false,
+      });
       continue;
     }
     for (const raw of statements) {
@@ -171,9 +179,10 @@ export function resourceGrantsFor(policies: readonly ResourcePolicyModel[], role
       const resources = statement.NotResource !== undefined ? ['*'] : toList(statement.Resource ?? '*');
       const wildcard = resources.some((r) => r === '*');
       const unknownResource = resources.some((r) => typeof r !== 'string' || unresolved(r)) || (wildcard && !policy.governs);
-      const scoped = wildcard && policy.governs
-        ? [...new Set([...resources.filter((r) => r !== '*'), ...policy.governs])]
-        : resources.filter((r) => typeof r === 'string' && !unresolved(r));
+      const scoped =
+        wildcard && policy.governs
+          ? [...new Set([...resources.filter((r) => r !== '*'), ...policy.governs])]
+          : resources.filter((r) => typeof r === 'string' && !unresolved(r));
       const { Principal: _p, NotPrincipal: _n, NotResource: _r, Resource: _res, Sid: _s, ...rest } = statement;
       const certain = scope !== 'unknown' && !unknownResource && (statement.Action !== undefined || statement.NotAction !== undefined);
       grants.push({

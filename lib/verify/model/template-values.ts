@@ -68,18 +68,45 @@ const ARN_OF_NAME: Record<string, (name: string, env: StackEnvironment) => strin
   'AWS::EC2::VPC': (n, e) => `arn:${e.partition}:ec2:${e.region}:${e.account}:vpc/${n}`,
   'AWS::Route53::HostedZone': (n, e) => `arn:${e.partition}:route53:::hostedzone/${n}`,
   'AWS::CloudTrail::Trail': (n, e) => `arn:${e.partition}:cloudtrail:${e.region}:${e.account}:trail/${n}`,
-  'AWS::CloudFormation::Stack': (n, e) => `arn:${e.partition}:cloudformation:${e.region}:${e.account}:stack/${n}/00000000-0000-0000-0000-000000000000`,
+  'AWS::CloudFormation::Stack': (n, e) =>
+    `arn:${e.partition}:cloudformation:${e.region}:${e.account}:stack/${n}/00000000-0000-0000-0000-000000000000`,
 };
 
 /** Attributes that are the resource's own ARN (others, such as a table's StreamArn, are not). */
 const ARN_ATTRIBUTES = new Set(['Arn', 'DBInstanceArn', 'DBClusterArn', 'TopicArn', 'StackId', 'KeyArn']);
 
 /** Resource types whose `Ref` is the ARN rather than the name. */
-const REF_IS_ARN = new Set(['AWS::SNS::Topic', 'AWS::IAM::ManagedPolicy', 'AWS::SecretsManager::Secret', 'AWS::StepFunctions::StateMachine', 'AWS::CloudFormation::Stack', 'AWS::Backup::BackupVault']);
+const REF_IS_ARN = new Set([
+  'AWS::SNS::Topic',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::SecretsManager::Secret',
+  'AWS::StepFunctions::StateMachine',
+  'AWS::CloudFormation::Stack',
+  'AWS::Backup::BackupVault',
+]);
 
 /** Properties that carry a resource's physical name, by resource type (first match wins). */
-const NAME_PROPERTIES = ['TableName', 'BucketName', 'QueueName', 'TopicName', 'RoleName', 'ManagedPolicyName', 'UserName', 'GroupName', 'DBInstanceIdentifier', 'DBClusterIdentifier',
-  'FunctionName', 'LogGroupName', 'StateMachineName', 'ClusterName', 'Name', 'RepositoryName', 'BackupVaultName', 'TrailName', 'AliasName'];
+const NAME_PROPERTIES = [
+  'TableName',
+  'BucketName',
+  'QueueName',
+  'TopicName',
+  'RoleName',
+  'ManagedPolicyName',
+  'UserName',
+  'GroupName',
+  'DBInstanceIdentifier',
+  'DBClusterIdentifier',
+  'FunctionName',
+  'LogGroupName',
+  'StateMachineName',
+  'ClusterName',
+  'Name',
+  'RepositoryName',
+  'BackupVaultName',
+  'TrailName',
+  'AliasName',
+];
 
 /** The physical name CloudFormation would give a resource: its name property, or a stable generated one. */
 export function physicalName(stackName: string, logicalId: string, resource: TemplateResource): string {
@@ -91,8 +118,14 @@ export function physicalName(stackName: string, logicalId: string, resource: Tem
       return props[key];
     }
   }
-  if (resource.Type === 'AWS::KMS::Key' || resource.Type === 'AWS::EC2::Instance' || resource.Type === 'AWS::EC2::Volume' || resource.Type === 'AWS::EC2::VPC'
-    || resource.Type === 'AWS::Route53::HostedZone' || resource.Type === 'AWS::EFS::FileSystem') {
+  if (
+    resource.Type === 'AWS::KMS::Key' ||
+    resource.Type === 'AWS::EC2::Instance' ||
+    resource.Type === 'AWS::EC2::Volume' ||
+    resource.Type === 'AWS::EC2::VPC' ||
+    resource.Type === 'AWS::Route53::HostedZone' ||
+    resource.Type === 'AWS::EFS::FileSystem'
+  ) {
     return `${logicalId.toLowerCase()}-id`;
   }
   return `${stackName}-${logicalId}`.slice(0, 63);
@@ -164,14 +197,22 @@ export class TemplateResolver {
 
   private pseudo(name: string): string | undefined {
     switch (name) {
-      case 'AWS::AccountId': return this.env.account;
-      case 'AWS::Region': return this.env.region;
-      case 'AWS::Partition': return this.env.partition;
-      case 'AWS::URLSuffix': return 'amazonaws.com';
-      case 'AWS::StackName': return this.env.stackName;
-      case 'AWS::StackId': return `arn:${this.env.partition}:cloudformation:${this.env.region}:${this.env.account}:stack/${this.env.stackName}/00000000-0000-0000-0000-000000000000`;
-      case 'AWS::NotificationARNs': return undefined;
-      default: return undefined;
+      case 'AWS::AccountId':
+        return this.env.account;
+      case 'AWS::Region':
+        return this.env.region;
+      case 'AWS::Partition':
+        return this.env.partition;
+      case 'AWS::URLSuffix':
+        return 'amazonaws.com';
+      case 'AWS::StackName':
+        return this.env.stackName;
+      case 'AWS::StackId':
+        return `arn:${this.env.partition}:cloudformation:${this.env.region}:${this.env.account}:stack/${this.env.stackName}/00000000-0000-0000-0000-000000000000`;
+      case 'AWS::NotificationARNs':
+        return undefined;
+      default:
+        return undefined;
     }
   }
 
@@ -231,7 +272,9 @@ export class TemplateResolver {
       case 'Fn::Join': {
         const [separator, parts] = arg;
         const list = this.resolveValue(parts);
-        return Array.isArray(list) ? list.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(separator) : this.fail('Fn::Join of a non-list');
+        return Array.isArray(list)
+          ? list.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(separator)
+          : this.fail('Fn::Join of a non-list');
       }
       case 'Fn::Select': {
         const [index, list] = arg;

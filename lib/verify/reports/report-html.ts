@@ -10,7 +10,13 @@ function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const LABEL: Record<Status, string> = { allowed: 'CAN', unknown: 'UNKNOWN', granted: 'granted', denied: 'denied', 'not-granted': 'no access' };
+const LABEL: Record<Status, string> = {
+  'allowed': 'CAN',
+  'unknown': 'UNKNOWN',
+  'granted': 'granted',
+  'denied': 'denied',
+  'not-granted': 'no access',
+};
 
 function resourceTitle(r: ResourceVerdict): string {
   const lines = [`${r.resource} (${r.type})`, r.arn];
@@ -45,28 +51,55 @@ function kindCell(r: ResourceVerdict, kind: 'destroy' | 'data' | 'tagging', allo
   const counts = r.byCategory[kind];
   if (counts.checked === 0) return `<td class="cell na" data-status="not-applicable" data-column="${kind}">n/a</td>`;
   const unknown = r.unknown.length > 0 && allowed.length === 0;
-  const status: Status = allowed.length ? 'allowed' : unknown ? 'unknown' : extra ? 'granted' : counts.denied === counts.checked ? 'denied' : 'not-granted';
-  const text = allowed.length ? allowed.join(', ') : extra || (status === 'denied' ? `${counts.denied} denied` : `${counts.denied} denied, ${counts.checked - counts.denied} not granted`);
+  const status: Status = allowed.length
+    ? 'allowed'
+    : unknown
+      ? 'unknown'
+      : extra
+        ? 'granted'
+        : counts.denied === counts.checked
+          ? 'denied'
+          : 'not-granted';
+  const text = allowed.length
+    ? allowed.join(', ')
+    : extra || (status === 'denied' ? `${counts.denied} denied` : `${counts.denied} denied, ${counts.checked - counts.denied} not granted`);
   return cell(status, resourceTitle(r), text, `data-column="${kind}"`);
 }
 
 function escalationTable(agent: AgentVerdict): string {
   const e = agent.escalation;
   const groups = new Map<string, string[]>();
-  for (const f of [...e.allowed, ...e.unknown]) groups.set(f.group, [...(groups.get(f.group) ?? []), `${f.action}${f.resource === '*' ? '' : ` on ${f.resource}`}`]);
+  for (const f of [...e.allowed, ...e.unknown])
+    groups.set(f.group, [...(groups.get(f.group) ?? []), `${f.action}${f.resource === '*' ? '' : ` on ${f.resource}`}`]);
   if (groups.size === 0) return `<p>Escalation and tampering: none allowed; ${e.denied} of ${e.checked} denied, ${e.notGranted} not granted.</p>`;
-  const rows = [...groups.entries()].map(([group, items]) => `<tr><th scope="row">${esc(group)}</th>${cell('allowed', items.join('\n'), `CAN (${items.length})`, `data-group="${esc(group)}"`)}<td>${esc(items.slice(0, 3).join(', '))}${items.length > 3 ? ` and ${items.length - 3} more` : ''}</td></tr>`).join('');
-  return `<table class="detail escalation"><thead><tr><th>Escalation path</th><th>Verdict</th><th>Examples</th></tr></thead><tbody>${rows}</tbody></table><p>${e.denied} of ${e.checked} escalation and tampering actions denied.</p>`;
+  const rows = [...groups.entries()]
+    .map(
+      ([group, items]) =>
+        `<tr><th scope="row">${esc(group)}</th>${cell('allowed', items.join('\n'), `CAN (${items.length})`, `data-group="${esc(group)}"`)}<td>${esc(items.slice(0, 3).join(', '))}${items.length > 3 ? ` and ${items.length - 3} more` : ''}</td></tr>`,
+    )
+    .join('');
+  return (
+    `<table class="detail escalation"><thead><tr><th>Escalation ` +
+    `path</th><th>Verdict</th><th>Examples</th></tr></thead><tbody>${rows}</tbody></table><p>${e.denied} of ${e.checked} escalation and ` +
+    `tampering actions denied.</p>`
+  );
 }
 
 function detail(agent: AgentVerdict): string {
-  const rows = agent.resources.map((r) => `<tr><th scope="row">${esc(r.resource)}<br><small>${esc(r.arn)}</small></th>`
-    + kindCell(r, 'destroy', r.canDestroy)
-    + kindCell(r, 'data', r.canDeleteData, r.grantedData.length ? `granted: ${r.grantedData.join(', ')}` : '')
-    + kindCell(r, 'tagging', r.canRetag)
-    + '</tr>').join('\n');
+  const rows = agent.resources
+    .map(
+      (r) =>
+        `<tr><th scope="row">${esc(r.resource)}<br><small>${esc(r.arn)}</small></th>` +
+        kindCell(r, 'destroy', r.canDestroy) +
+        kindCell(r, 'data', r.canDeleteData, r.grantedData.length ? `granted: ${r.grantedData.join(', ')}` : '') +
+        kindCell(r, 'tagging', r.canRetag) +
+        '</tr>',
+    )
+    .join('\n');
   const e = agent.escalation;
-  const policies = agent.policies.map((p) => `<li>${esc(p.name)} <span class="source ${p.source}">${p.source === 'unknown' ? 'UNKNOWN' : p.source}</span></li>`).join('');
+  const policies = agent.policies
+    .map((p) => `<li>${esc(p.name)} <span class="source ${p.source}">${p.source === 'unknown' ? 'UNKNOWN' : p.source}</span></li>`)
+    .join('');
   return `<section class="agent" data-agent="${esc(agent.agent)}">
 <h2>${esc(agent.agent)} <span class="verdict ${agent.canDestroyProduction || agent.canEscalate ? 'allowed' : agent.uncertain ? 'unknown' : 'denied'}">${agent.canDestroyProduction ? 'can destroy production' : agent.canEscalate ? 'can escalate' : agent.uncertain ? 'uncertain' : 'cannot destroy production'}</span></h2>
 <p>Role <code>${esc(agent.roleArn)}</code> in ${esc(agent.stack)}, found by ${esc(agent.detectedBy)}. Boundary: ${agent.boundary ? esc(agent.boundary.name) : '<strong>none</strong>'}.</p>
@@ -83,17 +116,27 @@ export function renderHtml(report: VerifyReport): string {
   const s = report.summary;
   // The app's production resources, then the pseudo-resource standing for those outside the app.
   const outside = report.agents[0]?.resources.find((r) => r.type === '(outside this app)');
-  const resources = [...report.productionResources, ...(outside ? [{ id: outside.resource, type: outside.type, arn: outside.arn, stack: outside.stack }] : [])];
+  const resources = [
+    ...report.productionResources,
+    ...(outside ? [{ id: outside.resource, type: outside.type, arn: outside.arn, stack: outside.stack }] : []),
+  ];
   const head = resources.map((r) => `<th scope="col" title="${esc(`${r.type}\n${r.arn}`)}"><span>${esc(r.id)}</span></th>`).join('');
-  const body = report.agents.map((agent) => {
-    const cells = resources.map((r) => {
-      const v = agent.resources.find((x) => x.arn === r.arn && x.resource === r.id);
-      if (!v) return cell('unknown', 'not evaluated', 'n/a', `data-resource="${esc(r.id)}"`);
-      return cell(v.status, resourceTitle(v), count(v), `data-resource="${esc(r.id)}"`);
-    }).join('');
-    const e = agent.escalation;
-    return `<tr data-agent="${esc(agent.agent)}"><th scope="row">${esc(agent.agent)}</th>${cells}${cell(e.status, escalationTitle(agent), e.status === 'allowed' ? `CAN (${e.allowed.length})` : LABEL[e.status], 'data-resource="escalation"')}</tr>`;
-  }).join('\n');
+  const body = report.agents
+    .map((agent) => {
+      const cells = resources
+        .map((r) => {
+          const v = agent.resources.find((x) => x.arn === r.arn && x.resource === r.id);
+          if (!v) return cell('unknown', 'not evaluated', 'n/a', `data-resource="${esc(r.id)}"`);
+          return cell(v.status, resourceTitle(v), count(v), `data-resource="${esc(r.id)}"`);
+        })
+        .join('');
+      const e = agent.escalation;
+      return (
+        `<tr data-agent="${esc(agent.agent)}"><th ` +
+        `scope="row">${esc(agent.agent)}</th>${cells}${cell(e.status, escalationTitle(agent), e.status === 'allowed' ? `CAN (${e.allowed.length})` : LABEL[e.status], 'data-resource="escalation"')}</tr>`
+      );
+    })
+    .join('\n');
   const warnings = report.warnings.length ? `<h2>Warnings</h2><ul>${report.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Agent blast radius: ${s.clean ? 'clean' : 'FINDINGS'}</title>

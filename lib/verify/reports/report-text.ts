@@ -25,7 +25,9 @@ function escalationFindings(agent: AgentVerdict): string {
   const e = agent.escalation;
   if (e.allowed.length) {
     const ordered = [...e.allowed].sort((a, b) => GROUP_ORDER.indexOf(a.group) - GROUP_ORDER.indexOf(b.group));
-    const names = [...new Set(ordered.map((f) => `${f.action}${f.group === 'pass-role' || f.group === 'assume-role' ? ` ${f.resource.split('/').pop()}` : ''}`))];
+    const names = [
+      ...new Set(ordered.map((f) => `${f.action}${f.group === 'pass-role' || f.group === 'assume-role' ? ` ${f.resource.split('/').pop()}` : ''}`)),
+    ];
     parts.push(`ESCALATE ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` +${names.length - 3} more` : ''}`);
   }
   if (e.unknown.length) parts.push(`UNKNOWN ${abbreviate(e.unknown.map((f) => f.action))}`);
@@ -39,7 +41,13 @@ function gated(denied: number, granted: readonly string[], viaGate: readonly str
   return parts.join('; ');
 }
 
-const MARK: Record<Status, string> = { allowed: 'CAN', unknown: 'UNKNOWN', granted: 'granted', denied: 'guarded', 'not-granted': 'no access' };
+const MARK: Record<Status, string> = {
+  'allowed': 'CAN',
+  'unknown': 'UNKNOWN',
+  'granted': 'granted',
+  'denied': 'guarded',
+  'not-granted': 'no access',
+};
 
 /** Rows of the blast-radius table: one per agent and production resource, one per agent for escalation. */
 export function blastRadiusRows(report: VerifyReport): string[][] {
@@ -48,7 +56,13 @@ export function blastRadiusRows(report: VerifyReport): string[][] {
     for (const r of agent.resources) {
       rows.push([agent.agent, r.resource, MARK[r.status], resourceFindings(r), gated(r.denied, r.grantedData, r.gated)]);
     }
-    rows.push([agent.agent, '(escalation & tampering)', MARK[agent.escalation.status], escalationFindings(agent), `${agent.escalation.denied} denied`]);
+    rows.push([
+      agent.agent,
+      '(escalation & tampering)',
+      MARK[agent.escalation.status],
+      escalationFindings(agent),
+      `${agent.escalation.denied} denied`,
+    ]);
   }
   return rows;
 }
@@ -62,7 +76,10 @@ function truncate(text: string, width: number): string {
 function verdictLine(report: VerifyReport): string {
   const s = report.summary;
   if (s.clean) {
-    return `OK: no agent can destroy production or escalate (${s.agents} agent(s), ${s.productionResources} production resource(s), ${s.evaluations} evaluations).`;
+    return (
+      `OK: no agent can destroy production or escalate (${s.agents} agent(s), ${s.productionResources} production resource(s), ` +
+      `${s.evaluations} evaluations).`
+    );
   }
   const lines: string[] = [];
   if (s.agentsThatCanDestroyProduction.length) lines.push(`can destroy production: ${s.agentsThatCanDestroyProduction.join(', ')}`);
@@ -76,7 +93,11 @@ export function renderTerminal(report: VerifyReport, width = 200): string[] {
   const rows = [HEADER, ...blastRadiusRows(report)];
   const limits = [24, 40, 9, Math.max(30, width - 24 - 40 - 9 - 44 - 8), 44];
   const widths = HEADER.map((_h, i) => Math.min(limits[i], Math.max(...rows.map((r) => r[i].length))));
-  const line = (r: string[]) => r.map((c, i) => truncate(c, widths[i]).padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => truncate(c, widths[i]).padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const out = [
     `cdk-agent-guardrails verify (${report.mode}): ${report.assembly}`,
     `production: ${report.productionModel.rule}`,
@@ -88,9 +109,15 @@ export function renderTerminal(report: VerifyReport, width = 200): string[] {
   ];
   for (const agent of report.agents) {
     for (const g of agent.gates) {
-      out.push(`${agent.agent}: can request through approval gate ${g.gate} (a human decides): ${g.operations.map((o) => `${o.action} on ${o.resources.join(', ')}`).join('; ')}`);
+      out.push(
+        `${agent.agent}: can request through approval gate ${g.gate} (a human decides): ` +
+          `${g.operations.map((o) => `${o.action} on ${o.resources.join(', ')}`).join('; ')}`,
+      );
     }
-    out.push(`${agent.agent}: role ${agent.roleArn} (found by ${agent.detectedBy}; boundary ${agent.boundary ? agent.boundary.name : 'none'}; policies ${agent.policies.map((p) => (p.source === 'unknown' ? `${p.name} (UNKNOWN)` : p.name)).join(', ') || 'none'})`);
+    out.push(
+      `${agent.agent}: role ${agent.roleArn} (found by ${agent.detectedBy}; boundary ${agent.boundary ? agent.boundary.name : 'none'}; policies ` +
+        `${agent.policies.map((p) => (p.source === 'unknown' ? `${p.name} (UNKNOWN)` : p.name)).join(', ') || 'none'})`,
+    );
   }
   if (report.nonProductionResources.length) {
     out.push(`not production (tagged disposable, not evaluated): ${report.nonProductionResources.join(', ')}`);
@@ -108,24 +135,41 @@ function mdEscape(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/</g, '&lt;');
 }
 
-const ICON: Record<Status, string> = { allowed: '🔴 can', unknown: '🟠 unknown', granted: '🟢 granted data', denied: '🟢 guarded', 'not-granted': '⚪ no access' };
+const ICON: Record<Status, string> = {
+  'allowed': '🔴 can',
+  'unknown': '🟠 unknown',
+  'granted': '🟢 granted data',
+  'denied': '🟢 guarded',
+  'not-granted': '⚪ no access',
+};
 
 /** A Markdown report for a pull request comment. */
 export function renderMarkdown(report: VerifyReport): string {
   const s = report.summary;
   const out: string[] = [];
-  out.push(`## cdk-agent-guardrails verify: ${s.clean ? '✅ no agent can destroy production or escalate' : '❌ an agent can destroy production or escalate'}`);
+  out.push(
+    `## cdk-agent-guardrails verify: ${s.clean ? '✅ no agent can destroy production or escalate' : '❌ an agent can destroy production or escalate'}`,
+  );
   out.push('');
-  out.push(`${s.agents} agent(s), ${s.productionResources} production resource(s), ${s.evaluations} evaluations (${report.mode}, catalog ${report.catalogVersion}).`);
+  out.push(
+    `${s.agents} agent(s), ${s.productionResources} production resource(s), ${s.evaluations} evaluations (${report.mode}, catalog ` +
+      `${report.catalogVersion}).`,
+  );
   out.push(`Production: ${report.productionModel.rule}.`);
   out.push('');
   out.push('| Agent | Resource | Verdict | Can destroy or escalate | Guarded |');
   out.push('|---|---|---|---|---|');
   for (const agent of report.agents) {
     for (const r of agent.resources) {
-      out.push(`| ${mdEscape(agent.agent)} | ${mdEscape(r.resource)} | ${ICON[r.status]} | ${mdEscape(resourceFindings(r))} | ${mdEscape(gated(r.denied, r.grantedData, r.gated))} |`);
+      out.push(
+        `| ${mdEscape(agent.agent)} | ${mdEscape(r.resource)} | ${ICON[r.status]} | ${mdEscape(resourceFindings(r))} | ` +
+          `${mdEscape(gated(r.denied, r.grantedData, r.gated))} |`,
+      );
     }
-    out.push(`| ${mdEscape(agent.agent)} | escalation & tampering | ${ICON[agent.escalation.status]} | ${mdEscape(escalationFindings(agent))} | ${agent.escalation.denied} denied |`);
+    out.push(
+      `| ${mdEscape(agent.agent)} | escalation & tampering | ${ICON[agent.escalation.status]} | ${mdEscape(escalationFindings(agent))} | ` +
+        `${agent.escalation.denied} denied |`,
+    );
   }
   if (report.warnings.length) {
     out.push('');

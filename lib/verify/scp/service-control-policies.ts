@@ -42,8 +42,11 @@ export function scpStatements(options: Pick<ScpOptions, 'scope' | 'withEscalatio
   const statements = [...staticGuardStatements(options.scope), ...dataGuardStatements(options.scope, new Map())];
   if (options.withEscalation) {
     // Denies of PassRole/AssumeRole outside an allow-list depend on each agent: they stay on the role.
-    statements.push(...escalationStatements({ allowedPassRoles: [], allowedAssumeRoles: [] })
-      .filter((s) => s.Sid !== 'DenyPassRoleOutsideAllowList' && s.Sid !== 'DenyAssumeRoleOutsideAllowList'));
+    statements.push(
+      ...escalationStatements({ allowedPassRoles: [], allowedAssumeRoles: [] }).filter(
+        (s) => s.Sid !== 'DenyPassRoleOutsideAllowList' && s.Sid !== 'DenyAssumeRoleOutsideAllowList',
+      ),
+    );
   }
   return statements.map(forAgentsOnly);
 }
@@ -55,7 +58,10 @@ export function renderServiceControlPolicies(options: ScpOptions): RenderedScp[]
   try {
     packed = packStatements(statements, IAM_QUOTAS.serviceControlPolicy);
   } catch (e) {
-    throw new GuardrailsError(GuardrailsErrorKind.QUOTA, `the production guard cannot be rendered as service control policies: ${(e as Error).message}. Nothing was dropped to fit.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.QUOTA,
+      `the production guard cannot be rendered as service control policies: ${(e as Error).message}. Nothing was dropped to fit.`,
+    );
   }
   const policies = packed.map((s, i) => {
     const document = policyDocument(s);
@@ -63,12 +69,21 @@ export function renderServiceControlPolicies(options: ScpOptions): RenderedScp[]
   });
   const oversized = policies.filter((p) => p.size > IAM_QUOTAS.serviceControlPolicy);
   if (oversized.length > 0) {
-    throw new GuardrailsError(GuardrailsErrorKind.QUOTA, `${oversized.map((p) => `${p.name} is ${p.size} characters`).join(', ')}, over the SCP quota of ${IAM_QUOTAS.serviceControlPolicy}. Nothing was dropped to fit; report this as a bug.`);
+    throw new GuardrailsError(
+      GuardrailsErrorKind.QUOTA,
+      `${oversized.map((p) => `${p.name} is ${p.size} characters`).join(', ')}, over the SCP quota of ${IAM_QUOTAS.serviceControlPolicy}. Nothing ` +
+        `was dropped to fit; report this as a bug.`,
+    );
   }
   if (policies.length > options.maxPolicies) {
-    throw new GuardrailsError(GuardrailsErrorKind.QUOTA, `the production guard needs ${policies.length} service control policies of at most ${IAM_QUOTAS.serviceControlPolicy} characters, more than --max-policies ${options.maxPolicies}. `
-      + `A target can have ${SCP_ATTACHMENT_QUOTA} SCPs attached, one of them FullAWSAccess; SCPs at the root, the OUs and the account all apply, so spread them across levels `
-      + 'and raise --max-policies to the number you can attach. Nothing was dropped to fit.');
+    throw new GuardrailsError(
+      GuardrailsErrorKind.QUOTA,
+      `the production guard needs ${policies.length} service control policies of at most ${IAM_QUOTAS.serviceControlPolicy} characters, more than ` +
+        `--max-policies ${options.maxPolicies}. ` +
+        `A target can have ${SCP_ATTACHMENT_QUOTA} SCPs attached, one of them FullAWSAccess; SCPs at the root, the OUs and the account all apply, ` +
+        `so spread them across levels ` +
+        'and raise --max-policies to the number you can attach. Nothing was dropped to fit.',
+    );
   }
   return policies;
 }
