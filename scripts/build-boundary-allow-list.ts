@@ -157,11 +157,14 @@ export function renderBoundaryAllowListSource(built: BuiltBoundaryAllowList = bu
     ']);',
     '',
     '/** Actions the read patterns match whose access level is neither Read nor List: denied on production. */',
-    `export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze(${JSON.stringify(built.readExceptions)});`,
+    'export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze([',
+    ...built.readExceptions.map((a) => `  ${JSON.stringify(a)},`),
+    ']);',
     '',
     '/** The services those patterns cover. */',
-    `export const BOUNDARY_CREATION_SERVICES: readonly string[] = ` +
-      `Object.freeze(${JSON.stringify([...new Set(built.patterns.map((p) => p.split(':')[0]))])});`,
+    'export const BOUNDARY_CREATION_SERVICES: readonly string[] = Object.freeze([',
+    ...[...new Set(built.patterns.map((p) => p.split(':')[0]))].map((service) => `  ${JSON.stringify(service)},`),
+    ']);',
     '',
   ].join('\n');
 }

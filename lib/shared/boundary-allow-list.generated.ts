@@ -147,7 +147,23 @@ export const BOUNDARY_READ_PATTERNS: readonly string[] = Object.freeze([
 ]);
 
 /** Actions the read patterns match whose access level is neither Read nor List: denied on production. */
-export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze(["states:GetActivityTask"]);
+export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze([
+  "states:GetActivityTask",
+]);
 
 /** The services those patterns cover. */
-export const BOUNDARY_CREATION_SERVICES: readonly string[] = Object.freeze(["ec2","s3","dynamodb","lambda","sqs","sns","logs","cloudformation","ecs","ecr","states","events","kinesis"]);
+export const BOUNDARY_CREATION_SERVICES: readonly string[] = Object.freeze([
+  "ec2",
+  "s3",
+  "dynamodb",
+  "lambda",
+  "sqs",
+  "sns",
+  "logs",
+  "cloudformation",
+  "ecs",
+  "ecr",
+  "states",
+  "events",
+  "kinesis",
+]);

@@ -151,13 +151,15 @@ export class LocalIamEndpoint {
         const { ns, result } = this.dispatch(action, params, accessKeyId);
         res.writeHead(200, { 'content-type': 'text/xml' });
         res.end(
-          `<${action}Response xmlns="${ns}">${result === undefined ? '' : `<${action}Result>${result}</${action}Result>`}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
+          `<${action}Response xmlns="${ns}">${result === undefined ? '' : `<${action}Result>${result}</${action}Result>`}<ResponseMetadata>`
+            + `<RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
         );
       } catch (e) {
         const err = e instanceof QueryError ? e : new QueryError(500, 'ServiceFailure', String((e as Error).message), 'Receiver');
         res.writeHead(err.status, { 'content-type': 'text/xml' });
         res.end(
-          `<ErrorResponse xmlns="${IAM_NS}"><Error><Type>${err.type}</Type><Code>${err.code}</Code><Message>${xml(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+          `<ErrorResponse xmlns="${IAM_NS}"><Error><Type>${err.type}</Type><Code>${err.code}</Code><Message>${xml(err.message)}</Message></Error>`
+            + `<RequestId>${requestId}</RequestId></ErrorResponse>`,
         );
       }
     });
@@ -177,7 +179,9 @@ export class LocalIamEndpoint {
         const role = this.roleOrThrow(p.RoleName);
         return {
           ns: IAM_NS,
-          result: `<Role><RoleName>${xml(role.name)}</RoleName><Arn>${xml(role.arn)}</Arn><Path>/</Path><RoleId>AROA${role.name.toUpperCase().slice(0, 12)}</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument></Role>`,
+          result: `<Role><RoleName>${xml(role.name)}</RoleName><Arn>${xml(role.arn)}</Arn><Path>/</Path>`
+            + `<RoleId>AROA${role.name.toUpperCase().slice(0, 12)}</RoleId><CreateDate>2026-01-01T00:00:00Z</CreateDate>`
+              + `<AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument></Role>`,
         };
       }
       case 'PutRolePolicy': {
@@ -202,7 +206,8 @@ export class LocalIamEndpoint {
         // IAM returns policy documents URL-encoded.
         return {
           ns: IAM_NS,
-          result: `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(p.PolicyName)}</PolicyName><PolicyDocument>${xml(encodeURIComponent(doc))}</PolicyDocument>`,
+          result: `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(p.PolicyName)}</PolicyName>`
+            + `<PolicyDocument>${xml(encodeURIComponent(doc))}</PolicyDocument>`,
         };
       }
       case 'DeleteRolePolicy': {

@@ -45,14 +45,16 @@ function xml(text: string): string {
 function respond(res: http.ServerResponse, action: string, result: string): void {
   res.writeHead(200, { 'content-type': 'text/xml' });
   res.end(
-    `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>local-1</RequestId></ResponseMetadata></${action}Response>`,
+    `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>local-1</RequestId>`
+      + `</ResponseMetadata></${action}Response>`,
   );
 }
 
 function error(res: http.ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'text/xml' });
   res.end(
-    `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>local-1</RequestId></ErrorResponse>`,
+    `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error>`
+      + `<RequestId>local-1</RequestId></ErrorResponse>`,
   );
 }
 
@@ -141,12 +143,16 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
           .map(([k, v]) => `<member><Key>${xml(k)}</Key><Value>${xml(v)}</Value></member>`)
           .join('');
         const boundary = role.boundary
-          ? `<PermissionsBoundary><PermissionsBoundaryType>Policy</PermissionsBoundaryType><PermissionsBoundaryArn>${xml(role.boundary)}</PermissionsBoundaryArn></PermissionsBoundary>`
+          ? `<PermissionsBoundary><PermissionsBoundaryType>Policy</PermissionsBoundaryType>`
+            + `<PermissionsBoundaryArn>${xml(role.boundary)}</PermissionsBoundaryArn></PermissionsBoundary>`
           : '';
         return respond(
           res,
           action,
-          `<Role><Path>/</Path><RoleName>${xml(role.name)}</RoleName><RoleId>AROALOCAL${role.name.length}</RoleId><Arn>${xml(arnOf(role))}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>${encodeURIComponent('{"Version":"2012-10-17","Statement":[]}')}</AssumeRolePolicyDocument>${boundary}<Tags>${tags}</Tags></Role>`,
+          `<Role><Path>/</Path><RoleName>${xml(role.name)}</RoleName><RoleId>AROALOCAL${role.name.length}</RoleId><Arn>${xml(arnOf(role))}</Arn>`
+            + `<CreateDate>2026-01-01T00:00:00Z</CreateDate>`
+            + `<AssumeRolePolicyDocument>${encodeURIComponent('{"Version":"2012-10-17","Statement":[]}')}</AssumeRolePolicyDocument>`
+            + `${boundary}<Tags>${tags}</Tags></Role>`,
         );
       }
       case 'ListRolePolicies': {
@@ -169,7 +175,8 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
         return respond(
           res,
           action,
-          `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(name)}</PolicyName><PolicyDocument>${encodeURIComponent(JSON.stringify(document))}</PolicyDocument>`,
+          `<RoleName>${xml(role.name)}</RoleName><PolicyName>${xml(name)}</PolicyName>`
+            + `<PolicyDocument>${encodeURIComponent(JSON.stringify(document))}</PolicyDocument>`,
         );
       }
       case 'ListAttachedRolePolicies': {
@@ -186,7 +193,8 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
         return respond(
           res,
           action,
-          `<Policy><PolicyName>${xml(arn.split('/').pop()!)}</PolicyName><PolicyId>ANPALOCAL</PolicyId><Arn>${xml(arn)}</Arn><Path>/</Path><DefaultVersionId>v1</DefaultVersionId><AttachmentCount>1</AttachmentCount><IsAttachable>true</IsAttachable></Policy>`,
+          `<Policy><PolicyName>${xml(arn.split('/').pop()!)}</PolicyName><PolicyId>ANPALOCAL</PolicyId><Arn>${xml(arn)}</Arn><Path>/</Path>`
+            + `<DefaultVersionId>v1</DefaultVersionId><AttachmentCount>1</AttachmentCount><IsAttachable>true</IsAttachable></Policy>`,
         );
       }
       case 'GetPolicyVersion': {
@@ -195,7 +203,8 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
         return respond(
           res,
           action,
-          `<PolicyVersion><Document>${encodeURIComponent(JSON.stringify(state.policies[arn]))}</Document><VersionId>${xml(params.get('VersionId') ?? 'v1')}</VersionId><IsDefaultVersion>true</IsDefaultVersion></PolicyVersion>`,
+          `<PolicyVersion><Document>${encodeURIComponent(JSON.stringify(state.policies[arn]))}</Document>`
+            + `<VersionId>${xml(params.get('VersionId') ?? 'v1')}</VersionId><IsDefaultVersion>true</IsDefaultVersion></PolicyVersion>`,
         );
       }
       case 'SimulatePrincipalPolicy': {
@@ -210,7 +219,8 @@ export async function startLocalIamSimulatorEndpoint(state: LocalIamState): Prom
           for (const resource of resources.length ? resources : ['*']) {
             const decision = await simulate(state, role, source, a, resource, context);
             results.push(
-              `<member><EvalActionName>${xml(a)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`,
+              `<member><EvalActionName>${xml(a)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName>`
+                + `<EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`,
             );
           }
         }
