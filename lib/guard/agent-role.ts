@@ -115,7 +115,6 @@ export interface GuardCoverage {
  */
 export class AgentRole extends iam.Role {
   /** Whether a construct is an AgentRole. (`any`, as in CDK's own `isX` methods, for jsii.) */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   public static isAgentRole(x: any): x is AgentRole {
     return x instanceof AgentRole;
   }
