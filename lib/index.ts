@@ -44,3 +44,11 @@ export {
   type GatedOperationOptions,
 } from './approval-gate/approval-gate';
 export { GuardrailsError, type GuardrailsErrorDetails, GuardrailsErrorKind } from './shared/errors';
+export { AgentPrincipals } from './organization/agent-principals';
+export {
+  type MemberAccountRollout,
+  OrganizationGuardrails,
+  type OrganizationGuardrailsProps,
+  type OrganizationPolicyBudget,
+} from './organization/organization-guardrails';
+export { GLOBAL_EVENT_SOURCES, GlobalEventForwarding, type GlobalEventForwardingProps } from './organization/global-event-forwarding';

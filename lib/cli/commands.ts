@@ -5,6 +5,8 @@ import { CommandHandler } from './command';
 export const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => CommandHandler }>> = Object.freeze({
   'verify': { summary: 'prove from a cloud assembly that no agent can destroy production', load: () => require('./verify').run },
   'export-scp': { summary: 'render the production guard as a service control policy', load: () => require('./export-scp').run },
+  'export-org-policies': { summary: 'render the guard as SCPs and RCPs within a budget', load: () => require('./export-org-policies').run },
   'approvals': { summary: 'list, show, approve or reject approval gate requests', load: () => require('./approvals').run },
   'breaker': { summary: 'trip or reset the circuit breaker of an agent', load: () => require('./breaker').run },
+  'mcp': { summary: 'serve the guardrails to an agent over MCP (stdio): may I?, before it acts', load: () => require('./mcp').run },
 });
