@@ -11,7 +11,7 @@
  * resource to be disposable, or an explicit grant.
  */
 import { CREATION_ACTIONS, CREATION_ON_EXISTING_PARENT } from '../lib/shared/action-classes.generated';
-import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions } from '../lib/shared/iam-data';
+import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions, wildcardRegex } from '../lib/shared/iam-data';
 
 /** Services whose creations the boundary allows, most used by agents first (size-limited). */
 export const CREATION_SERVICES: readonly string[] = [
@@ -37,23 +37,28 @@ export const CREATION_VERBS: readonly string[] = ['Create', 'Run', 'Allocate', '
  * launched at all (public images carry no tag). Each entry has its reason.
  */
 export const USED_NOT_CHANGED: Readonly<Record<string, { readonly types: readonly string[]; readonly reason: string }>> = {
+  // Interfaces, capacity reservations and placement groups would be taken over: the role's
+  // DenyLaunchOnProductionParts requires them to be disposable.
   'ec2:RunInstances': {
-    types: [
-      'image',
-      'subnet',
-      'security-group',
-      'key-pair',
-      'launch-template',
-      'placement-group',
-      'capacity-reservation',
-      'network-interface',
-      'volume',
-      'snapshot',
-      'license-configuration',
-      'secondary-subnet',
-    ],
+    types: ['image', 'subnet', 'security-group', 'key-pair', 'launch-template', 'volume', 'snapshot', 'license-configuration', 'secondary-subnet'],
     reason: 'launching reads the image, subnet, security groups and template; it creates the instance, its interfaces and volumes',
   },
+};
+
+/**
+ * Condition keys through which a creation names an existing resource that IAM does not authorize
+ * (an event source mapping's function, a service's cluster or task definition, an access grant's
+ * scope): such a creation is not pure, whatever its resource types say.
+ */
+const NAMES_EXISTING_RESOURCE = /functionarn|^cluster$|^service$|scope|task-definition|targetgroup|trafficsource|loadbalancer/i;
+
+/**
+ * Reads (access level Read) that issue credentials or secrets of another identity: denied on
+ * production like writes named as reads. Each with its reason.
+ */
+export const CREDENTIAL_READS: Readonly<Record<string, string>> = {
+  's3:GetDataAccess': 'issues credentials of the S3 Access Grants location role, which the agent boundary does not cap',
+  'ec2:GetPasswordData': 'returns the encrypted administrator password of a Windows instance',
 };
 
 function acceptsRequestTag(service: string, name: string): boolean {
@@ -109,6 +114,8 @@ function buildReadPatterns(): { patterns: string[]; exceptions: string[] } {
     }
   }
   patterns.push(...NAMED_READS.filter((a) => READ_SERVICES.includes(a.split(':')[0])));
+  const matchedByPatterns = (action: string) => patterns.some((p) => wildcardRegex(p).test(action));
+  exceptions.push(...Object.keys(CREDENTIAL_READS).filter(matchedByPatterns));
   return { patterns, exceptions };
 }
 
@@ -119,6 +126,8 @@ export function buildBoundaryAllowList(): BuiltBoundaryAllowList {
     const key = `${service}:${name}`.toLowerCase();
     if (!acceptsRequestTag(service, name)) return true; // the request-tag condition can never hold
     if (!creation.has(key)) return false; // tagged, but not a creation: it may change what exists
+    if ((actionDetails(key)?.conditionKeys ?? []).some((k) => !k.startsWith('aws:') && NAMES_EXISTING_RESOURCE.test(k.split(':')[1] ?? '')))
+      return false;
     const parents = onParent.get(key);
     if (!parents) return true;
     const used = Object.entries(USED_NOT_CHANGED).find(([a]) => a.toLowerCase() === key)?.[1].types ?? [];
@@ -131,8 +140,8 @@ export function buildBoundaryAllowList(): BuiltBoundaryAllowList {
       const matched = actions.filter((n) => n.startsWith(verb));
       const creations = matched.filter((n) => creation.has(`${service}:${n}`.toLowerCase()) && safe(service, n));
       if (creations.length === 0) continue;
-      if (matched.every((n) => safe(service, n))) patterns.push(`${service}:${verb}*`);
-      else patterns.push(...creations.map((n) => `${service}:${n}`));
+      // By name, never `Create*`: a wildcard would also allow creations added to the service later, unreviewed.
+      patterns.push(...creations.map((n) => `${service}:${n}`));
     }
   }
   const reads = buildReadPatterns();

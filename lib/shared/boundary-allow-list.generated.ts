@@ -44,7 +44,7 @@ export const BOUNDARY_CREATION_PATTERNS: readonly string[] = Object.freeze([
   "ec2:CreateVpcEndpointServiceConfiguration",
   "ec2:CreateVpnConcentrator",
   "ec2:CreateVpnGateway",
-  "ec2:Run*",
+  "ec2:RunInstances",
   "ec2:AllocateAddress",
   "ec2:AllocateHosts",
   "ec2:CopyImage",
@@ -53,25 +53,30 @@ export const BOUNDARY_CREATION_PATTERNS: readonly string[] = Object.freeze([
   "ec2:ImportImage",
   "ec2:ImportKeyPair",
   "ec2:ImportSnapshot",
-  "s3:CreateAccessGrant",
   "s3:CreateAccessPoint",
   "s3:CreateBucket",
   "s3:CreateJob",
   "s3:CreateStorageLensGroup",
-  "dynamodb:Create*",
-  "lambda:Create*",
-  "sqs:Create*",
-  "sns:Create*",
+  "dynamodb:CreateTable",
+  "lambda:CreateCapacityProvider",
+  "lambda:CreateCodeSigningConfig",
+  "lambda:CreateFunction",
+  "lambda:CreateMicrovmImage",
+  "lambda:CreateNetworkConnector",
+  "sqs:CreateQueue",
+  "sns:CreateTopic",
   "logs:CreateLogGroup",
   "logs:CreateLookupTable",
   "logs:CreateScheduledQuery",
   "cloudformation:CreateStack",
   "cloudformation:CreateStackSet",
-  "ecs:Create*",
-  "ecr:Create*",
-  "states:Create*",
+  "ecs:CreateCapacityProvider",
+  "ecs:CreateCluster",
+  "ecr:CreateRepository",
+  "states:CreateActivity",
+  "states:CreateStateMachine",
   "events:CreateEventBus",
-  "kinesis:Create*",
+  "kinesis:CreateStream",
 ]);
 
 /** Read patterns the read-only boundary allows everywhere (less BOUNDARY_READ_EXCEPTIONS, denied on the role). */
@@ -149,6 +154,8 @@ export const BOUNDARY_READ_PATTERNS: readonly string[] = Object.freeze([
 /** Actions the read patterns match whose access level is neither Read nor List: denied on production. */
 export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze([
   "states:GetActivityTask",
+  "s3:GetDataAccess",
+  "ec2:GetPasswordData",
 ]);
 
 /** The services those patterns cover. */

@@ -2,6 +2,7 @@ import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.genera
 import { ESCALATION_CATALOG } from '../../lib/shared/destructive-catalog.generated';
 import { wildcardRegex } from '../../lib/shared/iam-data';
 import { NEVER_ALLOWED_SERVICES, OWNED_RESOURCE_CHANGES } from '../../lib/guard/private/outage-statements';
+import { CODE_EXECUTION_ACTIONS } from '../../lib/shared/action-classes.generated';
 import { SynthesizedAgent, synthAgent, withAdministratorAccess } from '../support/fixtures';
 import { sampleArn } from '../support/request-context';
 import { decide, decideOnSample } from '../support/simulate';
@@ -13,6 +14,8 @@ const ALWAYS_DENIED = [
   ...ESCALATION_CATALOG.controlPlaneWrites,
   ...NEVER_ALLOWED_SERVICES,
   ...OWNED_RESOURCE_CHANGES,
+  // running code on a disposable resource is denied too: it may hold a stronger identity than the agent
+  ...CODE_EXECUTION_ACTIONS,
 ].map((p) => wildcardRegex(p));
 const alwaysDenied = (action: string) => ALWAYS_DENIED.some((r) => r.test(action));
 

@@ -122,3 +122,52 @@ export function agentNameOf(role: iam.CfnRole): string {
   }
   return 'agent';
 }
+
+/** AWS managed policies that give a role write access to (nearly) everything. */
+const BROAD_MANAGED_POLICIES = /:policy\/(AdministratorAccess|PowerUserAccess)(?=["'\]]|$)/;
+
+/**
+ * Why the role can write (nearly) everything, or [] : AdministratorAccess or PowerUserAccess attached, or a
+ * statement of its own allowing `*` or `service:*` on `Resource: *`.
+ */
+export function broadWriteAccess(role: iam.CfnRole): string[] {
+  const stack = Stack.of(role);
+  const reasons: string[] = [];
+  for (const arn of toList(stack.resolve(role.managedPolicyArns))) {
+    const match = BROAD_MANAGED_POLICIES.exec(JSON.stringify(arn));
+    if (match) reasons.push(match[1]);
+  }
+  const defaultPolicy = role.node.scope?.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  const documents = [
+    ...toList<any>(stack.resolve(role.policies)).map((p) => p?.policyDocument),
+    defaultPolicy ? stack.resolve(defaultPolicy.document.toJSON()) : undefined,
+  ];
+  for (const document of documents) {
+    for (const statement of statementsOf(document)) {
+      if (statement.Effect !== 'Allow' || !toList(statement.Resource).includes('*')) continue;
+      const wild = toList(statement.Action).filter((a) => isLiteral(a) && (a === '*' || /^[a-z0-9-]+:\*$/i.test(a)));
+      if (wild.length > 0) reasons.push(`${wild.join(', ')} on *`);
+    }
+  }
+  return reasons;
+}
+
+/**
+ * Who other than an AWS service can assume the role: AWS principals (an account, a user, a role: a person or a
+ * runner) and federated ones (an OIDC provider such as GitHub Actions, SAML). Values known only at deploy time
+ * are reported as such.
+ */
+export function humanOrRunnerTrust(role: iam.CfnRole): string[] {
+  const document = Stack.of(role).resolve(role.assumeRolePolicyDocument);
+  const principals: string[] = [];
+  for (const statement of statementsOf(document)) {
+    if (statement.Effect !== 'Allow' || !toList(statement.Action).some((a) => isLiteral(a) && ASSUME_ROLE_ACTIONS.test(a))) continue;
+    const principal = statement.Principal as Record<string, unknown> | string | undefined;
+    if (principal === '*') principals.push('*');
+    if (principal === undefined || typeof principal === 'string') continue;
+    for (const kind of ['AWS', 'Federated']) {
+      for (const p of toList(principal[kind])) principals.push(isLiteral(p) ? p : flatten(p));
+    }
+  }
+  return principals;
+}

@@ -5,7 +5,7 @@ import { StatementJson } from '../../shared/policy-size';
 type Condition = Record<string, Record<string, string | string[]>>;
 
 /** Where a deny applies for a scope: a resource element and an optional condition. */
-interface ScopeTarget {
+export interface ScopeTarget {
   readonly resources: string[];
   readonly condition?: Condition;
 }
@@ -19,7 +19,8 @@ function withChildren(arns: readonly string[]): string[] {
   return arns.flatMap((arn) => [arn, `${arn}/*`]);
 }
 
-function scopeTarget(scope: ProductionScope): ScopeTarget {
+/** Where a deny on production applies for a scope: its resource element and condition. */
+export function scopeTarget(scope: ProductionScope): ScopeTarget {
   switch (scope.kind) {
     case ProductionScopeKind.FAIL_CLOSED:
       // A missing tag key makes a negated operator match: untagged and untaggable are denied.

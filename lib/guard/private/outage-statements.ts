@@ -1,4 +1,6 @@
+import { CODE_EXECUTION_ACTIONS } from '../../shared/action-classes.generated';
 import { BOUNDARY_CREATION_PATTERNS, BOUNDARY_READ_EXCEPTIONS, BOUNDARY_READ_PATTERNS } from '../../shared/boundary-allow-list.generated';
+import { scopeTarget } from './guard-statements';
 import { StatementJson } from '../../shared/policy-size';
 import { ProductionScope, ProductionScopeKind } from '../production-scope';
 
@@ -65,7 +67,8 @@ function disposableStatements(scope: ProductionScope): StatementJson[] {
         { Sid: 'AllowOnNonProduction', Effect: 'Allow', Action: '*', Resource: '*', Condition: tagCondition(scope, 'ResourceTag') },
         neverAllowed(tagCondition(scope, 'ResourceTag')),
       ];
-    case ProductionScopeKind.ACCOUNTS: { // A request whose resource account is unknown matches no Allow: fail closed.
+    case ProductionScopeKind.ACCOUNTS: {
+      // A request whose resource account is unknown matches no Allow: fail closed.
       const outside = { StringNotEquals: { 'aws:ResourceAccount': [...scope.accountIds] }, Null: { 'aws:ResourceAccount': 'false' } };
       return [{ Sid: 'AllowOutsideProductionAccounts', Effect: 'Allow', Action: '*', Resource: '*', Condition: outside }, neverAllowed(outside)];
     }
@@ -107,8 +110,10 @@ export function allowListBoundaryStatements(
 
 /**
  * Changes authorized only against a resource the agent may own (its route table, resolver rule, rule
- * group association, access entry) while they change a production subnet, VPC or cluster that IAM
- * does not see: denied whatever the tag, and done through an ApprovalGate instead.
+ * group association, access entry, Auto Scaling group, event source mapping, access grant, network
+ * interface) while they change a production subnet, VPC, cluster, target group, function or bucket
+ * that IAM does not see (it is named in the request, at most in a condition key): denied whatever
+ * the tag, and done through an ApprovalGate instead.
  */
 export const OWNED_RESOURCE_CHANGES: readonly string[] = Object.freeze([
   'ec2:ReplaceRouteTableAssociation',
@@ -118,20 +123,67 @@ export const OWNED_RESOURCE_CHANGES: readonly string[] = Object.freeze([
   'cloudfront:AssociateAlias',
   'route53:AssociateVPCWithHostedZone',
   'route53:CreateVPCAssociationAuthorization',
+  // production traffic to the agent's instances or tasks (target groups are named in the request only)
+  'autoscaling:AttachLoadBalancerTargetGroups',
+  'autoscaling:AttachTrafficSources',
+  'autoscaling:AttachLoadBalancers',
+  'ecs:CreateService',
+  'ecs:CreateExpressGatewayService',
+  'ecs:CreateDaemon',
+  // a production function fed or drained by the agent's queue or stream (lambda:FunctionArn names it)
+  'lambda:CreateEventSourceMapping',
+  'lambda:UpdateEventSourceMapping',
+  // S3 access grants and batch jobs act on buckets named in the request; GetDataAccess then issues credentials
+  's3:CreateAccessGrant',
+  's3:CreateJob',
+  // takes secondary addresses from production interfaces of the same subnet (AllowReassignment)
+  'ec2:AssignPrivateIpAddresses',
 ]);
+
+/** Parts of an instance launch that are existing resources and would be taken over, not just used: they must be disposable. */
+const LAUNCH_TAKES_OVER = ['network-interface', 'capacity-reservation', 'placement-group'];
+
+/** Where a statement on disposable resources applies for a scope (what AllowOnDisposable opens). */
+function disposableTarget(scope: ProductionScope): Pick<StatementJson, 'Resource' | 'NotResource' | 'Condition'> {
+  switch (scope.kind) {
+    case ProductionScopeKind.FAIL_CLOSED:
+    case ProductionScopeKind.TAGGED_ONLY:
+      return { Resource: '*', Condition: tagCondition(scope, 'ResourceTag') };
+    case ProductionScopeKind.ACCOUNTS:
+      return {
+        Resource: '*',
+        Condition: { StringNotEquals: { 'aws:ResourceAccount': [...scope.accountIds] }, Null: { 'aws:ResourceAccount': 'false' } },
+      };
+    case ProductionScopeKind.RESOURCES:
+      return { NotResource: scope.resourceArns.flatMap((a) => [a, `${a}/*`]) };
+  }
+}
 
 /** Denies on the role (beside the guard) that the allow-list boundary cannot express with tags. */
 export function outageGuardStatements(scope: ProductionScope): StatementJson[] {
-  const notDisposable: Record<string, Record<string, string[]>> = scope.kind === ProductionScopeKind.TAGGED_ONLY
-    ? { StringEqualsIgnoreCase: { [`aws:ResourceTag/${scope.tagKey}`]: [...scope.tagValues] } }
-    : { StringNotEqualsIgnoreCase: { [`aws:ResourceTag/${scope.tagKey}`]: [...scope.tagValues] } };
+  const production = scopeTarget(scope);
+  const onProduction = {
+    Resource: production.resources.length === 1 ? production.resources[0] : production.resources,
+    ...(production.condition ? { Condition: production.condition } : {}),
+  };
+  const launchParts = LAUNCH_TAKES_OVER.map((type) => `arn:*:ec2:*:*:${type}/*`);
   return [
-    // Actions the boundary's read patterns match that change something (IAM data: access level Write).
-    { Sid: 'DenyWritesNamedLikeReadsOnProduction', Effect: 'Deny', Action: [...BOUNDARY_READ_EXCEPTIONS], Resource: '*', Condition: notDisposable },
+    // Actions the boundary's read patterns match that change something or issue credentials.
+    { Sid: 'DenyWritesNamedLikeReadsOnProduction', Effect: 'Deny', Action: [...BOUNDARY_READ_EXCEPTIONS], ...onProduction },
+    // A disposable resource can hold a stronger identity than the agent (a dev stack's stored CloudFormation
+    // role, a dev function's or instance's role): running code there is running it as that identity.
+    { Sid: 'DenyCodeExecutionOnDisposable', Effect: 'Deny', Action: [...CODE_EXECUTION_ACTIONS], ...disposableTarget(scope) },
+    // A launch may take over a production network interface, capacity reservation or placement group.
+    {
+      Sid: 'DenyLaunchOnProductionParts',
+      Effect: 'Deny',
+      Action: 'ec2:RunInstances',
+      Resource: launchParts,
+      ...(production.condition ? { Condition: production.condition } : {}),
+    },
     // A private hosted zone names VPCs that may be production and shadows their DNS; no tag condition
     // sees the VPC, and the call names no resource: creating hosted zones goes through a human.
     { Sid: 'DenyCreatingHostedZones', Effect: 'Deny', Action: 'route53:CreateHostedZone', Resource: '*' },
-    // Moving a CloudFront alias takes it from whichever distribution holds it (production's); see OWNED_RESOURCE_CHANGES.
     { Sid: 'DenyChangesAuthorizedOnlyOnOwnedResources', Effect: 'Deny', Resource: '*', Action: [...OWNED_RESOURCE_CHANGES] },
   ];
 }

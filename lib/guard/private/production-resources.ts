@@ -1,6 +1,7 @@
 import { CfnResource, Fn, IResolvable, Reference, Stack, TagManager, Token, Tokenization } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { isSpecificLiteralArn } from '../../shared/arns';
+import { tagValuesIgnoringKeyCase } from '../../verify/model/tag-keys';
 
 /** How to name the ARN of a CloudFormation resource type, for the resource types agents destroy most. */
 const ARN_OF: Record<string, (r: CfnResource) => string> = {
@@ -32,12 +33,12 @@ export interface FoundProductionResource {
   readonly arn?: string;
 }
 
-function tagValue(resource: CfnResource, key: string): string | undefined {
+/** The literal values of the tag on the resource, its key compared as IAM compares it (ignoring case). */
+function tagValues(resource: CfnResource, key: string): string[] {
   if (!TagManager.isTaggable(resource)) {
-    return undefined;
+    return [];
   }
-  const value = resource.tags.tagValues()[key];
-  return value !== undefined && !Token.isUnresolved(value) ? value : undefined;
+  return tagValuesIgnoringKeyCase(resource.tags.tagValues(), key).filter((value) => !Token.isUnresolved(value));
 }
 
 /** Every CloudFormation resource in the app tagged with one of the production values. */
@@ -47,8 +48,7 @@ export function findProductionResources(root: IConstruct, tagKey: string, produc
     if (!CfnResource.isCfnResource(node)) {
       continue;
     }
-    const value = tagValue(node, tagKey);
-    if (value === undefined || !productionValues.includes(value.toLowerCase())) {
+    if (!tagValues(node, tagKey).some((value) => productionValues.includes(value.toLowerCase()))) {
       continue;
     }
     const arnOf = ARN_OF[node.cfnResourceType];
