@@ -1,6 +1,6 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import { ProductionProtection } from '../../lib';
+import { ProductionProtection, ProductionScope } from '../../lib';
 import { ACTION_CLASS_MEMBERS, ActionClassName, CODE_EXECUTION_ACTIONS } from '../../lib/shared/action-classes.generated';
 import { BOUNDARY_CREATION_PATTERNS, BOUNDARY_READ_EXCEPTIONS } from '../../lib/shared/boundary-allow-list.generated';
 import { NEVER_ALLOWED_SERVICES, OWNED_RESOURCE_CHANGES } from '../../lib/guard/private/outage-statements';
@@ -11,7 +11,7 @@ import { SynthesizedAgent, synthAgent, withAdministratorAccess } from '../suppor
 import { sampleArn } from '../support/request-context';
 import { decide, decideOnSample } from '../support/simulate';
 import { ACCOUNT, REGION } from '../support/template-resolver';
-import { evaluate } from '../../lib/evaluator';
+import { evaluate, parsePolicy } from '../../lib/evaluator';
 import { OUTAGE_CATALOG } from './outage-catalog';
 
 // The classes of the outage issue: every way to hurt production that is not a plain read.
@@ -381,5 +381,28 @@ describe('ProductionProtection.noDestructionOnly (weaker, warned)', () => {
     await expect(decideOnSample(policies, { action: 'ec2:StopInstances', tags: { environment: 'production' } })).resolves.toBe('Allowed');
     Annotations.fromStack(agent.stack).hasWarning('*', Match.stringLikeRegexp('noDestructionOnly'));
     expect(agent.coverage.protection).toBe('no-destruction');
+  });
+});
+
+describe('the read-only protection in every scope', () => {
+  test.each([
+    ['fail closed', ProductionScope.failClosed()],
+    ['tagged only', ProductionScope.taggedOnly()],
+    ['accounts', ProductionScope.accounts(['123456789012'])],
+    ['resources', ProductionScope.resources(['arn:aws:dynamodb:us-east-1:123456789012:table/orders'])],
+  ])('synthesizes policies IAM can parse (%s), and production stays out of reach', async (_name, production) => {
+    // GIVEN an agent with AdministratorAccess in that scope
+    const { policies } = synthAgent(withAdministratorAccess, { production, managedPolicyQuota: 20 });
+    // THEN every policy parses (no empty condition keys or values)
+    for (const p of [...policies.identityPolicies, ...(policies.permissionsBoundary ? [policies.permissionsBoundary] : [])]) {
+      expect(() => parsePolicy(p.policy)).not.toThrow();
+      expect(JSON.stringify(p.policy)).not.toMatch(/aws:ResourceTag\/"/);
+    }
+    // AND stopping the production table's stream or overwriting its items is not allowed
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/orders';
+    await expect(decide(policies, { action: 'dynamodb:UpdateTable', resource: table, tags: { environment: 'production' } })).resolves.not.toBe(
+      'Allowed',
+    );
+    await expect(decide(policies, { action: 'dynamodb:PutItem', resource: table, tags: { environment: 'production' } })).resolves.not.toBe('Allowed');
   });
 });
