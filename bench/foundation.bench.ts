@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { AgentRole } from '../lib';
+import { HARMFUL_ACTION_CLASSES } from '../lib/shared/action-classes';
 import { ACTION_CLASS_MEMBERS } from '../lib/shared/action-classes.generated';
 import { DESTRUCTIVE_CATALOG } from '../lib/shared/destructive-catalog.generated';
 import { IAM_QUOTAS, policySize } from '../lib/shared/policy-size';
@@ -78,22 +79,7 @@ export async function bench(): Promise<void> {
   );
 
   const policies = effectivePolicies(template, stack.getLogicalId(agent.node.defaultChild as iam.CfnRole));
-  const harmful = [
-    ...new Set(
-      (
-        [
-          'destructive',
-          'data-destructive',
-          'disruptive',
-          'network-isolation',
-          'traffic',
-          'reconfigure',
-          'code-execution',
-          'guardrail-blinding',
-        ] as const
-      ).flatMap((c) => ACTION_CLASS_MEMBERS[c]),
-    ),
-  ];
+  const harmful = [...new Set(HARMFUL_ACTION_CLASSES.flatMap((c) => ACTION_CLASS_MEMBERS[c]))];
   let harmfulDenied = 0;
   for (const action of harmful) {
     if ((await decideOnSample(policies, { action, tags: {} })) !== 'Allowed') harmfulDenied++;

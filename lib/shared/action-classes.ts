@@ -79,3 +79,15 @@ export function existingParentTypesOf(action: string): readonly string[] | undef
   }
   return parents.get(action.toLowerCase()) ?? [];
 }
+
+/** The classes of actions that hurt production (all but tagging and creation): what the read-only protection must deny there. */
+export const HARMFUL_ACTION_CLASSES: readonly ActionClassName[] = Object.freeze([
+  'destructive',
+  'data-destructive',
+  'disruptive',
+  'network-isolation',
+  'traffic',
+  'reconfigure',
+  'code-execution',
+  'guardrail-blinding',
+] as const);

@@ -1,7 +1,8 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { ProductionProtection, ProductionScope } from '../../lib';
-import { ACTION_CLASS_MEMBERS, ActionClassName, CODE_EXECUTION_ACTIONS } from '../../lib/shared/action-classes.generated';
+import { ACTION_CLASS_MEMBERS, CODE_EXECUTION_ACTIONS } from '../../lib/shared/action-classes.generated';
+import { HARMFUL_ACTION_CLASSES } from '../../lib/shared/action-classes';
 import { BOUNDARY_CREATION_PATTERNS, BOUNDARY_READ_EXCEPTIONS } from '../../lib/shared/boundary-allow-list.generated';
 import { NEVER_ALLOWED_SERVICES, OWNED_RESOURCE_CHANGES } from '../../lib/guard/private/outage-statements';
 import { ESCALATION_CATALOG } from '../../lib/shared/destructive-catalog.generated';
@@ -15,16 +16,7 @@ import { evaluate, parsePolicy } from '../../lib/evaluator';
 import { OUTAGE_CATALOG } from './outage-catalog';
 
 // The classes of the outage issue: every way to hurt production that is not a plain read.
-const HARMFUL: readonly ActionClassName[] = [
-  'destructive',
-  'data-destructive',
-  'disruptive',
-  'network-isolation',
-  'traffic',
-  'reconfigure',
-  'code-execution',
-  'guardrail-blinding',
-];
+const HARMFUL = HARMFUL_ACTION_CLASSES;
 const harmful = [...new Set(HARMFUL.flatMap((c) => ACTION_CLASS_MEMBERS[c]))].sort();
 
 const NEVER = [...ESCALATION_CATALOG.iamWrites, ...ESCALATION_CATALOG.controlPlaneWrites, ...NEVER_ALLOWED_SERVICES].map((p) => wildcardRegex(p));
