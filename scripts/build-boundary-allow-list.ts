@@ -10,7 +10,8 @@
  * managed policy, so creation covers the services agents create in most; others need the
  * resource to be disposable, or an explicit grant.
  */
-import { CREATION_ACTIONS, CREATION_ON_EXISTING_PARENT } from '../lib/shared/action-classes.generated';
+import { CODE_EXECUTION_ACTIONS, CREATION_ACTIONS, CREATION_ON_EXISTING_PARENT } from '../lib/shared/action-classes.generated';
+import { compactActions } from './action-compaction';
 import { actionDetails, iamDataVersion, resourceTypeDetails, serviceActions, wildcardRegex } from '../lib/shared/iam-data';
 
 /** Services whose creations the boundary allows, most used by agents first (size-limited). */
@@ -168,6 +169,12 @@ export function renderBoundaryAllowListSource(built: BuiltBoundaryAllowList = bu
     '/** Actions the read patterns match whose access level is neither Read nor List: denied on production. */',
     'export const BOUNDARY_READ_EXCEPTIONS: readonly string[] = Object.freeze([',
     ...built.readExceptions.map((a) => `  ${JSON.stringify(a)},`),
+    ']);',
+    '',
+    '/** The code-execution class compacted (exact: every pattern matches only actions of the class today); denied only, where a',
+    ' * future action with the same affix errs safe. */',
+    'export const CODE_EXECUTION_PATTERNS: readonly string[] = Object.freeze([',
+    ...compactActions(CODE_EXECUTION_ACTIONS).map((p) => `  ${JSON.stringify(p)},`),
     ']);',
     '',
     '/** The services those patterns cover. */',

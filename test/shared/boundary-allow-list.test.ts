@@ -1,8 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CREDENTIAL_READS, buildBoundaryAllowList, renderBoundaryAllowListSource } from '../../scripts/build-boundary-allow-list';
-import { BOUNDARY_CREATION_PATTERNS, BOUNDARY_READ_EXCEPTIONS, BOUNDARY_READ_PATTERNS } from '../../lib/shared/boundary-allow-list.generated';
-import { CREATION_ACTIONS, CREATION_ON_EXISTING_PARENT } from '../../lib/shared/action-classes.generated';
+import {
+  BOUNDARY_CREATION_PATTERNS,
+  BOUNDARY_READ_EXCEPTIONS,
+  BOUNDARY_READ_PATTERNS,
+  CODE_EXECUTION_PATTERNS,
+} from '../../lib/shared/boundary-allow-list.generated';
+import { CODE_EXECUTION_ACTIONS, CREATION_ACTIONS, CREATION_ON_EXISTING_PARENT } from '../../lib/shared/action-classes.generated';
 import { actionDetails, expandActionPattern, resourceTypeDetails, splitAction } from '../../lib/shared/iam-data';
 
 const GENERATED = path.join(__dirname, '..', '..', 'lib', 'shared', 'boundary-allow-list.generated.ts');
@@ -50,5 +55,10 @@ describe("the allow-list boundary's generated patterns", () => {
     // AND creations that name an existing resource in a condition key are not there
     expect(BOUNDARY_CREATION_PATTERNS).not.toEqual(expect.arrayContaining(['lambda:CreateEventSourceMapping']));
     expect(BOUNDARY_CREATION_PATTERNS).not.toEqual(expect.arrayContaining(['ecs:CreateService']));
+  });
+
+  test('the compacted code-execution patterns mean exactly the generated class', () => {
+    const expanded = new Set(CODE_EXECUTION_PATTERNS.flatMap((p) => expandActionPattern(p)).map((a) => a.toLowerCase()));
+    expect([...expanded].sort()).toEqual(CODE_EXECUTION_ACTIONS.map((a) => a.toLowerCase()).sort());
   });
 });

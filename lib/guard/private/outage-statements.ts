@@ -1,5 +1,9 @@
-import { CODE_EXECUTION_ACTIONS } from '../../shared/action-classes.generated';
-import { BOUNDARY_CREATION_PATTERNS, BOUNDARY_READ_EXCEPTIONS, BOUNDARY_READ_PATTERNS } from '../../shared/boundary-allow-list.generated';
+import {
+  BOUNDARY_CREATION_PATTERNS,
+  BOUNDARY_READ_EXCEPTIONS,
+  BOUNDARY_READ_PATTERNS,
+  CODE_EXECUTION_PATTERNS,
+} from '../../shared/boundary-allow-list.generated';
 import { scopeTarget } from './guard-statements';
 import { StatementJson } from '../../shared/policy-size';
 import { ProductionScope, ProductionScopeKind } from '../production-scope';
@@ -172,7 +176,7 @@ export function outageGuardStatements(scope: ProductionScope): StatementJson[] {
     { Sid: 'DenyWritesNamedLikeReadsOnProduction', Effect: 'Deny', Action: [...BOUNDARY_READ_EXCEPTIONS], ...onProduction },
     // A disposable resource can hold a stronger identity than the agent (a dev stack's stored CloudFormation
     // role, a dev function's or instance's role): running code there is running it as that identity.
-    { Sid: 'DenyCodeExecutionOnDisposable', Effect: 'Deny', Action: [...CODE_EXECUTION_ACTIONS], ...disposableTarget(scope) },
+    { Sid: 'DenyCodeExecutionOnDisposable', Effect: 'Deny', Action: [...CODE_EXECUTION_PATTERNS], ...disposableTarget(scope) },
     // A launch may take over a production network interface, capacity reservation or placement group.
     {
       Sid: 'DenyLaunchOnProductionParts',
