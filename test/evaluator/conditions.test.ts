@@ -225,8 +225,10 @@ describe('policy variables in condition values', () => {
     expect(holds({ StringEquals: { [TAG]: '${aws:PrincipalTag/env}' } }, { [TAG]: 'prod' })).toBe(false);
   });
 
-  test('a variable in a negated operator without a value does not hold either (nothing proves inequality)', () => {
-    expect(holds({ StringNotEquals: { [TAG]: '${aws:PrincipalTag/env}' } }, { [TAG]: 'prod' })).toBe(false);
+  test('a variable without a value makes a negated operator hold', () => {
+    // reference_policies_variables, "Policy variables with no value": inverted operators such as StringNotEquals match.
+    expect(holds({ StringNotEquals: { [TAG]: '${aws:PrincipalTag/env}' } }, { [TAG]: 'prod' })).toBe(true);
+    expect(holds({ StringEquals: { [TAG]: '${aws:PrincipalTag/env}' } }, { [TAG]: 'prod' })).toBe(false);
   });
 
   test('variables work in ARN operators', () => {

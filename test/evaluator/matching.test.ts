@@ -81,10 +81,12 @@ describe('Resource and NotResource', () => {
     expect(allows({ Action: '*', Resource: 'arn:aws:s3:::bucket/*' }, 's3:GetObject', 'arn:aws:s3:::bucket/a/b/c.txt')).toBe(true);
   });
 
-  test('a wildcard in one segment does not reach into the next (segment-aware matching)', () => {
-    // 'function' sits in the account segment of this pattern, so it cannot match.
-    expect(allows({ Action: '*', Resource: 'arn:aws:lambda:*:function:orders-api' }, 'lambda:DeleteFunction', fn)).toBe(false);
+  test('a * ending a segment may expand across colons; a * inside a segment stays in it', () => {
+    // reference_policies_elements_resource, "Using wildcards in resource ARNs": "If the * wildcard is the last
+    // character of a resource ARN segment, it can expand to match beyond the colon boundaries."
+    expect(allows({ Action: '*', Resource: 'arn:aws:lambda:*:function:orders-api' }, 'lambda:DeleteFunction', fn)).toBe(true);
     expect(allows({ Action: '*', Resource: `arn:aws:lambda:*:${ACCOUNT}:function:orders-api` }, 'lambda:DeleteFunction', fn)).toBe(true);
+    expect(allows({ Action: '*', Resource: 'arn:aws:lambda:us-*-1x:function:orders-api' }, 'lambda:DeleteFunction', fn)).toBe(false);
   });
 
   test('a short ARN counts as if the missing segments were wildcards', () => {
@@ -127,9 +129,10 @@ describe('policy variables', () => {
     expect(allows(st, 's3:GetObject', bucketObject('alice'), { 'aws:username': 'bob' })).toBe(false);
   });
 
-  test('a variable without a value never matches, in Resource and in NotResource', () => {
+  test('an entry whose variable has no value matches no resource, so under NotResource it excludes nothing', () => {
+    // reference_policies_variables, "Policy variables with no value": such a Resource or NotResource entry matches no resource.
     expect(allows({ Action: '*', Resource: 'arn:aws:s3:::home/${aws:username}/*' }, 's3:GetObject', bucketObject('alice'))).toBe(false);
-    expect(allows({ Action: '*', NotResource: 'arn:aws:s3:::home/${aws:username}/*' }, 's3:GetObject', bucketObject('alice'))).toBe(false);
+    expect(allows({ Action: '*', NotResource: 'arn:aws:s3:::home/${aws:username}/*' }, 's3:GetObject', bucketObject('alice'))).toBe(true);
   });
 
   test('a default value stands in for an absent key', () => {

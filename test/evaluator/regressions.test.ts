@@ -136,3 +136,40 @@ describe('simulator quirks where the evaluator follows AWS', () => {
     expect(evaluate(request)).toBe('ExplicitlyDenied');
   });
 });
+
+describe('simulator readings the IAM User Guide contradicts (issue 17: the docs are the judge)', () => {
+  const TABLE = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/prod-orders`;
+  const one = (statements: object[], context: Record<string, string> = {}): EvaluationRequest => ({
+    principal: PRINCIPAL,
+    action: 'dynamodb:DeleteTable',
+    resource: TABLE,
+    context,
+    identityPolicies: [{ Version: '2012-10-17', Statement: statements }],
+  });
+
+  test('StringNotEquals against a variable with no value matches (reference_policies_variables, "Policy variables with no value")', async () => {
+    // GIVEN an Allow unless the owner tag equals a principal tag the caller lacks
+    const request = one(
+      [
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:DeleteTable',
+          Resource: '*',
+          Condition: { StringNotEquals: { 'aws:ResourceTag/owner': '${aws:PrincipalTag/protected-owner}' } },
+        },
+      ],
+      { 'aws:ResourceTag/owner': 'orders' },
+    );
+    // WHEN both decide / THEN the evaluator follows the page; the simulator's differing answer is pinned as its mistake
+    expect(evaluate(request)).toBe('Allowed');
+    expect(await simulate(request)).toBe('ImplicitlyDenied');
+  });
+
+  test('a NotResource entry with a variable with no value excludes nothing (same page)', async () => {
+    const request = one([
+      { Effect: 'Allow', Action: 'dynamodb:DeleteTable', NotResource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/\${aws:PrincipalTag/team}-*` },
+    ]);
+    expect(evaluate(request)).toBe('Allowed');
+    expect(await simulate(request)).toBe('ImplicitlyDenied');
+  });
+});

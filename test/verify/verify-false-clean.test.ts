@@ -1,4 +1,5 @@
-import { App, Aws, Fn, Stack } from 'aws-cdk-lib';
+import { App, Aws, Fn, Stack, Tags, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -341,5 +342,108 @@ describe('production resources outside the app', () => {
     expect(outside.checked).toBeGreaterThan(0);
     expect(outside.denied).toBe(outside.checked);
     expect(agent.assumed).toEqual([]);
+  });
+});
+
+describe('policies the IAM User Guide reads against the guard (issue 17)', () => {
+  // Each app: a Bedrock-trusted role beside a DynamoDB table tagged production, with one policy that
+  // verify used to read as safe. The page each case follows is cited in lib/evaluator and in
+  // test/evaluator/doc-conformance.test.ts.
+  function tableAgent(...statements: iam.PolicyStatement[]) {
+    return (app: App) => {
+      const stack = new Stack(app, 'Doc', { env });
+      const table = new dynamodb.Table(stack, 'Orders', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
+      Tags.of(table).add('environment', 'production');
+      const role = new iam.Role(stack, 'Agent', { roleName: 'doc-agent', assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
+      statements.forEach((s) => role.addToPolicy(s));
+      // CloudFormation's own schema check rejects a variable in the account field; an agent's policy can still reach a
+      // deployment some other way (console, SDK), so the test keeps the policy and acknowledges the check.
+      Validations.of(stack).acknowledge({ id: 'CloudFormation-Validate::E3510', reason: 'issue 17: a Deny verify must not credit' });
+    };
+  }
+
+  async function expectDangerous(build: (app: App) => void) {
+    const { code, report, stdout } = await verify(build);
+    expect(code).toBe(1);
+    expect(report.summary.clean).toBe(false);
+    const agent = report.agents.find((a) => a.roleArn.includes('doc-agent'));
+    expect(agent).toBeDefined();
+    expect(report.summary.agentsThatCanDestroyProduction).toContain(agent!.agent);
+    expect(resourceOf(agent!, 'Doc/Orders').canDestroy).toContain('dynamodb:DeleteTable');
+    return { report, agent: agent!, stdout };
+  }
+
+  test('fails when StringNotEquals compares with a principal tag the role does not carry', async () => {
+    // GIVEN an Allow of dynamodb:DeleteTable unless the table's owner equals ${aws:PrincipalTag/protected-owner}, and no such tag
+    // WHEN verify reads the app ("Policy variables with no value": inverted operators match)
+    // THEN the table is reported destructible and verify fails
+    await expectDangerous(
+      tableAgent(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:DeleteTable'],
+          resources: ['*'],
+          conditions: { StringNotEquals: { 'aws:ResourceTag/owner': '${aws:PrincipalTag/protected-owner}' } },
+        }),
+      ),
+    );
+  });
+
+  test('fails when a NotResource entry uses a principal tag the role does not carry', async () => {
+    // GIVEN an Allow on every table except table/${aws:PrincipalTag/team}-*, and no team tag
+    // WHEN verify reads the app (the entry matches no resource, so it excludes nothing)
+    // THEN the production table is reported destructible
+    await expectDangerous(
+      tableAgent(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:DeleteTable'],
+          notResources: [`arn:aws:dynamodb:${env.region}:${env.account}:table/\${aws:PrincipalTag/team}-*`],
+        }),
+      ),
+    );
+  });
+
+  test('fails when the only Deny puts a policy variable in the account field of its ARN', async () => {
+    // GIVEN dynamodb:* allowed and DeleteTable denied on arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/*
+    // WHEN verify reads the app ("Where you can use policy variables": not before the fifth colon)
+    // THEN the Deny protects nothing and the table is reported destructible
+    await expectDangerous(
+      tableAgent(
+        new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ['dynamodb:DeleteTable'],
+          resources: ['arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/*'],
+        }),
+      ),
+    );
+  });
+
+  test('fails when an Allow rests on a construct no page defines, and names it', async () => {
+    // GIVEN DeleteTable allowed only on an ARN with upper case in its region (no page says whether that matches)
+    // WHEN verify reads the app
+    const { report, agent } = await expectDangerous(
+      tableAgent(new iam.PolicyStatement({ actions: ['dynamodb:DeleteTable'], resources: [`arn:aws:dynamodb:US-EAST-1:${env.account}:table/*`] })),
+    );
+    // THEN the finding is reported as resting on the doubtful construct, by name
+    expect(agent.assumed.join('\n')).toContain('upper case in the partition or region');
+    expect(agent.assumedFindings).toBeGreaterThan(0);
+    expect(report.warnings.join('\n')).toContain('US-EAST-1');
+  });
+
+  test('fails when a Deny is credited only because a session tag is absent offline', async () => {
+    // GIVEN dynamodb:* allowed, and DeleteTable denied on every table except table/${aws:PrincipalTag/team}-*
+    // WHEN verify reads the app (the agent may tag its session: evaluated with and without a value, the worse reported)
+    const { agent } = await expectDangerous(
+      tableAgent(
+        new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ['dynamodb:DeleteTable'],
+          notResources: [`arn:aws:dynamodb:${env.region}:${env.account}:table/\${aws:PrincipalTag/team}-*`],
+        }),
+      ),
+    );
+    // THEN the finding names the variable it rests on
+    expect(agent.assumed.join('\n')).toContain('${aws:PrincipalTag/team} has no value verify can know offline');
   });
 });

@@ -23,7 +23,7 @@ export function splitArn(value: string): readonly string[] | undefined {
  * variables (`${aws:PrincipalAccount}`); missing trailing segments become `*` (IAM treats a short
  * ARN in an identity policy as if the rest were wildcards). Undefined when it does not start with `arn:`.
  */
-export function splitArnPattern(value: string, variables: boolean): string[] | undefined {
+export function splitArnPattern(value: string, variables: boolean, pad = true): string[] | undefined {
   if (!value.startsWith('arn:')) return undefined;
   const parts: string[] = [];
   let current = '';
@@ -47,6 +47,6 @@ export function splitArnPattern(value: string, variables: boolean): string[] | u
     i++;
   }
   parts.push(current);
-  while (parts.length < 5) parts.push('*');
+  while (pad && parts.length < 5) parts.push('*');
   return parts;
 }

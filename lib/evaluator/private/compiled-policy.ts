@@ -17,6 +17,12 @@ export interface CompiledResource {
   readonly all: boolean;
   /** partition, service, region, account, resource. */
   readonly segments: readonly IamString[];
+  /** A variable before the fifth colon: the entry names no resource (reference_policies_variables). */
+  readonly matchesNothing?: boolean;
+  /** The whole pattern after `arn:`, when a segment before the resource ends in `*` (it may cross colons). */
+  readonly whole?: IamString;
+  /** Why no AWS page settles what this entry matches; undefined when one does. */
+  readonly doubt?: string;
 }
 
 export interface CompiledCondition {

@@ -1,7 +1,9 @@
 /**
  * The condition operators: how one request value compares with one policy value. Each comparison
- * is true, false, or undefined when it cannot be made (a value of the wrong type, a policy variable
- * without a value); an undefined comparison satisfies neither the operator nor its negation.
+ * is true, false, or undefined when it cannot be made (a request value of the wrong type, which no
+ * page defines: statement-match.ts names it as a doubt). A policy value whose variable has no value
+ * does not match, so its negation holds: reference_policies_variables, "Policy variables with no
+ * value" (inverted operators such as StringNotEquals, StringNotLike, ArnNotEquals, ArnNotLike match).
  */
 import { splitArn, splitArnPattern } from './arn';
 import { matchIamPattern, resolveLiteral, tokenizeIamString } from './iam-string';
@@ -71,19 +73,19 @@ export function compileComparison(operator: BaseOperator, policyValue: string, v
       const str = tokenizeIamString(policyValue, { wildcards: false, variables });
       return (value, ctx) => {
         const resolved = resolveLiteral(str, ctx);
-        return resolved === undefined ? undefined : resolved === value;
+        return resolved !== undefined && resolved === value;
       };
     }
     case 'StringEqualsIgnoreCase': {
       const str = tokenizeIamString(policyValue, { wildcards: false, variables });
       return (value, ctx) => {
         const resolved = resolveLiteral(str, ctx);
-        return resolved === undefined ? undefined : resolved.toLowerCase() === value.toLowerCase();
+        return resolved !== undefined && resolved.toLowerCase() === value.toLowerCase();
       };
     }
     case 'StringLike': {
       const str = tokenizeIamString(policyValue, { wildcards: true, variables });
-      return (value, ctx) => matchIamPattern(str, value, ctx, false);
+      return (value, ctx) => matchIamPattern(str, value, ctx, false) === true;
     }
     case 'NumericEquals':
     case 'NumericLessThan':
@@ -121,7 +123,8 @@ export function compileComparison(operator: BaseOperator, policyValue: string, v
       if (!str.hasVariables && !isBoolean(str.literal)) throw new InvalidConditionValue('Bool needs "true" or "false"', 'Write "true" or "false".');
       return (value, ctx) => {
         const resolved = resolveLiteral(str, ctx);
-        if (resolved === undefined || !isBoolean(resolved) || !isBoolean(value)) return undefined;
+        if (resolved === undefined) return false;
+        if (!isBoolean(resolved) || !isBoolean(value)) return undefined;
         return resolved.toLowerCase() === value.toLowerCase();
       };
     }
@@ -153,14 +156,11 @@ export function compileComparison(operator: BaseOperator, policyValue: string, v
       return (value, ctx) => {
         const actual = splitArn(value);
         if (!actual) return undefined;
-        // Three-valued AND, as for Resource: one differing segment settles it.
-        let all: boolean | undefined = true;
+        // A segment whose variable has no value does not match (see the file comment).
         for (let i = 0; i < 5; i++) {
-          const m = matchIamPattern(segments[i], actual[i], ctx, false);
-          if (m === false) return false;
-          if (m === undefined) all = undefined;
+          if (matchIamPattern(segments[i], actual[i], ctx, false) !== true) return false;
         }
-        return all;
+        return true;
       };
     }
     default:

@@ -3,7 +3,7 @@ import { CompiledPolicy } from './compiled-policy';
 import { compiledPolicyOf } from './parse-policy';
 import { RequestContext } from './context-lookup';
 import { MatchRequest, statementApplies } from './statement-match';
-import { Decision, EvaluationRequest, Explanation, PolicySetKind, StatementRef } from './types';
+import { Decision, EvaluationRequest, Explanation, FailClosedDecision, PolicySetKind, StatementRef } from './types';
 
 /**
  * Decides one same-account request (synchronous). An explicit Deny in any policy wins; otherwise
@@ -12,12 +12,22 @@ import { Decision, EvaluationRequest, Explanation, PolicySetKind, StatementRef }
  * and TypeError when the request itself is malformed: never a silent decision on bad input.
  */
 export function evaluate(request: EvaluationRequest): Decision {
-  return decide(request, false).decision;
+  return decide(request, false, false).decision;
 }
 
 /** Decides one request and lists the statements that decided it. */
 export function explain(request: EvaluationRequest): Explanation {
-  return decide(request, true);
+  return decide(request, true, false);
+}
+
+/**
+ * Decides one request the way a guard must: where no AWS page defines what a construct means, a Deny
+ * that rests on it is taken not to apply and an Allow that rests on it to apply. `doubts` names each
+ * such construct that changed a statement's answer; empty when the decision is `evaluate`'s.
+ */
+export function evaluateFailClosed(request: EvaluationRequest): FailClosedDecision {
+  const { decision, doubts } = decide(request, false, true);
+  return { decision, doubts: doubts ?? [] };
 }
 
 interface PolicySet {
@@ -26,7 +36,7 @@ interface PolicySet {
   readonly policies: readonly CompiledPolicy[];
 }
 
-function decide(request: EvaluationRequest, collect: boolean): Explanation {
+function decide(request: EvaluationRequest, collect: boolean, failClosed: boolean): Explanation & { doubts?: string[] } {
   const match = matchRequestOf(request);
   const sets: PolicySet[] = [{ kind: 'identity', level: 0, policies: compileAll(request.identityPolicies, 'identityPolicies') }];
   if (request.permissionsBoundaries !== undefined && request.permissionsBoundaries.length > 0) {
@@ -40,12 +50,20 @@ function decide(request: EvaluationRequest, collect: boolean): Explanation {
   const allows: StatementRef[] = [];
   const allowed = sets.map(() => false);
   let denied = false;
+  const doubts: string[] = [];
   sets.forEach((set, setIndex) => {
     set.policies.forEach((policy, policyIndex) => {
       for (const statement of policy.statements) {
         // Without an explanation to collect, skip Allows once the set is settled or a Deny won.
         if (!collect && (denied || (!statement.deny && allowed[setIndex]))) continue;
-        if (!statementApplies(statement, match)) continue;
+        const own: string[] | undefined = failClosed ? [] : undefined;
+        let applies = statementApplies(statement, match, own);
+        if (own && own.length > 0) {
+          // Only a doubt that flips the statement towards more access is recorded.
+          if (applies === statement.deny) doubts.push(...own.map((d) => `${statement.deny ? 'Deny' : 'Allow'}: ${d}`));
+          applies = !statement.deny;
+        }
+        if (!applies) continue;
         if (statement.deny) denied = true;
         else allowed[setIndex] = true;
         if (collect) {
@@ -62,10 +80,11 @@ function decide(request: EvaluationRequest, collect: boolean): Explanation {
     });
   });
 
-  if (denied) return { decision: 'ExplicitlyDenied', explicitDenies, allows };
+  if (denied) return { decision: 'ExplicitlyDenied', explicitDenies, allows, doubts };
   const missing = sets.findIndex((_, i) => !allowed[i]);
-  if (missing === -1) return { decision: 'Allowed', explicitDenies, allows };
+  if (missing === -1) return { decision: 'Allowed', explicitDenies, allows, doubts };
   return {
+    doubts,
     decision: 'ImplicitlyDenied',
     explicitDenies,
     allows,

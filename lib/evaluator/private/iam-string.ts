@@ -9,6 +9,8 @@ export type IamStringToken =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'anyRun' }
   | { readonly kind: 'anyChar' }
+  /** `*` inside an ARN segment matched as a whole ARN: it does not cross a colon. */
+  | { readonly kind: 'anyRunInSegment' }
   | { readonly kind: 'variable'; readonly key: string; readonly defaultValue?: string };
 
 export interface IamString {
@@ -94,6 +96,7 @@ export function resolveTokens(str: IamString, context: RequestContext): readonly
       continue;
     }
     const value = context.single(token.key);
+    // reference_policies_variables, "Specifying default values": the default applies when the key is absent.
     const replacement = value !== undefined && value !== '' ? value : token.defaultValue;
     if (replacement === undefined || replacement === '') return undefined;
     out.push({ kind: 'text', text: replacement });
@@ -110,7 +113,8 @@ export function resolveLiteral(str: IamString, context: RequestContext): string 
 
 function joinTokens(tokens: readonly IamStringToken[]): string {
   let s = '';
-  for (const t of tokens) s += t.kind === 'text' ? t.text : t.kind === 'anyRun' ? '*' : t.kind === 'anyChar' ? '?' : '';
+  for (const t of tokens)
+    s += t.kind === 'text' ? t.text : t.kind === 'anyRun' || t.kind === 'anyRunInSegment' ? '*' : t.kind === 'anyChar' ? '?' : '';
   return s;
 }
 
@@ -135,6 +139,7 @@ function regexFor(tokens: readonly IamStringToken[], ignoreCase: boolean): RegEx
     if (t.kind === 'text') source += t.text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     else if (t.kind === 'anyRun') source += '[\\s\\S]*';
     else if (t.kind === 'anyChar') source += '[\\s\\S]';
+    else if (t.kind === 'anyRunInSegment') source += '[^:]*';
   }
   source += '$';
   const cacheKey = (ignoreCase ? 'i' : 's') + source;

@@ -9,7 +9,7 @@ import {
   rememberCompiled,
 } from './compiled-policy';
 import { BASE_OPERATORS, compileComparison, InvalidConditionValue, NEGATION_OF } from './condition-operators';
-import { tokenizeIamString } from './iam-string';
+import { IamString, IamStringToken, tokenizeIamString } from './iam-string';
 import { BaseOperator, ParsedCondition, ParsedPatterns, ParsedPolicy, ParsedStatement, SetOperator } from './parsed-policy';
 import { PolicyParseError } from './policy-parse-error';
 import { Effect } from './types';
@@ -165,7 +165,7 @@ function compileStatement(raw: unknown, path: string, index: number, variables: 
     compileAction(p, `${path}.${actions.negated ? 'NotAction' : 'Action'}${actions.listed ? `[${i}]` : ''}`),
   );
   const compiledResources = resources.patterns.map((p, i) =>
-    compileResource(p, `${path}.${resources.negated ? 'NotResource' : 'Resource'}${resources.listed ? `[${i}]` : ''}`, variables),
+    compileResource(p, `${path}.${resources.negated ? 'NotResource' : 'Resource'}${resources.listed ? `[${i}]` : ''}`, variables, resources.negated),
   );
   const conditions = compileConditions(st.Condition, `${path}.Condition`, variables);
   const parsed: ParsedStatement = {
@@ -247,8 +247,9 @@ function compileAction(pattern: string, path: string): CompiledAction {
   return cached(actionCache, pattern, () => compileActionUncached(pattern, path));
 }
 
-function compileResource(pattern: string, path: string, variables: boolean): CompiledResource {
-  return cached(resourceCache, (variables ? 'v:' : 's:') + pattern, () => compileResourceUncached(pattern, path, variables));
+function compileResource(pattern: string, path: string, variables: boolean, negated: boolean): CompiledResource {
+  const key = (variables ? 'v' : 's') + (negated ? 'n:' : 'r:') + pattern;
+  return cached(resourceCache, key, () => compileResourceUncached(pattern, path, variables, negated));
 }
 
 function compileActionUncached(pattern: string, path: string): CompiledAction {
@@ -281,7 +282,7 @@ function compileActionUncached(pattern: string, path: string): CompiledAction {
   return { all: false, service: service.toLowerCase(), regex: new RegExp(source, 'i') };
 }
 
-function compileResourceUncached(pattern: string, path: string, variables: boolean): CompiledResource {
+function compileResourceUncached(pattern: string, path: string, variables: boolean, negated: boolean): CompiledResource {
   if (pattern === '*') return { all: true, segments: [] };
   const parts = splitArnPattern(pattern, variables);
   if (!parts) {
@@ -292,7 +293,49 @@ function compileResourceUncached(pattern: string, path: string, variables: boole
       'Write the full ARN, e.g. "arn:aws:s3:::my-bucket/*", or "*".',
     );
   }
-  return { all: false, segments: parts.map((p) => tokenizeIamString(p, { wildcards: true, variables })) };
+  const segments = parts.map((p) => tokenizeIamString(p, { wildcards: true, variables }));
+  const doubts: string[] = [];
+  // reference_policies_variables, "Where you can use policy variables": variables can only be used in
+  // the resource part of an ARN, not before the fifth colon; the entry names no resource.
+  const matchesNothing = segments.slice(0, 4).some((s) => s.hasVariables);
+  if (matchesNothing) doubts.push('a policy variable before the fifth colon, where the docs forbid variables');
+  const ends = segments.slice(0, 4).map((s) => s.tokens.length > 0 && s.tokens[s.tokens.length - 1].kind === 'anyRun');
+  // reference_policies_elements_resource: a `*` ending a segment "can expand to match beyond the colon boundaries".
+  const written = splitArnPattern(pattern, variables, false)!.length;
+  const whole = ends.slice(0, written).some((e) => e) && !matchesNothing ? wholeArnPattern(segments.slice(0, written), ends) : undefined;
+  if (negated && written < 5) doubts.push('a short ARN under NotResource (no page says what it excludes)');
+  if (/[A-Z]/.test(parts[0] + parts[2])) doubts.push('upper case in the partition or region (no page says whether they match case-insensitively)');
+  const typePart = /^[^/:]*/.exec(parts[4])![0];
+  if (parts[1].toLowerCase() !== 's3' && /[*?]/.test(typePart) && typePart.length < parts[4].length) {
+    doubts.push('a wildcard inside the resource type (no page says what it matches)');
+  }
+  return {
+    all: false,
+    segments,
+    ...(matchesNothing ? { matchesNothing } : {}),
+    ...(whole ? { whole } : {}),
+    ...(doubts.length > 0 ? { doubt: `${negated ? 'NotResource' : 'Resource'} ${pattern}: ${doubts.join('; ')}` } : {}),
+  };
+}
+
+/** The pattern after `arn:` as one string: a segment's last `*` crosses colons, any other `*` stays in its segment. */
+function wholeArnPattern(segments: readonly IamString[], ends: readonly boolean[]): IamString {
+  const tokens: IamStringToken[] = [];
+  segments.forEach((segment, i) => {
+    if (i > 0) tokens.push({ kind: 'text', text: ':' });
+    segment.tokens.forEach((t, j) => {
+      const last = j === segment.tokens.length - 1;
+      tokens.push(t.kind === 'anyRun' && i < 4 && !(last && ends[i]) ? { kind: 'anyRunInSegment' } : t);
+    });
+  });
+  const merged: IamStringToken[] = [];
+  for (const t of tokens) {
+    const prev = merged[merged.length - 1];
+    if (t.kind === 'text' && prev?.kind === 'text') merged[merged.length - 1] = { kind: 'text', text: prev.text + t.text };
+    else merged.push(t);
+  }
+  const hasVariables = segments.some((s) => s.hasVariables);
+  return { source: segments.map((s) => s.source).join(':'), tokens: merged, hasVariables, hasWildcards: true, literal: '' };
 }
 
 function compileConditions(raw: unknown, path: string, variables: boolean): CompiledCondition[] {
@@ -330,9 +373,7 @@ function compileConditions(raw: unknown, path: string, variables: boolean): Comp
       const keyPath = `${opPath}.${key}`;
       if (key.trim() === '') throw new PolicyParseError(keyPath, 'a condition key is empty', key, 'Name the context key, e.g. "aws:SourceIp".');
       const list = Array.isArray(rawValues) ? rawValues : [rawValues];
-      if (list.length === 0) {
-        throw new PolicyParseError(keyPath, `condition key ${key} lists no values`, rawValues, 'List at least one value.');
-      }
+      // An empty list is valid policy (IAM Access Analyzer accepts it); what it means is a doubt (statement-match.ts).
       const values = list.map((v, i) => {
         if (typeof v === 'string') return v;
         if (typeof v === 'number' || typeof v === 'boolean') return String(v);

@@ -1,6 +1,6 @@
 /** Whether one compiled statement applies to a request: action, resource and every condition. */
 import { CompiledAction, CompiledCondition, CompiledResource, CompiledStatement } from './compiled-policy';
-import { matchIamPattern } from './iam-string';
+import { IamString, matchIamPattern } from './iam-string';
 import { RequestContext } from './context-lookup';
 
 /** The request in the form statement matching needs, computed once per evaluation. */
@@ -14,8 +14,21 @@ export interface MatchRequest {
   readonly context: RequestContext;
 }
 
-export function statementApplies(statement: CompiledStatement, request: MatchRequest): boolean {
-  return actionApplies(statement, request) && resourceApplies(statement, request) && conditionsHold(statement.conditions, request.context);
+/**
+ * Where no AWS page says what a construct means, the statement's answer is the reading below, and
+ * the construct is named in `doubts` so that a caller can fail closed (evaluate.ts, evaluateFailClosed).
+ */
+export function statementApplies(statement: CompiledStatement, request: MatchRequest, doubts?: string[]): boolean {
+  if (!actionApplies(statement, request)) return false;
+  // Doubts count only where they could change the answer: a part that certainly fails settles it.
+  const resourceDoubts: string[] = [];
+  const resource = resourceApplies(statement, request, resourceDoubts);
+  if (!resource && resourceDoubts.length === 0) return false;
+  const conditionDoubts: string[] = [];
+  const conditions = conditionsHold(statement.conditions, request.context, conditionDoubts);
+  if (!conditions && conditionDoubts.length === 0) return false;
+  doubts?.push(...resourceDoubts, ...conditionDoubts);
+  return resource && conditions;
 }
 
 function actionApplies(statement: CompiledStatement, request: MatchRequest): boolean {
@@ -28,42 +41,68 @@ function wildcardActionMatches(action: CompiledAction, request: MatchRequest): b
   return action.service === request.service && action.regex!.test(request.actionName);
 }
 
-function resourceApplies(statement: CompiledStatement, request: MatchRequest): boolean {
-  if (!statement.resourcesNegated) {
-    for (const resource of statement.resources) {
-      if (resourceMatches(resource, request) === true) return true;
-    }
-    return false;
-  }
-  // NotResource holds only when the request resource is certainly none of them; a pattern whose
-  // policy variable has no value proves nothing, so the statement does not apply.
+function resourceApplies(statement: CompiledStatement, request: MatchRequest, doubts: string[]): boolean {
+  let certain = false;
+  let doubtful = false;
+  const entryDoubts: string[] = [];
   for (const resource of statement.resources) {
-    if (resourceMatches(resource, request) !== false) return false;
+    const matches = resourceMatches(resource, request);
+    if (resource.doubt === undefined) certain ||= matches;
+    else {
+      doubtful ||= matches;
+      entryDoubts.push(resource.doubt);
+    }
   }
-  return true;
+  // A certain match settles Resource (it applies) and NotResource (the resource is excluded).
+  if (!certain) doubts.push(...entryDoubts);
+  const matched = certain || doubtful;
+  // IAM User Guide, "IAM JSON policy elements: NotResource": the statement applies to every resource
+  // not listed. An entry whose variable has no value matches nothing (reference_policies_variables,
+  // "Policy variables with no value"), so under NotResource it excludes nothing.
+  return statement.resourcesNegated ? !matched : matched;
 }
 
-function resourceMatches(resource: CompiledResource, request: MatchRequest): boolean | undefined {
+function resourceMatches(resource: CompiledResource, request: MatchRequest): boolean {
   if (resource.all) return true;
+  // reference_policies_variables, "Where you can use policy variables": a variable cannot stand for
+  // the partition, service, region or account (before the fifth colon); such an entry names no resource.
+  if (resource.matchesNothing) return false;
   const actual = request.resourceSegments;
   // The request resource '*' (actions without resource-level permissions) is matched only by "*".
   if (actual === undefined) return false;
-  // Three-valued AND: a segment that certainly differs settles it even when another segment's
-  // policy variable has no value.
-  let result: boolean | undefined = true;
+  if (resource.whole) return matchWholeArn(resource.whole, actual, request.context);
   for (let i = 0; i < 5; i++) {
-    const m = matchIamPattern(resource.segments[i], actual[i], request.context, false);
-    if (m === false) return false;
-    if (m === undefined) result = undefined;
-  }
-  return result;
-}
-
-function conditionsHold(conditions: readonly CompiledCondition[], context: RequestContext): boolean {
-  for (const condition of conditions) {
-    if (!conditionHolds(condition, context)) return false;
+    // A variable with no value: "a resource ARN ... with a variable that has no value matches no resource"
+    // (reference_policies_variables, "Policy variables with no value"), hence `!== true`.
+    if (matchIamPattern(resource.segments[i], actual[i], request.context, false) !== true) return false;
   }
   return true;
+}
+
+/**
+ * reference_policies_elements_resource, "Using wildcards in resource ARNs": a `*` that is the last
+ * character of a segment "can expand to match beyond the colon boundaries". Such patterns are
+ * matched against the whole ARN after `arn:`; any other wildcard stays inside its segment.
+ */
+function matchWholeArn(whole: IamString, actual: readonly string[], context: RequestContext): boolean {
+  return matchIamPattern(whole, actual.join(':'), context, false) === true;
+}
+
+function conditionsHold(conditions: readonly CompiledCondition[], context: RequestContext, doubts: string[]): boolean {
+  const found: string[] = [];
+  let all = true;
+  for (const condition of conditions) {
+    const own: string[] = [];
+    if (conditionHolds(condition, context, own)) {
+      found.push(...own);
+      continue;
+    }
+    if (own.length === 0) return false;
+    found.push(...own);
+    all = false;
+  }
+  doubts.push(...found);
+  return all;
 }
 
 /**
@@ -71,38 +110,48 @@ function conditionsHold(conditions: readonly CompiledCondition[], context: Reque
  * ...IfExists) holds; ForAnyValue fails and ForAllValues holds. A multivalued key needs a set
  * operator: a plain operator on it does not hold.
  */
-export function conditionHolds(condition: CompiledCondition, context: RequestContext): boolean {
+export function conditionHolds(condition: CompiledCondition, context: RequestContext, doubts: string[] = []): boolean {
   const { parsed } = condition;
   const value = context.get(parsed.key);
   if (parsed.operator === 'Null') {
     const goal = value === undefined ? 'true' : 'false';
     return condition.nullGoals.includes(goal);
   }
-  if (parsed.setOperator === 'ForAnyValue') {
-    if (value === undefined) return false;
-    const values = typeof value === 'string' ? [value] : value;
-    return values.some((v) => valueSatisfies(condition, v, context));
+  if (condition.comparisons.length === 0) {
+    // Access Analyzer accepts an empty value list, but no page says what it compares to: the reading
+    // here (nothing matches, so only a negated operator holds) is named as a doubt.
+    doubts.push(`${parsed.operatorText} on ${parsed.key} lists no values (no AWS page defines its meaning)`);
   }
-  if (parsed.setOperator === 'ForAllValues') {
-    if (value === undefined) return true;
-    const values = typeof value === 'string' ? [value] : value;
-    return values.every((v) => valueSatisfies(condition, v, context));
+  if (parsed.setOperator !== undefined) {
+    // reference_policies_condition-single-vs-multi-valued-context-keys: an absent key or an empty
+    // data set (an empty list or the empty string) makes ForAllValues true and ForAnyValue false.
+    const values = value === undefined || value === '' ? [] : typeof value === 'string' ? [value] : value;
+    if (parsed.setOperator === 'ForAnyValue') return values.some((v) => valueSatisfies(condition, v, context, doubts));
+    return values.every((v) => valueSatisfies(condition, v, context, doubts));
   }
   if (value === undefined) return parsed.ifExists || condition.negated;
   if (typeof value !== 'string') return false;
-  return valueSatisfies(condition, value, context);
+  return valueSatisfies(condition, value, context, doubts);
 }
 
-/** Positive operators: any policy value matches (OR). Negated: no policy value matches, and every comparison could be made. */
-function valueSatisfies(condition: CompiledCondition, value: string, context: RequestContext): boolean {
-  if (condition.negated) {
-    for (const compare of condition.comparisons) {
-      if (compare(value, context) !== false) return false;
-    }
-    return true;
-  }
+/**
+ * Positive operators: any policy value matches (OR). Negated: no policy value matches (AND of the
+ * negations, reference_policies_multi-value-conditions). A comparison that cannot be made (a request
+ * value of the wrong type, e.g. a date operator on a non-date) is defined by no page: it counts as no
+ * match, and is named as a doubt.
+ */
+function valueSatisfies(condition: CompiledCondition, value: string, context: RequestContext, doubts: string[]): boolean {
+  let matched = false;
   for (const compare of condition.comparisons) {
-    if (compare(value, context) === true) return true;
+    const result = compare(value, context);
+    if (result === undefined) {
+      doubts.push(`${condition.parsed.operatorText} on ${condition.parsed.key} compares the value ${JSON.stringify(value)} of another type`);
+      // Keep the pre-existing fail-safe reading: a negated operator with an undecidable comparison does not hold.
+      if (condition.negated) return false;
+    } else if (result) {
+      matched = true;
+      if (!condition.negated) return true;
+    }
   }
-  return false;
+  return condition.negated ? !matched : matched;
 }

@@ -53,3 +53,10 @@ export interface Explanation {
   /** For missingAllowIn 'serviceControlPolicy': the level without a matching Allow. */
   readonly missingAllowLevel?: number;
 }
+
+/** A decision with every undefined construct read against the guard (evaluateFailClosed). */
+export interface FailClosedDecision {
+  readonly decision: Decision;
+  /** The constructs no AWS page defines that made the decision more permissive, named for a report. */
+  readonly doubts: readonly string[];
+}

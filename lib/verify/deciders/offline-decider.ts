@@ -1,4 +1,4 @@
-import { EvaluationRequest, PolicyParseError, evaluate, parsePolicy } from '../../evaluator';
+import { EvaluationRequest, PolicyParseError, evaluate, evaluateFailClosed, parsePolicy } from '../../evaluator';
 import { AgentModel, AgentPolicy } from '../model/agents';
 import { Decider, Decisions, RawDecision } from '../analysis/analysis';
 import { assumeUnmodelledConditions } from '../analysis/condition-keys';
@@ -97,6 +97,7 @@ export class OfflineDecider implements Decider {
     const asWritten = assumed.size > 0 ? sets((d) => d) : undefined;
     const sessionArn = sessionArnOf(agent.roleArn, 'verify') ?? agent.roleArn;
     const principalTags = agent.tags;
+    const variableKeys = unknowableVariables(agent);
     const decisions: RawDecision[] = [];
     const relied: boolean[] = [];
     for (const check of checks) {
@@ -109,9 +110,22 @@ export class OfflineDecider implements Decider {
         relabel: check.category === 'tagging' ? this.relabel : undefined,
       });
       const request = { principal: sessionArn, action: check.action, resource: check.arn, context };
-      const decision = decideWith(request, evaluated);
+      const doubts: string[] = [];
+      let decision = decideWith(request, evaluated, doubts);
+      if (decision !== 'Allowed' && variableKeys.length > 0) {
+        const worse = withUnknownValues(request, variableKeys, (r) => decideWith(r, evaluated, []));
+        if (worse) {
+          decision = worse.decision;
+          doubts.push(worse.doubt);
+        }
+      }
       decisions.push(decision);
-      relied.push(asWritten !== undefined && (decision === 'Allowed' || decision === 'Unknown') && decideWith(request, asWritten) !== decision);
+      // A finding that rests on a construct no AWS page defines is reported like an assumed key: named, and failing verify.
+      doubts.forEach((d) => assumed.add(d));
+      relied.push(
+        doubts.length > 0 ||
+          (asWritten !== undefined && (decision === 'Allowed' || decision === 'Unknown') && decideWith(request, asWritten, []) !== decision),
+      );
     }
     return { decisions, relied, assumedKeys: [...assumed].sort() };
   }
@@ -119,8 +133,17 @@ export class OfflineDecider implements Decider {
 
 type BareRequest = Omit<EvaluationRequest, 'identityPolicies' | 'permissionsBoundaries'>;
 
-function decideWith(request: BareRequest, sets: PolicySets): RawDecision {
-  const decision = evaluate({ ...request, identityPolicies: sets.identity, permissionsBoundaries: sets.boundary });
+/**
+ * Doubt fails closed (issue 17): the first evaluation reads every construct no AWS page defines
+ * against the guard (an uncertain Deny does not apply, an uncertain Allow does); `doubts` receives
+ * the constructs that made the decision worse than the documented reading.
+ */
+function decideWith(request: BareRequest, sets: PolicySets, doubts: string[]): RawDecision {
+  const failClosed = evaluateFailClosed({ ...request, identityPolicies: sets.identity, permissionsBoundaries: sets.boundary });
+  const decision = failClosed.decision;
+  if (failClosed.doubts.length > 0 && decision !== evaluate({ ...request, identityPolicies: sets.identity, permissionsBoundaries: sets.boundary })) {
+    doubts.push(...failClosed.doubts);
+  }
   if (decision === 'Allowed' || decision === 'ExplicitlyDenied') return decision;
   // No explicit deny applies (the first evaluation saw every Deny): a session grant alone allows.
   if (sets.sessionGrants && evaluate({ ...request, identityPolicies: [sets.sessionGrants] }) === 'Allowed') return 'Allowed';
@@ -128,4 +151,53 @@ function decideWith(request: BareRequest, sets: PolicySets): RawDecision {
     return 'Unknown';
   if (sets.possibleSessionGrants && evaluate({ ...request, identityPolicies: [sets.possibleSessionGrants] }) === 'Allowed') return 'Unknown';
   return decision;
+}
+
+/** Policy variables whose value verify cannot know offline: the agent may choose them (session tags) or AWS sets them per session. */
+const UNKNOWABLE = [/^aws:principaltag\//, /^aws:username$/, /^aws:userid$/, /^aws:sourceidentity$/, /^aws:rolesessionname$/, /^aws:requesttag\//];
+
+function unknowableVariables(agent: AgentModel): string[] {
+  const documents = [
+    ...agent.identityPolicies.map((p) => p.document),
+    agent.boundary?.document,
+    ...(agent.resourceGrants ?? []).map((g) => g.statement),
+  ];
+  const keys = new Set<string>();
+  for (const text of documents.map((d) => JSON.stringify(d ?? null))) {
+    for (const m of text.matchAll(/\$\{([^},']+)/g)) {
+      const key = m[1].trim();
+      if (UNKNOWABLE.some((r) => r.test(key.toLowerCase()))) keys.add(key);
+    }
+  }
+  return [...keys].sort().slice(0, 4);
+}
+
+/**
+ * Issue 17: a variable verify cannot know offline (session tags, aws:username, aws:SourceIdentity, a principal tag
+ * the role does not carry) is evaluated both without a value (the request as built) and with values the agent could
+ * give it: the request's own values and the pieces of the resource's name. The worse answer is reported, named.
+ */
+function withUnknownValues(
+  request: BareRequest,
+  keys: readonly string[],
+  decideOne: (r: BareRequest) => RawDecision,
+): { decision: RawDecision; doubt: string } | undefined {
+  const context = request.context as Record<string, string | string[]>;
+  const present = new Set(Object.keys(context).map((k) => k.toLowerCase()));
+  const tagKeys = keys.filter((k) => k.toLowerCase().startsWith('aws:principaltag/') || !present.has(k.toLowerCase()));
+  if (tagKeys.length === 0) return undefined;
+  const name = request.resource.split(/[:/]/).pop() ?? '';
+  const pieces = name.split('-').map((_, i, all) => all.slice(0, i + 1).join('-'));
+  const candidates = [...new Set([...Object.values(context).filter((v): v is string => typeof v === 'string'), ...pieces, name])]
+    .filter((v) => v !== '')
+    .slice(0, 24);
+  for (const key of tagKeys) {
+    for (const value of candidates) {
+      const decision = decideOne({ ...request, context: { ...context, [key]: value } });
+      if (decision === 'Allowed') {
+        return { decision, doubt: `\${${key}} has no value verify can know offline; with the value ${JSON.stringify(value)} the agent is allowed` };
+      }
+    }
+  }
+  return undefined;
 }
