@@ -313,6 +313,8 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
           ['Guardrails/Gate/ApprovalHandlerServiceRole', 'AwsSolutions-IAM5[Resource::*]'],
           ['Guardrails/Gate/WorkflowRole', 'AwsSolutions-IAM5[Resource::*]'],
           ['Guardrails/Gate/WorkflowRole', `AwsSolutions-IAM5[Resource::<${notifier}.Arn>:*]`],
+          // SNS's AWS managed key is named by its alias: CDK (with cdk init's flags) grants key/* under kms:ResourceAliases
+          ['Guardrails/Gate/NotifierServiceRole', `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${REGION}:${ACCOUNT}:key/*]`],
         ];
         // The default runtime is acknowledged only while aws-cdk-lib knows a newer Node.js runtime.
         if (latestNodeRuntimeName() !== lambda.Runtime.NODEJS_22_X.name) {
