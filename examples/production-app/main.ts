@@ -20,7 +20,8 @@ export class ProductionStack extends Stack {
   public readonly jobs: sqs.Queue;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
-    super(scope, id, { ...props, terminationProtection: true });
+    // The stack's own tag is explicit: with the `cdk init` flag @aws-cdk/core:explicitStackTags, Tags.of(stack) tags its resources only.
+    super(scope, id, { ...props, terminationProtection: true, tags: { environment: 'production', ...props?.tags } });
     Tags.of(this).add('environment', 'production');
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
@@ -52,7 +53,7 @@ export class ProductionStack extends Stack {
 export class DevStack extends Stack {
   public readonly table: dynamodb.TableV2;
   constructor(scope: Construct, id: string, props?: StackProps) {
-    super(scope, id, props);
+    super(scope, id, { ...props, tags: { environment: 'dev', ...props?.tags } });
     Tags.of(this).add('environment', 'dev');
     this.table = new dynamodb.TableV2(this, 'Scratch', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },

@@ -41,7 +41,8 @@ export interface AgentGuardrailsChecksProps extends NagPackProps {
   readonly agentServicePrincipals?: string[];
   /**
    * Which resources are production, for the production-resource rules.
-   * @default ProductionScope.failClosed(): every resource not tagged `environment` = dev, development, test, sandbox or ephemeral (on itself or its stack)
+   * @default ProductionScope.failClosed(): every resource not tagged `environment` = dev, development, test, sandbox
+   * or ephemeral (on itself or its stack)
    */
   readonly production?: ProductionScope;
 }

@@ -134,7 +134,8 @@ export class GuardAgents implements IAspect {
     this.reportStack = stack;
     stack.node.addValidation({
       validate: () => {
-        if (!this.foundAgent) {
+        // Once, also when the app is synthesized again.
+        if (!this.foundAgent && !stack.node.metadata.some((m) => String(m.data).includes(GUARD_AGENTS_ANNOTATIONS.guardedNothing))) {
           Annotations.of(stack).addWarningV2(
             GUARD_AGENTS_ANNOTATIONS.guardedNothing,
             'GuardAgents found no agent role to guard: no role is trusted by an agent service (Bedrock, Bedrock AgentCore, Amazon Q), ' +

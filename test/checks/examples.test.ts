@@ -13,6 +13,7 @@ import { detectAgent } from '../../lib/guard/private/agent-detection';
 import { effectivePolicies, exportsOf } from '../support/effective-policies';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION, Template } from '../support/template-resolver';
+import { cdkInitContext, weakReferencesAsExports } from '../verify/cdk-init-context';
 
 type Build = (app?: App) => App;
 
@@ -46,14 +47,14 @@ test('there are examples to check', () => {
 
 describe.each(builders)('example %s', (_name, build) => {
   test('the pack decides every rule on it', () => {
-    const app = build(new App());
+    const app = build(new App({ context: cdkInitContext() }));
     app.synth();
     const undecided = new AgentGuardrailsChecks(app).validateScope(app).violations.filter((v) => v.description.includes('threw an error'));
     expect(undecided.map((v) => `${v.ruleName}: ${v.description}`)).toEqual([]);
   });
 
   test('after GuardAgents, every agent passes the guard rules and cannot destroy production', async () => {
-    const app = build(new App());
+    const app = build(new App({ context: cdkInitContext() }));
     Aspects.of(app).add(new GuardAgents());
     const assembly = app.synth();
     const names = new AgentGuardrailsChecks(app).validateScope(app).violations.map((v) => v.ruleName);
@@ -61,10 +62,12 @@ describe.each(builders)('example %s', (_name, build) => {
 
     const agents = agentRolesOf(app);
     expect(agents.length).toBeGreaterThan(0);
-    const imports = exportsOf(assembly.stacks.map((s) => s.template as Template));
+    // (weak cross-stack references, the `cdk init` default, read as exports by the test's own resolver)
+    const byStack = weakReferencesAsExports(Object.fromEntries(assembly.stacks.map((s) => [s.stackName, s.template as Template])));
+    const imports = exportsOf(Object.values(byStack));
     for (const role of agents) {
       const stack = Stack.of(role);
-      const template = assembly.getStackByName(stack.stackName).template as Template;
+      const template = byStack[stack.stackName];
       const policies = effectivePolicies(template, stack.getLogicalId(role), imports);
       for (const [action, resource] of DESTRUCTIVE) {
         await expect(decide(policies, { action, resource, tags: { environment: 'production' } })).resolves.toBe('ExplicitlyDenied');
@@ -77,14 +80,14 @@ describe('the production app', () => {
   const build = builders.find(([name]) => name.startsWith('production-app'))![1];
 
   test('passes every rule of the pack as written', () => {
-    const app = build(new App());
+    const app = build(new App({ context: cdkInitContext() }));
     app.synth();
     expect(new AgentGuardrailsChecks(app).validateScope(app).violations.map((v) => v.ruleName)).toEqual([]);
   });
 
   test('GuardAgents leaves it unchanged: its agent is an AgentRole already', () => {
-    const plain = build(new App()).synth();
-    const guardedApp = build(new App());
+    const plain = build(new App({ context: cdkInitContext() })).synth();
+    const guardedApp = build(new App({ context: cdkInitContext() }));
     Aspects.of(guardedApp).add(new GuardAgents());
     const guarded = guardedApp.synth();
     for (const stack of plain.stacks) {

@@ -11,6 +11,7 @@ import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks'
 import { EffectivePolicies, effectivePolicies } from '../support/effective-policies';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION, Template, physicalName } from '../support/template-resolver';
+import { cdkInitContext } from '../verify/cdk-init-context';
 
 interface Replayed {
   readonly app: App;
@@ -21,7 +22,7 @@ interface Replayed {
 }
 
 function replay(guardAgents: boolean): Replayed {
-  const app = buildIncidentApp(new App(), { guardAgents });
+  const app = buildIncidentApp(new App({ context: cdkInitContext() }), { guardAgents });
   const stack = app.node.findChild('Incident') as IncidentStack;
   const template = app.synth().getStackByName(stack.stackName).template as Template;
   const roleId = stack.getLogicalId(stack.agentRole.node.defaultChild as iam.CfnRole);
@@ -61,7 +62,7 @@ describe('the incident app', () => {
   });
 
   test('synth fails when the pack is registered', () => {
-    const app = buildIncidentApp(new App(), { checks: true });
+    const app = buildIncidentApp(new App({ context: cdkInitContext() }), { checks: true });
     expect(() => app.synth()).toThrow(/AgentGuardrails-AG1/);
   });
 
@@ -97,7 +98,7 @@ describe('the incident app', () => {
   });
 
   test('with those two acknowledged (with reasons), every agent rule passes', () => {
-    const app = buildIncidentApp(new App(), { guardAgents: true });
+    const app = buildIncidentApp(new App({ context: cdkInitContext() }), { guardAgents: true });
     const stack = app.node.findChild('Incident') as IncidentStack;
     Validations.of(stack.agentRole).acknowledge({
       id: 'AgentGuardrails-AG4[Policy::PowerUserAccess]',

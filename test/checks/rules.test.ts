@@ -20,6 +20,7 @@ import { AgentGuardrailsChecks, AgentGuardrailsChecksProps } from '../../lib/che
 import { ProductionGuard } from '../../lib/guard/production-guard';
 import { ProductionScope } from '../../lib/guard/production-scope';
 import { ACCOUNT, REGION } from '../support/template-resolver';
+import { cdkInitContext } from '../verify/cdk-init-context';
 
 enum TestType {
   NON_COMPLIANCE,
@@ -32,7 +33,7 @@ let app: App;
 let stack: Stack;
 
 beforeEach(() => {
-  app = new App();
+  app = new App({ context: cdkInitContext() });
   stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: REGION } });
 });
 
@@ -104,7 +105,7 @@ describe('the pack', () => {
   test('fails synth through Validations.of(app).addPlugins, and the report names the rule', () => {
     // GIVEN an unguarded Bedrock agent role and the pack registered the cdk-nag 3 way
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-checks-'));
-    app = new App({ outdir });
+    app = new App({ outdir, context: cdkInitContext() });
     stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: REGION } });
     plainAgent();
     Validations.of(app).addPlugins(new AgentGuardrailsChecks(app));
@@ -401,6 +402,26 @@ describe('PR2: production DynamoDB table without deletion protection or point-in
     const table = new dynamodb.TableV2(stack, 'Scratch', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
     Tags.of(table).add('environment', 'dev');
     validateStack('PR2', TestType.COMPLIANCE);
+  });
+  test('fails when the tag key is compared case-sensitively: a table tagged Environment=Dev is disposable, as IAM reads it', () => {
+    // GIVEN tables without any protection, tagged with the key spelled as IAM matches it, ignoring case
+    const scratch = new dynamodb.Table(stack, 'Scratch', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    Tags.of(scratch).add('Environment', 'Dev');
+    const global = new dynamodb.TableV2(stack, 'Global', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    Tags.of(global).add('ENVIRONMENT', 'dev');
+    // WHEN the pack runs THEN neither is production (the deployed guard's aws:ResourceTag/environment matches both)
+    validateStack('PR2', TestType.COMPLIANCE);
+  });
+  test('Noncompliance: keys that differ only in case, one of them production (fail closed)', () => {
+    const table = new dynamodb.Table(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    Tags.of(table).add('Environment', 'dev');
+    Tags.of(table).add('environment', 'production');
+    validateStack('PR2[DeletionProtection]', TestType.NON_COMPLIANCE);
+  });
+  test('Noncompliance: Environment=Production under the tagged-only scope', () => {
+    const table = new dynamodb.Table(stack, 'Orders', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    Tags.of(table).add('Environment', 'Production');
+    validateStack('PR2[DeletionProtection]', TestType.NON_COMPLIANCE, { production: ProductionScope.taggedOnly() });
   });
   test('Compliance: both on', () => {
     new dynamodb.Table(stack, 'Orders', {

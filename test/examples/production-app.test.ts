@@ -9,6 +9,7 @@ import { EffectivePolicies, effectivePolicies, exportsOf } from '../support/effe
 import { resourceTypeFor } from '../support/request-context';
 import { decide } from '../support/simulate';
 import { Template, TemplateResolver } from '../support/template-resolver';
+import { cdkInitContext, weakReferencesAsExports } from '../verify/cdk-init-context';
 
 describe('the example app (cdk.json)', () => {
   let policies: EffectivePolicies;
@@ -17,14 +18,16 @@ describe('the example app (cdk.json)', () => {
   let devTableArn: string;
   beforeAll(() => {
     // GIVEN the example app, synthesized as `npx cdk synth` does
-    const app = buildApp(new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'example-')) }));
+    // (with the flags of cdk.json, those of a fresh `cdk init` app: weak cross-stack references included)
+    const app = buildApp(new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'example-')), context: cdkInitContext() }));
     const assembly = app.synth();
-    const templates = assembly.stacks.map((s) => s.template as Template);
-    const agentStack = assembly.getStackByName('Agent');
-    const roleId = Object.entries<any>(agentStack.template.Resources).find(
+    const byStack = weakReferencesAsExports(Object.fromEntries(assembly.stacks.map((s) => [s.stackName, s.template as Template])));
+    const templates = Object.values(byStack);
+    const agentTemplate = byStack.Agent as any;
+    const roleId = Object.entries<any>(agentTemplate.Resources).find(
       ([, r]) => r.Type === 'AWS::IAM::Role' && (r.Properties.Tags ?? []).some((t: any) => t.Key === 'guardrails:agent'),
     )![0];
-    policies = effectivePolicies(agentStack.template, roleId, exportsOf(templates));
+    policies = effectivePolicies(agentTemplate, roleId, exportsOf(templates));
     production = assembly.getStackByName('Production').template;
     const resolver = new TemplateResolver(production);
     const arnOf = (type: string, attr = 'Arn') => {
@@ -97,5 +100,13 @@ describe('the example app (cdk.json)', () => {
     expect(byType('AWS::DynamoDB::GlobalTable')[0].Replicas[0].DeletionProtectionEnabled).toBe(true);
     expect(byType('AWS::S3::Bucket')[0].VersioningConfiguration.Status).toBe('Enabled');
     expect(byType('AWS::KMS::Key')[0].PendingWindowInDays).toBe(30);
+  });
+});
+
+describe('the example runs with the flags of a fresh `cdk init` app', () => {
+  test('fails when cdk.json differs from the cdk init template in a feature flag', () => {
+    const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
+    expect(cdkJson.context).toEqual(cdkInitContext());
+    expect(cdkJson.context['@aws-cdk/core:defaultCrossStackReferences']).toBe('weak');
   });
 });

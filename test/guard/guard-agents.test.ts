@@ -6,6 +6,7 @@ import { Annotations as AssertAnnotations, Match } from 'aws-cdk-lib/assertions'
 import { App, Aspects, Aws, Fn, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AgentRole } from '../../lib/guard/agent-role';
 import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks';
 import { GUARD_AGENTS_ANNOTATIONS, GuardAgents } from '../../lib/guard/guard-agents';
@@ -13,6 +14,7 @@ import { ProductionScope } from '../../lib/guard/production-scope';
 import { EffectivePolicies, effectivePolicies, exportsOf } from '../support/effective-policies';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION, Template, physicalName } from '../support/template-resolver';
+import { cdkInitContext } from '../verify/cdk-init-context';
 
 interface Built {
   readonly app: App;
@@ -24,7 +26,7 @@ interface Built {
 
 /** A production stack with two tables and a role; `configure` adds the role's grants. */
 function build(roleProps: Partial<iam.RoleProps> = {}, configure: (b: Built) => void = () => undefined): Built {
-  const app = new App();
+  const app = new App({ context: cdkInitContext() });
   const stack = new Stack(app, 'Prod', { env: { account: ACCOUNT, region: REGION } });
   Tags.of(stack).add('environment', 'production');
   const table = (id: string) =>
@@ -136,7 +138,7 @@ describe('GuardAgents changes nothing else', () => {
 
   test('an AgentRole is left exactly as it was', () => {
     const withAgentRole = (aspect: boolean) => {
-      const app = new App();
+      const app = new App({ context: cdkInitContext() });
       const stack = new Stack(app, 'Agent', { env: { account: ACCOUNT, region: REGION } });
       new AgentRole(stack, 'Ops', { agentName: 'ops', assumedBy: new iam.AccountRootPrincipal() });
       if (aspect) Aspects.of(app).add(new GuardAgents());
@@ -234,7 +236,7 @@ describe('GuardAgents finds agents as the pack does', () => {
   });
 
   test('a CfnRole without an iam.Role cannot be guarded: it is reported, and the pack still fails it', () => {
-    const app = new App();
+    const app = new App({ context: cdkInitContext() });
     const stack = new Stack(app, 'L1', { env: { account: ACCOUNT, region: REGION } });
     new iam.CfnRole(stack, 'Raw', {
       assumeRolePolicyDocument: {
@@ -247,5 +249,85 @@ describe('GuardAgents finds agents as the pack does', () => {
     AssertAnnotations.fromStack(stack).hasWarning('/L1/Raw', Match.stringLikeRegexp('cannot guard'));
     expect(new AgentGuardrailsChecks(app).validateScope(app).violations.map((v) => v.ruleName)).toContain('AgentGuardrails-AG1');
     expect(GUARD_AGENTS_ANNOTATIONS.notARole).toBe('cdk-agent-guardrails:guard-agents:l1-role');
+  });
+});
+
+describe('GuardAgents on a role it does not detect (issue 12)', () => {
+  /** A plain role assumed by a person or a runner, with AdministratorAccess: the most common agent role. */
+  const byPeople = (configure: (b: Built) => void = () => undefined) =>
+    build({ ...admin, assumedBy: new iam.AccountRootPrincipal() }, configure);
+
+  test('fails when it is silent: it warns on the role and says it guarded nothing, pointing to agentRoles / agentRolePaths', async () => {
+    // GIVEN a role assumed by the account's people and runners, with AdministratorAccess, and GuardAgents
+    const built = byPeople((b) => Aspects.of(b.app).add(new GuardAgents()));
+    // WHEN the app is synthesized
+    const { policies } = synth(built);
+    // THEN the role is not guarded: it can still delete the production table (IAM's evaluation)
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(built, built.orders), tags: production })).resolves.toBe(
+      'Allowed',
+    );
+    // AND the user is told, on the role and on the stack, with how to name it
+    const annotations = AssertAnnotations.fromStack(built.stack);
+    annotations.hasWarning(
+      '/Prod/Agent',
+      Match.stringLikeRegexp('did not guard Prod/Agent: .*broad write access \\(AdministratorAccess\\).*arn:.*:root.*agentRoles.*agentRolePaths'),
+    );
+    annotations.hasWarning('/Prod', Match.stringLikeRegexp('GuardAgents found no agent role to guard.*agentRoles.*agentRolePaths'));
+  });
+
+  test('named in agentRoles, the same role is guarded: the delete is explicitly denied and no warning remains', async () => {
+    const built = byPeople((b) => Aspects.of(b.app).add(new GuardAgents({ agentRoles: [b.role] })));
+    const { policies } = synth(built);
+    await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: tableArn(built, built.orders), tags: production })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
+    const annotations = AssertAnnotations.fromStack(built.stack);
+    annotations.hasNoWarning('*', Match.stringLikeRegexp('did not guard|found no agent role'));
+  });
+
+  test('a CI runner role (GitHub OIDC) with PowerUserAccess is reported too', () => {
+    const built = build({
+      assumedBy: new iam.WebIdentityPrincipal(`arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('PowerUserAccess')],
+    });
+    Aspects.of(built.app).add(new GuardAgents());
+    synth(built);
+    AssertAnnotations.fromStack(built.stack).hasWarning(
+      '/Prod/Agent',
+      Match.stringLikeRegexp('PowerUserAccess.*token.actions.githubusercontent.com'),
+    );
+  });
+
+  test('no warning for a detected agent, nor for a narrow role assumed by people', () => {
+    const agent = build(admin, (b) => Aspects.of(b.app).add(new GuardAgents()));
+    synth(agent);
+    AssertAnnotations.fromStack(agent.stack).hasNoWarning('*', Match.stringLikeRegexp('did not guard|found no agent role'));
+    const narrow = build({ assumedBy: new iam.AccountRootPrincipal() }, (b) => {
+      b.orders.grantReadData(b.role);
+      new iam.Role(b.stack, 'BedrockAgent', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com') });
+      Aspects.of(b.app).add(new GuardAgents());
+    });
+    synth(narrow);
+    AssertAnnotations.fromStack(narrow.stack).hasNoWarning('*', Match.stringLikeRegexp('did not guard|found no agent role'));
+  });
+});
+
+describe('production-resource discovery compares tag keys as IAM does (issue 12)', () => {
+  test('fails when Environment=Production is missed: the tagged-only guard denies deleting that bucket', async () => {
+    // GIVEN an untagged stack whose bucket is tagged Environment=Production (key capitalised), and a Bedrock agent
+    const app = new App({ context: cdkInitContext() });
+    const stack = new Stack(app, 'Data', { env: { account: ACCOUNT, region: REGION } });
+    const bucket = new s3.Bucket(stack, 'Archive', { bucketName: 'orders-archive' });
+    Tags.of(bucket).add('Environment', 'Production');
+    const role = new iam.Role(stack, 'Agent', { assumedBy: new iam.ServicePrincipal('bedrock.amazonaws.com'), ...admin });
+    // WHEN GuardAgents guards it with the tagged-only scope
+    Aspects.of(app).add(new GuardAgents({ production: ProductionScope.taggedOnly() }));
+    const assembly = app.synth();
+    const template = assembly.getStackByName('Data').template as Template;
+    const policies = effectivePolicies(template, stack.getLogicalId(role.node.defaultChild as iam.CfnRole), {});
+    // THEN s3:DeleteBucket, whose request context carries no bucket tags, is denied on that bucket by its ARN
+    await expect(
+      decide(policies, { action: 's3:DeleteBucket', resource: 'arn:aws:s3:::orders-archive', tags: { Environment: 'Production' } }),
+    ).resolves.toBe('ExplicitlyDenied');
   });
 });

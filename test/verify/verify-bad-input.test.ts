@@ -15,6 +15,8 @@ function expectNoStackTrace(text: string): void {
 
 function taggedAgentApp(configure: (stack: Stack, role: iam.Role) => void = () => undefined): string {
   return synthTo((app) => {
+    // The templates here are broken on purpose: CloudFormation's own validation (a `cdk init` flag) would stop synth first.
+    app.node.setContext('@aws-cdk/core:validateAgainstDefaultRules', false);
     const stack = new Stack(app, 'Ops');
     const role = new iam.Role(stack, 'Bot', { assumedBy: new iam.AccountRootPrincipal() });
     Tags.of(role).add('guardrails:agent', 'bot');
@@ -142,7 +144,9 @@ describe('the command line of verify and export-scp: one parser, clear usage err
   ])('fails with a usage error for %j', async (argv, message) => {
     const run = await cli(...argv);
     expect(run.code).toBe(EXIT.usage);
-    expect(run.stdout).toBe('');
+    // stdout carries results only; with --json, the error as JSON (a pipeline reading stdout sees it)
+    if (argv.includes('--json')) expect(JSON.parse(run.stdout).error.exitCode).toBe(EXIT.usage);
+    else expect(run.stdout).toBe('');
     expect(run.stderr).toContain(message);
     expect(run.stderr).toMatch(/\nfix: /);
     expectNoStackTrace(run.stderr);
@@ -154,5 +158,53 @@ describe('the command line of verify and export-scp: one parser, clear usage err
     const missing = path.join(os.tmpdir(), 'verify-does-not-exist', 'cdk.out');
     const twice = await cli('verify', '--tag-key', 'a', '--tag-key', 'b', missing);
     expect(twice.code).toBe(EXIT.input);
+  });
+
+  test('fails when a file is passed for cdk.out: it says it is a file, not that the directory does not exist', async () => {
+    // GIVEN a file where the cdk.out directory belongs (a new user's `verify package.json`)
+    const file = path.join(__dirname, '..', '..', 'package.json');
+    // WHEN verify is run on it
+    const run = await cli('verify', file);
+    // THEN exit 3 and a message saying what the path is and what to pass
+    expect(run.code).toBe(EXIT.input);
+    expect(run.stderr).toContain(`no cloud assembly at ${file}: it is a file, not a directory`);
+    expect(run.stderr).not.toContain('does not exist');
+    expectNoStackTrace(run.stderr);
+  });
+
+  test('fails when --json errors reach stderr only: they are JSON on stdout too, with the exit code and the fix', async () => {
+    const missing = path.join(os.tmpdir(), 'verify-does-not-exist', 'cdk.out');
+    const run = await cli('verify', missing, '--json');
+    expect(run.code).toBe(EXIT.input);
+    const parsed = JSON.parse(run.stdout);
+    expect(parsed.error).toEqual(expect.objectContaining({ command: 'verify', exitCode: EXIT.input }));
+    expect(parsed.error.message).toContain('the directory does not exist');
+  });
+});
+
+describe('the CLI entry', () => {
+  test('--version, -V and version print the package version and exit 0', async () => {
+    const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+    for (const flag of ['--version', '-V', 'version']) {
+      const run = await cli(flag);
+      expect([flag, run.code, run.stdout]).toEqual([flag, 0, version]);
+    }
+  });
+
+  test('fails when a mistyped command gets no suggestion: "did you mean", the usage, exit 2', async () => {
+    const run = await cli('verfy', 'cdk.out');
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toContain('unknown command "verfy"; did you mean `verify`?');
+    expect(run.stderr).toContain('usage: cdk-agent-guardrails <command> [options]');
+    const far = await cli('deploy');
+    expect(far.stderr).not.toContain('did you mean');
+  });
+
+  test('--help and -h print the usage and exit 0, for the CLI and for verify', async () => {
+    for (const argv of [['--help'], ['-h'], ['verify', '--help'], ['verify', '-h']]) {
+      const run = await cli(...argv);
+      expect([argv, run.code]).toEqual([argv, 0]);
+      expect(run.stdout + run.stderr).toMatch(/usage: cdk-agent-guardrails/);
+    }
   });
 });

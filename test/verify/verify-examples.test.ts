@@ -9,17 +9,22 @@ import { findResources } from '../../lib/verify/model/production-resources';
 import { effectivePolicies, exportsOf, logicalIdOf } from '../support/effective-policies';
 import { decide } from '../support/simulate';
 import { Template } from '../support/template-resolver';
+import { weakReferencesAsExports } from './cdk-init-context';
 import { IncidentStack, cli, synthTo } from './verify-fixtures';
 
+/** The templates of the assembly by stack name, weak cross-stack references (the `cdk init` default) read as exports. */
+function templatesByStack(dir: string): Record<string, Template> {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.template.json'));
+  const read = (f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  return weakReferencesAsExports(Object.fromEntries(files.map((f) => [f.replace(/\.template\.json$/, ''), read(f)])));
+}
+
 function templates(dir: string): Template[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.template.json'))
-    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  return Object.values(templatesByStack(dir));
 }
 
 function template(dir: string, stack: string): Template {
-  return JSON.parse(fs.readFileSync(path.join(dir, `${stack}.template.json`), 'utf8'));
+  return templatesByStack(dir)[stack];
 }
 
 describe('verify on the guarded example app (examples/production-app)', () => {

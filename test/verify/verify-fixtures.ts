@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CliIo, main } from '../../lib/cli/main';
+import { cdkInitContext } from './cdk-init-context';
 
 const created: string[] = [];
 // Temporary assemblies go when the test file is done.
@@ -14,11 +15,11 @@ afterAll(() => {
   for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Synthesizes an app into a fresh temporary cdk.out and returns its directory. */
+/** Synthesizes an app, with the feature flags of a fresh `cdk init` app, into a fresh temporary cdk.out; returns its directory. */
 export function synthTo(build: (app: App) => void, prefix = 'verify-'): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   created.push(outdir);
-  const app = new App({ outdir, context: { 'aws:cdk:enable-path-metadata': true } });
+  const app = new App({ outdir, context: { ...cdkInitContext(), 'aws:cdk:enable-path-metadata': true } });
   build(app);
   app.synth();
   return outdir;

@@ -63,8 +63,12 @@ async function startMissingContextProxy(target: string, policy: unknown): Promis
             const list = `<MissingContextValues>${missing.map((k) => `<member>${k}</member>`).join('')}</MissingContextValues>`;
             // As IAM does: per resource when ResourceArns were given, on the result when the resource is *.
             return hasResources
-              ? `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decision}</EvalDecision>${rest}<MissingContextValues/><ResourceSpecificResults><member><EvalResourceName>${resource}</EvalResourceName><EvalResourceDecision>${decision}</EvalResourceDecision>${list}</member></ResourceSpecificResults></member>`
-              : `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName><EvalDecision>${decision}</EvalDecision>${rest}${list}</member>`;
+              ? `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName>` +
+                  `<EvalDecision>${decision}</EvalDecision>${rest}<MissingContextValues/><ResourceSpecificResults><member>` +
+                  `<EvalResourceName>${resource}</EvalResourceName><EvalResourceDecision>${decision}</EvalResourceDecision>${list}</member>` +
+                  `</ResourceSpecificResults></member>`
+              : `<member><EvalActionName>${action}</EvalActionName><EvalResourceName>${resource}</EvalResourceName>` +
+                  `<EvalDecision>${decision}</EvalDecision>${rest}${list}</member>`;
           },
         );
       }

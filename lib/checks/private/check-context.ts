@@ -9,6 +9,7 @@ import { CannotDecide } from './cannot-decide';
 import { ResolvedStatement, flatten, statementsOf } from '../../guard/private/policy-json';
 import { awsManagedPolicyPath } from '../../shared/aws-managed-policies';
 import { toList } from '../../shared/list';
+import { sameTagKey, tagValuesIgnoringKeyCase } from '../../verify/model/tag-keys';
 
 /** A policy attached to a role, resolved. */
 export interface AttachedPolicy {
@@ -234,22 +235,28 @@ function guardOf(policy: IConstruct | undefined): ProductionGuard | undefined {
   return undefined;
 }
 
-/** The tag's value on the resource (per replica for a global table), else on its stack. */
+/**
+ * The tag's values on the resource (per replica for a global table), else on its stack; `[undefined]` when untagged.
+ * Keys are compared as IAM compares them (ignoring case): keys that differ only in case give one value each, and
+ * the caller counts the resource as production when any of them makes it production.
+ */
 function tagValuesOf(node: CfnResource, tagKey: string): Array<string | undefined> {
-  let stackValue: string | undefined;
-  for (let stack: Stack | undefined = Stack.of(node); stack && stackValue === undefined; stack = stack.nestedStackParent) {
-    stackValue = stack.tags.tagValues()[tagKey];
+  let stackValues: string[] = [];
+  for (let stack: Stack | undefined = Stack.of(node); stack && stackValues.length === 0; stack = stack.nestedStackParent) {
+    stackValues = tagValuesIgnoringKeyCase(stack.tags.tagValues(), tagKey);
   }
+  const orStack = (values: string[]): Array<string | undefined> => (values.length > 0 ? values : stackValues.length > 0 ? stackValues : [undefined]);
   if (node instanceof dynamodb.CfnGlobalTable) {
     // Its tags live on its replicas (TableV2 renders them there).
     const replicas = toList(Stack.of(node).resolve(node.replicas) as Array<{ tags?: Array<{ key: unknown; value: any }> }>);
     if (replicas.length > 0) {
-      return replicas.map((r) => toList(r.tags).find((t) => t.key === tagKey)?.value ?? stackValue);
+      const own = (r: (typeof replicas)[number]) => toList(r.tags).filter((t) => typeof t.key === 'string' && sameTagKey(t.key, tagKey));
+      return replicas.flatMap((r) => orStack(own(r).map((t) => t.value)));
     }
   }
   if (TagManager.isTaggable(node)) {
-    const own = (node as unknown as ITaggable).tags.tagValues()[tagKey];
-    if (own !== undefined) return [own];
+    const own = tagValuesIgnoringKeyCase((node as unknown as ITaggable).tags.tagValues(), tagKey);
+    if (own.length > 0) return own;
   }
-  return [stackValue];
+  return orStack([]);
 }

@@ -9,7 +9,10 @@ import { CheckContext } from '../private/check-context';
  * administrator job functions.
  */
 export const BROAD_AWS_MANAGED_POLICY =
-  /^(AdministratorAccess.*|PowerUserAccess|.*FullAccess.*|.*PowerUser.*|job-function\/(SystemAdministrator|DatabaseAdministrator|NetworkAdministrator))$/;
+  new RegExp(
+    '^(AdministratorAccess.*|PowerUserAccess|.*FullAccess.*|.*PowerUser.*|' +
+      'job-function/(SystemAdministrator|DatabaseAdministrator|NetworkAdministrator))$',
+  );
 
 /** An agent role has no broad AWS managed policy attached. */
 export function agentBroadManagedPolicy(node: CfnResource, ctx: CheckContext): NagRuleResult {

@@ -49,7 +49,26 @@ export interface AgentModel {
 
 /** Tags of a resource, whichever of CloudFormation's two shapes (list of Key/Value, or a map) it uses. */
 export function tagsOf(stack: StackModel, resource: TemplateResource): Record<string, string> {
-  const raw = stack.resolver.resolve(resource.Properties?.Tags);
+  if (resource.Type === 'AWS::DynamoDB::GlobalTable') return replicaTagsOf(stack, resource);
+  return tagList(stack.resolver.resolve(resource.Properties?.Tags));
+}
+
+/**
+ * A global table (TableV2) carries its tags on its replicas: those of the replica in the stack's region, else of
+ * every replica (keys that clash keep the first value; any production value is found by the caller per key case).
+ */
+function replicaTagsOf(stack: StackModel, resource: TemplateResource): Record<string, string> {
+  const replicas = stack.resolver.resolve(resource.Properties?.Replicas);
+  const list = Array.isArray(replicas) ? replicas.filter((r) => r && typeof r === 'object') : [];
+  const here = list.filter((r) => r.Region === stack.env.region);
+  const tags: Record<string, string> = {};
+  for (const replica of here.length > 0 ? here : list) {
+    for (const [k, v] of Object.entries(tagList(replica.Tags))) tags[k] ??= v;
+  }
+  return tags;
+}
+
+function tagList(raw: unknown): Record<string, string> {
   const tags: Record<string, string> = {};
   if (Array.isArray(raw)) {
     for (const t of raw) {

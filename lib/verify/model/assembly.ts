@@ -79,7 +79,13 @@ function environmentOf(artifact: ManifestArtifact): { account?: string; region?:
  */
 export function readAssembly(directory: string): AssemblyModel {
   const root = path.resolve(directory);
-  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+  if (fs.existsSync(root) && !fs.statSync(root).isDirectory()) {
+    throw new GuardrailsError(
+      GuardrailsErrorKind.BAD_ASSEMBLY,
+      `no cloud assembly at ${root}: it is a file, not a directory. Pass the cdk.out directory that \`cdk synth\` writes: verify <cdk.out>.`,
+    );
+  }
+  if (!fs.existsSync(root)) {
     throw new GuardrailsError(
       GuardrailsErrorKind.BAD_ASSEMBLY,
       `no cloud assembly at ${root}: the directory does not exist. Run \`cdk synth\` first, or pass the cdk.out directory: verify <cdk.out>.`,
@@ -93,7 +99,7 @@ export function readAssembly(directory: string): AssemblyModel {
   }
   const imports = new Map<string, unknown>();
   const stacks: StackModel[] = [];
-  readManifest(root, imports, stacks, new Set());
+  readManifest(root, imports, stacks, new Set(), stackOutputs(stacks));
   // Exports are resolved after every stack is known, so that one stack can import from another.
   for (const stack of stacks) {
     for (const output of Object.values(stack.template.Outputs ?? {})) {
@@ -105,7 +111,35 @@ export function readAssembly(directory: string): AssemblyModel {
   return { directory: root, stacks };
 }
 
-function readManifest(directory: string, imports: Map<string, unknown>, stacks: StackModel[], seen: Set<string>): void {
+/** What `Fn::GetStackOutput` reads: the output of a top-level stack of the assembly, resolved by its own resolver. */
+type StackOutputs = (stackName: string, region: string | undefined, output: string) => unknown;
+
+function stackOutputs(stacks: StackModel[]): StackOutputs {
+  const resolving = new Set<string>();
+  return (stackName, region, output) => {
+    const inRegion = (s: StackModel) => region === undefined || s.env.region === region || s.env.region === UNKNOWN_REGION;
+    const producer = stacks.find((s) => s.parent === undefined && s.env.stackName === stackName && inRegion(s));
+    const value = producer?.template.Outputs?.[output]?.Value;
+    if (!producer || value === undefined) return undefined;
+    const key = `${producer.templateFile}|${output}`;
+    // Two stacks that read each other's outputs cannot be deployed; never recurse forever on one.
+    if (resolving.has(key)) return undefined;
+    resolving.add(key);
+    try {
+      return producer.resolver.resolve(value);
+    } finally {
+      resolving.delete(key);
+    }
+  };
+}
+
+function readManifest(
+  directory: string,
+  imports: Map<string, unknown>,
+  stacks: StackModel[],
+  seen: Set<string>,
+  outputs: StackOutputs,
+): void {
   if (seen.has(directory)) return;
   seen.add(directory);
   const manifestFile = path.join(directory, 'manifest.json');
@@ -120,7 +154,7 @@ function readManifest(directory: string, imports: Map<string, unknown>, stacks: 
     if (artifact.type === 'cdk:cloud-assembly') {
       const nested = artifact.properties?.directoryName;
       if (typeof nested === 'string') {
-        readManifest(path.join(directory, nested), imports, stacks, seen);
+        readManifest(path.join(directory, nested), imports, stacks, seen, outputs);
       }
       continue;
     }
@@ -142,7 +176,7 @@ function readManifest(directory: string, imports: Map<string, unknown>, stacks: 
     addStack(
       { displayName: artifact.displayName ?? stackName, env, accountKnown: account !== undefined, template, tags, templateFile: file },
       directory,
-      imports,
+      { imports, outputs },
       stacks,
       undefined,
     );
@@ -185,13 +219,20 @@ function nestedTemplateFile(directory: string, resolver: TemplateResolver, resou
   return hash ? assetFiles(directory).get(hash) : undefined;
 }
 
+/** A nested stack's name as the user wrote it: its construct id, without CDK's `.NestedStack` suffix. */
+function nestedDisplayName(resource: TemplateResource, logicalId: string): string {
+  const id = resource.Metadata?.['aws:cdk:path']?.split('/').slice(-2, -1)[0] ?? logicalId;
+  return String(id).replace(/\.NestedStack$/, '');
+}
+
 function addStack(
   seed: StackSeed,
   directory: string,
-  imports: Map<string, unknown>,
+  links: { imports: Map<string, unknown>; outputs: StackOutputs },
   stacks: StackModel[],
   parent: { model: StackModel; parameters: () => Record<string, unknown> } | undefined,
 ): StackModel {
+  const imports = links.imports;
   const children = new Map<string, StackModel>();
   let parameters: Record<string, unknown> | undefined;
   const resolver = new TemplateResolver(seed.env, seed.template, {
@@ -205,6 +246,7 @@ function addStack(
       const value = child?.template.Outputs?.[output]?.Value;
       return child && value !== undefined ? child.resolver.resolve(value) : `unresolved:nested output ${logicalId}.${output}`;
     },
+    stackOutput: links.outputs,
   });
   const model: StackModel = { ...seed, resolver, parent: parent?.model };
   stacks.push(model);
@@ -217,7 +259,7 @@ function addStack(
     const nestedName = `${seed.env.stackName}-${logicalId}`;
     const child = addStack(
       {
-        displayName: `${seed.displayName}/${String(resource.Metadata?.['aws:cdk:path']?.split('/').slice(-2, -1)[0] ?? logicalId).replace(/\.NestedStack$/, '')}`,
+        displayName: `${seed.displayName}/${nestedDisplayName(resource, logicalId)}`,
         env: { ...seed.env, stackName: nestedName },
         accountKnown: seed.accountKnown,
         template,
@@ -225,7 +267,7 @@ function addStack(
         templateFile: file,
       },
       directory,
-      imports,
+      links,
       stacks,
       {
         model,

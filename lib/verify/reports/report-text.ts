@@ -73,6 +73,35 @@ function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
+/** Shortened in the middle: construct paths differ at their end as often as at their start. */
+function truncateMiddle(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const head = Math.ceil((width - 1) / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`;
+}
+
+/**
+ * The cells of a name column (agents, resources), fitted to `width` so that two different names never print
+ * the same: shortened in the middle, then by their end, then numbered.
+ */
+function fitNames(names: string[], width: number): Map<string, string> {
+  const distinct = [...new Set(names)];
+  const fitted = new Map(distinct.map((n) => [n, truncateMiddle(n, width)]));
+  const clashes = () => {
+    const seen = new Map<string, number>();
+    for (const v of fitted.values()) seen.set(v, (seen.get(v) ?? 0) + 1);
+    return distinct.filter((n) => (seen.get(fitted.get(n)!) ?? 0) > 1);
+  };
+  for (const n of clashes()) fitted.set(n, n.length <= width ? n : `…${n.slice(n.length - (width - 1))}`);
+  let i = 0;
+  for (const n of clashes()) {
+    if (n.length <= width) continue;
+    const tag = `#${++i}`;
+    fitted.set(n, `${truncateMiddle(n, width - tag.length)}${tag}`);
+  }
+  return fitted;
+}
+
 function verdictLine(report: VerifyReport): string {
   const s = report.summary;
   if (s.clean) {
@@ -93,9 +122,12 @@ export function renderTerminal(report: VerifyReport, width = 200): string[] {
   const rows = [HEADER, ...blastRadiusRows(report)];
   const limits = [24, 40, 9, Math.max(30, width - 24 - 40 - 9 - 44 - 8), 44];
   const widths = HEADER.map((_h, i) => Math.min(limits[i], Math.max(...rows.map((r) => r[i].length))));
+  // The AGENT and RESOURCE columns: two different names never print the same text.
+  const names = [0, 1].map((col) => fitNames(rows.slice(1).map((r) => r[col]), widths[col]));
+  const fit = (c: string, i: number) => (i < 2 && names[i].has(c) ? names[i].get(c)! : truncate(c, widths[i]));
   const line = (r: string[]) =>
     r
-      .map((c, i) => truncate(c, widths[i]).padEnd(widths[i]))
+      .map((c, i) => fit(c, i).padEnd(widths[i]))
       .join('  ')
       .trimEnd();
   const out = [
