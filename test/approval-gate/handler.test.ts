@@ -378,10 +378,12 @@ describe('concurrent decisions on one request (real DynamoDB conditional writes 
       },
     });
     const results = await Promise.all(approvers.map((a) => handler(event(sessionOf(a, 's'), 'POST', `/requests/${id}/approve`, { digest: DIGEST }))));
-    expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1);
     expect(delivered).toBe(1);
     const final = (await ledger.getRequest(id))!;
     expect(final.status).toBe('APPROVED');
+    // AND every reply is true: the approvers counted heard 202 (still pending then) or 200 (approved), the others 409
+    results.forEach((r, i) => expect(final.approvals.includes(approvers[i]) ? [200, 202] : [409]).toContain(r.statusCode));
+    expect(results.filter((r) => r.statusCode === 200).every((r) => JSON.parse(r.body).status === 'APPROVED')).toBe(true);
     // every approval attempt is recorded as a decision item
     expect((await ledger.records(id)).filter((r) => String(r.record).startsWith('DECISION#'))).toHaveLength(10);
   });

@@ -29,6 +29,8 @@ export interface LocalAws {
   readonly waiters: Map<string, Waiter>;
   /** Messages published to SNS. */
   readonly published: Array<{ TopicArn: string; Subject?: string; Message: string }>;
+  /** The local servers, for a fault proxy to stand in front of. */
+  readonly endpoints: { readonly dynamodb: string; readonly sfn: string; readonly sns: string };
   createLedger(tableName: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -52,6 +54,8 @@ export function stateError(name: string, cause: string): Error {
   error.name = name;
   return error;
 }
+
+export { CLIENT as LOCAL_CLIENT };
 
 export async function startLocalAws(): Promise<LocalAws> {
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -103,6 +107,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     sns: new SNSClient({ ...CLIENT, endpoint: snsEndpoint }),
     waiters,
     published,
+    endpoints: { dynamodb: dynamoEndpoint, sfn: sfnEndpoint, sns: snsEndpoint },
     async createLedger(tableName: string) {
       await dynamodb.send(
         new CreateTableCommand({

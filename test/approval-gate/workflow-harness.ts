@@ -6,7 +6,8 @@
  * (through the local Step Functions endpoint), and the executor states record the exact API call
  * instead of calling AWS.
  */
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { StateMachine } from './local-stepfunctions';
 import { createApprovalHandler, createNotifier, FunctionUrlEvent, HttpResult } from '../../lib/approval-gate/runtime';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
@@ -27,6 +28,28 @@ export interface RunningRequest {
   readonly result: Promise<unknown>;
 }
 
+/** Clients to use instead of the direct ones, e.g. through a fault proxy (SDK retries left on). */
+export interface HarnessClients {
+  /** What the workflow's DynamoDB tasks, the notifier and the approval handler send through. */
+  readonly dynamodb?: DynamoDBClient;
+  /** What the approval handler sends task tokens through. */
+  readonly sfn?: SFNClient;
+  /** How long the handler waits for the ledger after "task timed out" (short in tests). */
+  readonly settle?: { attempts: number; intervalMs: number };
+  /** Retry intervals of the workflow's Retry fields, in ms (the synthesized ones are seconds). */
+  readonly retryIntervalMs?: number;
+}
+
+/**
+ * A DynamoDB error as a Step Functions DynamoDB task raises it: `DynamoDB.<exception>`, which the
+ * workflow's Retry and Catch match on.
+ */
+function taskError(e: unknown): Error {
+  const error = new Error((e as Error).message);
+  error.name = `DynamoDB.${(e as Error).name}`;
+  return error;
+}
+
 export class WorkflowHarness {
   public readonly performed: PerformedCall[] = [];
   public readonly ledger: ApprovalLedger;
@@ -41,15 +64,17 @@ export class WorkflowHarness {
     private readonly aws: LocalAws,
     private readonly gate: SynthesizedGate,
     private readonly definition: any = gate.definition,
+    private readonly clients: HarnessClients = {},
   ) {
     this.tableName = definition.States[APPROVAL_STATES.recordRequest].Parameters.TableName;
-    this.ledger = new ApprovalLedger(aws.dynamodb, this.tableName);
+    this.ledger = new ApprovalLedger(clients.dynamodb ?? aws.dynamodb, this.tableName);
     // The handler is configured from the synthesized template's environment, as in Lambda.
     const env = environmentOf(gate.template, gate.ids.handler);
     if (env.LEDGER_TABLE !== this.tableName) throw new Error(`handler ledger ${env.LEDGER_TABLE} is not the workflow's ${this.tableName}`);
     this.approvalHandler = createApprovalHandler({
       ledger: this.ledger,
-      sfn: aws.sfn,
+      sfn: clients.sfn ?? aws.sfn,
+      settle: clients.settle ?? { attempts: 4, intervalMs: 100 },
       approvers: JSON.parse(env.APPROVERS),
       requiredApprovals: Number(env.REQUIRED_APPROVALS),
       operations: JSON.parse(env.OPERATIONS),
@@ -83,7 +108,12 @@ export class WorkflowHarness {
       waitingReject = reject;
     });
     const dynamo = async (input: any, command: 'put' | 'update') => {
-      await this.aws.dynamodb.send(command === 'put' ? new PutItemCommand(input) : new UpdateItemCommand(input));
+      try {
+        const client = this.clients.dynamodb ?? this.aws.dynamodb;
+        await (command === 'put' ? client.send(new PutItemCommand(input)) : client.send(new UpdateItemCommand(input)));
+      } catch (e) {
+        throw taskError(e);
+      }
       return {};
     };
     const overrides: Record<string, (input: any) => Promise<any>> = {
@@ -114,8 +144,14 @@ export class WorkflowHarness {
       }
     }
     const machine = new StateMachine(this.definition);
+    const retryIntervalOverrides: Record<string, number> = {};
+    if (this.clients.retryIntervalMs !== undefined) {
+      for (const [name, state] of Object.entries<any>(this.definition.States)) {
+        if (state.Retry) retryIntervalOverrides[name] = this.clients.retryIntervalMs;
+      }
+    }
     const execution = machine.run(input, {
-      overrides: { taskResourceLocalHandlers: overrides },
+      overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
       context: {
         Execution: {
           Id: `arn:aws:states:us-east-1:123456789012:execution:gate:${requestId}`,

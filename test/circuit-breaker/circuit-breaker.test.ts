@@ -389,9 +389,11 @@ describe('the bundled handler', () => {
     try {
       const tableName = await createTable(servers.clients.dynamodb);
       const agent = watched(servers.iam, 'bundled', { maxDestructiveCalls: 1 });
+      // Two distinct calls: a redelivery of one event (same id) counts once.
       const event = JSON.stringify(cloudTrailEvent({ roleArn: agent.roleArn }));
-      const script = `const h = require(${JSON.stringify(file)}).handler; const e = ${event};
-        (async () => { const a = await h(e); const b = await h(e); console.log(JSON.stringify([a.outcome, b.outcome])); })()
+      const second = JSON.stringify(cloudTrailEvent({ roleArn: agent.roleArn }));
+      const script = `const h = require(${JSON.stringify(file)}).handler; const e = ${event}; const f = ${second};
+        (async () => { const a = await h(e); const b = await h(f); console.log(JSON.stringify([a.outcome, b.outcome])); })()
           .catch((err) => { console.error(err); process.exit(1); });`;
       const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
         env: {

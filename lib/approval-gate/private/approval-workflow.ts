@@ -20,6 +20,8 @@ export const APPROVAL_STATES = {
   recordRequest: 'RecordRequest',
   wait: 'NotifyApproversAndWait',
   checkDecision: 'CheckDecision',
+  checkQuorum: 'CheckQuorumInLedger',
+  recordQuorumNotMet: 'RecordQuorumNotMet',
   perform: 'ChooseOperation',
   execute: (op: ValidatedOperation) => `Perform ${op.iamAction}`,
   recordExecuted: 'RecordExecuted',
@@ -69,8 +71,9 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
       },
       resultPath: sfn.JsonPath.DISCARD,
     });
-    // Recording is idempotent; retry so that the record survives a throttle.
-    task.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(2) });
+    // Recording is idempotent; retry for about a minute so that the record survives throttling and
+    // a brief outage (a request whose outcome is never written would look pending to approvers).
+    task.addRetry({ errors: ['States.ALL'], maxAttempts: 6, interval: Duration.seconds(1), backoffRate: 2 });
     return task.next(next);
   };
   const fail = (id: string, error: string, cause: string) => new sfn.Fail(scope, id, { stateName: id, error, cause });
@@ -110,6 +113,12 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
     'EXECUTION_FAILED',
     '$.error',
     fail('ExecutionFailed', 'ExecutionFailed', 'The approved operation failed; the error is in the ledger.'),
+  );
+  const failQuorum = recordOutcome(
+    S.recordQuorumNotMet,
+    'QUORUM_NOT_MET',
+    '$.error',
+    fail('QuorumNotMet', 'QuorumNotMet', 'The ledger does not hold an approval of this digest by enough approvers. Nothing was performed.'),
   );
   const succeeded = recordOutcome(S.recordExecuted, 'EXECUTED', '$.result', new sfn.Succeed(scope, 'Performed', { stateName: 'Performed' }));
 
@@ -191,10 +200,15 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
       executionArn: str('$$.Execution.Id'),
       requestedAt: str('$$.Execution.StartTime'),
     },
-    // A request is recorded once; an execution name is never reused for another request.
-    conditionExpression: 'attribute_not_exists(requestId)',
+    // A request is recorded once; an execution name is never reused for another request. The
+    // second branch lets a retry whose first attempt applied (answer lost) succeed: same execution,
+    // not yet waiting (no token), so nothing recorded since is overwritten.
+    conditionExpression: 'attribute_not_exists(requestId) OR (executionArn = :self AND attribute_not_exists(taskToken))',
+    expressionAttributeValues: { ':self': str('$$.Execution.Id') },
     resultPath: sfn.JsonPath.DISCARD,
   });
+  noRetryOnCondition(recordRequest);
+  recordRequest.addCatch(failError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   // 3. Notify and wait for the decision, at most the timeout.
   const wait = new tasks.LambdaInvoke(scope, S.wait, {
@@ -220,6 +234,29 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
     );
   }
   perform.otherwise(failError);
+  // 5. Whoever sent the token, the ledger is the authority: it must record this request as APPROVED,
+  // for this digest, by at least the required number of distinct approvers, and not closed. The
+  // handler's checks alone would let a token sent by another path perform with one approver.
+  // The update only marks acceptance (idempotent), so a retried write cannot fail its own condition.
+  const checkQuorum = new tasks.DynamoUpdateItem(scope, S.checkQuorum, {
+    stateName: S.checkQuorum,
+    table: props.ledger,
+    key,
+    updateExpression: 'SET acceptedAt = if_not_exists(acceptedAt, :t)',
+    conditionExpression: '#s = :approved AND digest = :digest AND size(approvals) >= :n AND attribute_not_exists(outcome)',
+    expressionAttributeNames: { '#s': 'status' },
+    expressionAttributeValues: {
+      ':approved': tasks.DynamoAttributeValue.fromString('APPROVED'),
+      ':digest': str('$.digest'),
+      ':n': tasks.DynamoAttributeValue.fromNumber(props.requiredApprovals),
+      ':t': str('$$.State.EnteredTime'),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  noRetryOnCondition(checkQuorum);
+  checkQuorum.addCatch(failQuorum, { errors: [CONDITION_FAILED], resultPath: '$.error' });
+  checkQuorum.addCatch(failError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  checkQuorum.next(perform);
   const checkDecision = new sfn.Choice(scope, S.checkDecision, { stateName: S.checkDecision })
     .when(
       sfn.Condition.and(
@@ -234,7 +271,7 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
             sfn.Condition.stringEquals('$.decision.decision', 'APPROVED'),
             sfn.Condition.stringEqualsJsonPath('$.decision.digest', '$.digest'),
           ),
-          perform,
+          checkQuorum,
         )
         .otherwise(failMismatch),
     )
@@ -243,6 +280,18 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   const canonicalize = canonicalizeState(scope);
   canonicalize.next(digest).next(recordRequest).next(wait).next(checkDecision);
   return checkFields;
+}
+
+/** The error a Step Functions DynamoDB task raises when its condition fails. */
+const CONDITION_FAILED = 'DynamoDB.ConditionalCheckFailedException';
+
+/**
+ * A failed condition is an answer, not a fault: never retried (Step Functions uses the first
+ * retrier that matches). Everything else (throttling, 5xx, an outage) is retried with backoff.
+ */
+function noRetryOnCondition(task: sfn.TaskStateBase): void {
+  task.addRetry({ errors: [CONDITION_FAILED], maxAttempts: 0 });
+  task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 6, interval: Duration.seconds(1), backoffRate: 2 });
 }
 
 /** StringMatches: `*` is the only wildcard; a literal backslash or star would need escaping, ARNs have neither outside patterns. */

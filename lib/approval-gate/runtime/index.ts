@@ -5,6 +5,7 @@
  * from `requestContext.authorizer.iam` and never from the body. `notify` is invoked by the workflow
  * (waitForTaskToken): it stores the task token in the ledger and tells the approvers.
  */
+import { randomUUID } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -21,6 +22,11 @@ export interface ApprovalConfig {
   readonly requiredApprovals: number;
   /** The gated operations with their resources and parameter bindings; nothing else can be approved. */
   readonly operations: BoundOperation[];
+  /**
+   * How long to wait for the ledger to show that the workflow took a decision, when Step Functions
+   * answers that it no longer waits for the token (our own earlier attempt may have been accepted).
+   */
+  readonly settle?: { readonly attempts: number; readonly intervalMs: number };
 }
 
 export interface NotifyConfig {
@@ -156,9 +162,6 @@ async function precheck(config: ApprovalConfig, request: LedgerRequest, caller: 
   if (requestDigest(request.canonical) !== request.digest) {
     return refuse(config, request, caller, 409, 'the ledger record does not match its digest; refusing to decide');
   }
-  if (request.status !== 'PENDING' || request.outcome) {
-    return reply(409, { error: `request ${request.requestId} is already ${request.outcome ?? request.status}` });
-  }
   if (!request.taskToken) {
     return reply(409, { error: `request ${request.requestId} is not yet waiting for a decision; try again shortly` });
   }
@@ -168,6 +171,10 @@ async function precheck(config: ApprovalConfig, request: LedgerRequest, caller: 
 async function approve(config: ApprovalConfig, request: LedgerRequest, caller: CallerIdentity, body: Record<string, unknown>): Promise<HttpResult> {
   const pre = await precheck(config, request, caller);
   if (pre) return pre;
+  // A decided request is not decided again: its recorded decision is delivered if it is not yet.
+  if (request.status !== 'PENDING' || request.outcome) {
+    return settleDecided(config, request, caller, 'APPROVE', request.approvals.includes(caller.principal));
+  }
   if (typeof body.digest !== 'string' || body.digest !== request.digest) {
     return refuse(
       config,
@@ -184,93 +191,172 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
     return refuse(config, request, caller, 409, `resource mismatch: ${binding.refusal}; refusing to approve (reject the request)`);
   }
   const required = Math.max(config.requiredApprovals, request.requiredApprovals);
-  if (!(await config.ledger.recordApproval(request.requestId, caller.principal, caller.arn, request.digest))) {
+  // One token per call: every write of this call can be told from an earlier call's after a retry.
+  const token = randomUUID();
+  const recording = await config.ledger.recordApproval(request.requestId, caller.principal, caller.arn, request.digest, token);
+  if (recording === 'already-recorded' && request.approvals.includes(caller.principal)) {
     return reply(409, {
       error: `${caller.principal} has already approved request ${request.requestId}; approvals are counted per distinct approver`,
     });
   }
-  const updated = await config.ledger.addApprover(request.requestId, caller.principal);
-  if (!updated) return tooLate(config, request, caller, 'APPROVE');
-  if (updated.approvals.length < required) {
-    return reply(202, { requestId: request.requestId, status: 'PENDING', approvals: updated.approvals.length, requiredApprovals: required });
+  // Also reached when an earlier call of this approver recorded the approval but failed before
+  // counting it: adding to the set is idempotent, so the approval is counted exactly once.
+  const added = await config.ledger.addApprover(request.requestId, caller.principal);
+  if (!added.request || !added.counted) return settleDecided(config, added.request ?? request, caller, 'APPROVE');
+  let current = added.request;
+  if (current.status === 'PENDING' && !current.outcome) {
+    if (current.approvals.length < required) {
+      return reply(202, { requestId: request.requestId, status: 'PENDING', approvals: current.approvals.length, requiredApprovals: required });
+    }
+    const decided = await config.ledger.decide(request.requestId, 'APPROVED', caller.principal, required, token);
+    if (!decided) return reply(404, { error: `no request ${request.requestId}` });
+    current = decided.request;
   }
-  const decided = await config.ledger.decide(request.requestId, 'APPROVED', caller.principal, required);
-  if (!decided) return tooLate(config, request, caller, 'APPROVE');
-  return deliver(
-    config,
-    decided,
-    () =>
-      new SendTaskSuccessCommand({
-        taskToken: decided.taskToken!,
-        output: JSON.stringify({ decision: 'APPROVED', digest: decided.digest, approvers: decided.approvals }),
-      }),
-  );
+  return settleDecided(config, current, caller, 'APPROVE', true);
 }
 
 async function reject(config: ApprovalConfig, request: LedgerRequest, caller: CallerIdentity, body: Record<string, unknown>): Promise<HttpResult> {
   const pre = await precheck(config, request, caller);
   if (pre) return pre;
+  if (request.status !== 'PENDING' || request.outcome) return settleDecided(config, request, caller, 'REJECT');
   const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
   if (reason.length === 0) return reply(400, { error: 'a rejection needs a reason' });
-  const decided = await config.ledger.decide(request.requestId, 'REJECTED', caller.principal, 0, reason.slice(0, 1000));
-  if (!decided) return tooLate(config, request, caller, 'REJECT', reason);
-  return deliver(
-    config,
-    decided,
-    () =>
-      new SendTaskFailureCommand({
-        taskToken: decided.taskToken!,
-        error: REJECTED_ERROR,
-        cause: JSON.stringify({ rejectedBy: caller.principal, reason: reason.slice(0, 1000) }),
-      }),
-  );
+  const decided = await config.ledger.decide(request.requestId, 'REJECTED', caller.principal, 0, randomUUID(), reason.slice(0, 1000));
+  if (!decided) return reply(404, { error: `no request ${request.requestId}` });
+  return settleDecided(config, decided.request, caller, 'REJECT', undefined, reason);
 }
 
-/** A decision that lost the race to another one: recorded, never applied. */
-async function tooLate(
+/**
+ * Answers for a request whose decision is recorded (or that is over), and delivers a recorded
+ * decision the workflow has not yet received: the next approver call thereby redelivers what a
+ * throttled or failed delivery left behind. Every reply says what the ledger shows, nothing more.
+ */
+async function settleDecided(
   config: ApprovalConfig,
-  request: LedgerRequest,
+  current: LedgerRequest,
   caller: CallerIdentity,
-  decision: string,
+  decision: 'APPROVE' | 'REJECT',
+  counted?: boolean,
   reason?: string,
 ): Promise<HttpResult> {
-  await config.ledger.appendEvent(request.requestId, {
+  const own =
+    (decision === 'APPROVE' && current.status === 'APPROVED' && counted === true) || (decision === 'REJECT' && current.status === 'REJECTED');
+  if (current.status === 'PENDING' && !current.outcome) {
+    // Not decided and yet our write did not apply: nothing counted; say so.
+    return reply(503, { error: `request ${current.requestId} is still pending and your ${decision.toLowerCase()} did not count; try again` });
+  }
+  let result: HttpResult;
+  if (current.outcome || current.acceptedAt || current.deliveredAt) {
+    result = reply(own ? 200 : 409, stateOf(current));
+  } else {
+    result = await deliver(config, current);
+  }
+  if (own) return result;
+  await config.ledger.appendEvent(current.requestId, {
     event: 'TOO_LATE',
     decision,
     principal: caller.principal,
     callerArn: caller.arn,
     ...(reason ? { reason } : {}),
   });
-  const now = await config.ledger.getRequest(request.requestId);
+  const over = current.outcome ? `ended: ${current.outcome}` : `${current.status} by ${current.decidedBy ?? 'unknown'}`;
   return reply(409, {
-    error:
-      `request ${request.requestId} was decided meanwhile (${now?.status ?? 'unknown'}); your ${decision.toLowerCase()} is recorded but did ` +
-      `not count`,
+    error: `request ${current.requestId} is already ${over}; your ${decision.toLowerCase()} is recorded but did not count`,
+    state: JSON.parse(result.body),
   });
 }
 
-/** Hands the decision to the waiting workflow; a failure to deliver is recorded, and means "not done". */
-async function deliver(
-  config: ApprovalConfig,
-  decided: LedgerRequest,
-  command: () => SendTaskSuccessCommand | SendTaskFailureCommand,
-): Promise<HttpResult> {
+/** What the ledger says about a decided request, for replies. */
+function stateOf(r: LedgerRequest): Record<string, unknown> {
+  const delivery = r.outcome
+    ? `the request is over: ${r.outcome}`
+    : r.acceptedAt
+      ? 'the workflow accepted the decision and checked it against the ledger'
+      : r.deliveredAt
+        ? 'the decision was delivered to the workflow, which checks it against the ledger before acting'
+        : 'the decision is recorded and not yet delivered';
+  return { requestId: r.requestId, status: r.status, ...(r.outcome ? { outcome: r.outcome } : {}), approvers: r.approvals, delivery };
+}
+
+/** Step Functions' answers for a token it no longer waits on: accepted earlier, timed out or stopped. */
+const TOKEN_GONE = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Hands the recorded decision to the waiting workflow. The SDK retries: when a first attempt was
+ * accepted but its answer lost, the retry hears "task timed out", so that answer is checked against
+ * the ledger before anything is said. Any other failure leaves the decision recorded for redelivery.
+ */
+async function deliver(config: ApprovalConfig, decided: LedgerRequest): Promise<HttpResult> {
+  const command =
+    decided.status === 'APPROVED'
+      ? new SendTaskSuccessCommand({
+        taskToken: decided.taskToken!,
+        output: JSON.stringify({ decision: 'APPROVED', digest: decided.digest, approvers: decided.approvals }),
+      })
+      : new SendTaskFailureCommand({
+        taskToken: decided.taskToken!,
+        error: REJECTED_ERROR,
+        cause: JSON.stringify({ rejectedBy: decided.decidedBy, reason: decided.rejectReason ?? '' }),
+      });
   try {
-    await config.sfn.send(command() as any);
+    await config.sfn.send(command as any);
   } catch (e) {
-    await config.ledger.appendEvent(decided.requestId, { event: 'DELIVERY_FAILED', decision: decided.status, error: (e as Error).name ?? 'Error' });
+    const name = (e as Error).name ?? 'Error';
+    if (!TOKEN_GONE.has(name)) {
+      // Throttled, 5xx or unreachable after the SDK's retries: the workflow may still be waiting.
+      await config.ledger.appendEvent(decided.requestId, { event: 'DELIVERY_PENDING', decision: decided.status, error: name });
+      return reply(503, {
+        error:
+          `the decision ${decided.status} is recorded but its delivery to the workflow is not confirmed (${name}); call approve or reject ` +
+          'again to redeliver it (the sweep redelivers it too). Nothing is performed unless the workflow accepts it before its timeout; ' +
+          '`approvals show` tells the outcome',
+        status: decided.status,
+      });
+    }
+    const settled = await settledState(config, decided.requestId);
+    if (settled && (settled.outcome || settled.acceptedAt || settled.deliveredAt)) return reply(200, stateOf(settled));
+    // Not accepted: close it so that the workflow's own check can never accept it later.
+    const closed = await config.ledger.closeUndeliverable(decided.requestId, `the workflow no longer waits for the decision (${name})`);
+    if (closed && closed.outcome !== 'UNDELIVERABLE') return reply(200, stateOf(closed));
+    await config.ledger.appendEvent(decided.requestId, { event: 'DELIVERY_FAILED', decision: decided.status, error: name });
     return reply(502, {
       error:
-        `the decision was recorded but the workflow did not accept it (${(e as Error).name}); the request has most likely timed out and ` +
-        `nothing will be performed`,
+        `the decision was recorded but the workflow no longer waits for it (${name}) and never accepted it: the request has timed out ` +
+        'or was stopped, it is closed as UNDELIVERABLE and nothing will be performed',
     });
+  }
+  try {
+    await config.ledger.markDelivered(decided.requestId);
+  } catch {
+    // Delivered all the same; the mark only spares redeliveries, which Step Functions refuses harmlessly.
   }
   await config.ledger.appendEvent(decided.requestId, {
     event: decided.status,
     principal: decided.decidedBy ?? '',
     approvers: decided.approvals.join(','),
   });
-  return reply(200, { requestId: decided.requestId, status: decided.status, approvers: decided.approvals });
+  return reply(200, stateOf({ ...decided, deliveredAt: new Date().toISOString() }));
+
+  async function settledState(c: ApprovalConfig, requestId: string): Promise<LedgerRequest | undefined> {
+    const { attempts, intervalMs } = c.settle ?? { attempts: 6, intervalMs: 500 };
+    let now = await c.ledger.getRequest(requestId);
+    for (let i = 1; i < attempts && now && !now.outcome && !now.acceptedAt && !now.deliveredAt; i++) {
+      await sleep(intervalMs);
+      now = await c.ledger.getRequest(requestId);
+    }
+    return now;
+  }
+}
+
+/** Redelivers every recorded decision the workflow has not received (run on a schedule). */
+export async function redeliverDecisions(config: ApprovalConfig): Promise<Array<{ requestId: string; statusCode: number }>> {
+  const out: Array<{ requestId: string; statusCode: number }> = [];
+  for (const request of await config.ledger.listUndelivered()) {
+    out.push({ requestId: request.requestId, statusCode: (await deliver(config, request)).statusCode });
+  }
+  return out;
 }
 
 /** Builds the notifier the workflow invokes with its task token. */
@@ -344,6 +430,17 @@ export async function handler(event: FunctionUrlEvent): Promise<HttpResult> {
     operations: parseOperations(),
   });
   return approvalHandler(event);
+}
+
+/** The scheduled sweep: redelivers recorded decisions that a failed delivery left behind. */
+export async function sweep(): Promise<Array<{ requestId: string; statusCode: number }>> {
+  return redeliverDecisions({
+    ledger: ledgerFromEnv(),
+    sfn: new SFNClient({}),
+    approvers: JSON.parse(process.env.APPROVERS ?? '[]'),
+    requiredApprovals: Number(process.env.REQUIRED_APPROVALS),
+    operations: parseOperations(),
+  });
 }
 
 export async function notify(event: { taskToken?: string; requestId?: string }): Promise<void> {

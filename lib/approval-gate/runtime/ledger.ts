@@ -39,6 +39,21 @@ export interface LedgerRequest {
   readonly decidedBy?: string;
   readonly rejectReason?: string;
   readonly taskToken?: string;
+  /** Set by the workflow once it accepted the decision and checked the quorum against this record. */
+  readonly acceptedAt?: string;
+  /** Set once Step Functions confirmed the delivery of the decision. */
+  readonly deliveredAt?: string;
+  /** The idempotency token of the call that decided (read back after a retried write). */
+  readonly decisionToken?: string;
+}
+
+/** What recording one approver's approval did. */
+export type ApprovalRecording = 'recorded' | 'already-recorded';
+
+/** A decision write and whether this call's write is the one that decided. */
+export interface DecideResult {
+  readonly request: LedgerRequest;
+  readonly ours: boolean;
 }
 
 export interface LedgerRecord {
@@ -140,8 +155,10 @@ export class ApprovalLedger {
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
+      // The SDK retries a write whose answer was lost; its retry then fails the condition although
+      // the first attempt stored this very token. Only a different (or no) token is a refusal.
+      return (await this.getRequest(requestId))?.taskToken === taskToken;
     }
   }
 
@@ -149,36 +166,53 @@ export class ApprovalLedger {
   public async appendEvent(requestId: string, event: Record<string, string>): Promise<void> {
     const item: Record<string, AttributeValue> = { requestId: s(requestId), record: s(RECORD.event()), at: s(new Date().toISOString()) };
     for (const [k, v] of Object.entries(event)) item[k] = s(v);
-    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(requestId)' }));
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(requestId)' }));
+    } catch (e) {
+      // The key is unique to this call: a failed condition means the SDK's retry found our own
+      // first attempt, which applied although its answer was lost.
+      if (!isConditionFailure(e)) throw e;
+    }
   }
 
-  /** Records one approver's approval; false when this approver has already approved this request. */
-  public async recordApproval(requestId: string, principal: string, arn: string, digest: string): Promise<boolean> {
+  /**
+   * Records one approver's approval, once per approver. `token` is unique to the call: when the
+   * condition fails the item is read back, and our own token means the SDK retried a write that had
+   * applied (recorded by this call), another token means this approver approved before.
+   */
+  public async recordApproval(requestId: string, principal: string, arn: string, digest: string, token: string): Promise<ApprovalRecording> {
+    const key = { requestId: s(requestId), record: s(RECORD.decision(principal)) };
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            requestId: s(requestId),
-            record: s(RECORD.decision(principal)),
+            ...key,
             decision: s('APPROVE'),
             principal: s(principal),
             callerArn: s(arn),
             digest: s(digest),
+            token: s(token),
             at: s(new Date().toISOString()),
           },
           ConditionExpression: 'attribute_not_exists(requestId)',
         }),
       );
-      return true;
+      return 'recorded';
     } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
+      const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      return out.Item?.token?.S === token ? 'recorded' : 'already-recorded';
     }
   }
 
-  /** Adds the approver to the request's set while it is still pending; undefined when it was decided meanwhile. */
-  public async addApprover(requestId: string, principal: string): Promise<LedgerRequest | undefined> {
+  /**
+   * Adds the approver to the request's set while it is still pending. Adding to a set is idempotent,
+   * so a retry is harmless; when the condition fails, the record is read back and the approval
+   * counted if the set holds the approver (our first attempt applied before a decision). Returns
+   * the request and whether the approver is counted in it.
+   */
+  public async addApprover(requestId: string, principal: string): Promise<{ request: LedgerRequest | undefined; counted: boolean }> {
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
@@ -191,25 +225,37 @@ export class ApprovalLedger {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return toRequest(out.Attributes!);
+      return { request: toRequest(out.Attributes!), counted: true };
     } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
+      const now = await this.getRequest(requestId);
+      return { request: now, counted: now?.approvals.includes(principal) ?? false };
     }
   }
 
-  /** Moves a pending request to its final decision. Exactly one caller ever succeeds per request. */
+  /**
+   * Moves a pending request to its final decision; exactly one decision is ever recorded. The write
+   * carries the caller's token: when its condition fails the record is read back, and our token
+   * means our own first attempt decided (the SDK retried a write whose answer was lost).
+   */
   public async decide(
     requestId: string,
     decision: 'APPROVED' | 'REJECTED',
     by: string,
     requiredApprovals: number,
+    token: string,
     rejectReason?: string,
-  ): Promise<LedgerRequest | undefined> {
+  ): Promise<DecideResult | undefined> {
     const names: Record<string, string> = { '#s': 'status' };
-    const values: Record<string, AttributeValue> = { ':pending': s('PENDING'), ':d': s(decision), ':by': s(by), ':at': s(new Date().toISOString()) };
+    const values: Record<string, AttributeValue> = {
+      ':pending': s('PENDING'),
+      ':d': s(decision),
+      ':by': s(by),
+      ':at': s(new Date().toISOString()),
+      ':tok': s(token),
+    };
     let condition = '#s = :pending AND attribute_exists(taskToken) AND attribute_not_exists(outcome)';
-    let update = 'SET #s = :d, decidedBy = :by, decidedAt = :at';
+    let update = 'SET #s = :d, decidedBy = :by, decidedAt = :at, decisionToken = :tok';
     if (decision === 'APPROVED') {
       condition += ' AND size(approvals) >= :n';
       values[':n'] = { N: String(requiredApprovals) };
@@ -229,10 +275,73 @@ export class ApprovalLedger {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return toRequest(out.Attributes!);
+      return { request: toRequest(out.Attributes!), ours: true };
     } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
+      const now = await this.getRequest(requestId);
+      return now ? { request: now, ours: now.decisionToken === token } : undefined;
     }
+  }
+
+  /**
+   * Closes a decided request the workflow no longer waits for and has not accepted: it then can never
+   * be performed, because the workflow's own check before performing requires that no outcome exists.
+   * The two conditions make "accepted" and "closed" mutually exclusive. Returns the record after.
+   */
+  public async closeUndeliverable(requestId: string, detail: string): Promise<LedgerRequest | undefined> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { requestId: s(requestId), record: s(RECORD.request) },
+          UpdateExpression: 'SET outcome = :o, outcomeDetail = :d, finishedAt = :t',
+          ConditionExpression:
+            'attribute_exists(requestId) AND attribute_not_exists(acceptedAt) AND attribute_not_exists(deliveredAt) ' +
+            'AND attribute_not_exists(outcome)',
+          ExpressionAttributeValues: { ':o': s('UNDELIVERABLE'), ':d': s(detail), ':t': s(new Date().toISOString()) },
+        }),
+      );
+    } catch (e) {
+      // Accepted, closed or finished meanwhile (or our own retried close): the record read below says which.
+      if (!isConditionFailure(e)) throw e;
+    }
+    return this.getRequest(requestId);
+  }
+
+  /** Notes that Step Functions confirmed the delivery (idempotent: a retry sets the same mark). */
+  public async markDelivered(requestId: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { requestId: s(requestId), record: s(RECORD.request) },
+        UpdateExpression: 'SET deliveredAt = if_not_exists(deliveredAt, :t)',
+        ConditionExpression: 'attribute_exists(requestId)',
+        ExpressionAttributeValues: { ':t': s(new Date().toISOString()) },
+      }),
+    );
+  }
+
+  /** Decided requests the workflow has not yet accepted and that are not finished: their decision still needs delivering. */
+  public async listUndelivered(): Promise<LedgerRequest[]> {
+    const found: LedgerRequest[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          FilterExpression:
+            '#r = :request AND #s <> :pending AND attribute_exists(taskToken) AND attribute_not_exists(outcome) ' +
+            'AND attribute_not_exists(acceptedAt) ' +
+            'AND attribute_not_exists(deliveredAt)',
+          ExpressionAttributeNames: { '#r': 'record', '#s': 'status' },
+          ExpressionAttributeValues: { ':request': s(RECORD.request), ':pending': s('PENDING') },
+        }),
+      );
+      found.push(...(out.Items ?? []).map(toRequest));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 }

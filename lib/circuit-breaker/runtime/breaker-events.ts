@@ -70,8 +70,11 @@ function catalogClass(action: string): string | undefined {
 }
 
 // For calls the catalog does not name (a new API, an event name that differs from its action).
-const DESTRUCTIVE_VERB =
-  /^(Delete|Terminate|Destroy|Purge|Drop|Remove|Disable|Deregister|Detach|Revoke|Cancel|Reset|Stop|Release|Disassociate|Untag|Tag|ScheduleKeyDeletion)/;
+const DESTRUCTIVE_VERBS = [
+  'Delete', 'Terminate', 'Destroy', 'Purge', 'Drop', 'Remove', 'Disable', 'Deregister', 'Detach',
+  'Revoke', 'Cancel', 'Reset', 'Stop', 'Release', 'Disassociate', 'Untag', 'Tag', 'ScheduleKeyDeletion',
+];
+const DESTRUCTIVE_VERB = new RegExp(`^(${DESTRUCTIVE_VERBS.join('|')})`);
 
 /** The IAM action of a CloudTrail event: `monitoring.amazonaws.comDeleteAlarms` -> `cloudwatch:DeleteAlarms`. */
 export function actionOfEvent(eventSource: string, eventName: string): string {

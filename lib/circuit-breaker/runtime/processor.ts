@@ -44,6 +44,7 @@ export interface CloudTrailEvent {
   readonly 'detail-type'?: string;
   readonly 'detail'?: {
     readonly eventTime?: string;
+    readonly eventID?: string;
     readonly eventSource?: string;
     readonly eventName?: string;
     readonly readOnly?: boolean;
@@ -99,11 +100,9 @@ export class BreakerProcessor {
     }
     const at = eventTime(event, this.now());
     const windowStart = windowStartOf(at, agent.windowSeconds);
-    const counts = await this.store.count(agent.agentName, windowStart, agent.windowSeconds, {
-      writes: kind.write ? 1 : 0,
-      destructive: kind.destructive ? 1 : 0,
-      denied: kind.denied ? 1 : 0,
-    });
+    const add = { writes: kind.write ? 1 : 0, destructive: kind.destructive ? 1 : 0, denied: kind.denied ? 1 : 0 };
+    // CloudTrail's own id is the same across redeliveries of the event; EventBridge's id is the fallback.
+    const counts = await this.store.count(agent.agentName, windowStart, agent.windowSeconds, add, detail.eventID ?? event.id);
     let exceeded = exceededThresholds(agent, counts);
     let reason = `${exceeded.join(', ')} in the window starting ${counts.windowStart} (${agent.windowSeconds} s)`;
     if (exceeded.length === 0) {

@@ -4,6 +4,7 @@
  * once), and the append-only ledger of trips and resets (no TTL).
  */
 import {
+  AttributeValue,
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
@@ -88,29 +89,54 @@ export class BreakerStore {
     private readonly tableName: string,
   ) {}
 
-  /** Adds to the counters of the agent's window atomically and returns the window's totals after the add. */
+  /**
+   * Adds to the counters of the agent's window atomically, once per event, and returns the window's
+   * totals after the add. The event's id is added to the window item in the same conditional write:
+   * an EventBridge or Lambda redelivery, or the SDK's retry of a write whose answer was lost, fails
+   * the condition and counts nothing, because the event is counted already. Without an id the event
+   * counts (fail closed: an agent can never make its calls uncountable).
+   */
   public async count(
     agentName: string,
     windowStart: Date,
     windowSeconds: number,
     add: { writes: number; destructive: number; denied: number },
+    eventId?: string,
   ): Promise<WindowCounts> {
     const expiresAt = Math.floor(windowStart.getTime() / 1000) + windowSeconds + COUNTER_RETENTION_SECONDS;
-    const result = await this.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
-        UpdateExpression: 'SET expiresAt = :exp ADD writes :w, destructive :d, denied :x',
-        ExpressionAttributeValues: {
-          ':exp': { N: String(expiresAt) },
-          ':w': { N: String(add.writes) },
-          ':d': { N: String(add.destructive) },
-          ':x': { N: String(add.denied) },
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return sinceReset((result.Attributes ?? {}) as AttributeMap, windowStart);
+    const values: Record<string, AttributeValue> = {
+      ':exp': { N: String(expiresAt) },
+      ':w': { N: String(add.writes) },
+      ':d': { N: String(add.destructive) },
+      ':x': { N: String(add.denied) },
+    };
+    if (eventId) {
+      values[':ids'] = { SS: [eventId] };
+      values[':id'] = { S: eventId };
+    }
+    try {
+      const result = await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
+          UpdateExpression: `SET expiresAt = :exp ADD writes :w, destructive :d, denied :x${eventId ? ', eventIds :ids' : ''}`,
+          ...(eventId ? { ConditionExpression: 'attribute_not_exists(eventIds) OR NOT contains(eventIds, :id)' } : {}),
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return sinceReset((result.Attributes ?? {}) as AttributeMap, windowStart);
+    } catch (e) {
+      if (eventId && (e as Error)?.name === 'ValidationException' && /size/i.test((e as Error).message ?? '')) {
+        // The window's item cannot hold more ids (400 KB): count without the check rather than not
+        // at all. A duplicate may then count twice; a call is never lost (fail closed).
+        return this.count(agentName, windowStart, windowSeconds, add);
+      }
+      if (!isConditionFailure(e)) throw e;
+      // Counted already: evaluate the thresholds on the totals as they are (a redelivery after a
+      // failed trip must still trip), without counting again.
+      return this.window(agentName, windowStart);
+    }
   }
 
   /** The counts of one window of an agent (zero when none were counted). */
@@ -119,6 +145,7 @@ export class BreakerStore {
       new GetItemCommand({
         TableName: this.tableName,
         Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
+        ConsistentRead: true,
       }),
     );
     return sinceReset((result.Item ?? {}) as AttributeMap, windowStart);
