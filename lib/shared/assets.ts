@@ -27,7 +27,13 @@ function packageRoot(): string {
     const manifest = path.join(dir, 'package.json');
     if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'cdk-agent-guardrails') return (cachedRoot = dir);
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cdk-agent-guardrails: cannot find the package root above ${__dirname}.`);
+    if (parent === dir) {
+      throw new GuardrailsError(GuardrailsErrorKind.INVALID_PROPS, `cdk-agent-guardrails: cannot find the package root above ${__dirname}.`, {
+        code: 'Package.RootNotFound',
+        received: __dirname,
+        fix: 'Reinstall cdk-agent-guardrails; its package.json must sit above its dist/ folder.',
+      });
+    }
     dir = parent;
   }
 }

@@ -204,7 +204,7 @@ export class BreakerStore {
             'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, ' +
             'pendingIncident',
           ConditionExpression:
-            `attribute_not_exists(#state) OR #state = :closed${overReset ? ' OR (#state = :resetting AND resetAt < :before)' : ''}`,
+            'attribute_not_exists(#state) OR #state = :closed' + (overReset ? ' OR (#state = :resetting AND resetAt < :before)' : ''),
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
             ':tripped': { S: 'tripped' },
@@ -271,36 +271,25 @@ export class BreakerStore {
    * Ends a reset after the quarantine was lifted: closes the breaker, only if this reset is still
    * the one under way and no trip happened meanwhile. Returns false otherwise (read the state).
    */
-  public async finishReset(agentName: string, resetId: string): Promise<boolean> {
-    try {
-      await this.dynamodb.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-          UpdateExpression: 'SET #state = :closed REMOVE resetId',
-          ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':closed': { S: 'closed' }, ':rid': { S: resetId } },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+  public finishReset(agentName: string, resetId: string): Promise<boolean> {
+    return this.endReset(agentName, resetId, 'closed');
   }
 
   /** Ends a reset that could not lift the quarantine: the breaker is tripped again on its incident. */
-  public async revertReset(agentName: string, resetId: string): Promise<boolean> {
+  public revertReset(agentName: string, resetId: string): Promise<boolean> {
+    return this.endReset(agentName, resetId, 'tripped');
+  }
+
+  private async endReset(agentName: string, resetId: string, state: 'closed' | 'tripped'): Promise<boolean> {
     try {
       await this.dynamodb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-          UpdateExpression: 'SET #state = :tripped REMOVE resetId',
+          UpdateExpression: 'SET #state = :next REMOVE resetId',
           ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':tripped': { S: 'tripped' }, ':rid': { S: resetId } },
+          ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':next': { S: state }, ':rid': { S: resetId } },
         }),
       );
       return true;
