@@ -34,8 +34,8 @@ export class NodeSha256 {
   }
 }
 
-/** The region of a function URL host (`<id>.lambda-url.<region>.on.aws`). */
-function regionOf(url: URL, flag?: string): string {
+/** The region of a function URL host (`<id>.lambda-url.<region>.on.aws`), else `flag`, else AWS_REGION; a usage error when none. */
+export function approvalRegionOf(url: URL, flag?: string): string {
   const match = /\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(url.hostname);
   const region = flag ?? match?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) {
@@ -48,7 +48,17 @@ function regionOf(url: URL, flag?: string): string {
   return region;
 }
 
-async function call(url: URL, region: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
+/**
+ * Calls the approval handler's function URL, SigV4-signed with the caller's own AWS credentials (the
+ * handler identifies the approver from IAM). Answers the HTTP status and the parsed JSON body.
+ */
+export async function callApprovalHandler(
+  url: URL,
+  region: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const signer = new SignatureV4({ service: 'lambda', region, credentials: fromNodeProviderChain(), sha256: NodeSha256 as any });
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const basePath = url.pathname.replace(/\/+$/, '');
@@ -140,7 +150,7 @@ function requestOf(values: OptionValues<typeof SPEC.options>, verb: string | und
       withUsage: false,
     });
   }
-  const region = regionOf(url, values.region);
+  const region = approvalRegionOf(url, values.region);
   if (url.protocol !== 'https:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
     throw fail(`refusing to send signed requests over plain http to a remote host (${url.host})`, {
       received: rawUrl,
@@ -174,12 +184,12 @@ export const run: CommandHandler = async (args, io) => {
   const { verb, id, url, region, digest, reason } = requestOf(parsed.values, parsed.positionals[0], parsed.positionals[1]);
   const response =
     verb === 'list'
-      ? await call(url, region, 'GET', '/requests')
+      ? await callApprovalHandler(url, region, 'GET', '/requests')
       : verb === 'show'
-        ? await call(url, region, 'GET', `/requests/${id}`)
+        ? await callApprovalHandler(url, region, 'GET', `/requests/${id}`)
         : verb === 'approve'
-          ? await call(url, region, 'POST', `/requests/${id}/approve`, { digest })
-          : await call(url, region, 'POST', `/requests/${id}/reject`, { reason });
+          ? await callApprovalHandler(url, region, 'POST', `/requests/${id}/approve`, { digest })
+          : await callApprovalHandler(url, region, 'POST', `/requests/${id}/reject`, { reason });
 
   if (response.status >= 300) {
     io.err(`refused (${response.status}): ${response.json.error ?? response.json.message ?? JSON.stringify(response.json)}`);

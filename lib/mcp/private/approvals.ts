@@ -11,7 +11,7 @@ import { checkBinding } from '../../approval-gate/runtime/approval-binding';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { UNKNOWN_ACCOUNT } from '../../verify/model/template-values';
 import { duration, parametersFor, requestableGates } from './gates';
-import { inert, inertJson } from './inert';
+import { inertJson, inertQuoted } from '../../shared/inert-text';
 import { GateInfo, Knowledge } from './knowledge';
 import { badInput, checkRequestId, isArnShaped } from './tool-input';
 
@@ -72,7 +72,8 @@ function client(options: ApprovalOptions, region: string): SFNClient {
 function remote(what: string, e: unknown): GuardrailsError {
   const err = e as Error & { name?: string };
   // The SDK's message names the service's refusal (AccessDenied, ...); it never carries credentials.
-  return new GuardrailsError(GuardrailsErrorKind.REMOTE, `Step Functions ${what} failed: ${inert(`${err.name ?? 'Error'}: ${err.message}`, 300)}`, {
+  const message = `Step Functions ${what} failed: ${inertQuoted(`${err.name ?? 'Error'}: ${err.message}`, 300)}`;
+  return new GuardrailsError(GuardrailsErrorKind.REMOTE, message, {
     code: 'Mcp.Remote',
     fix: 'check that the server runs with the agent\'s AWS credentials and region, and that the gate is deployed; then call again',
   });
@@ -127,7 +128,7 @@ function checkRequest(gate: GateInfo, input: RequestApprovalInput): { operation:
     const binding = checkBinding([op], op.operation, input.resource, input.parameters);
     if (binding.refusal) {
       const suggested = parametersFor(op.resourceArn, input.resource);
-      throw badInput('RequestWouldBeRefused', `the gate would refuse this request: ${inert(binding.refusal, 400)}`, input.parameters,
+      throw badInput('RequestWouldBeRefused', `the gate would refuse this request: ${inertQuoted(binding.refusal, 400)}`, input.parameters,
         suggested ? `name the resource in the parameters exactly: ${inertJson({ ...input.parameters, ...suggested })}`
           : `request a resource the gate covers (${op.resources.join(', ')}), named by the parameters as ${op.resourceArn}`);
     }
@@ -180,8 +181,8 @@ export function requestedText(a: ApprovalRequested): string {
   const see = a.approversSee;
   return [
     `REQUESTED: approval request ${a.requestId} is waiting for a human at gate ${a.gate}.`,
-    `Approvers see: operation ${see.operation} on ${inert(see.resource)}, parameters ${inertJson(see.parameters)}, `
-      + `your reason ${inert(see.reason, 1000)}, stated source identity ${inert(see.sourceIdentity)}, requested by ${see.requestedBy}, `
+    `Approvers see: operation ${see.operation} on ${inertQuoted(see.resource)}, parameters ${inertJson(see.parameters)}, `
+      + `your reason ${inertQuoted(see.reason, 1000)}, stated source identity ${inertQuoted(see.sourceIdentity)}, requested by ${see.requestedBy}, `
       + `digest ${see.digest} (they approve exactly this digest).`,
     `They have ${duration(a.timeoutSeconds)}${a.decideBy ? ` (until ${a.decideBy})` : ''}; ${a.requiredApprovals ?? 1} approval`
       + `${(a.requiredApprovals ?? 1) === 1 ? '' : 's'} needed. No decision in time means rejected.`,
@@ -247,7 +248,7 @@ export async function approvalStatus(k: Knowledge, input: { readonly requestId: 
       case 'FAILED': {
         const known = FAILED[described.error ?? ''];
         status = known?.status ?? 'failed';
-        detail = known?.detail ?? `the request ended with ${inert(described.error ?? 'an error')}; nothing was performed`;
+        detail = known?.detail ?? `the request ended with ${inertQuoted(described.error ?? 'an error')}; nothing was performed`;
         if (status === 'rejected') detail += ' (who rejected and why is in the gate\'s ledger, which approvers read with `approvals show`)';
         break;
       }
@@ -257,7 +258,7 @@ export async function approvalStatus(k: Knowledge, input: { readonly requestId: 
         break;
       default:
         status = 'aborted';
-        detail = `the request was stopped (${inert(described.status ?? 'unknown')}); nothing was performed`;
+        detail = `the request was stopped (${inertQuoted(described.status ?? 'unknown')}); nothing was performed`;
     }
     return {
       requestId, gate: gate.id, status, detail, decidedBy,

@@ -9,7 +9,7 @@ import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { PolicyDocumentJson, QUARANTINE_POLICY_NAME, isQuarantine } from '../../circuit-breaker/runtime/breaker-quarantine';
 import { exceededThresholds, slidingEstimate } from '../../circuit-breaker/runtime/processor';
 import { BreakerStore, WindowCounts, windowStartOf } from '../../circuit-breaker/runtime/store';
-import { inert } from './inert';
+import { inertQuoted } from '../../shared/inert-text';
 import { BreakerWatch, Knowledge } from './knowledge';
 
 export interface BreakerStatus {
@@ -38,7 +38,7 @@ export interface BreakerOptions {
 
 function failure(e: unknown): string {
   const err = e as Error & { name?: string };
-  return inert(`${err.name ?? 'Error'}: ${err.message}`, 200);
+  return inertQuoted(`${err.name ?? 'Error'}: ${err.message}`, 200);
 }
 
 const DENIED = /AccessDenied|UnauthorizedOperation|NotAuthorized/i;

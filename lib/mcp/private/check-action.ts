@@ -7,7 +7,7 @@ import { splitAction } from '../../shared/iam-data';
 import { ResourceModel } from '../../verify/model/production-resources';
 import { Decided, StatementInfo, checkOf, decideAll } from './decision';
 import { GateRoute, gateRoutes, howToAsk } from './gates';
-import { inert } from './inert';
+import { inertQuoted } from '../../shared/inert-text';
 import { Knowledge } from './knowledge';
 import { ProductionVerdict, ResourceMatch, matchResource, productionOf } from './resources';
 import { badInput, checkAction, checkResource } from './tool-input';
@@ -49,7 +49,7 @@ function checkContext(k: Knowledge, context: Record<string, unknown> | undefined
   let value: string | undefined;
   for (const [key, v] of Object.entries(context)) {
     if (key.toLowerCase() !== accepted.toLowerCase()) {
-      throw badInput('UnsupportedContextKey', `the context key ${inert(key)} is not accepted: the server builds the request context itself `
+      throw badInput('UnsupportedContextKey', `the context key ${inertQuoted(key)} is not accepted: the server builds the request context itself `
         + '(the resource\'s tags from the cloud assembly, the principal from the agent role), so an answer cannot rest on a value you supply', key,
       `drop it; the only key accepted is ${JSON.stringify(accepted)}, the tag your request sets (for a creation or a retag)`);
     }
@@ -151,7 +151,7 @@ export async function checkActionAnswer(k: Knowledge, input: CheckActionInput): 
   const [decided] = await decideAll(k, [checkOf(action, match, tagValue !== undefined ? 'tagging' : undefined)], tagValue);
   const verdict = verdictOf(decided);
   const routes = resource === '*' ? [] : gateRoutes(k, action, [resource, match.arn]);
-  const quoted = inert(resource);
+  const quoted = inertQuoted(resource);
   const reason = reasonOf(k, decided, action, production);
   return {
     decision: verdict,
@@ -175,9 +175,9 @@ export async function checkActionAnswer(k: Knowledge, input: CheckActionInput): 
 
 /** The answer as a model reads it: the verdict first, then why, production, approval and the next step. */
 export function checkActionText(k: Knowledge, a: CheckActionAnswer): string {
-  const head = a.decision === 'allowed' ? `ALLOWED: ${a.agent} may call ${a.action} on ${inert(a.resource)}.`
-    : a.decision === 'denied' ? `DENIED: ${a.agent} may not call ${a.action} on ${inert(a.resource)}.`
-      : `UNKNOWN: whether ${a.agent} may call ${a.action} on ${inert(a.resource)} cannot be told from what this server has.`;
+  const head = a.decision === 'allowed' ? `ALLOWED: ${a.agent} may call ${a.action} on ${inertQuoted(a.resource)}.`
+    : a.decision === 'denied' ? `DENIED: ${a.agent} may not call ${a.action} on ${inertQuoted(a.resource)}.`
+      : `UNKNOWN: whether ${a.agent} may call ${a.action} on ${inertQuoted(a.resource)} cannot be told from what this server has.`;
   const production = a.production.production === null ? `Production: not applicable (${a.production.reason}).`
     : `Production: ${a.production.production ? 'yes' : 'no (disposable)'}${a.production.resourceId ? ` (${a.production.resourceId})` : ''}: `
       + `${a.production.reason}.`;

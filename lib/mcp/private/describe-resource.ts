@@ -10,7 +10,7 @@ import { Check, grantedWriteActions, modifyChecks, resourceChecks } from '../../
 import { resourceTypesFor } from '../../verify/analysis/request-context';
 import { Decided, StatementInfo, categoryOf, decideAll, statementFamily } from './decision';
 import { GateRoute, gateRoutes, howToAsk } from './gates';
-import { inert } from './inert';
+import { inertQuoted } from '../../shared/inert-text';
 import { Knowledge, hasReadOnlyBoundary } from './knowledge';
 import { findResourceRef, productionOf } from './resources';
 import { checkResourceRef } from './tool-input';
@@ -144,7 +144,7 @@ export async function describeAnswer(k: Knowledge, input: { readonly resource: s
   const needsHuman = k.gates.flatMap((gate) => gate.operations.map((op) => op.operation))
     .filter((op, i, all) => all.indexOf(op) === i)
     .flatMap((op) => gateRoutes(k, op, [ref, match.arn]));
-  const quoted = inert(match.inApp ? match.arn : ref);
+  const quoted = inertQuoted(match.inApp ? match.arn : ref);
   return {
     resource: match.inApp ? match.arn : ref,
     ...(match.inApp ? { resourceId: match.model.id } : {}),
@@ -165,7 +165,7 @@ function list(actions: readonly string[], max = 8): string {
 }
 
 export function describeText(k: Knowledge, a: DescribeAnswer): string {
-  const name = a.resourceId ? `${a.resourceId} (${a.type}, ${inert(a.resource)})` : `${inert(a.resource)} (not a resource of this app)`;
+  const name = a.resourceId ? `${a.resourceId} (${a.type}, ${inertQuoted(a.resource)})` : `${inertQuoted(a.resource)} (not a resource of this app)`;
   const lines = [
     `${name} is ${a.production ? 'PRODUCTION' : 'DISPOSABLE'}: ${a.reason}.`,
     `What ${a.agent} may do to it:`,

@@ -4,7 +4,7 @@
  * so that the request passes the workflow's check), and how long approvers have.
  */
 import { arnMatches, splitTemplate } from '../../approval-gate/runtime/approval-binding';
-import { inertJson } from './inert';
+import { inertJson } from '../../shared/inert-text';
 import { GateInfo, Knowledge } from './knowledge';
 
 export interface GateRoute {

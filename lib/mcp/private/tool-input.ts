@@ -6,12 +6,12 @@
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { actionDetails, serviceActions, serviceExists, serviceKeys, serviceResourceTypes, splitAction } from '../../shared/iam-data';
 import { resourceTypesFor } from '../../verify/analysis/request-context';
-import { hasUnsafeCharacters, inert } from './inert';
+import { hasUnsafeCharacters, inertQuoted } from '../../shared/inert-text';
 
 const MAX_ARN = 2048;
 
 export function badInput(code: string, message: string, received: unknown, fix: string): GuardrailsError {
-  return new GuardrailsError(GuardrailsErrorKind.USAGE, message, { code: `Mcp.${code}`, received: inert(received), fix });
+  return new GuardrailsError(GuardrailsErrorKind.USAGE, message, { code: `Mcp.${code}`, received: inertQuoted(received), fix });
 }
 
 /** The text of a tool error: what was wrong, the value received, the fix. */
@@ -21,7 +21,7 @@ export function toolErrorText(error: unknown): string {
       .join('\n');
   }
   // Anything unexpected is reported without a stack trace, and the answer is "not allowed" by default.
-  return `internal error: ${inert((error as Error)?.message ?? error, 500)}. No answer was given: treat the action as not allowed.`;
+  return `internal error: ${inertQuoted((error as Error)?.message ?? error, 500)}. No answer was given: treat the action as not allowed.`;
 }
 
 function editDistance(a: string, b: string): number {
@@ -60,14 +60,14 @@ export function checkAction(raw: string): string {
   const parts = splitAction(raw)!;
   if (!serviceExists(parts.service)) {
     const near = closest(parts.service, serviceKeys(), 2);
-    throw badInput('UnknownService', `the service prefix ${inert(parts.service)} is not in the IAM service authorization data`, raw,
+    throw badInput('UnknownService', `the service prefix ${inertQuoted(parts.service)} is not in the IAM service authorization data`, raw,
       near.length > 0 ? `did you mean ${near.map((s) => `${s}:${parts.name}`).join(', ')}?`
         : 'use the IAM service prefix (dynamodb, s3, ec2, rds, ...)');
   }
   const details = actionDetails(raw);
   if (!details) {
     const near = closest(parts.name, Object.values(serviceActions(parts.service)).map((a) => a.name));
-    throw badInput('UnknownAction', `${inert(raw)} is not an action of ${parts.service} in the IAM service authorization data`, raw,
+    throw badInput('UnknownAction', `${inertQuoted(raw)} is not an action of ${parts.service} in the IAM service authorization data`, raw,
       near.length > 0 ? `did you mean ${near.map((n) => `${parts.service}:${n}`).join(', ')}?`
         : `use an action of ${parts.service} as IAM spells it (see the service authorization reference)`);
   }
