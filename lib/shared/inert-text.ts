@@ -22,8 +22,12 @@ export const DEFAULT_INERT_TEXT_LENGTH = 500;
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufffb]/gu;
 /** Markup delimiters of HTML, Markdown links and code: escaped where the text lands in a model's context or markup. */
 const MARKUP = /[<>&`[\]]/g;
-/** What chat renderers (Slack mrkdwn, Teams Markdown) read as formatting, mentions, links or emoji. */
-const MARKDOWN = /[\\`*_~[\]()<>#|!@:&+\-=.{}]/g;
+/**
+ * What can still act inside a chat code span: the backtick that would close it, Slack's control
+ * sequences (`<!here>`, `<@U123>`, `<url|text>`) and entities, and `@` mentions. Replaced by look-alikes
+ * (chat renderers honour no backslash escape consistently); the exact value stays in the ledger.
+ */
+const CODE_SPAN_ACTIVE: Record<string, string> = { '`': '\u02cb', '<': '\u2039', '>': '\u203a', '&': '\uff06', '@': '\uff20', '|': '\u2223' };
 
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -78,12 +82,13 @@ export function inertJson(value: unknown, maxLength = 1000): string {
 }
 
 /**
- * One inert line that chat Markdown (AWS Chatbot's `client-markdown`, rendered by Slack and Teams)
- * shows literally: `inertText`, then every character those renderers read as formatting, a link,
- * a mention (`<!here>`, `@channel`) or an emoji (`:name:`) is backslash-escaped.
+ * One inert line for chat Markdown (AWS Chatbot's `client-markdown`, rendered by Slack and Teams): an
+ * inline code span, where neither renderer formats, links or autolinks, holding `inertText` with the
+ * characters that could close the span, mention someone or open a Slack control sequence replaced by
+ * look-alikes (` ˋ < ‹ > › & ＆ @ ＠ | ∣).
  */
 export function inertMarkdown(value: unknown, maxLength: number = DEFAULT_INERT_TEXT_LENGTH): string {
-  return inertText(value, maxLength).replace(MARKDOWN, (c) => `\\${c}`);
+  return `\`${inertText(value, maxLength).replace(/[`<>&@|]/g, (c) => CODE_SPAN_ACTIVE[c])}\``;
 }
 
 /** Whether a string holds characters that never belong in an action, an ARN or an id (controls, invisible format characters). */

@@ -17,7 +17,7 @@ export const HOSTILE = [
 ];
 
 describe('inertText', () => {
-  test.each(HOSTILE.map((h) => [JSON.stringify(h), h]))('fails when %s reaches the reader as a control or a line break', (_label, hostile) => {
+  test.each(HOSTILE.map((h, i) => [i, h]))('fails when hostile string #%i reaches the reader as a control or a line break', (_label, hostile) => {
     // WHEN hostile agent text is rendered
     const shown = inertText(hostile);
     // THEN it is one line without a control, invisible or reordering character, and nothing was dropped silently
@@ -67,11 +67,12 @@ describe('inertQuoted and inertJson (model context)', () => {
 
 describe('inertMarkdown (chat)', () => {
   test('fails when agent text can format, link, mention or forge a line in chat Markdown', () => {
-    const shown = inertMarkdown('*bold* _it_ ~s~ `code` [link](https://evil) <!here> @channel :fire: # Title\n> quote | table');
-    // every formatting character is preceded by a backslash, so renderers show it literally
-    expect(shown).not.toMatch(/(^|[^\\])[*_~`[\]()<>#|!@:]/);
+    const shown = inertMarkdown('*bold* `code` [link](https://evil.example) <!here> <@U1|x> @channel &lt;\n> quote');
+    // one code span (no formatting, links or autolinks inside), nothing inside can close it or mention anyone
+    expect(shown).toMatch(/^`[^`]*`$/);
+    expect(shown).not.toMatch(/[<>&@|]/);
     expect(shown).not.toMatch(UNSAFE_OUTPUT);
-    expect(shown).toContain('\\*bold\\*');
-    expect(shown).toContain('\\<\\!here\\>');
+    expect(shown).toContain('\u2039!here\u203a');
+    expect(shown).toContain('\\n\u203a quote');
   });
 });

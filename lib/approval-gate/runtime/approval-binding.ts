@@ -37,6 +37,9 @@ const bind = (resourceArn: string, acceptsArn = false): ResourceBindingSpec => (
  * The identifier member of each API, from the AWS API reference (the request shape's member that
  * names the resource), and the ARN it forms. `acceptsArn` only where the API documents that the
  * member takes a name or an ARN. An action missing here must be given a binding explicitly.
+ * Placeholders are the member names as Step Functions' AWS SDK integrations take them: PascalCase,
+ * also where the service's own API is camelCase (ECR, EKS, ECS: `repositoryName` is `RepositoryName`).
+ * test/approval-gate/bindings.test.ts checks every entry against the SDK model or the API reference.
  */
 export const KNOWN_BINDINGS: Readonly<Record<string, ResourceBindingSpec>> = {
   'rds:deletedbinstance': bind(regional('rds', 'db:{DBInstanceIdentifier}')),
@@ -62,8 +65,8 @@ export const KNOWN_BINDINGS: Readonly<Record<string, ResourceBindingSpec>> = {
   'sns:deletetopic': bind('{TopicArn}'),
   'iam:deleterole': bind(`arn:${P.partition}:iam::${P.account}:role/{RoleName}`),
   'kms:schedulekeydeletion': bind(regional('kms', 'key/{KeyId}'), true),
-  'ecr:deleterepository': bind(regional('ecr', 'repository/{repositoryName}')),
-  'eks:deletecluster': bind(regional('eks', 'cluster/{name}')),
+  'ecr:deleterepository': bind(regional('ecr', 'repository/{RepositoryName}')),
+  'eks:deletecluster': bind(regional('eks', 'cluster/{Name}')),
   // What an ops agent needs a human for once production is read-only to it: stop, reboot, fail over,
   // scale, open or close the network, rotate secrets, move traffic.
   'rds:startdbinstance': bind(regional('rds', 'db:{DBInstanceIdentifier}')),
@@ -73,8 +76,8 @@ export const KNOWN_BINDINGS: Readonly<Record<string, ResourceBindingSpec>> = {
   'elasticache:rebootcachecluster': bind(regional('elasticache', 'cluster:{CacheClusterId}')),
   'autoscaling:setdesiredcapacity': bind(regional('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/{AutoScalingGroupName}')),
   'autoscaling:updateautoscalinggroup': bind(regional('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/{AutoScalingGroupName}')),
-  // cluster: "the short name or full ARN of the cluster"; bound by name, so give the short name.
-  'ecs:updateservice': bind(regional('ecs', 'service/{cluster}/{service}')),
+  // Cluster: "the short name or full ARN of the cluster"; bound by name, so give the short name.
+  'ecs:updateservice': bind(regional('ecs', 'service/{Cluster}/{Service}')),
   'lambda:putfunctionconcurrency': bind(regional('lambda', 'function:{FunctionName}'), true),
   'ec2:authorizesecuritygroupingress': bind(regional('ec2', 'security-group/{GroupId}')),
   'ec2:revokesecuritygroupingress': bind(regional('ec2', 'security-group/{GroupId}')),
@@ -183,4 +186,69 @@ export function checkBinding(operations: readonly BoundOperation[], operation: s
     return { target, refusal: `the parameters act on ${target}, which this gate does not allow for ${operation}` };
   }
   return { target };
+}
+
+/** Step Functions' limit on an execution's input and on any state's data (256 KiB, UTF-8). */
+export const STEP_FUNCTIONS_PAYLOAD_LIMIT_BYTES = 262_144;
+
+/**
+ * The largest request (operation, resource, parameters, reason, source identity as JSON) the gate
+ * accepts: the workflow carries the request and its canonical form side by side (twice the
+ * parameters) plus the decision, and the ledger item holds both too, so a quarter of Step Functions'
+ * payload limit keeps every state and the 400 KB DynamoDB item well inside their limits.
+ */
+export const MAX_REQUEST_BYTES = STEP_FUNCTIONS_PAYLOAD_LIMIT_BYTES / 4;
+
+/** Why a request is too large to be carried through the workflow, or undefined when it fits. */
+export function requestSizeProblem(request: unknown): string | undefined {
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(request) ?? '', 'utf8');
+  } catch {
+    return 'the request cannot be serialised as JSON';
+  }
+  if (bytes <= MAX_REQUEST_BYTES) return undefined;
+  return (
+    `the request is ${bytes} bytes as JSON, above the gate's limit of ${MAX_REQUEST_BYTES} bytes (a quarter of Step Functions' ` +
+    `${STEP_FUNCTIONS_PAYLOAD_LIMIT_BYTES}-byte payload limit, because the workflow carries the parameters twice); ` +
+    'split the operation, or pass large content by reference (an S3 object) instead of inline'
+  );
+}
+
+/** Characters a Step Functions execution name must not hold (StartExecution `name`): whitespace, brackets, wildcards, specials, controls. */
+const FORBIDDEN_IN_EXECUTION_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/u;
+
+/**
+ * Why `id` cannot be a request id, or undefined when it can. A request id is the execution's name,
+ * chosen by whoever starts the workflow: Step Functions accepts 1 to 80 characters without
+ * whitespace, brackets, wildcards, `" # % \ ^ | ~ \` $ & , ; : /` or control characters, and
+ * non-ASCII letters too. Every such name is routable (the CLI percent-encodes it in the path).
+ */
+export function requestIdProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string') return 'a request id is a string';
+  const length = Array.from(id).length;
+  if (length < 1 || length > 80) return `a request id (an execution name) has 1 to 80 characters, this one has ${length}`;
+  if (FORBIDDEN_IN_EXECUTION_NAME.test(id)) {
+    return 'a request id (an execution name) holds no whitespace, brackets, wildcards, " # % \\ ^ | ~ ` $ & , ; : / or control characters';
+  }
+  return undefined;
+}
+
+/**
+ * The request id as one URL path segment. Ids of [A-Za-z0-9_-] go as they are; any other id goes as
+ * `~` and its UTF-8 base64url: `~` never occurs in an execution name, and no URL parser rewrites
+ * such a segment (a percent-encoded `.` or `..` is still a dot segment that URLs resolve away).
+ */
+export function requestIdPath(id: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(id) ? id : `~${Buffer.from(id, 'utf8').toString('base64url')}`;
+}
+
+/** The request id a path segment carries (the inverse of requestIdPath); undefined when it carries none. */
+export function requestIdFromPath(segment: string): string | undefined {
+  if (!segment.startsWith('~')) return /^[A-Za-z0-9_-]+$/.test(segment) ? segment : undefined;
+  const encoded = segment.slice(1);
+  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
+  const id = Buffer.from(encoded, 'base64url').toString('utf8');
+  // Only the canonical encoding of valid UTF-8 is accepted: one id, one path.
+  return requestIdPath(id) === segment ? id : undefined;
 }

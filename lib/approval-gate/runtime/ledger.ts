@@ -15,6 +15,8 @@ export const RECORD = {
   request: 'REQUEST',
   decision: (principal: string) => `DECISION#${principal}`,
   event: () => `EVENT#${new Date().toISOString()}#${randomUUID()}`,
+  /** One item per announcement (`REQUESTED`, `APPROVED#<principal>`, `REJECTED`, `OUTCOME`): each is published once. */
+  notice: (kind: string) => `NOTICE#${kind}`,
 } as const;
 
 export type RequestStatus = 'PENDING' | 'APPROVED' | 'REJECTED';
@@ -46,6 +48,20 @@ export interface LedgerRequest {
   /** The idempotency token of the call that decided (read back after a retried write). */
   readonly decisionToken?: string;
 }
+
+/** An announcement to the approvers' topic, stored before it is published so that it is published once and retried until it is. */
+export interface LedgerNotice {
+  readonly requestId: string;
+  readonly record: string;
+  readonly subject: string;
+  /** The SNS message (MessageStructure json) exactly as published. */
+  readonly message: string;
+  readonly state: 'PENDING' | 'SENT';
+  readonly createdAt: string;
+}
+
+/** What claiming a notice found: a new one (publish it), one not yet confirmed sent (publish it again), or one sent. */
+export type NoticeClaim = 'new' | 'pending' | 'sent';
 
 /** What recording one approver's approval did. */
 export type ApprovalRecording = 'recorded' | 'already-recorded';
@@ -82,6 +98,8 @@ function toRequest(item: Record<string, AttributeValue>): LedgerRequest {
   }
   return { ...p, requesters, approvals: p.approvals ?? [], requiredApprovals: Number(p.requiredApprovals ?? 1) };
 }
+
+const NOT_ACCEPTED = ' AND attribute_not_exists(acceptedAt)';
 
 function isConditionFailure(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
@@ -340,6 +358,115 @@ export class ApprovalLedger {
         }),
       );
       found.push(...(out.Items ?? []).map(toRequest));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  /** Requests without an outcome, whatever their status: candidates for reconciliation against their execution. */
+  public async listOpen(): Promise<LedgerRequest[]> {
+    const found: LedgerRequest[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          FilterExpression: '#r = :request AND attribute_not_exists(outcome)',
+          ExpressionAttributeNames: { '#r': 'record' },
+          ExpressionAttributeValues: { ':request': s(RECORD.request) },
+        }),
+      );
+      found.push(...(out.Items ?? []).map(toRequest));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  /**
+   * Records the final state of a request whose execution ended without recording one. With
+   * `notAccepted`, only while the workflow never accepted a decision (so nothing can have been
+   * performed). The token tells our own retried write from another writer's. Returns the record
+   * after the write and whether this call's write is the one that recorded the outcome.
+   */
+  public async recordReconciledOutcome(
+    requestId: string,
+    outcome: string,
+    detail: string,
+    token: string,
+    notAccepted: boolean,
+  ): Promise<{ request: LedgerRequest | undefined; ours: boolean }> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { requestId: s(requestId), record: s(RECORD.request) },
+          UpdateExpression: 'SET outcome = :o, outcomeDetail = :d, finishedAt = :t, reconciledAt = :t, reconcileToken = :tok',
+          ConditionExpression: `attribute_exists(requestId) AND attribute_not_exists(outcome)${notAccepted ? NOT_ACCEPTED : ''}`,
+          ExpressionAttributeValues: { ':o': s(outcome), ':d': s(detail), ':t': s(new Date().toISOString()), ':tok': s(token) },
+        }),
+      );
+      return { request: await this.getRequest(requestId), ours: true };
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      const now = await this.getRequest(requestId);
+      return { request: now, ours: (now as { reconcileToken?: string } | undefined)?.reconcileToken === token };
+    }
+  }
+
+  /**
+   * Stores a notice before it is published. A notice already stored is never replaced: the first
+   * rendering is the one published (also when the SDK retried a put whose answer was lost).
+   */
+  public async claimNotice(requestId: string, kind: string, subject: string, message: string): Promise<NoticeClaim> {
+    const key = { requestId: s(requestId), record: s(RECORD.notice(kind)) };
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...key, subject: s(subject), message: s(message), state: s('PENDING'), createdAt: s(new Date().toISOString()) },
+          ConditionExpression: 'attribute_not_exists(requestId)',
+        }),
+      );
+      return 'new';
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      return out.Item?.state?.S === 'SENT' ? 'sent' : 'pending';
+    }
+  }
+
+  /** Marks a notice as published (idempotent). */
+  public async markNoticeSent(requestId: string, kind: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { requestId: s(requestId), record: s(RECORD.notice(kind)) },
+        UpdateExpression: 'SET #st = :sent, sentAt = if_not_exists(sentAt, :t)',
+        ConditionExpression: 'attribute_exists(requestId)',
+        ExpressionAttributeNames: { '#st': 'state' },
+        ExpressionAttributeValues: { ':sent': s('SENT'), ':t': s(new Date().toISOString()) },
+      }),
+    );
+  }
+
+  /** Notices stored before `before` and not confirmed sent: the sweep publishes them again. */
+  public async listUnsentNotices(before: string): Promise<LedgerNotice[]> {
+    const found: LedgerNotice[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+          FilterExpression: 'begins_with(#r, :notice) AND #st = :pending AND createdAt < :before',
+          ExpressionAttributeNames: { '#r': 'record', '#st': 'state' },
+          ExpressionAttributeValues: { ':notice': s(RECORD.notice('')), ':pending': s('PENDING'), ':before': s(before) },
+        }),
+      );
+      found.push(...(out.Items ?? []).map((i) => plain(i) as unknown as LedgerNotice));
       start = out.LastEvaluatedKey;
     } while (start);
     return found;
