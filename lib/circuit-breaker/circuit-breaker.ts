@@ -307,14 +307,15 @@ export class CircuitBreaker extends Construct {
   }
 
   /**
-   * The handler may put an inline policy on the watched agent roles and nothing else in IAM: no
-   * delete (a reset is human only), no other role. IAM has no condition key for the inline policy
+   * The handler may put (and read back: a tripped agent's quarantine is checked on its next calls)
+   * an inline policy on the watched agent roles and nothing else in IAM: no delete (a reset is human
+   * only), no other role. IAM has no condition key for the inline policy
    * name; the role tag pins the agent roles a second time.
    */
   private quarantineStatement(): iam.PolicyStatement {
     return new iam.PolicyStatement({
       sid: 'QuarantineWatchedAgents',
-      actions: ['iam:PutRolePolicy'],
+      actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'],
       resources: this.agents.map((a) => a.roleArn),
       conditions: { StringEquals: { [`aws:ResourceTag/${AGENT_TAG}`]: this.agents.map((a) => a.agentName) } },
     });

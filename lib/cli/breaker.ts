@@ -8,13 +8,15 @@
  */
 import { randomUUID } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { resetCommand } from '../circuit-breaker/runtime/breaker-config';
-import { liftQuarantine, publishAlert, writeQuarantine } from '../circuit-breaker/runtime/incident';
+import { publishAlert, readQuarantine, writeQuarantine } from '../circuit-breaker/runtime/incident';
+import { resetBreaker } from '../circuit-breaker/runtime/reset';
 import { BreakerStore } from '../circuit-breaker/runtime/store';
-import { QUARANTINE_POLICY_NAME, PolicyDocumentJson, isQuarantine } from '../circuit-breaker/runtime/breaker-quarantine';
+import { isQuarantine } from '../circuit-breaker/runtime/breaker-quarantine';
+import { inertText } from '../shared/inert-text';
 import { parseSessionArn } from '../shared/arns';
 import { parseCommandArgs, usageError } from './args';
 import { CliIo, CommandHandler, EXIT } from './command';
@@ -127,7 +129,9 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
     // The quarantine first: it is what stops the agent.
     await writeQuarantine(c.iam, o.roleName, at);
   } catch (e) {
-    io.err(`agent ${o.agentName} is NOT quarantined: IAM refused the quarantine policy on role ${o.roleName}: ${(e as Error).message}`);
+    io.err(
+      `agent ${o.agentName} is NOT quarantined: IAM refused the quarantine policy on role ${o.roleName}: ${inertText((e as Error).message, 1000)}`,
+    );
     return EXIT.remote;
   }
   io.out(`agent ${o.agentName} quarantined at ${at.toISOString()}: every session of role ${o.roleName} is now denied every action.`);
@@ -161,12 +165,12 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
       if (claimed) await store.markCompleted(o.agentName, incidentId, new Date().toISOString());
       io.out(
         claimed
-          ? `breaker state: tripped by ${operator} (incident ${incidentId})`
+          ? `breaker state: tripped by ${inertText(operator)} (incident ${incidentId})`
           : 'breaker state: was already tripped; the manual trip is recorded in the ledger',
       );
     } catch (e) {
       followUpFailed = true;
-      io.err(`the quarantine is in place, but recording the trip in table ${o.table} failed: ${(e as Error).message}`);
+      io.err(`the quarantine is in place, but recording the trip in table ${o.table} failed: ${inertText((e as Error).message, 1000)}`);
     }
   }
   if (o.topic) {
@@ -185,7 +189,7 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
       });
     } catch (e) {
       followUpFailed = true;
-      io.err(`the quarantine is in place, but the alert to ${o.topic} failed: ${(e as Error).message}`);
+      io.err(`the quarantine is in place, but the alert to ${o.topic} failed: ${inertText((e as Error).message, 1000)}`);
     }
   }
   if (o.table) {
@@ -199,134 +203,64 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
   return followUpFailed ? EXIT.remote : EXIT.ok;
 }
 
-/**
- * A reset moves the breaker through `resetting`: no trip can claim an incident while the reset
- * lifts the quarantine (one that would have is recorded as pending on the reset), and the breaker
- * closes only after the lift, only if nothing tripped meanwhile. Otherwise the reset puts the
- * quarantine back and fails: the agent ends quarantined whatever the interleaving.
- */
+/** A reset as `resetBreaker` runs it: every failure point leaves the agent quarantined, and says so. */
 async function reset(o: Options, operator: string, c: Clients, io: CliIo): Promise<number> {
-  const store = new BreakerStore(c.dynamodb, o.table!);
   const at = new Date();
-  const resetId = randomUUID();
-  const previous = await store.beginReset(o.agentName, resetId, operator, at.toISOString());
-  const incidentId = previous?.incidentId ?? 'none';
-  try {
-    // The incident's calls stop counting, or the re-armed breaker would trip on them at once.
-    await store.rebaseWindows(o.agentName);
-    await liftQuarantine(c.iam, o.roleName, at);
-  } catch (e) {
-    io.err(`the quarantine of agent ${o.agentName} is still in place: the reset failed on role ${o.roleName}: ${(e as Error).message}`);
-    await abortReset(o, resetId, operator, at, c, io, `the reset failed: ${(e as Error).message}`);
-    return EXIT.remote;
-  }
-  if (!(await store.finishReset(o.agentName, resetId))) {
-    const quarantined = await abortReset(o, resetId, operator, at, c, io, 'the breaker tripped again while the reset was under way');
-    io.err(
-      quarantined
-        ? `reset of agent ${o.agentName} ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again. ` +
-            'Find out why before resetting again.'
-        : `reset of agent ${o.agentName} NOT done: another reset took over while this one was under way; it decides the outcome. ` +
-            'Run status to see it.',
-    );
-    return EXIT.remote;
-  }
-  await store.appendLedger({
-    kind: 'reset',
-    agentName: o.agentName,
-    incidentId,
-    at: at.toISOString(),
-    actor: operator,
-    details: { reason: o.reason ?? 'human reset', roleName: o.roleName, previousState: previous?.state ?? 'none', trippedAt: previous?.trippedAt },
-  });
-  io.out(
-    `agent ${o.agentName} reset at ${at.toISOString()} by ${operator}: the quarantine is lifted; ` +
-      'sessions issued before now stay revoked, new sessions work. The breaker is armed again.',
+  const result = await resetBreaker(
+    {
+      agentName: o.agentName,
+      roleName: o.roleName,
+      tableName: o.table!,
+      resetBy: operator,
+      reason: o.reason,
+      topicArn: o.topic,
+      resetId: randomUUID(),
+      at,
+    },
+    c,
   );
-  if (o.topic) {
-    await publishAlert(c.sns, o.topic, {
-      subject: `Circuit breaker reset: agent ${o.agentName}`,
-      agentName: o.agentName,
-      kind: 'reset',
-      body: { incidentId, resetAt: at.toISOString(), resetBy: operator, reason: o.reason ?? 'human reset' },
-    });
+  for (const problem of result.problems) io.err(inertText(problem, 1000));
+  const why = inertText(result.why ?? '', 1000);
+  switch (result.outcome) {
+    case 'reset':
+      io.out(
+        `agent ${o.agentName} reset at ${at.toISOString()} by ${inertText(operator)}: the quarantine is lifted; ` +
+          'sessions issued before now stay revoked, new sessions work. The breaker is armed again.',
+      );
+      return result.problems.length > 0 ? EXIT.remote : EXIT.ok;
+    case 'aborted':
+      io.err(
+        result.quarantined === 'yes'
+          ? `reset of agent ${o.agentName} ABORTED: ${why}; the quarantine of agent ${o.agentName} is still in place (the breaker is tripped). ` +
+              'Find out why before resetting again.'
+          : `reset of agent ${o.agentName} ABORTED: ${why}; agent ${o.agentName} may NOT be quarantined. ` +
+              "Run breaker trip, or remove the agent's credentials.",
+      );
+      return EXIT.remote;
+    case 'superseded':
+      io.err(
+        `reset of agent ${o.agentName} NOT done: another reset took over while this one was under way; it decides the outcome. ` +
+          'Run status to see it.',
+      );
+      return EXIT.remote;
+    default:
+      io.err(`reset of agent ${o.agentName} NOT done: ${why}. This reset lifted nothing; run status, then reset again.`);
+      return EXIT.remote;
   }
-  return EXIT.ok;
-}
-
-/**
- * Ends a reset that must not close the breaker. Unless another reset has taken over, the breaker
- * is tripped (on the trip that happened during the reset, if any) and the quarantine re-applied:
- * this reset may have lifted it after the trip wrote it. Returns whether the agent is quarantined.
- */
-async function abortReset(o: Options, resetId: string, operator: string, at: Date, c: Clients, io: CliIo, why: string): Promise<boolean> {
-  const store = new BreakerStore(c.dynamodb, o.table!);
-  const state = await store.state(o.agentName);
-  if (state?.state === 'resetting' && state.resetId === resetId) {
-    const moved = state.pendingIncident
-      ? await store.promotePendingTrip(o.agentName, resetId, state.pendingIncident)
-      : await store.revertReset(o.agentName, resetId);
-    if (!moved) return abortReset(o, resetId, operator, at, c, io, why);
-  } else if (state?.state !== 'tripped') {
-    // Another reset (or its end) owns the breaker now; it closes or re-quarantines as it finds.
-    return false;
-  }
-  const current = (await store.state(o.agentName))!;
-  const incident = state?.pendingIncident ?? current;
-  try {
-    await writeQuarantine(c.iam, o.roleName, new Date(incident.trippedAt ?? at.toISOString()));
-  } catch (e) {
-    io.err(
-      `agent ${o.agentName} may NOT be quarantined: IAM refused to re-apply the quarantine on role ${o.roleName}: ${(e as Error).message}. ` +
-        "Run breaker trip, or remove the agent's credentials.",
-    );
-    throw e;
-  }
-  if (current.incidentId) await store.markCompleted(o.agentName, current.incidentId, new Date().toISOString());
-  await store.appendLedger({
-    kind: 'reset-aborted',
-    agentName: o.agentName,
-    incidentId: current.incidentId ?? 'none',
-    at: at.toISOString(),
-    actor: operator,
-    details: { why, roleName: o.roleName, resetId, incident: current.incidentId, trippedBy: current.trippedBy, reason: current.reason },
-  });
-  if (o.topic) {
-    await publishAlert(c.sns, o.topic, {
-      subject: `Circuit breaker reset aborted: agent ${o.agentName} is quarantined`,
-      agentName: o.agentName,
-      kind: 'reset-aborted',
-      body: {
-        why,
-        incidentId: current.incidentId,
-        trippedAt: current.trippedAt,
-        trippedBy: current.trippedBy,
-        reason: current.reason,
-        resetBy: operator,
-        quarantine: 'every session of the role is denied every action until a human resets the breaker',
-      },
-    });
-  }
-  return true;
 }
 
 async function status(o: Options, c: Clients, io: CliIo): Promise<number> {
-  let document: PolicyDocumentJson | undefined;
-  try {
-    const policy = await c.iam.send(new GetRolePolicyCommand({ RoleName: o.roleName, PolicyName: QUARANTINE_POLICY_NAME }));
-    document = JSON.parse(decodeURIComponent(policy.PolicyDocument ?? '')) as PolicyDocumentJson;
-  } catch (e) {
-    if ((e as { name?: string }).name !== 'NoSuchEntityException') throw e;
-  }
-  const quarantined = isQuarantine(document);
+  const quarantined = isQuarantine(await readQuarantine(c.iam, o.roleName));
   io.out(`role ${o.roleName}: ${quarantined ? 'QUARANTINED (every session denied every action)' : 'not quarantined'}`);
   if (o.table) {
     const state = await new BreakerStore(c.dynamodb, o.table).state(o.agentName);
+    // The table's text (who, why) is shown inert: a reason can quote what an agent wrote.
     const since =
       state?.state === 'tripped'
-        ? ` since ${state.trippedAt} by ${state.trippedBy}: ${state.reason}`
+        ? ` since ${inertText(state.trippedAt)} by ${inertText(state.trippedBy)}: ${inertText(state.reason)}`
         : state?.state === 'resetting'
-          ? ` since ${state.resetAt} by ${state.resetBy}${state.pendingIncident ? ` (tripped again meanwhile: ${state.pendingIncident.reason})` : ''}`
+          ? ` since ${inertText(state.resetAt)} by ${inertText(state.resetBy)}` +
+            (state.pendingIncident ? ` (tripped again meanwhile: ${inertText(state.pendingIncident.reason)})` : '')
           : '';
     io.out(`breaker ${o.agentName}: ${state?.state ?? 'closed (never tripped)'}${since}`);
   }

@@ -2,9 +2,9 @@
  * What a trip and a reset do outside the table: the quarantine policy on the agent role (IAM) and
  * the alert (SNS). Shared by the Lambda handler and the `breaker` CLI.
  */
-import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { QUARANTINE_POLICY_NAME, quarantineDocument, revocationDocument } from './breaker-quarantine';
+import { PolicyDocumentJson, QUARANTINE_POLICY_NAME, quarantineDocument, revocationDocument } from './breaker-quarantine';
 
 /** Puts the quarantine on the role: every session denied, those issued before the trip included. */
 export async function writeQuarantine(iam: IAMClient, roleName: string, trippedAt: Date): Promise<void> {
@@ -15,6 +15,18 @@ export async function writeQuarantine(iam: IAMClient, roleName: string, trippedA
       PolicyDocument: JSON.stringify(quarantineDocument(trippedAt)),
     }),
   );
+}
+
+/** The breaker's policy on the role as IAM has it now; undefined when the role has none. */
+export async function readQuarantine(iam: IAMClient, roleName: string): Promise<PolicyDocumentJson | undefined> {
+  try {
+    const policy = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: QUARANTINE_POLICY_NAME }));
+    // IAM returns policy documents URL-encoded.
+    return JSON.parse(decodeURIComponent(policy.PolicyDocument ?? '')) as PolicyDocumentJson;
+  } catch (e) {
+    if ((e as { name?: string }).name === 'NoSuchEntityException') return undefined;
+    throw e;
+  }
 }
 
 /** Lifts the quarantine; sessions issued before the reset stay revoked. */

@@ -9,7 +9,9 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { BreakerConfig, WatchedAgentConfig, resetCommand } from './breaker-config';
 import { classifyEvent } from './breaker-events';
-import { Alert, publishAlert, writeQuarantine } from './incident';
+import { isQuarantine } from './breaker-quarantine';
+import { Alert, publishAlert, readQuarantine, writeQuarantine } from './incident';
+import { inertText } from '../../shared/inert-text';
 import { BreakerState, BreakerStore, COUNTER_RETENTION_SECONDS, Incident, WindowCounts, windowStartOf } from './store';
 
 export interface BreakerClients {
@@ -34,6 +36,13 @@ export interface BreakerOptions {
    * @default 10 minutes
    */
   readonly staleResetMs?: number;
+  /**
+   * While an agent is tripped, its further events check (at most this often per container) that the
+   * quarantine is still on the role, and put it back if not: a reset that died after lifting it, or
+   * a lift that landed after a trip, cannot leave a tripped agent free.
+   * @default 5 seconds
+   */
+  readonly quarantineCheckMs?: number;
 }
 
 /** A CloudTrail management event as EventBridge delivers it (the fields the breaker reads). */
@@ -57,7 +66,8 @@ export interface CloudTrailEvent {
   };
 }
 
-export type Outcome = 'ignored' | 'counted' | 'tripped' | 'already-tripped' | 'alerted' | 'completed-stale-trip' | 'pending-on-reset';
+export type Outcome =
+  'ignored' | 'counted' | 'tripped' | 'already-tripped' | 'alerted' | 'completed-stale-trip' | 'pending-on-reset' | 'quarantine-restored';
 
 export interface ProcessResult {
   readonly outcome: Outcome;
@@ -71,6 +81,9 @@ export class BreakerProcessor {
   private readonly now: () => Date;
   private readonly staleTripMs: number;
   private readonly staleResetMs: number;
+  private readonly quarantineCheckMs: number;
+  /** When each agent's quarantine was last seen in place (this container). */
+  private readonly quarantineSeenAt = new Map<string, number>();
 
   constructor(
     private readonly config: BreakerConfig,
@@ -82,6 +95,7 @@ export class BreakerProcessor {
     this.now = options.now ?? (() => new Date());
     this.staleTripMs = options.staleTripMs ?? 30_000;
     this.staleResetMs = options.staleResetMs ?? 600_000;
+    this.quarantineCheckMs = options.quarantineCheckMs ?? 5_000;
   }
 
   public async process(event: CloudTrailEvent): Promise<ProcessResult> {
@@ -167,6 +181,7 @@ export class BreakerProcessor {
         return { outcome: 'pending-on-reset', agentName: agent.agentName, counts };
       }
       if (pending === 'already-pending') {
+        await this.ensureQuarantined(agent, state.pendingIncident ?? incident, false);
         return { outcome: 'already-tripped', agentName: agent.agentName, counts };
       }
       // The reset ended meanwhile: decide again against its outcome (a few times; then fail, and Lambda retries).
@@ -175,19 +190,71 @@ export class BreakerProcessor {
     }
     if (state && state.state === 'tripped' && !state.completedAt && isStale(state, this.now(), this.staleTripMs)) {
       // The invocation that claimed the incident failed before finishing: finish it, once more.
-      await this.complete(
-        agent,
-        {
-          incidentId: state.incidentId ?? 'unknown',
-          trippedAt: state.trippedAt ?? this.now().toISOString(),
-          reason: state.reason ?? 'unknown',
-          trippedBy: state.trippedBy ?? 'circuit-breaker',
-        },
-        evidence,
-      );
+      await this.complete(agent, incidentOf(state, this.now()), evidence);
       return { outcome: 'completed-stale-trip', agentName: agent.agentName, counts };
     }
+    if (state?.state === 'tripped') {
+      // Tripped: the agent must be quarantined whatever happened to the policy since (a reset that
+      // died after lifting it, a lift that landed after this trip). Loud only once the trip is
+      // complete: before that, its claimant is still writing the quarantine and the alert.
+      if (await this.ensureQuarantined(agent, incidentOf(state, this.now()), state.completedAt !== undefined, evidence)) {
+        return { outcome: 'quarantine-restored', agentName: agent.agentName, counts };
+      }
+    }
     return { outcome: 'already-tripped', agentName: agent.agentName, counts };
+  }
+
+  /**
+   * Puts the quarantine back when it is not on the role of a tripped agent (checked at most every
+   * `quarantineCheckMs` per agent). Returns whether it had to. `loud`: record and alert it, for the
+   * quarantine of a completed trip was lifted behind the breaker's back.
+   */
+  private async ensureQuarantined(
+    agent: WatchedAgentConfig,
+    incident: Incident,
+    loud: boolean,
+    evidence: Record<string, unknown> = {},
+  ): Promise<boolean> {
+    const now = this.now().getTime();
+    const seen = this.quarantineSeenAt.get(agent.agentName);
+    if (seen !== undefined && now - seen < this.quarantineCheckMs) return false;
+    if (isQuarantine(await readQuarantine(this.clients.iam, agent.roleName))) {
+      this.quarantineSeenAt.set(agent.agentName, now);
+      return false;
+    }
+    try {
+      await writeQuarantine(this.clients.iam, agent.roleName, new Date(incident.trippedAt));
+    } catch (e) {
+      await this.reportFailedQuarantine(agent, incident, evidence, e as Error);
+      throw e;
+    }
+    this.quarantineSeenAt.set(agent.agentName, now);
+    if (loud) {
+      const at = this.now().toISOString();
+      const details = { ...evidence, trippedAt: incident.trippedAt, found: 'the breaker was tripped but its quarantine was not on the role' };
+      await this.store.appendLedger({
+        kind: 'quarantine-restored',
+        agentName: agent.agentName,
+        incidentId: incident.incidentId,
+        at,
+        actor: 'circuit-breaker',
+        details,
+      });
+      await publishAlert(this.clients.sns, this.config.topicArn, {
+        subject: `Circuit breaker: quarantine of agent ${agent.agentName} was found lifted while tripped; re-applied`,
+        agentName: agent.agentName,
+        kind: 'quarantine-restored',
+        body: {
+          incidentId: incident.incidentId,
+          restoredAt: at,
+          roleArn: agent.roleArn,
+          ...inertEvidence(details),
+          quarantine: 'every session of the role is denied every action again, until a human resets the breaker',
+          reset: resetCommand(agent.agentName, agent.roleName, this.config.tableName),
+        },
+      });
+    }
+    return true;
   }
 
   /**
@@ -254,17 +321,17 @@ export class BreakerProcessor {
 
   private async monitorAlert(agent: WatchedAgentConfig, counts: WindowCounts, evidence: Record<string, unknown>): Promise<ProcessResult> {
     const expiresAt = Math.floor(Date.parse(counts.windowStart) / 1000) + agent.windowSeconds + COUNTER_RETENTION_SECONDS;
-    if (!(await this.store.claimMonitorAlert(agent.agentName, counts.windowStart, expiresAt))) {
+    const incidentId = randomUUID();
+    if (!(await this.store.claimMonitorAlert(agent.agentName, counts.windowStart, expiresAt, incidentId))) {
       return { outcome: 'already-tripped', agentName: agent.agentName, counts };
     }
     const at = this.now().toISOString();
-    const incidentId = randomUUID();
     await this.store.appendLedger({ kind: 'monitor-alert', agentName: agent.agentName, incidentId, at, actor: 'circuit-breaker', details: evidence });
     await publishAlert(this.clients.sns, this.config.topicArn, {
       subject: `Circuit breaker (monitor only) would have tripped: agent ${agent.agentName}`,
       agentName: agent.agentName,
       kind: 'monitor-alert',
-      body: { incidentId, at, roleArn: agent.roleArn, ...evidence, quarantine: 'NONE: the breaker runs in monitor-only mode' },
+      body: { incidentId, at, roleArn: agent.roleArn, ...inertEvidence(evidence), quarantine: 'NONE: the breaker runs in monitor-only mode' },
     });
     return { outcome: 'alerted', agentName: agent.agentName, counts };
   }
@@ -289,10 +356,35 @@ export function tripAlert(
       trippedAt: incident.trippedAt,
       trippedBy: incident.trippedBy,
       roleArn: agent.roleArn,
-      ...evidence,
+      ...inertEvidence(evidence),
       quarantine: failure ?? 'every session of the role is denied every action until a human resets the breaker',
       reset: resetCommand(agent.agentName, agent.roleName, tableName),
     },
+  };
+}
+
+/**
+ * The evidence as a person reads it in an alert: every string the agent could have influenced (its
+ * session name and source identity, error codes, the event's names) rendered inert, at any depth.
+ * The ledger keeps the raw values.
+ */
+export function inertEvidence(evidence: Record<string, unknown>): Record<string, unknown> {
+  const render = (value: unknown): unknown => {
+    if (typeof value === 'string') return inertText(value);
+    if (Array.isArray(value)) return value.map(render);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [inertText(k, 100), render(v)]));
+    return value;
+  };
+  return render(evidence) as Record<string, unknown>;
+}
+
+/** The incident a breaker state holds (fields that are missing read as unknown, and as tripped now). */
+function incidentOf(state: BreakerState, now: Date): Incident {
+  return {
+    incidentId: state.incidentId ?? 'unknown',
+    trippedAt: state.trippedAt ?? now.toISOString(),
+    reason: state.reason ?? 'unknown',
+    trippedBy: state.trippedBy ?? 'circuit-breaker',
   };
 }
 

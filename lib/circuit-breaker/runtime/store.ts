@@ -43,6 +43,10 @@ export interface BreakerState {
   readonly resetBy?: string;
   /** A trip that happened while the reset was under way; the reset completes it instead of closing. */
   readonly pendingIncident?: Incident;
+  /** The reset that last ended (closed or reverted) the breaker: the token a retried end is read back by. */
+  readonly lastResetId?: string;
+  /** The state the breaker was in when the reset under way began. */
+  readonly resetFrom?: string;
 }
 
 export interface Incident {
@@ -53,7 +57,8 @@ export interface Incident {
 }
 
 export interface LedgerRecord {
-  readonly kind: 'trip' | 'manual-trip' | 'reset' | 'reset-aborted' | 'monitor-alert' | 'quarantine-failed';
+  readonly kind:
+    'trip' | 'manual-trip' | 'reset' | 'reset-aborted' | 'reset-incomplete' | 'monitor-alert' | 'quarantine-failed' | 'quarantine-restored';
   readonly agentName: string;
   readonly incidentId: string;
   readonly at: string;
@@ -156,7 +161,7 @@ export class BreakerStore {
    * totals as evidence, and a base to subtract), so that the re-armed breaker does not trip again
    * on the incident it was reset from. Returns how many windows were rebased.
    */
-  public async rebaseWindows(agentName: string): Promise<number> {
+  public async rebaseWindows(agentName: string, resetId = 'unnamed-reset'): Promise<number> {
     let rebased = 0;
     let startKey: Record<string, any> | undefined;
     do {
@@ -171,15 +176,24 @@ export class BreakerStore {
         }),
       );
       for (const item of page.Items ?? []) {
-        // Atomic per item: an ADD racing with the reset lands either in the base or after it.
-        await this.dynamodb.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: { S: agentKey(agentName) }, sk: item.sk },
-            UpdateExpression: 'SET baseWrites = writes, baseDestructive = destructive, baseDenied = denied',
-            ConditionExpression: 'attribute_exists(writes) AND attribute_exists(destructive) AND attribute_exists(denied)',
-          }),
-        );
+        // Atomic per item: an ADD racing with the reset lands either in the base or after it. The
+        // reset id is the token: the SDK's retry of a rebase that applied must not move the base
+        // again over a call counted in between (that call would be lost).
+        try {
+          await this.dynamodb.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: { pk: { S: agentKey(agentName) }, sk: item.sk },
+              UpdateExpression: 'SET baseWrites = writes, baseDestructive = destructive, baseDenied = denied, rebasedBy = :rid',
+              ConditionExpression:
+                'attribute_exists(writes) AND attribute_exists(destructive) AND attribute_exists(denied) AND ' +
+                '(attribute_not_exists(rebasedBy) OR rebasedBy <> :rid)',
+              ExpressionAttributeValues: { ':rid': { S: resetId } },
+            }),
+          );
+        } catch (e) {
+          if (!isConditionFailure(e)) throw e;
+        }
         rebased++;
       }
       startKey = page.LastEvaluatedKey;
@@ -202,7 +216,7 @@ export class BreakerStore {
           Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
           UpdateExpression:
             'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, ' +
-            'pendingIncident',
+            'pendingIncident, resetFrom',
           ConditionExpression:
             'attribute_not_exists(#state) OR #state = :closed' + (overReset ? ' OR (#state = :resetting AND resetAt < :before)' : ''),
           ExpressionAttributeNames: { '#state': 'state' },
@@ -219,11 +233,10 @@ export class BreakerStore {
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) {
-        return false;
-      }
-      throw e;
+      if (!isConditionFailure(e)) throw e;
     }
+    // The SDK's retry of a claim that applied (answer lost) fails its condition: the incident id is the token.
+    return (await this.state(agentName))?.incidentId === incident.incidentId;
   }
 
   /**
@@ -248,34 +261,59 @@ export class BreakerStore {
       if (!isConditionFailure(e)) throw e;
     }
     const state = await this.state(agentName);
-    return state?.state === 'resetting' && state.resetId === resetId && state.pendingIncident ? 'already-pending' : 'not-resetting';
-  }
-
-  /** Starts a human reset: from here on no trip claims an incident until the reset ends. Returns the state before. */
-  public async beginReset(agentName: string, resetId: string, resetBy: string, at: string): Promise<BreakerState | undefined> {
-    const result = await this.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-        // A trip left pending on an earlier reset stays: this reset then aborts on it rather than lose it.
-        UpdateExpression: 'SET #state = :resetting, resetId = :rid, resetBy = :by, resetAt = :at',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':rid': { S: resetId }, ':by': { S: resetBy }, ':at': { S: at } },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    return result.Attributes ? toState(result.Attributes as AttributeMap) : undefined;
+    if (state?.state === 'resetting' && state.resetId === resetId && state.pendingIncident) {
+      // Ours, when a retry of the write that applied failed its condition.
+      return state.pendingIncident.incidentId === incident.incidentId ? 'recorded' : 'already-pending';
+    }
+    return 'not-resetting';
   }
 
   /**
-   * Ends a reset after the quarantine was lifted: closes the breaker, only if this reset is still
-   * the one under way and no trip happened meanwhile. Returns false otherwise (read the state).
+   * Starts a human reset: from here on no trip claims an incident until the reset ends, and a trip
+   * that would have is left pending on the reset. The quarantine stays in place until the reset has
+   * closed the breaker. Returns the state before (read back by the reset id when the SDK retried a
+   * write that applied).
+   */
+  public async beginReset(agentName: string, resetId: string, resetBy: string, at: string): Promise<BreakerState | undefined> {
+    try {
+      const result = await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          // A trip left pending on an earlier reset stays: this reset then aborts on it rather than lose it.
+          UpdateExpression: 'SET resetFrom = if_not_exists(#state, :closed), #state = :resetting, resetId = :rid, resetBy = :by, resetAt = :at',
+          ConditionExpression: 'attribute_not_exists(resetId) OR resetId <> :rid',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':resetting': { S: 'resetting' },
+            ':closed': { S: 'closed' },
+            ':rid': { S: resetId },
+            ':by': { S: resetBy },
+            ':at': { S: at },
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return result.Attributes ? toState(result.Attributes as AttributeMap) : undefined;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    const state = await this.state(agentName);
+    if (state?.resetId !== resetId) throw new Error(`reset ${resetId} of agent ${agentName} could not begin: the breaker state changed meanwhile`);
+    return { ...state, state: state.resetFrom === 'closed' ? 'closed' : state.resetFrom === 'resetting' ? 'resetting' : 'tripped' };
+  }
+
+  /**
+   * Closes the breaker at the end of a reset, before the quarantine is lifted: only if this reset is
+   * still the one under way and no trip happened meanwhile (a trip during a reset wins). Returns
+   * false otherwise (then read the state). The reset id is the token: a retry of a write that applied
+   * fails its condition and is read back as applied.
    */
   public finishReset(agentName: string, resetId: string): Promise<boolean> {
     return this.endReset(agentName, resetId, 'closed');
   }
 
-  /** Ends a reset that could not lift the quarantine: the breaker is tripped again on its incident. */
+  /** Ends a reset that could not complete: the breaker is tripped again on its incident. */
   public revertReset(agentName: string, resetId: string): Promise<boolean> {
     return this.endReset(agentName, resetId, 'tripped');
   }
@@ -286,7 +324,7 @@ export class BreakerStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
-          UpdateExpression: 'SET #state = :next REMOVE resetId',
+          UpdateExpression: 'SET #state = :next, lastResetId = :rid REMOVE resetId, resetFrom',
           ConditionExpression: '#state = :resetting AND resetId = :rid AND attribute_not_exists(pendingIncident)',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':resetting': { S: 'resetting' }, ':next': { S: state }, ':rid': { S: resetId } },
@@ -294,9 +332,32 @@ export class BreakerStore {
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
     }
+    return (await this.state(agentName))?.lastResetId === resetId;
+  }
+
+  /**
+   * Trips again a breaker this reset has closed but could not finish (the lift failed, or its outcome
+   * is unknown). Returns true when the breaker is tripped after (by this or by a trip meanwhile).
+   */
+  public async reopen(agentName: string, resetId: string): Promise<boolean> {
+    try {
+      await this.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
+          UpdateExpression: 'SET #state = :tripped',
+          ConditionExpression: '#state = :closed AND lastResetId = :rid',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':tripped': { S: 'tripped' }, ':closed': { S: 'closed' }, ':rid': { S: resetId } },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    return (await this.state(agentName))?.state === 'tripped';
   }
 
   /** Turns the trip that happened during this reset into the breaker's incident (state tripped). */
@@ -308,7 +369,7 @@ export class BreakerStore {
           Key: { pk: { S: agentKey(agentName) }, sk: { S: 'state' } },
           UpdateExpression:
             'SET #state = :tripped, incidentId = :id, trippedAt = :at, reason = :reason, trippedBy = :by REMOVE completedAt, resetId, ' +
-            'pendingIncident',
+            'pendingIncident, resetFrom',
           ConditionExpression: '#state = :resetting AND resetId = :rid',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
@@ -324,9 +385,10 @@ export class BreakerStore {
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
     }
+    const now = await this.state(agentName);
+    return now?.state === 'tripped' && now.incidentId === incident.incidentId;
   }
 
   /** Records that the trip's quarantine, ledger record and alert are all done. */
@@ -359,21 +421,23 @@ export class BreakerStore {
     return result.Item ? toState(result.Item as AttributeMap) : undefined;
   }
 
-  /** Claims the one monitor-only alert of an agent's window. */
-  public async claimMonitorAlert(agentName: string, windowStart: string, expiresAt: number): Promise<boolean> {
+  /** Claims the one monitor-only alert of an agent's window; `claimant` is the token a retried claim is read back by. */
+  public async claimMonitorAlert(agentName: string, windowStart: string, expiresAt: number, claimant: string): Promise<boolean> {
+    const key = { pk: { S: agentKey(agentName) }, sk: { S: `monitor#${windowStart}` } };
     try {
       await this.dynamodb.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { pk: { S: agentKey(agentName) }, sk: { S: `monitor#${windowStart}` }, expiresAt: { N: String(expiresAt) } },
+          Item: { ...key, expiresAt: { N: String(expiresAt) }, claimant: { S: claimant } },
           ConditionExpression: 'attribute_not_exists(sk)',
         }),
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
     }
+    const result = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return result.Item?.claimant?.S === claimant;
   }
 
   /** Appends a ledger record; writing the same record twice (a retry) keeps the first. */
@@ -414,5 +478,7 @@ function toState(item: AttributeMap): BreakerState {
     resetAt: item.resetAt?.S,
     resetBy: item.resetBy?.S,
     pendingIncident: item.pendingIncident?.S ? (JSON.parse(item.pendingIncident.S) as Incident) : undefined,
+    lastResetId: item.lastResetId?.S,
+    resetFrom: item.resetFrom?.S,
   };
 }
