@@ -169,7 +169,7 @@ describe('breaker trip and reset', () => {
       denied: 0,
     });
     const ledger = await itemsOf(servers.clients.dynamodb, tableName, 'ops-assistant', 'ledger#');
-    expect(ledger.map((i) => i.kind.S)).toEqual(['manual-trip', 'reset-aborted', 'manual-trip', 'reset']);
+    expect(ledger.map((i) => i.kind.S)).toEqual(['manual-trip', 'reset', 'reset-aborted', 'manual-trip', 'reset']);
     expect(servers.iam.published.at(-1)?.attributes.kind).toBe('reset');
     // evaluated: a new session works again, the session that ran before the reset does not
     const { policies: agent } = synthAgent((_s, a) =>
@@ -249,8 +249,8 @@ describe('a trip racing a reset', () => {
     as(OPERATOR_KEY);
     const { denied, roleName, table } = await trippedAgent('racer');
     const first = await new BreakerStore(servers.clients.dynamodb, table).state('racer');
-    // WHEN, while a human resets it, after the counters are rebased but before the lift lands, the
-    // agent's session makes three more denied calls and the breaker handles them
+    // WHEN, while a human resets it, after the breaker is re-armed but before the lift lands, the
+    // agent's session makes three more denied calls and the breaker handles them (and trips)
     let late: ProcessResult[] = [];
     proxy.pauseBefore(isLift, async () => {
       late = await denied();
@@ -262,10 +262,10 @@ describe('a trip racing a reset', () => {
     expect(code).toBe(4);
     expect(out).toEqual([]);
     expect(err.join('\n')).toMatch(
-      /reset of agent racer ABORTED: the breaker tripped again while the reset was under way; the agent is quarantined again/,
+      /reset of agent racer ABORTED: the breaker tripped again right after it was re-armed; the quarantine of agent racer is still in place/,
     );
-    // AND the trip during the reset did not claim over it, but left itself on the reset
-    expect(late.map((r) => r.outcome)).toEqual(['counted', 'counted', 'pending-on-reset']);
+    // AND the trip claimed the re-armed breaker
+    expect(late.map((r) => r.outcome)).toEqual(['counted', 'counted', 'tripped']);
     expect(
       servers.iam
         .callsOf('PutRolePolicy')
@@ -278,7 +278,7 @@ describe('a trip racing a reset', () => {
     expect(state!.incidentId).not.toBe(first!.incidentId);
     expect(state!.completedAt).toBeDefined();
     const ledger = await itemsOf(servers.clients.dynamodb, table, 'racer', 'ledger#');
-    expect(ledger.map((i) => i.kind.S).sort()).toEqual(['reset-aborted', 'trip', 'trip']);
+    expect(ledger.map((i) => i.kind.S).sort()).toEqual(['reset', 'reset-aborted', 'trip', 'trip']);
     expect(servers.iam.published.filter((m) => m.attributes.agent === 'racer').map((m) => m.attributes.kind)).toEqual([
       'trip',
       'trip',

@@ -233,8 +233,11 @@ describe('the trip', () => {
       const failed = await itemsOf(servers.clients.dynamodb, tableName, 'flaky', 'ledger#');
       expect(failed.map((i) => [i.kind.S, i.incidentId.S])).toEqual([['quarantine-failed', state!.incidentId]]);
       expect(JSON.parse(failed[0].details.S).quarantine).toMatch(/^QUARANTINE FAILED: LimitExceeded/);
-      // AND an event within the claiming invocation's grace period does not race it
-      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'already-tripped' });
+      // AND an event within the claiming invocation's grace period puts the quarantine on (the agent is
+      // tripped, so it must be stopped), without completing the trip in the claimant's place
+      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'quarantine-restored' });
+      expect(Object.keys(servers.iam.inlinePolicies(agent.roleName))).toEqual([QUARANTINE_POLICY_NAME]);
+      expect(servers.iam.published.filter((m) => m.attributes.agent === 'flaky')).toHaveLength(1);
       // AND a later event (or Lambda's retry, a minute on) finds the unfinished trip and completes it
       now = new Date('2026-11-24T10:02:30Z');
       await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'completed-stale-trip' });
