@@ -1,6 +1,6 @@
 import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { validateAllow, validateBroadGrant } from './private/allow-validation';
 import { CDK_ROLE_PATTERN } from './private/escalation-statements';
 import { acknowledgeBoundaryWildcards, attachGuardrails } from './private/guardrails-attachment';
@@ -132,6 +132,8 @@ export class AgentRole extends iam.Role {
   /** How much the agent may do to production. */
   public readonly protection: ProductionProtection;
 
+  private static readonly appsWithQuotaValidation = new WeakSet<IConstruct>();
+
   private readonly managedPolicyQuota: number;
   private readonly boundaryGrants = new Map<string, iam.PolicyStatement>();
 
@@ -204,6 +206,7 @@ export class AgentRole extends iam.Role {
       );
     }
     this.node.addValidation({ validate: () => this.validateQuotas() });
+    AgentRole.quotaValidationOf(this.node.root);
   }
 
   /**
@@ -258,24 +261,48 @@ export class AgentRole extends iam.Role {
     acknowledgeBoundaryWildcards(this.boundary, allowed.actions, allowed.resources);
   }
 
+  /**
+   * The managed-policy quota of every AgentRole of the app, checked in one pass: policies attached
+   * from the policy side (ManagedPolicy.attachToRole) are found by one walk of the app, not one per
+   * role (a thousand agents must cost a thousand times one, not a million).
+   */
+  private static quotaValidationOf(root: IConstruct): void {
+    if (AgentRole.appsWithQuotaValidation.has(root)) return;
+    AgentRole.appsWithQuotaValidation.add(root);
+    root.node.addValidation({
+      validate: () => {
+        const all = root.node.findAll();
+        const attachedFromPolicySide = new Map<string, number>();
+        for (const c of all) {
+          if (!(c instanceof iam.CfnManagedPolicy)) continue;
+          for (const r of (Stack.of(c).resolve(c.roles) as unknown[] | undefined) ?? []) {
+            const key = JSON.stringify(r);
+            attachedFromPolicySide.set(key, (attachedFromPolicySide.get(key) ?? 0) + 1);
+          }
+        }
+        return all.filter((c): c is AgentRole => c instanceof AgentRole).flatMap((role) => role.validateManagedPolicyCount(attachedFromPolicySide));
+      },
+    });
+  }
+
+  private validateManagedPolicyCount(attachedFromPolicySide: ReadonlyMap<string, number>): string[] {
+    const stack = Stack.of(this);
+    const cfn = this.node.defaultChild as iam.CfnRole;
+    const roleRef = JSON.stringify(stack.resolve(cfn.ref));
+    const count = ((stack.resolve(cfn.managedPolicyArns) as unknown[] | undefined)?.length ?? 0) + (attachedFromPolicySide.get(roleRef) ?? 0);
+    if (count <= this.managedPolicyQuota) return [];
+    return [
+      `AgentRole ${this.agentName} has ${count} managed policies attached (the guard needs ` +
+        `${this.guard.managedPolicies.length + this.escalationPolicies.length}), over the quota of ${this.managedPolicyQuota} per role. ` +
+        'Attach fewer managed policies (large grants overflow into managed policies too), or raise the IAM quota "Managed policies per role" and ' +
+        'set managedPolicyQuota to match. Nothing was dropped to fit.',
+    ];
+  }
+
   private validateQuotas(): string[] {
     const errors: string[] = [];
     const stack = Stack.of(this);
     const cfn = this.node.defaultChild as iam.CfnRole;
-    const roleRef = JSON.stringify(stack.resolve(cfn.ref));
-    const attachedFromPolicySide = this.node.root.node
-      .findAll()
-      .filter((c): c is iam.CfnManagedPolicy => c instanceof iam.CfnManagedPolicy)
-      .filter((p) => ((Stack.of(p).resolve(p.roles) as unknown[] | undefined) ?? []).some((r) => JSON.stringify(r) === roleRef)).length;
-    const count = ((stack.resolve(cfn.managedPolicyArns) as unknown[] | undefined)?.length ?? 0) + attachedFromPolicySide;
-    if (count > this.managedPolicyQuota) {
-      errors.push(
-        `AgentRole ${this.agentName} has ${count} managed policies attached (the guard needs ` +
-          `${this.guard.managedPolicies.length + this.escalationPolicies.length}), over the quota of ${this.managedPolicyQuota} per role. ` +
-          'Attach fewer managed policies (large grants overflow into managed policies too), or raise the IAM quota "Managed policies per role" and ' +
-          'set managedPolicyQuota to match. Nothing was dropped to fit.',
-      );
-    }
     const inline = this.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
     if (inline) {
       const size = policySize(stack.resolve(inline.document.toJSON()));
