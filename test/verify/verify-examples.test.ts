@@ -137,7 +137,10 @@ describe('verify on the incident (a plain role with PowerUserAccess beside produ
     expect(run.stdout).toContain('arn:aws:iam::123456789012:role/ops-agent-role');
     expect(run.stdout).toMatch(/Incident\/OpsAgentRole\s+Incident\/CustomersDb\s+CAN\s+DESTROY rds:DeleteDBInstance/);
     expect(run.stdout).toMatch(/Incident\/OpsAgentRole\s+Incident\/Orders\s+CAN\s+DESTROY dynamodb:DeleteTable/);
-    expect(run.stdout).toContain('FAIL: can destroy production: Incident/OpsAgentRole; can escalate: Incident/OpsAgentRole');
+    expect(run.stdout).toContain(
+      'FAIL: can destroy production: Incident/OpsAgentRole; can harm production (a harmful class): Incident/OpsAgentRole; ' +
+        'can escalate: Incident/OpsAgentRole',
+    );
   });
 
   test('the independent simulator agrees with every destructive action verify reports', async () => {

@@ -3,7 +3,18 @@ import { wildcardRegex } from '../../shared/iam-data';
 import { isSpecificLiteralArn } from '../../shared/arns';
 import { AgentModel, AgentPolicy, PolicySource } from '../model/agents';
 import { ApprovalGateModel, GatedOperationModel } from '../model/approval-gates';
-import { Check, OUTSIDE_APP, escalationChecks, gateChecks, grantedWriteActions, modifyChecks, outsideChecks, resourceChecks } from './checks';
+import { HARMFUL_ACTION_CLASSES, classesOf } from '../../shared/action-classes';
+import {
+  Check,
+  OUTSIDE_APP,
+  classChecks,
+  escalationChecks,
+  gateChecks,
+  grantedWriteActions,
+  modifyChecks,
+  outsideChecks,
+  resourceChecks,
+} from './checks';
 import { ProductionModel, ResourceModel } from '../model/production-resources';
 import { toList } from '../../shared/list';
 
@@ -31,11 +42,48 @@ export interface Decisions {
   readonly relied: boolean[];
   /** The unmodelled condition keys assumed for this agent. */
   readonly assumedKeys: string[];
+  /** Per check: for an Allowed decision, the statement that allowed it (`policy#Sid`), when the decider can tell. */
+  readonly allowedBy?: Array<string | undefined>;
 }
 
 /** Decides the checks of one agent: the offline evaluator, or IAM's simulator (--live). */
 export interface Decider {
   decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions>;
+}
+
+/** A decider that answers without waiting (the offline evaluator): what the synth-time rule pack uses. */
+export interface SyncDecider extends Decider {
+  decideSync(agent: AgentModel, checks: readonly Check[]): Decisions;
+}
+
+/** The harmful classes verify decides per production resource (lib/shared/action-classes.ts, generated lists). */
+export const HARM_CLASSES: readonly string[] = HARMFUL_ACTION_CLASSES;
+
+/** What one harmful class looks like on one resource: `gated` = only through the named approval gate; `none` = no action of it applies. */
+export type ClassStatus = Status | 'gated' | 'none';
+
+/** An action of a harmful class the agent can perform on a production resource: a finding. */
+export interface HarmFinding {
+  readonly resource: string;
+  readonly stack: string;
+  readonly class: string;
+  readonly action: string;
+  /** The statement that allowed it (`policy#Sid`), or why it is not named. */
+  readonly statement: string;
+}
+
+/** One harmful class on one resource, as seen by one agent. */
+export interface ClassCell {
+  readonly status: ClassStatus;
+  readonly checked: number;
+  readonly denied: number;
+  /** Allowed actions of the class (findings), with the statement that allowed each. */
+  readonly allowed: Array<{ readonly action: string; readonly statement: string }>;
+  /** Allowed only because they were explicitly granted on exactly this resource (invariant 1b; never for `destructive`). */
+  readonly granted: string[];
+  /** Actions of the class the agent can only request through an approval gate: `action (gate id)`. */
+  readonly gated: string[];
+  readonly unknown: string[];
 }
 
 /** One production resource as seen by one agent. */
@@ -61,6 +109,8 @@ export interface ResourceVerdict {
   readonly checked: number;
   /** Checked and denied actions per kind of destruction. */
   readonly byCategory: Record<'destroy' | 'data' | 'tagging', { checked: number; denied: number }>;
+  /** The harmful classes (HARM_CLASSES), each decided action by action. */
+  readonly byClass: Record<string, ClassCell>;
 }
 
 export interface EscalationFinding {
@@ -105,6 +155,9 @@ export interface AgentVerdict {
   /** Resource-based policies of the app that grant this agent something (evaluated with its own policies). */
   readonly resourceGrants: Array<{ source: string; scope: 'role' | 'session'; certain: boolean }>;
   readonly canDestroyProduction: boolean;
+  /** Every action of a harmful class the agent can perform on a production resource of the app. */
+  readonly harms: HarmFinding[];
+  readonly canHarmProduction: boolean;
   readonly canEscalate: boolean;
   /** Some answer depends on a policy verify could not read. */
   readonly uncertain: boolean;
@@ -127,6 +180,7 @@ export interface VerifyReport {
     readonly productionResources: number;
     readonly evaluations: number;
     readonly agentsThatCanDestroyProduction: string[];
+    readonly agentsThatCanHarmProduction: string[];
     readonly agentsThatCanEscalate: string[];
     readonly uncertainAgents: string[];
     readonly clean: boolean;
@@ -190,33 +244,111 @@ export interface AnalysisInput {
   readonly warnings?: string[];
 }
 
+/** What verify asks of one agent, in the order the decider answers. */
+export function agentChecks(agent: AgentModel, input: AnalysisInput, warnings: string[]): { checks: Check[]; skipped: string[] } {
+  const resourceCheckList = input.production.map((r) => [...resourceChecks(r), ...classChecks(r)]);
+  const escalation = escalationChecks(agent, input.otherRoleArns);
+  const modify = modifyChecks(grantedWriteActions(agent), input.production);
+  const gates = gateChecks(input.gates ?? []);
+  const { checks: outside, skipped } = outsideChecks(agent, { skipAmbiguous: input.mode === 'live' });
+  if (skipped.length > 0) {
+    warnings.push(
+      `agent ${agent.name}: ${skipped.join(', ')} not asked of IAM on resources outside this app (the action's resource types share one ARN ` +
+        `format); the offline run checks them.`,
+    );
+  }
+  return { checks: [...resourceCheckList.flat(), ...outside, ...escalation, ...modify, ...gates], skipped };
+}
+
+/** The harmful classes an action of a check counts in (the catalog's destroy and data deletes always count). */
+function harmClassesOf(check: Check): string[] {
+  if (check.category !== 'destroy' && check.category !== 'data' && check.category !== 'modify' && check.category !== 'harm') return [];
+  const classes: string[] = classesOf(check.action).filter((c) => HARM_CLASSES.includes(c));
+  if (check.category === 'destroy' && !classes.includes('destructive')) classes.unshift('destructive');
+  if (check.category === 'data' && !classes.includes('data-destructive')) classes.push('data-destructive');
+  return classes;
+}
+
+const CLASS_SEVERITY: ClassStatus[] = ['allowed', 'unknown', 'granted', 'gated', 'denied', 'not-granted', 'none'];
+
+function classCells(
+  results: ReadonlyArray<{ check: Check; status: Status; allowedBy?: string }>,
+  agent: AgentModel,
+  gated: ReadonlyMap<string, string>,
+): Record<string, ClassCell> {
+  const cells: Record<string, ClassCell> = {};
+  for (const cls of HARM_CLASSES) {
+    const seen = new Set<string>();
+    let status: ClassStatus = 'none';
+    const cell = {
+      checked: 0,
+      denied: 0,
+      allowed: [] as ClassCell['allowed'][number][],
+      granted: [] as string[],
+      gated: [] as string[],
+      unknown: [] as string[],
+    };
+    for (const r of results) {
+      const key = r.check.action.toLowerCase();
+      if (seen.has(key) || !harmClassesOf(r.check).includes(cls)) continue;
+      seen.add(key);
+      cell.checked++;
+      let s: ClassStatus = r.status;
+      // Invariant 1b: an explicit grant on exactly this resource is the user's choice, destroying the resource excepted
+      // (a data-level delete, such as consuming a queue's messages, stays grantable: the catalog's `data` checks).
+      const grantable = cls !== 'destructive' || r.check.category === 'data';
+      if (s === 'allowed' && grantable && explicitlyGranted(agent.identityPolicies, r.check.action, r.check.arn)) s = 'granted';
+      if (s === 'granted' && !grantable) s = 'allowed';
+      if ((s === 'denied' || s === 'not-granted') && gated.has(key)) s = 'gated';
+      if (s === 'allowed') cell.allowed.push({ action: r.check.action, statement: r.allowedBy ?? 'not named (IAM does not report it)' });
+      else if (s === 'granted') cell.granted.push(r.check.action);
+      else if (s === 'gated') cell.gated.push(`${r.check.action} (${gated.get(key)})`);
+      else if (s === 'unknown') cell.unknown.push(r.check.action);
+      else if (s === 'denied') cell.denied++;
+      if (CLASS_SEVERITY.indexOf(s) < CLASS_SEVERITY.indexOf(status)) status = s;
+    }
+    cells[cls] = { status, ...cell };
+  }
+  return cells;
+}
+
 /** Runs every check of every agent and builds the report. */
 export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
   const verdicts: AgentVerdict[] = [];
   let evaluations = 0;
   const warnings = [...(input.warnings ?? [])];
   for (const [index, agent] of input.agents.entries()) {
-    const resourceCheckList = input.production.map((r) => resourceChecks(r));
-    const escalation = escalationChecks(agent, input.otherRoleArns);
-    const modify = modifyChecks(grantedWriteActions(agent), input.production);
-    const gates = gateChecks(input.gates ?? []);
-    const { checks: outside, skipped } = outsideChecks(agent, { skipAmbiguous: input.mode === 'live' });
-    if (skipped.length > 0) {
-      warnings.push(
-        `agent ${agent.name}: ${skipped.join(', ')} not asked of IAM on resources outside this app (the action's resource types share one ARN ` +
-          `format); the offline run checks them.`,
-      );
-    }
-    const checks: Check[] = [...resourceCheckList.flat(), ...outside, ...escalation, ...modify, ...gates];
-    const { decisions, relied, assumedKeys } = await input.decider.decide(agent, checks);
+    const { checks, skipped } = agentChecks(agent, input, warnings);
+    const decided = await input.decider.decide(agent, checks);
     evaluations += checks.length;
+    verdicts.push(agentVerdict(agent, input, { checks, skipped }, decided, warnings));
+    input.onProgress?.(index + 1, input.agents.length);
+  }
+  return report(input, verdicts, evaluations, warnings);
+}
+
+/** One agent's verdict without waiting (the offline evaluator), for the synth-time rule pack. */
+export function analyseAgentSync(agent: AgentModel, input: AnalysisInput & { readonly decider: SyncDecider }, warnings: string[]): AgentVerdict {
+  const asked = agentChecks(agent, input, warnings);
+  return agentVerdict(agent, input, asked, input.decider.decideSync(agent, asked.checks), warnings);
+}
+
+function agentVerdict(
+  agent: AgentModel,
+  input: AnalysisInput,
+  { checks, skipped }: { readonly checks: readonly Check[]; readonly skipped: string[] },
+  decided: Decisions,
+  warnings: string[],
+): AgentVerdict {
+  {
+    const { decisions, relied, assumedKeys } = decided;
     const statuses = checks.map((c, i) => statusOf(c, decisions[i], agent));
     // Findings that hold only because a condition on an unmodelled key was assumed (reported, still findings).
     const assumedFindings = checks.filter(
       (c, i) => relied[i] && c.category !== 'modify' && c.category !== 'gate' && c.category !== 'delegation',
     ).length;
 
-    const byResource = new Map<ResourceModel, Array<{ check: Check; status: Status }>>();
+    const byResource = new Map<ResourceModel, Array<{ check: Check; status: Status; allowedBy?: string }>>();
     const escalationResults: Array<{ check: Check; status: Status }> = [];
     const requestable = new Set<string>();
     checks.forEach((check, i) => {
@@ -224,13 +356,22 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
         if (statuses[i] === 'allowed') requestable.add(check.group);
       } else if (check.resource) {
         const list = byResource.get(check.resource) ?? [];
-        list.push({ check, status: statuses[i] });
+        list.push({ check, status: statuses[i], allowedBy: decided.allowedBy?.[i] });
         byResource.set(check.resource, list);
       } else {
         escalationResults.push({ check, status: statuses[i] });
       }
     });
     const agentGates = (input.gates ?? []).filter((g) => requestable.has(g.id)).map((g) => ({ gate: g.id, operations: g.operations }));
+    const gatedBy = (arn: string) => {
+      const byAction = new Map<string, string>();
+      for (const g of agentGates) {
+        for (const op of g.operations) {
+          if (op.resources.some((r) => wildcardRegex(r).test(arn))) byAction.set(op.action.toLowerCase(), `approval gate ${g.gate}`);
+        }
+      }
+      return byAction;
+    };
     const gatedOn = (arn: string) => [
       ...new Set(
         agentGates
@@ -241,7 +382,7 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
     ];
     const resources: ResourceVerdict[] = [...input.production, OUTSIDE_APP].map((resource) => {
       const results = byResource.get(resource) ?? [];
-      const destructive = results.filter((r) => r.check.category !== 'modify');
+      const destructive = results.filter((r) => r.check.category !== 'modify' && r.check.category !== 'harm');
       const pick = (category: string, status: Status) => [
         ...new Set(results.filter((r) => r.check.category === category && r.status === status).map((r) => r.check.action)),
       ];
@@ -269,6 +410,7 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
           data: tally(destructive, 'data'),
           tagging: tally(destructive, 'tagging'),
         },
+        byClass: classCells(results, agent, gatedBy(resource.arn)),
       };
     });
     const finding = (r: { check: Check }) => ({ group: r.check.group, action: r.check.action, resource: r.check.arn });
@@ -286,8 +428,15 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
       checked: escalationOnly.length,
     };
     const canDestroyProduction = resources.some((r) => r.canDestroy.length + r.canDeleteData.length + r.canRetag.length > 0);
+    const harms: HarmFinding[] = resources.flatMap((r) =>
+      HARM_CLASSES.flatMap((cls) =>
+        r.byClass[cls].allowed.map((a) => ({ resource: r.resource, stack: r.stack, class: cls, action: a.action, statement: a.statement })),
+      ),
+    );
+    const canHarmProduction = harms.length > 0;
     const canEscalate = escalationVerdict.allowed.length > 0;
-    const uncertain = resources.some((r) => r.unknown.length > 0) || escalationVerdict.unknown.length > 0;
+    const uncertainClasses = resources.some((r) => HARM_CLASSES.some((cls) => r.byClass[cls].unknown.length > 0));
+    const uncertain = resources.some((r) => r.unknown.length > 0) || escalationVerdict.unknown.length > 0 || uncertainClasses;
     const grantSources = [...new Set((agent.resourceGrants ?? []).map((g) => `${g.source}${g.certain ? '' : ' (UNKNOWN principal or resource)'}`))];
     if (grantSources.length > 0) {
       warnings.push(
@@ -314,7 +463,7 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
           `Use --live to ask IAM.`,
       );
     }
-    verdicts.push({
+    return {
       agent: agent.name,
       roleArn: agent.roleArn,
       stack: agent.stack.displayName,
@@ -331,20 +480,25 @@ export async function analyse(input: AnalysisInput): Promise<VerifyReport> {
       assumedFindings,
       resourceGrants: (agent.resourceGrants ?? []).map((g) => ({ source: g.source, scope: g.scope, certain: g.certain })),
       canDestroyProduction,
+      harms,
+      canHarmProduction,
       canEscalate,
       uncertain,
-    });
-    input.onProgress?.(index + 1, input.agents.length);
+    };
   }
+}
+
+function report(input: AnalysisInput, verdicts: AgentVerdict[], evaluations: number, warnings: string[]): VerifyReport {
   const names = (f: (v: AgentVerdict) => boolean) => verdicts.filter(f).map((v) => v.agent);
   const summary = {
     agents: verdicts.length,
     productionResources: input.production.length,
     evaluations,
     agentsThatCanDestroyProduction: names((v) => v.canDestroyProduction),
+    agentsThatCanHarmProduction: names((v) => v.canHarmProduction),
     agentsThatCanEscalate: names((v) => v.canEscalate),
     uncertainAgents: names((v) => v.uncertain),
-    clean: verdicts.every((v) => !v.canDestroyProduction && !v.canEscalate && !v.uncertain),
+    clean: verdicts.every((v) => !v.canDestroyProduction && !v.canHarmProduction && !v.canEscalate && !v.uncertain),
   };
   return {
     tool: 'cdk-agent-guardrails verify',

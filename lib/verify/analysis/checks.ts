@@ -1,3 +1,5 @@
+import { ACTION_CLASS_MEMBERS } from '../../shared/action-classes.generated';
+import { HARMFUL_ACTION_CLASSES } from '../../shared/action-classes';
 import { CatalogEntry } from '../../shared/catalog-types';
 import { DESTRUCTIVE_CATALOG, ESCALATION_CATALOG } from '../../shared/destructive-catalog.generated';
 import { actionDetails, expandActionPattern, splitAction, wildcardRegex } from '../../shared/iam-data';
@@ -18,8 +20,10 @@ import { ambiguousFor, distinctSampleArn, resourceTypesFor, sampleArn } from './
  *   agent's allow-list at work, not a finding).
  * - `modify`: the agent's own granted write actions on production resources (reported).
  * - `gate`: starting an approval gate's workflow, i.e. requesting its gated operations (reported).
+ * - `harm`: the other actions of the harmful classes (HARMFUL_ACTION_CLASSES: disrupt, isolate, redirect,
+ *   overwrite, run code, blind the guardrails, ...) that act on a production resource.
  */
-export type CheckCategory = 'destroy' | 'data' | 'tagging' | 'escalation' | 'delegation' | 'modify' | 'gate';
+export type CheckCategory = 'destroy' | 'data' | 'tagging' | 'escalation' | 'delegation' | 'modify' | 'gate' | 'harm';
 
 export interface Check {
   readonly category: CheckCategory;
@@ -71,6 +75,51 @@ export function resourceChecks(resource: ResourceModel): Check[] {
     }
   }
   resourceCheckCache.set(key, checks);
+  return checks;
+}
+
+let harmfulByService: Map<string, string[]> | undefined;
+
+/** The actions of the harmful classes, by service prefix (lower case); an action in several classes once. */
+function harmfulActionsOf(service: string): string[] {
+  if (!harmfulByService) {
+    harmfulByService = new Map();
+    const seen = new Set<string>();
+    for (const cls of HARMFUL_ACTION_CLASSES) {
+      for (const action of ACTION_CLASS_MEMBERS[cls]) {
+        if (seen.has(action)) continue;
+        seen.add(action);
+        const s = action.split(':')[0].toLowerCase();
+        harmfulByService.set(s, [...(harmfulByService.get(s) ?? []), action]);
+      }
+    }
+  }
+  return harmfulByService.get(service) ?? [];
+}
+
+const classCheckCache = new Map<string, Check[]>();
+
+/**
+ * The actions of the harmful classes that act on this resource (or its objects), per the IAM data, that
+ * the destructive catalog does not already ask (resourceChecks): what verify asks for the per-class view.
+ */
+export function classChecks(resource: ResourceModel): Check[] {
+  const key = `${resource.type}|${resource.arn}`;
+  const cached = classCheckCache.get(key);
+  if (cached) return cached.map((c) => ({ ...c, resource }));
+  const service = resource.arn.split(':')[2] ?? '';
+  const asked = new Set(resourceChecks(resource).map((c) => c.action.toLowerCase()));
+  const checks: Check[] = [];
+  for (const action of harmfulActionsOf(service)) {
+    if (asked.has(action.toLowerCase())) continue;
+    for (const arn of [resource.arn, ...childArns(resource)]) {
+      if (resourceTypesFor(action, arn).length > 0) {
+        checks.push({ category: 'harm', group: 'harmful-class', action, arn, resource });
+        break;
+      }
+    }
+  }
+  classCheckCache.set(key, checks);
   return checks;
 }
 

@@ -1,6 +1,6 @@
-import { EvaluationRequest, PolicyParseError, evaluate, evaluateFailClosed, parsePolicy } from '../../evaluator';
+import { EvaluationRequest, PolicyParseError, evaluate, evaluateFailClosed, explain, parsePolicy } from '../../evaluator';
 import { AgentModel, AgentPolicy } from '../model/agents';
-import { Decider, Decisions, RawDecision } from '../analysis/analysis';
+import { Decisions, RawDecision, SyncDecider } from '../analysis/analysis';
 import { assumeUnmodelledConditions } from '../analysis/condition-keys';
 import { Check } from '../analysis/checks';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
@@ -59,10 +59,14 @@ function policyOf(statements: unknown[]): unknown {
  * resolve, is evaluated twice: without it (what is known) and as a possibility (allow-everything
  * for an unknown managed policy); a difference is `Unknown`.
  */
-export class OfflineDecider implements Decider {
+export class OfflineDecider implements SyncDecider {
   constructor(private readonly relabel: RelabelTarget) {}
 
   public async decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions> {
+    return this.decideSync(agent, checks);
+  }
+
+  public decideSync(agent: AgentModel, checks: readonly Check[]): Decisions {
     const assumed = new Set<string>();
     const pessimistic = (document: unknown) => {
       const rewritten = assumeUnmodelledConditions(document, this.relabel.key, agent.stack.accountKnown);
@@ -100,6 +104,11 @@ export class OfflineDecider implements Decider {
     const variableKeys = unknowableVariables(agent);
     const decisions: RawDecision[] = [];
     const relied: boolean[] = [];
+    const allowedBy: Array<string | undefined> = [];
+    const knownNames = [
+      ...agent.identityPolicies.filter((p) => p.source !== 'unknown').map((p) => p.name),
+      ...((agent.resourceGrants ?? []).some((g) => g.certain && g.scope === 'role') ? ['resource-based policies'] : []),
+    ];
     for (const check of checks) {
       const context = requestContext(check.action, check.arn, {
         tags: check.resource?.tags ?? {},
@@ -120,6 +129,7 @@ export class OfflineDecider implements Decider {
         }
       }
       decisions.push(decision);
+      allowedBy.push(decision === 'Allowed' ? allowingStatement(request, evaluated, knownNames) : undefined);
       // A finding that rests on a construct no AWS page defines is reported like an assumed key: named, and failing verify.
       doubts.forEach((d) => assumed.add(d));
       relied.push(
@@ -127,8 +137,16 @@ export class OfflineDecider implements Decider {
           (asWritten !== undefined && (decision === 'Allowed' || decision === 'Unknown') && decideWith(request, asWritten, []) !== decision),
       );
     }
-    return { decisions, relied, assumedKeys: [...assumed].sort() };
+    return { decisions, relied, assumedKeys: [...assumed].sort(), allowedBy };
   }
+}
+
+/** The first identity-policy statement that allows the request, as `policy#Sid` (or `policy#statement N`); a session grant otherwise. */
+function allowingStatement(request: BareRequest, sets: PolicySets, names: readonly string[]): string {
+  const explained = explain({ ...request, identityPolicies: sets.identity, permissionsBoundaries: sets.boundary });
+  const ref = explained.allows.find((a) => a.policySet === 'identity');
+  if (!ref || explained.decision !== 'Allowed') return 'a resource-based policy granting the role session';
+  return `${names[ref.policyIndex] ?? `policy ${ref.policyIndex + 1}`}#${ref.sid ?? `statement ${ref.statementIndex + 1}`}`;
 }
 
 type BareRequest = Omit<EvaluationRequest, 'identityPolicies' | 'permissionsBoundaries'>;

@@ -1,4 +1,4 @@
-import { AgentVerdict, ResourceVerdict, Status, VerifyReport } from '../analysis/analysis';
+import { AgentVerdict, ClassStatus, HARM_CLASSES, ResourceVerdict, Status, VerifyReport } from '../analysis/analysis';
 
 /** Renders reports for the terminal and for a pull request comment (Markdown). */
 
@@ -48,6 +48,72 @@ const MARK: Record<Status, string> = {
   'denied': 'guarded',
   'not-granted': 'no access',
 };
+
+/** The harmful classes as a person says them (column headings of the per-class view). */
+export const CLASS_LABEL: Readonly<Record<string, string>> = Object.freeze({
+  'destructive': 'destroy',
+  'data-destructive': 'overwrite',
+  'disruptive': 'disrupt',
+  'network-isolation': 'isolate',
+  'traffic': 'redirect',
+  'reconfigure': 'reconfigure',
+  'code-execution': 'run code',
+  'guardrail-blinding': 'blind',
+});
+
+/** A class cell's word: CAN is a finding, gated = only through the named approval gate. */
+export const CLASS_MARK: Readonly<Record<ClassStatus, string>> = Object.freeze({
+  'allowed': 'CAN',
+  'unknown': 'UNKNOWN',
+  'granted': 'granted',
+  'gated': 'gated',
+  'denied': 'guarded',
+  'not-granted': 'no access',
+  'none': '-',
+});
+
+const MAX_HARM_LINES = 20;
+
+/** The per-class view: one row per agent and production resource of the app, one column per harmful class, then each finding. */
+export function classLines(report: VerifyReport): string[] {
+  const header = ['AGENT', 'RESOURCE', ...HARM_CLASSES.map((c) => CLASS_LABEL[c] ?? c)];
+  const rows = report.agents.flatMap((agent) =>
+    agent.resources
+      .filter((r) => r.byClass !== undefined && r.arn !== '*')
+      .map((r) => [agent.agent, r.resource, ...HARM_CLASSES.map((c) => CLASS_MARK[r.byClass[c].status])]),
+  );
+  if (rows.length === 0) return [];
+  const names = [0, 1].map((col) =>
+    fitNames(
+      rows.map((r) => r[col]),
+      col === 0 ? 24 : 40,
+    ),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (i < 2 ? names[i].get(r[i])! : r[i]).length)));
+  const line = (r: string[], head = false) =>
+    r
+      .map((c, i) => (i < 2 && !head ? names[i].get(c)! : c).padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    'harmful classes on production (CAN = a finding; gated = only through the named approval gate; granted = explicitly granted on it):',
+    line(header, true),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map((r) => line(r)),
+  ];
+  for (const agent of report.agents) {
+    for (const h of agent.harms.slice(0, MAX_HARM_LINES)) {
+      out.push(`FINDING: ${agent.agent} can ${CLASS_LABEL[h.class] ?? h.class} (${h.class}) ${h.resource}: ${h.action}, allowed by ${h.statement}`);
+    }
+    if (agent.harms.length > MAX_HARM_LINES) out.push(`FINDING: ${agent.agent}: +${agent.harms.length - MAX_HARM_LINES} more (see --json)`);
+    for (const r of agent.resources) {
+      for (const c of HARM_CLASSES) {
+        if (r.byClass?.[c]?.gated.length) out.push(`${agent.agent}: ${CLASS_LABEL[c]} ${r.resource} is gated: ${abbreviate(r.byClass[c].gated, 2)}`);
+      }
+    }
+  }
+  return out;
+}
 
 /** Rows of the blast-radius table: one per agent and production resource, one per agent for escalation. */
 export function blastRadiusRows(report: VerifyReport): string[][] {
@@ -106,12 +172,13 @@ function verdictLine(report: VerifyReport): string {
   const s = report.summary;
   if (s.clean) {
     return (
-      `OK: no agent can destroy production or escalate (${s.agents} agent(s), ${s.productionResources} production resource(s), ` +
+      `OK: no agent can destroy production or escalate, nor take it down (${s.agents} agent(s), ${s.productionResources} production resource(s), ` +
       `${s.evaluations} evaluations).`
     );
   }
   const lines: string[] = [];
   if (s.agentsThatCanDestroyProduction.length) lines.push(`can destroy production: ${s.agentsThatCanDestroyProduction.join(', ')}`);
+  if (s.agentsThatCanHarmProduction.length) lines.push(`can harm production (a harmful class): ${s.agentsThatCanHarmProduction.join(', ')}`);
   if (s.agentsThatCanEscalate.length) lines.push(`can escalate: ${s.agentsThatCanEscalate.join(', ')}`);
   if (s.uncertainAgents.length) lines.push(`depend on UNKNOWN policies: ${s.uncertainAgents.join(', ')}`);
   return `FAIL: ${lines.join('; ')} (${s.evaluations} evaluations).`;
@@ -123,7 +190,12 @@ export function renderTerminal(report: VerifyReport, width = 200): string[] {
   const limits = [24, 40, 9, Math.max(30, width - 24 - 40 - 9 - 44 - 8), 44];
   const widths = HEADER.map((_h, i) => Math.min(limits[i], Math.max(...rows.map((r) => r[i].length))));
   // The AGENT and RESOURCE columns: two different names never print the same text.
-  const names = [0, 1].map((col) => fitNames(rows.slice(1).map((r) => r[col]), widths[col]));
+  const names = [0, 1].map((col) =>
+    fitNames(
+      rows.slice(1).map((r) => r[col]),
+      widths[col],
+    ),
+  );
   const fit = (c: string, i: number) => (i < 2 && names[i].has(c) ? names[i].get(c)! : truncate(c, widths[i]));
   const line = (r: string[]) =>
     r
@@ -137,6 +209,8 @@ export function renderTerminal(report: VerifyReport, width = 200): string[] {
     line(rows[0]),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.slice(1).map(line),
+    '',
+    ...classLines(report),
     '',
   ];
   for (const agent of report.agents) {
@@ -202,6 +276,18 @@ export function renderMarkdown(report: VerifyReport): string {
       `| ${mdEscape(agent.agent)} | escalation & tampering | ${ICON[agent.escalation.status]} | ${mdEscape(escalationFindings(agent))} | ` +
         `${agent.escalation.denied} denied |`,
     );
+  }
+  const harms = report.agents.flatMap((a) => a.harms.map((h) => ({ agent: a.agent, ...h })));
+  if (harms.length) {
+    out.push('');
+    out.push('**Harmful classes an agent can perform on production**');
+    out.push('');
+    out.push('| Agent | Resource | Class | Action | Allowed by |');
+    out.push('|---|---|---|---|---|');
+    for (const h of harms.slice(0, 50)) {
+      out.push(`| ${mdEscape(h.agent)} | ${mdEscape(h.resource)} | ${h.class} | ${mdEscape(h.action)} | ${mdEscape(h.statement)} |`);
+    }
+    if (harms.length > 50) out.push(`\n+${harms.length - 50} more (see --json)`);
   }
   if (report.warnings.length) {
     out.push('');
