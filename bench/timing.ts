@@ -10,3 +10,9 @@ export async function medianMs(fn: () => unknown | Promise<unknown>, runs = 5): 
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
+
+/** Median of `runs` synchronous measurements, each returning milliseconds (fresh processes measure themselves). */
+export function medianOf(runs: number, measure: () => number): number {
+  const values = Array.from({ length: runs }, measure).sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)];
+}
