@@ -1,9 +1,12 @@
 /**
  * Local stand-ins for AWS on 127.0.0.1, spoken to by the real AWS SDK clients:
  * - DynamoDB: dynalite (a real DynamoDB-compatible server);
- * - Step Functions task tokens and SNS Publish: no local emulator exists, so a small HTTP endpoint
- *   speaks each service's wire protocol (awsJson1.0 for Step Functions, the query protocol for SNS).
- *   The task-token endpoint resolves or rejects the waiting Task state of a locally executed workflow.
+ * - Step Functions task tokens, DescribeExecution and SNS Publish: no local emulator exists, so a
+ *   small HTTP endpoint speaks each service's wire protocol (awsJson1.0 for Step Functions, the
+ *   query protocol for SNS). The task-token endpoint resolves or rejects the waiting Task state of a
+ *   locally executed workflow; DescribeExecution answers from `executions`. Publish checks what SNS
+ *   checks (Subject: ASCII without line breaks or controls, under 100 characters; MessageStructure
+ *   json: a JSON object with a string `default`; 256 KiB) and refuses like SNS (InvalidParameter).
  */
 import { AddressInfo } from 'net';
 import * as http from 'http';
@@ -21,6 +24,30 @@ export interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
+/** An execution as DescribeExecution reports it. */
+export interface LocalExecution {
+  readonly stateMachineArn: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+/** A published message; `Message` as sent (with MessageStructure json, the JSON of every protocol's form). */
+export interface PublishedMessage {
+  readonly TopicArn: string;
+  readonly Subject?: string;
+  readonly Message: string;
+  readonly MessageStructure?: string;
+}
+
+/** What an email subscriber and AWS Chatbot receive of a published message. */
+export function formsOf(m: PublishedMessage): { email: string; chat: any } {
+  if (m.MessageStructure !== 'json') return { email: m.Message, chat: undefined };
+  const forms = JSON.parse(m.Message);
+  return { email: forms.email ?? forms.default, chat: JSON.parse(forms.default) };
+}
+
 export interface LocalAws {
   readonly dynamodb: DynamoDBClient;
   readonly sfn: SFNClient;
@@ -28,7 +55,11 @@ export interface LocalAws {
   /** Task tokens the workflow waits on. */
   readonly waiters: Map<string, Waiter>;
   /** Messages published to SNS. */
-  readonly published: Array<{ TopicArn: string; Subject?: string; Message: string }>;
+  readonly published: PublishedMessage[];
+  /** Executions DescribeExecution knows, by ARN. */
+  readonly executions: Map<string, LocalExecution>;
+  /** Publish calls refused as SNS would refuse them (for assertions). */
+  readonly refusedPublishes: string[];
   /** The local servers, for a fault proxy to stand in front of. */
   readonly endpoints: { readonly dynamodb: string; readonly sfn: string; readonly sns: string };
   createLedger(tableName: string): Promise<void>;
@@ -62,6 +93,7 @@ export async function startLocalAws(): Promise<LocalAws> {
   const dynamoEndpoint = await listen(dynamoServer);
 
   const waiters = new Map<string, Waiter>();
+  const executions = new Map<string, LocalExecution>();
   const sfnServer = http.createServer(async (req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const body = JSON.parse((await readBody(req)) || '{}');
@@ -69,6 +101,12 @@ export async function startLocalAws(): Promise<LocalAws> {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify(payload));
     };
+    if (target === 'AWSStepFunctions.DescribeExecution') {
+      const execution = executions.get(body.executionArn);
+      if (!execution) return send(400, { __type: 'com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist', message: 'Execution Does Not Exist' });
+      const name = String(body.executionArn).split(':').pop();
+      return send(200, { executionArn: body.executionArn, name, startDate: Date.now() / 1000, ...execution });
+    }
     const waiter = waiters.get(body.taskToken);
     if (!waiter) return send(400, { __type: 'com.amazonaws.swf.service.v2.model#TaskTimedOut', message: 'Task Timed Out' });
     if (target === 'AWSStepFunctions.SendTaskSuccess') {
@@ -86,13 +124,34 @@ export async function startLocalAws(): Promise<LocalAws> {
   const sfnEndpoint = await listen(sfnServer);
 
   const published: LocalAws['published'] = [];
+  const refusedPublishes: string[] = [];
   const snsServer = http.createServer(async (req, res) => {
     const form = new URLSearchParams(await readBody(req));
-    if (form.get('Action') !== 'Publish') {
+    const refuse = (code: string, message: string) => {
+      refusedPublishes.push(message);
       res.writeHead(400, { 'content-type': 'text/xml' });
-      return res.end('<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>only Publish</Message></Error></ErrorResponse>');
+      return res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error></ErrorResponse>`);
+    };
+    if (form.get('Action') !== 'Publish') return refuse('InvalidAction', 'only Publish');
+    const message = form.get('Message') ?? '';
+    const subject = form.get('Subject') ?? undefined;
+    const structure = form.get('MessageStructure') ?? undefined;
+    if (subject !== undefined && (subject.length === 0 || subject.length >= 100 || /[^\x20-\x7e]/.test(subject))) {
+      return refuse('InvalidParameter', 'Invalid parameter: Subject');
     }
-    published.push({ TopicArn: form.get('TopicArn') ?? '', Subject: form.get('Subject') ?? undefined, Message: form.get('Message') ?? '' });
+    if (Buffer.byteLength(message, 'utf8') > 262_144) return refuse('InvalidParameter', 'Invalid parameter: Message too long');
+    if (structure !== undefined) {
+      let forms: any;
+      try {
+        forms = JSON.parse(message);
+      } catch {
+        return refuse('InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+      }
+      if (structure !== 'json' || typeof forms !== 'object' || forms === null || typeof forms.default !== 'string') {
+        return refuse('InvalidParameter', 'Invalid parameter: Message Structure - No default entry in JSON message body');
+      }
+    }
+    published.push({ TopicArn: form.get('TopicArn') ?? '', Subject: subject, Message: message, MessageStructure: structure });
     res.writeHead(200, { 'content-type': 'text/xml' });
     res.end(
       `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-${published.length}</MessageId></PublishResult><ResponseMetadata><RequestId>r-${published.length}</RequestId></ResponseMetadata></PublishResponse>`,
@@ -107,6 +166,8 @@ export async function startLocalAws(): Promise<LocalAws> {
     sns: new SNSClient({ ...CLIENT, endpoint: snsEndpoint }),
     waiters,
     published,
+    executions,
+    refusedPublishes,
     endpoints: { dynamodb: dynamoEndpoint, sfn: sfnEndpoint, sns: snsEndpoint },
     async createLedger(tableName: string) {
       await dynamodb.send(

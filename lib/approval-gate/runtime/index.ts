@@ -5,11 +5,12 @@
  * from `requestContext.authorizer.iam` and never from the body. `notify` is invoked by the workflow
  * (waitForTaskToken): it stores the task token in the ledger and tells the approvers.
  */
-import { randomUUID } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { BindingCheck, BoundOperation, checkBinding } from './approval-binding';
+import { inertMarkdown, inertText } from '../../shared/inert-text';
+import { BindingCheck, BoundOperation, checkBinding, requestIdFromPath, requestIdPath, requestIdProblem } from './approval-binding';
 import { requestDigest } from './approval-digest';
 import { CallerIdentity, callerIdentity, principalOf } from './identity';
 import { ApprovalLedger, LedgerRequest } from './ledger';
@@ -27,6 +28,16 @@ export interface ApprovalConfig {
    * answers that it no longer waits for the token (our own earlier attempt may have been accepted).
    */
   readonly settle?: { readonly attempts: number; readonly intervalMs: number };
+  /** Where decisions are announced (every approver learns when another one decided); none: decisions are not announced. */
+  readonly announce?: AnnounceConfig;
+}
+
+/** The approvers' topic, for announcements. */
+export interface AnnounceConfig {
+  readonly sns: SNSClient;
+  readonly topicArn: string;
+  /** The approval handler's function URL, shown in the commands of a notification. */
+  readonly approvalUrl: string;
 }
 
 export interface NotifyConfig {
@@ -133,16 +144,26 @@ export function createApprovalHandler(config: ApprovalConfig): (event: FunctionU
     if (method === 'GET' && path === '/requests') {
       return reply(200, { requests: (await config.ledger.listPending()).map((r) => view(config.operations, r)) });
     }
-    const match = /^\/requests\/([A-Za-z0-9_-]{1,80})(?:\/(approve|reject))?$/.exec(path);
-    if (!match) return reply(404, { error: `no route ${method} ${path}` });
-    const [, requestId, verb] = match;
+    const match = /^\/requests\/([^/]+)(?:\/(approve|reject))?$/.exec(path);
+    if (!match) return reply(404, { error: `no route ${method} ${inertText(path, 200)}` });
+    const [, segment, verb] = match;
+    // Any execution name is a request id; the path carries it encoded (requestIdPath), never raw.
+    const requestId = requestIdFromPath(segment);
+    const problem = requestId === undefined ? 'the path does not carry an encoded request id' : requestIdProblem(requestId);
+    if (requestId === undefined || problem) {
+      return reply(400, {
+        error: `invalid request id in the path: ${problem}`,
+        received: inertText(segment, 200),
+        fix: 'use the id as `approvals list` shows it; the CLI encodes it (ids outside [A-Za-z0-9_-] travel as ~ and base64url)',
+      });
+    }
     const request = await config.ledger.getRequest(requestId);
-    if (!request) return reply(404, { error: `no request ${requestId}` });
+    if (!request) return reply(404, { error: `no request ${inertText(requestId, 100)}` });
     if (!verb && method === 'GET') {
-      const records = (await config.ledger.records(requestId)).filter((r) => r.record !== 'REQUEST').map(({ taskToken: _t, ...r }) => r);
+      const records = (await config.ledger.records(requestId)).filter((r) => r.record !== 'REQUEST').map(({ taskToken: _t, message: _m, ...r }) => r);
       return reply(200, { request: view(config.operations, request), records });
     }
-    if (method !== 'POST' || !verb) return reply(405, { error: `use POST /requests/${requestId}/approve or /reject` });
+    if (method !== 'POST' || !verb) return reply(405, { error: `use POST /requests/${requestIdPath(requestId)}/approve or /reject` });
     return verb === 'approve' ? approve(config, request, caller, body) : reject(config, request, caller, body);
   };
 }
@@ -204,15 +225,25 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
   const added = await config.ledger.addApprover(request.requestId, caller.principal);
   if (!added.request || !added.counted) return settleDecided(config, added.request ?? request, caller, 'APPROVE');
   let current = added.request;
+  // Every approver learns of each counted approval, once per approver (a retried call finds the notice stored).
+  const told = await announce(config.ledger, config.announce, current, `APPROVED#${caller.principal}`, () =>
+    decisionNotice(config.announce!, current, 'approved', caller.principal, Math.min(current.approvals.length, required), required),
+  );
   if (current.status === 'PENDING' && !current.outcome) {
     if (current.approvals.length < required) {
-      return reply(202, { requestId: request.requestId, status: 'PENDING', approvals: current.approvals.length, requiredApprovals: required });
+      return reply(202, {
+        requestId: request.requestId,
+        status: 'PENDING',
+        approvals: current.approvals.length,
+        requiredApprovals: required,
+        ...announced(told),
+      });
     }
     const decided = await config.ledger.decide(request.requestId, 'APPROVED', caller.principal, required, token);
     if (!decided) return reply(404, { error: `no request ${request.requestId}` });
     current = decided.request;
   }
-  return settleDecided(config, current, caller, 'APPROVE', true);
+  return withAnnounced(await settleDecided(config, current, caller, 'APPROVE', true), told);
 }
 
 async function reject(config: ApprovalConfig, request: LedgerRequest, caller: CallerIdentity, body: Record<string, unknown>): Promise<HttpResult> {
@@ -223,6 +254,11 @@ async function reject(config: ApprovalConfig, request: LedgerRequest, caller: Ca
   if (reason.length === 0) return reply(400, { error: 'a rejection needs a reason' });
   const decided = await config.ledger.decide(request.requestId, 'REJECTED', caller.principal, 0, randomUUID(), reason.slice(0, 1000));
   if (!decided) return reply(404, { error: `no request ${request.requestId}` });
+  if (decided.request.status === 'REJECTED' && decided.request.decidedBy === caller.principal) {
+    await announce(config.ledger, config.announce, decided.request, 'REJECTED', () =>
+      decisionNotice(config.announce!, decided.request, 'rejected', caller.principal, 0, 0, decided.request.rejectReason ?? reason),
+    );
+  }
   return settleDecided(config, decided.request, caller, 'REJECT', undefined, reason);
 }
 
@@ -292,14 +328,14 @@ async function deliver(config: ApprovalConfig, decided: LedgerRequest): Promise<
   const command =
     decided.status === 'APPROVED'
       ? new SendTaskSuccessCommand({
-        taskToken: decided.taskToken!,
-        output: JSON.stringify({ decision: 'APPROVED', digest: decided.digest, approvers: decided.approvals }),
-      })
+          taskToken: decided.taskToken!,
+          output: JSON.stringify({ decision: 'APPROVED', digest: decided.digest, approvers: decided.approvals }),
+        })
       : new SendTaskFailureCommand({
-        taskToken: decided.taskToken!,
-        error: REJECTED_ERROR,
-        cause: JSON.stringify({ rejectedBy: decided.decidedBy, reason: decided.rejectReason ?? '' }),
-      });
+          taskToken: decided.taskToken!,
+          error: REJECTED_ERROR,
+          cause: JSON.stringify({ rejectedBy: decided.decidedBy, reason: decided.rejectReason ?? '' }),
+        });
   try {
     await config.sfn.send(command as any);
   } catch (e) {
@@ -359,6 +395,297 @@ export async function redeliverDecisions(config: ApprovalConfig): Promise<Array<
   return out;
 }
 
+/** A notification as published: the subject, the plain text (email) and the chat form (AWS Chatbot custom notification). */
+export interface Notice {
+  readonly subject: string;
+  readonly text: string;
+  readonly chat: ChatNotification;
+}
+
+/**
+ * An AWS Chatbot (Amazon Q Developer in chat applications) custom notification: `version` 1.0,
+ * `source` custom, `content` with `textType` client-markdown. Agent text in it is rendered by
+ * `inertMarkdown` (one line, in a code span, nothing that can format, link or mention).
+ */
+export interface ChatNotification {
+  readonly version: '1.0';
+  readonly source: 'custom';
+  readonly id: string;
+  readonly content: {
+    readonly textType: 'client-markdown';
+    readonly title: string;
+    readonly description: string;
+    readonly nextSteps?: string[];
+    readonly keywords?: string[];
+  };
+  readonly metadata: {
+    readonly threadId: string;
+    readonly summary: string;
+    readonly eventType: string;
+    readonly relatedResources?: string[];
+    readonly additionalContext?: Record<string, string>;
+  };
+}
+
+/** What publishing a notice did, as the approver's reply reports it. */
+export type Announcement = 'sent' | 'already-sent' | 'failed' | 'off';
+
+/** SNS subjects: ASCII, no line breaks or control characters, under 100 characters. */
+function subjectOf(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 99);
+}
+
+/** A field line of the plain-text form: a fixed label, then one inert line. */
+const field = (label: string, value: unknown, max?: number) => `${`${label}:`.padEnd(17)}${inertText(value, max)}`;
+/** A field of the chat form: a fixed bold label, then the value in an inert code span. */
+const chatField = (label: string, value: unknown, max?: number) => `*${label}:* ${inertMarkdown(value, max)}`;
+
+/** A shell word for a command line shown to a person (request ids may hold ' ! ( ) and the like). */
+const shellWord = (word: string) => (/^[A-Za-z0-9_.:/@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
+
+/** The thread of every notice of one request, and nothing an agent chose verbatim. */
+const threadOf = (requestId: string) => `approval-${createHash('sha256').update(requestId, 'utf8').digest('hex').slice(0, 32)}`;
+
+function chat(request: LedgerRequest, kind: string, title: string, lines: string[], nextSteps: string[] = [], context = {}): ChatNotification {
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: `${threadOf(request.requestId)}-${createHash('sha256').update(kind).digest('hex').slice(0, 16)}`,
+    content: {
+      textType: 'client-markdown',
+      title,
+      description: lines.join('\n'),
+      ...(nextSteps.length ? { nextSteps } : {}),
+      keywords: [request.operation],
+    },
+    metadata: {
+      threadId: threadOf(request.requestId),
+      summary: title,
+      eventType: kind,
+      additionalContext: { requestId: inertText(request.requestId, 100), operation: request.operation, ...context },
+    },
+  };
+}
+
+/** The notice that asks the approvers. */
+function requestNotice(approvalUrl: string, request: LedgerRequest, target: string, parameters: unknown): Notice {
+  const id = shellWord(request.requestId);
+  const url = shellWord(approvalUrl);
+  const commands = [
+    `npx cdk-agent-guardrails approvals show ${id} --url ${url}`,
+    `npx cdk-agent-guardrails approvals approve ${id} --digest ${request.digest} --url ${url}`,
+    `npx cdk-agent-guardrails approvals reject ${id} --reason "..." --url ${url}`,
+  ].map((c) => inertText(c, 400));
+  const text = [
+    `An AI agent asks for approval of a high-risk operation (request ${inertText(request.requestId, 100)}).`,
+    '',
+    field('Operation', request.operation),
+    `${field('Acts on', target)}  (derived from the parameters; the request names the same resource)`,
+    field('Parameters', parameters, 2000),
+    field("Agent's reason", request.reason, 1000),
+    `${field('Source identity', request.sourceIdentity, 200)} (as stated by the requester; CloudTrail's StartExecution event shows the verified one)`,
+    field('Requested by', request.requesters.join(', '), 500),
+    field('Digest', request.digest),
+    field('Approvals', `${request.requiredApprovals} distinct approver(s) required`),
+    '',
+    'Decide with your own AWS credentials:',
+    ...commands.map((c) => `  ${c}`),
+    '',
+    'No answer before the timeout means rejected. Agent-written values are shown escaped and cut; the ledger keeps them exactly.',
+  ].join('\n');
+  const title = `Approval needed: ${request.operation}`;
+  return {
+    subject: subjectOf(title),
+    text,
+    chat: chat(
+      request,
+      'APPROVAL_REQUESTED',
+      title,
+      [
+        chatField('Request', request.requestId, 100),
+        chatField('Operation', request.operation),
+        chatField('Acts on', target),
+        chatField('Parameters', parameters, 1000),
+        chatField("Agent's reason", request.reason, 500),
+        chatField('Source identity (as stated)', request.sourceIdentity, 200),
+        chatField('Requested by', request.requesters.join(', '), 500),
+        chatField('Digest', request.digest),
+        chatField('Approvals required', request.requiredApprovals),
+      ],
+      [...commands.map((c) => inertMarkdown(c, 400)), 'No answer before the timeout means rejected.'],
+      { digest: request.digest },
+    ),
+  };
+}
+
+const QUORUM_REACHED = 'quorum reached, the workflow checks the ledger and performs it';
+
+/** The notice of a decision: approved by X (k of n), or rejected by X with the reason. */
+function decisionNotice(
+  a: AnnounceConfig,
+  request: LedgerRequest,
+  decision: 'approved' | 'rejected',
+  by: string,
+  count: number,
+  required: number,
+  reason?: string,
+): Notice {
+  const quorum = decision === 'approved' && count >= required;
+  const headline =
+    decision === 'approved'
+      ? `Approved by ${inertText(by, 300)} (${count} of ${required})${quorum ? `: ${QUORUM_REACHED}` : ''}`
+      : `Rejected by ${inertText(by, 300)}: nothing will be performed`;
+  const text = [
+    `${headline}.`,
+    '',
+    field('Request', request.requestId, 100),
+    field('Operation', request.operation),
+    field('Resource', request.resource),
+    ...(reason !== undefined ? [field('Rejection reason', reason, 1000)] : []),
+    field('Digest', request.digest),
+    '',
+    quorum || decision === 'rejected'
+      ? 'A final notice follows when the workflow ends.'
+      : `Waiting for ${required - count} more approval(s): npx cdk-agent-guardrails approvals show ` +
+        `${inertText(shellWord(request.requestId), 100)} --url ${inertText(shellWord(a.approvalUrl), 300)}`,
+  ].join('\n');
+  const title = decision === 'approved' ? `Approved (${count} of ${required}): ${request.operation}` : `Rejected: ${request.operation}`;
+  return {
+    subject: subjectOf(title),
+    text,
+    chat: chat(
+      request,
+      decision === 'approved' ? `APPROVED#${by}` : 'REJECTED',
+      title,
+      [
+        decision === 'approved' ? `Approved by ${inertMarkdown(by, 300)} (${count} of ${required})` : `Rejected by ${inertMarkdown(by, 300)}`,
+        chatField('Request', request.requestId, 100),
+        chatField('Resource', request.resource),
+        ...(reason !== undefined ? [chatField('Rejection reason', reason, 500)] : []),
+      ],
+      [],
+      { decision, by: inertText(by, 300) },
+    ),
+  };
+}
+
+/** What each outcome means for a person, in one sentence. */
+const OUTCOME_MEANING: Record<string, string> = {
+  EXECUTED: 'the operation was performed',
+  EXECUTION_FAILED: 'the operation was attempted and AWS refused or failed it',
+  REJECTED: 'rejected; nothing was performed',
+  TIMED_OUT: 'no decision before the timeout; nothing was performed',
+  QUORUM_NOT_MET: 'the ledger did not hold enough approvals; nothing was performed',
+  DIGEST_MISMATCH: 'the decision did not match the request; nothing was performed',
+  UNDELIVERABLE: 'the decision could not reach the workflow before it ended; nothing was performed',
+  ERROR: 'the approval failed; nothing was performed',
+  ABORTED: 'the execution was stopped before the operation; nothing was performed',
+  FAILED: 'the execution failed before the operation; nothing was performed',
+  EXPIRED: 'the approved credentials were not collected in time; none were issued',
+  CREDENTIALS_ISSUED: 'the approved credentials were issued to the requesting agent',
+  OUTCOME_UNKNOWN: 'whether the operation ran is not known: check CloudTrail for the executor role',
+};
+
+/** The final notice of a request. */
+function outcomeNotice(request: LedgerRequest): Notice {
+  const outcome = request.outcome ?? 'OUTCOME_UNKNOWN';
+  const meaning = OUTCOME_MEANING[outcome] ?? 'see the ledger';
+  const title = `${outcome === 'EXECUTED' ? 'Performed' : `Ended (${outcome})`}: ${request.operation}`;
+  const text = [
+    `Request ${inertText(request.requestId, 100)} ended: ${outcome}, ${meaning}.`,
+    '',
+    field('Operation', request.operation),
+    field('Resource', request.resource),
+    field('Approvers', request.approvals.join(', ') || 'none', 1000),
+    field('Detail', request.outcomeDetail ?? '', 500),
+  ].join('\n');
+  return {
+    subject: subjectOf(title),
+    text,
+    chat: chat(
+      request,
+      `OUTCOME#${outcome}`,
+      title,
+      [
+        `${outcome}: ${meaning}`,
+        chatField('Request', request.requestId, 100),
+        chatField('Resource', request.resource),
+        chatField('Approvers', request.approvals.join(', ') || 'none', 500),
+        chatField('Detail', request.outcomeDetail ?? '', 300),
+      ],
+      [],
+      { outcome },
+    ),
+  };
+}
+
+/** The SNS message with a form per protocol: chat (default, for AWS Chatbot) and plain text (email). */
+function snsMessage(notice: Notice): string {
+  return JSON.stringify({ 'default': JSON.stringify(notice.chat), 'email': notice.text, 'email-json': JSON.stringify(notice.chat) });
+}
+
+async function publish(sns: SNSClient, topicArn: string, subject: string, message: string): Promise<void> {
+  await sns.send(new PublishCommand({ TopicArn: topicArn, Subject: subject, MessageStructure: 'json', Message: message }));
+}
+
+/**
+ * Publishes a notice once per request and kind. The rendered message is stored first (the first
+ * rendering wins), then published, then marked sent. A failed publish never fails the decision: the
+ * notice stays pending for the sweep to publish, and the caller's reply says it was not sent. A
+ * publish whose mark is lost is published again by the sweep (told twice, never told falsely).
+ */
+async function announce(
+  store: ApprovalLedger,
+  a: AnnounceConfig | undefined,
+  request: LedgerRequest,
+  kind: string,
+  render: () => Notice,
+): Promise<Announcement> {
+  if (!a?.topicArn) return 'off';
+  const notice = render();
+  const message = snsMessage(notice);
+  let ledger: ApprovalLedger | undefined = store;
+  try {
+    const claim = await ledger.claimNotice(request.requestId, kind, notice.subject, message);
+    if (claim === 'sent') return 'already-sent';
+  } catch (e) {
+    // The ledger is unreachable: tell people anyway (a later retry may tell them again).
+    log('notice not stored', request.requestId, kind, e);
+    ledger = undefined;
+  }
+  try {
+    await publish(a.sns, a.topicArn, notice.subject, message);
+  } catch (e) {
+    log('notice not published', request.requestId, kind, e);
+    await ledger
+      ?.appendEvent(request.requestId, { event: 'NOTIFY_FAILED', notice: kind, error: (e as Error).name ?? 'Error' })
+      .catch(() => undefined);
+    return 'failed';
+  }
+  await ledger?.markNoticeSent(request.requestId, kind).catch((e) => log('notice sent, mark not stored', request.requestId, kind, e));
+  return 'sent';
+}
+
+function announced(told: Announcement): Record<string, unknown> {
+  if (told === 'off') return {};
+  return told === 'failed'
+    ? { othersNotified: false, notice: 'the other approvers could not be notified now (SNS failed); the sweep retries the notice' }
+    : { othersNotified: true };
+}
+
+function withAnnounced(result: HttpResult, told: Announcement): HttpResult {
+  if (told === 'off') return result;
+  try {
+    return { ...result, body: JSON.stringify({ ...JSON.parse(result.body), ...announced(told) }) };
+  } catch {
+    return result;
+  }
+}
+
+function log(what: string, requestId: string, detail: string, error?: unknown): void {
+  console.log(JSON.stringify({ level: error ? 'error' : 'info', what, requestId: inertText(requestId, 100), detail, error: (error as Error)?.name }));
+}
+
 /** Builds the notifier the workflow invokes with its task token. */
 export function createNotifier(config: NotifyConfig): (event: { taskToken?: string; requestId?: string }) => Promise<void> {
   return async (event) => {
@@ -367,42 +694,210 @@ export function createNotifier(config: NotifyConfig): (event: { taskToken?: stri
     }
     if (!validOperations(config.operations)) throw new Error('notify: no valid OPERATIONS configured; nobody is asked');
     const recorded = await config.ledger.getRequest(event.requestId);
-    if (!recorded) throw new Error(`notify: request ${event.requestId} is not a pending request without a token`);
+    if (!recorded) throw new Error(`notify: request ${inertText(event.requestId, 100)} is not a pending request without a token`);
     // Nobody is asked about a request whose parameters act on another resource than the one shown.
     const binding = bindingOf(config.operations, recorded);
     if (!binding.target || binding.refusal) {
-      throw new Error(`notify: request ${event.requestId} refused: ${binding.refusal}`);
+      throw new Error(`notify: request ${inertText(event.requestId, 100)} refused: ${binding.refusal}`);
     }
     if (!(await config.ledger.registerToken(event.requestId, event.taskToken))) {
       // Fail: the workflow's catch records the error; no approver is asked about an unknown request.
-      throw new Error(`notify: request ${event.requestId} is not a pending request without a token`);
+      throw new Error(`notify: request ${inertText(event.requestId, 100)} is not a pending request without a token`);
     }
     const request = recorded;
-    const parameters = JSON.parse(request.canonical)[2];
-    const message = [
-      `An AI agent asks for approval of a high-risk operation (request ${request.requestId}).`,
-      '',
-      `Operation:       ${request.operation}`,
-      `Acts on:         ${binding.target}  (derived from the parameters; the request names the same resource)`,
-      `Parameters:      ${JSON.stringify(parameters, null, 2)}`,
-      `Agent's reason:  ${request.reason}`,
-      `Source identity: ${request.sourceIdentity} (as stated by the requester; CloudTrail's StartExecution event for ${request.executionArn} shows ` +
-        `the verified one)`,
-      `Requested by:    ${request.requesters.join(', ')}`,
-      `Digest:          ${request.digest}`,
-      `Approvals:       ${request.requiredApprovals} distinct approver(s) required`,
-      '',
-      'Decide with your own AWS credentials:',
-      `  npx cdk-agent-guardrails approvals show ${request.requestId} --url ${config.approvalUrl}`,
-      `  npx cdk-agent-guardrails approvals approve ${request.requestId} --digest ${request.digest} --url ${config.approvalUrl}`,
-      `  npx cdk-agent-guardrails approvals reject ${request.requestId} --reason "..." --url ${config.approvalUrl}`,
-      '',
-      'No answer before the timeout means rejected.',
-    ].join('\n');
-    await config.sns.send(
-      new PublishCommand({ TopicArn: config.topicArn, Subject: `Approval needed: ${request.operation}`.slice(0, 99), Message: message }),
+    const told = await announce(
+      config.ledger,
+      { sns: config.sns, topicArn: config.topicArn, approvalUrl: config.approvalUrl },
+      request,
+      'REQUESTED',
+      () => requestNotice(config.approvalUrl, request, binding.target!, JSON.parse(request.canonical)[2]),
     );
+    // The request stays decidable through `approvals list` and the sweep publishes the stored notice;
+    // failing here would only make the workflow give up a request whose token is stored.
+    if (told === 'failed') log('approvers not yet notified; the sweep retries', request.requestId, 'REQUESTED');
   };
+}
+
+/** The final statuses of an execution (Step Functions Execution Status Change). */
+const FINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/** An EventBridge event the handler receives besides function URL requests. */
+export interface GateEvent {
+  readonly 'source'?: string;
+  readonly 'detail-type'?: string;
+  readonly 'detail'?: {
+    readonly executionArn?: string;
+    readonly stateMachineArn?: string;
+    readonly status?: string;
+    readonly name?: string;
+  };
+}
+
+export interface ReconcileConfig extends ApprovalConfig {
+  /** The gate's state machine: status events of any other are ignored. */
+  readonly stateMachineArn: string;
+  /** Requests younger than this are left to their running execution (default 5 minutes). */
+  readonly minAgeMs?: number;
+}
+
+/** What the reconciliation did with one execution. */
+export interface Reconciled {
+  readonly requestId?: string;
+  readonly action: 'ignored' | 'already-recorded' | 'recorded' | 'running';
+  readonly outcome?: string;
+  readonly reason?: string;
+}
+
+/** The execution as Step Functions describes it now (the event's own status is not trusted: anyone who may invoke could send one). */
+async function describe(sfn: SFNClient, executionArn: string): Promise<{ status: string; output?: string; error?: string; cause?: string }> {
+  try {
+    const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return { status: out.status ?? 'UNKNOWN', output: out.output, error: out.error, cause: out.cause };
+  } catch (e) {
+    if ((e as Error).name === 'ExecutionDoesNotExist') return { status: 'NOT_FOUND' };
+    throw e;
+  }
+}
+
+/** The outcome an ended execution leaves for a request the ledger shows open, and whether it needs "never accepted". */
+function outcomeOfEnded(request: LedgerRequest, run: { status: string; output?: string; error?: string; cause?: string }) {
+  const why = `${run.status}${run.error ? ` (${inertText(run.error, 100)}${run.cause ? `: ${inertText(run.cause, 300)}` : ''})` : ''}`;
+  if (!request.acceptedAt) {
+    // The workflow performs only after its ledger check set acceptedAt; without it, nothing ran.
+    if (run.status === 'SUCCEEDED') {
+      return {
+        outcome: 'OUTCOME_UNKNOWN',
+        notAccepted: true,
+        detail: `the execution SUCCEEDED but the ledger shows no accepted decision; reconciled`,
+      };
+    }
+    const outcome = run.status === 'NOT_FOUND' ? 'ABORTED' : run.status;
+    return {
+      outcome,
+      notAccepted: true,
+      detail: `the execution ended ${why} without recording an outcome; it never passed the ledger check, so nothing was performed (reconciled)`,
+    };
+  }
+  if (run.status === 'SUCCEEDED') {
+    let output: any;
+    try {
+      output = JSON.parse(run.output ?? 'null');
+    } catch {
+      output = undefined;
+    }
+    if (output && typeof output === 'object' && 'result' in output) {
+      return { outcome: 'EXECUTED', notAccepted: false, detail: `${JSON.stringify(output.result)}`.slice(0, 4000) };
+    }
+  }
+  return {
+    outcome: 'OUTCOME_UNKNOWN',
+    notAccepted: false,
+    detail:
+      `the execution ended ${why} after the ledger accepted the decision, without recording an outcome; ` +
+      'whether the operation ran is not known here (check CloudTrail for the executor role)',
+  };
+}
+
+/** Brings one open request in line with its ended execution; announces the outcome. */
+async function reconcileRequest(
+  config: ReconcileConfig,
+  request: LedgerRequest,
+  run: { status: string; output?: string; error?: string; cause?: string },
+) {
+  let current: LedgerRequest | undefined = request;
+  for (let attempt = 0; attempt < 3 && current && !current.outcome; attempt++) {
+    const ended = outcomeOfEnded(current, run);
+    const written = await config.ledger.recordReconciledOutcome(current.requestId, ended.outcome, ended.detail, randomUUID(), ended.notAccepted);
+    current = written.request;
+  }
+  if (!current?.outcome) throw new Error(`reconcile: the outcome of ${inertText(request.requestId, 100)} could not be recorded`);
+  await announce(config.ledger, config.announce, current, 'OUTCOME', () => outcomeNotice(current!));
+  return current;
+}
+
+/**
+ * Makes the ledger reflect an execution's final state (a Step Functions status-change event). An
+ * event for another state machine, an execution that is not final, or an unknown request is ignored
+ * and logged. A failed write throws, so that EventBridge retries (and its dead-letter queue alarms).
+ */
+export async function reconcileExecution(config: ReconcileConfig, event: GateEvent): Promise<Reconciled> {
+  const d = event.detail ?? {};
+  if (!config.stateMachineArn) throw new Error('reconcile: STATE_MACHINE_ARN is not configured; no status event can be trusted');
+  if (d.stateMachineArn !== config.stateMachineArn || typeof d.executionArn !== 'string') {
+    log('ignored: another state machine', String(d.name ?? ''), inertText(d.stateMachineArn ?? 'none', 200));
+    return { action: 'ignored', reason: 'another state machine' };
+  }
+  const prefix = `${config.stateMachineArn.replace(':stateMachine:', ':execution:')}:`;
+  if (!d.executionArn.startsWith(prefix)) {
+    log('ignored: the execution is not of this state machine', '', inertText(d.executionArn, 300));
+    return { action: 'ignored', reason: 'the execution is not of this state machine' };
+  }
+  const requestId = d.executionArn.slice(prefix.length);
+  if (!FINAL_STATUSES.has(String(d.status))) return { requestId, action: 'ignored', reason: `status ${inertText(d.status, 40)} is not final` };
+  const request = await config.ledger.getRequest(requestId);
+  if (!request || request.executionArn !== d.executionArn) {
+    log('ignored: no request of this execution in the ledger', requestId, 'unknown request');
+    return { requestId, action: 'ignored', reason: 'unknown request' };
+  }
+  if (request.outcome) {
+    await announce(config.ledger, config.announce, request, 'OUTCOME', () => outcomeNotice(request));
+    return { requestId, action: 'already-recorded', outcome: request.outcome };
+  }
+  const run = await describe(config.sfn, d.executionArn);
+  if (!FINAL_STATUSES.has(run.status) && run.status !== 'NOT_FOUND')
+    return { requestId, action: 'running', reason: `Step Functions says ${run.status}` };
+  const current = await reconcileRequest(config, request, run);
+  return { requestId, action: 'recorded', outcome: current.outcome };
+}
+
+/** What one sweep did. */
+export interface SweepReport {
+  readonly redelivered: Array<{ requestId: string; statusCode: number }>;
+  readonly reconciled: Reconciled[];
+  readonly notices: Array<{ requestId: string; notice: string; sent: boolean }>;
+}
+
+/**
+ * The scheduled sweep: redelivers recorded decisions, closes ghost requests (open in the ledger, their
+ * execution over) from Step Functions' own status, and publishes notices that were never confirmed
+ * sent. Every item is tried; if any failed, the sweep throws at the end so that the failure shows.
+ */
+export async function sweepGate(config: ReconcileConfig): Promise<SweepReport> {
+  const failures: string[] = [];
+  const redelivered = await redeliverDecisions(config).catch((e) => {
+    failures.push(`redelivery: ${(e as Error).name}`);
+    return [];
+  });
+  const reconciled: Reconciled[] = [];
+  const oldEnough = new Date(Date.now() - (config.minAgeMs ?? 300_000)).toISOString();
+  for (const request of await config.ledger.listOpen()) {
+    if (request.requestedAt > oldEnough || !request.executionArn) continue;
+    try {
+      const run = await describe(config.sfn, request.executionArn);
+      if (!FINAL_STATUSES.has(run.status) && run.status !== 'NOT_FOUND') continue;
+      const current = await reconcileRequest(config, request, run);
+      reconciled.push({ requestId: request.requestId, action: 'recorded', outcome: current.outcome });
+    } catch (e) {
+      failures.push(`${inertText(request.requestId, 100)}: ${(e as Error).name}`);
+    }
+  }
+  const notices: SweepReport['notices'] = [];
+  if (config.announce?.topicArn) {
+    const before = new Date(Date.now() - Math.min(config.minAgeMs ?? 300_000, 60_000)).toISOString();
+    for (const notice of await config.ledger.listUnsentNotices(before)) {
+      const kind = notice.record.slice('NOTICE#'.length);
+      try {
+        await publish(config.announce.sns, config.announce.topicArn, notice.subject, notice.message);
+        await config.ledger.markNoticeSent(notice.requestId, kind);
+        notices.push({ requestId: notice.requestId, notice: kind, sent: true });
+      } catch (e) {
+        notices.push({ requestId: notice.requestId, notice: kind, sent: false });
+        failures.push(`notice ${kind} of ${inertText(notice.requestId, 100)}: ${(e as Error).name}`);
+      }
+    }
+  }
+  if (failures.length) throw new Error(`sweep: ${failures.length} item(s) failed and are retried next time: ${failures.join('; ')}`);
+  return { redelivered, reconciled, notices };
 }
 
 /** The gate's operations from the environment; unreadable means none (and nothing can be decided). */
@@ -418,29 +913,55 @@ function ledgerFromEnv(): ApprovalLedger {
   return new ApprovalLedger(new DynamoDBClient({}), process.env.LEDGER_TABLE ?? '');
 }
 
+/** The handler configuration from its environment (LEDGER_TABLE, APPROVERS, REQUIRED_APPROVALS, OPERATIONS, TOPIC_ARN, APPROVAL_URL, ...). */
+function gateFromEnv(): ReconcileConfig {
+  let approvers: string[] = [];
+  try {
+    approvers = JSON.parse(process.env.APPROVERS ?? '[]');
+  } catch {
+    approvers = [];
+  }
+  return {
+    ledger: ledgerFromEnv(),
+    sfn: new SFNClient({}),
+    approvers,
+    requiredApprovals: Number(process.env.REQUIRED_APPROVALS),
+    operations: parseOperations(),
+    stateMachineArn: process.env.STATE_MACHINE_ARN ?? '',
+    announce: process.env.TOPIC_ARN
+      ? { sns: new SNSClient({}), topicArn: process.env.TOPIC_ARN, approvalUrl: process.env.APPROVAL_URL ?? '' }
+      : undefined,
+  };
+}
+
+let gate: ReconcileConfig | undefined;
 let approvalHandler: ((event: FunctionUrlEvent) => Promise<HttpResult>) | undefined;
 let notifier: ((event: { taskToken?: string; requestId?: string }) => Promise<void>) | undefined;
 
-export async function handler(event: FunctionUrlEvent): Promise<HttpResult> {
-  approvalHandler ??= createApprovalHandler({
-    ledger: ledgerFromEnv(),
-    sfn: new SFNClient({}),
-    approvers: JSON.parse(process.env.APPROVERS ?? '[]'),
-    requiredApprovals: Number(process.env.REQUIRED_APPROVALS),
-    operations: parseOperations(),
-  });
-  return approvalHandler(event);
+/** Whether the event is an EventBridge event (a function URL request never has a top-level `source`). */
+const isGateEvent = (event: unknown): event is GateEvent =>
+  typeof event === 'object' && event !== null && typeof (event as GateEvent).source === 'string' && 'detail-type' in event;
+
+/**
+ * The approval handler's entry point: function URL requests (approvers), the scheduled sweep
+ * (`aws.events` Scheduled Event) and Step Functions execution status changes (`aws.states`).
+ */
+export async function handler(event: FunctionUrlEvent | GateEvent): Promise<HttpResult | SweepReport | Reconciled> {
+  gate ??= gateFromEnv();
+  if (isGateEvent(event)) {
+    if (event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event') return sweepGate(gate);
+    if (event.source === 'aws.states' && event['detail-type'] === 'Step Functions Execution Status Change') return reconcileExecution(gate, event);
+    log('ignored: unknown event', '', `${inertText(event.source, 100)} / ${inertText(event['detail-type'], 100)}`);
+    return { action: 'ignored', reason: 'unknown event' };
+  }
+  approvalHandler ??= createApprovalHandler(gate);
+  return approvalHandler(event as FunctionUrlEvent);
 }
 
-/** The scheduled sweep: redelivers recorded decisions that a failed delivery left behind. */
-export async function sweep(): Promise<Array<{ requestId: string; statusCode: number }>> {
-  return redeliverDecisions({
-    ledger: ledgerFromEnv(),
-    sfn: new SFNClient({}),
-    approvers: JSON.parse(process.env.APPROVERS ?? '[]'),
-    requiredApprovals: Number(process.env.REQUIRED_APPROVALS),
-    operations: parseOperations(),
-  });
+/** The scheduled sweep: redelivers recorded decisions, closes ghosts, republishes unsent notices. */
+export async function sweep(): Promise<SweepReport> {
+  gate ??= gateFromEnv();
+  return sweepGate(gate);
 }
 
 export async function notify(event: { taskToken?: string; requestId?: string }): Promise<void> {
