@@ -72,7 +72,13 @@ export async function resetBreaker(request: ResetRequest, clients: ResetClients)
     previous = await store.beginReset(request.agentName, request.resetId, request.resetBy, at);
   } catch (e) {
     // Nothing was lifted. A `resetting` state this may have left is overridden by the next trip once stale.
-    return { outcome: 'failed', quarantined: 'unknown', why: `the reset could not begin: ${message(e)}`, incidentId: 'none', problems };
+    const why = `the reset could not begin: ${message(e)}`;
+    await announce(request, clients, problems, {
+      subject: `Circuit breaker reset NOT done: agent ${request.agentName} (nothing was lifted)`,
+      kind: 'reset-incomplete',
+      body: { why, resetBy: request.resetBy, quarantine: 'unchanged: this reset lifted nothing' },
+    });
+    return { outcome: 'failed', quarantined: 'unknown', why, incidentId: 'none', problems };
   }
   const incidentId = previous?.incidentId ?? 'none';
   const abort = (why: string) => abortReset(request, clients, store, why, previous, problems);
@@ -122,19 +128,27 @@ export async function resetBreaker(request: ResetRequest, clients: ResetClients)
     // A trip claimed the breaker between the close and the lift; the lift may have removed its quarantine.
     return abort('the breaker tripped again right after it was re-armed');
   }
-  if (request.topicArn) {
-    try {
-      await publishAlert(clients.sns, request.topicArn, {
-        subject: `Circuit breaker reset: agent ${request.agentName}`,
-        agentName: request.agentName,
-        kind: 'reset',
-        body: { incidentId, resetAt: at, resetBy: request.resetBy, reason: request.reason ?? 'human reset' },
-      });
-    } catch (e) {
-      problems.push(`the reset alert to ${request.topicArn} failed: ${message(e)}`);
-    }
-  }
+  await announce(request, clients, problems, {
+    subject: `Circuit breaker reset: agent ${request.agentName}`,
+    kind: 'reset',
+    body: { incidentId, resetAt: at, resetBy: request.resetBy, reason: request.reason ?? 'human reset' },
+  });
   return { outcome: 'reset', quarantined: 'no', previous, incidentId, problems };
+}
+
+/** Publishes an alert of the reset when a topic is given; a failure is added to the problems, never thrown. */
+async function announce(
+  request: ResetRequest,
+  clients: ResetClients,
+  problems: string[],
+  alert: { subject: string; kind: string; body: Record<string, unknown> },
+): Promise<void> {
+  if (!request.topicArn) return;
+  try {
+    await publishAlert(clients.sns, request.topicArn, { ...alert, agentName: request.agentName });
+  } catch (e) {
+    problems.push(`the alert to ${request.topicArn} failed: ${message(e)}`);
+  }
 }
 
 /**
@@ -191,32 +205,25 @@ async function abortReset(
   } catch (e) {
     problems.push(`the aborted reset could not be recorded in the ledger: ${message(e)}`);
   }
-  if (request.topicArn) {
-    try {
-      await publishAlert(clients.sns, request.topicArn, {
-        subject:
-          quarantined === 'yes'
-            ? `Circuit breaker reset aborted: agent ${request.agentName} is quarantined`
-            : `RESET FAILED: agent ${request.agentName} may NOT be quarantined`,
-        agentName: request.agentName,
-        kind: quarantined === 'yes' ? 'reset-aborted' : 'reset-incomplete',
-        body: {
-          why,
-          incidentId: current?.incidentId ?? incidentId,
-          trippedAt: current?.trippedAt,
-          trippedBy: current?.trippedBy,
-          reason: current?.reason,
-          resetBy: request.resetBy,
-          quarantine:
-            quarantined === 'yes'
-              ? 'every session of the role is denied every action until a human resets the breaker'
-              : "NOT CONFIRMED: IAM refused to re-apply it; run breaker trip, or remove the agent's credentials",
-        },
-      });
-    } catch (e) {
-      problems.push(`the alert to ${request.topicArn} failed: ${message(e)}`);
-    }
-  }
+  await announce(request, clients, problems, {
+    subject:
+      quarantined === 'yes'
+        ? `Circuit breaker reset aborted: agent ${request.agentName} is quarantined`
+        : `RESET FAILED: agent ${request.agentName} may NOT be quarantined`,
+    kind: quarantined === 'yes' ? 'reset-aborted' : 'reset-incomplete',
+    body: {
+      why,
+      incidentId: current?.incidentId ?? incidentId,
+      trippedAt: current?.trippedAt,
+      trippedBy: current?.trippedBy,
+      reason: current?.reason,
+      resetBy: request.resetBy,
+      quarantine:
+        quarantined === 'yes'
+          ? 'every session of the role is denied every action until a human resets the breaker'
+          : "NOT CONFIRMED: IAM refused to re-apply it; run breaker trip, or remove the agent's credentials",
+    },
+  });
   return { outcome: 'aborted', quarantined, why, previous, incidentId: current?.incidentId ?? incidentId, problems };
 }
 
