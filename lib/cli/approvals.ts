@@ -8,6 +8,8 @@
 import { createHash, createHmac } from 'crypto';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { requestIdPath, requestIdProblem } from '../approval-gate/runtime/approval-binding';
+import { inertText } from '../shared/inert-text';
 import { OptionValues, UsageErrorDetails, parseCommandArgs, usageError } from './args';
 import { CliIo, CommandHandler, EXIT } from './command';
 
@@ -87,21 +89,28 @@ export async function callApprovalHandler(
   return { status: response.status, json };
 }
 
+/**
+ * Everything the handler returns is shown through inertText: agent-written values (reason, source
+ * identity, parameters, the request id) can neither break a line to forge a field nor send control
+ * or escape sequences to the approver's terminal. The ledger keeps them exactly.
+ */
+const t = (value: unknown, max?: number) => inertText(value ?? '', max);
+
 function printRequest(io: CliIo, r: any): void {
-  io.out(`Request ${r.requestId}  [${r.status}${r.outcome ? ` / ${r.outcome}` : ''}]`);
-  io.out(`  operation:        ${r.operation}`);
-  io.out(`  resource:         ${r.resource}`);
+  io.out(`Request ${t(r.requestId, 100)}  [${t(r.status, 40)}${r.outcome ? ` / ${t(r.outcome, 40)}` : ''}]`);
+  io.out(`  operation:        ${t(r.operation, 200)}`);
+  io.out(`  resource:         ${t(r.resource, 500)}`);
   // The handler derives the target from the parameters; anything else than the resource itself is a refusal.
-  const actsOn = r.bindingRefusal ? `  REFUSED: ${r.bindingRefusal}; do not approve` : ' (derived from the parameters)';
-  io.out(`  acts on:          ${r.target ?? 'UNKNOWN'}${actsOn}`);
-  io.out(`  parameters:       ${JSON.stringify(r.parameters)}`);
-  io.out(`  reason:           ${r.reason}`);
-  io.out(`  source identity:  ${r.sourceIdentity} (as stated by the requester)`);
-  io.out(`  requested by:     ${(r.requesters ?? []).join(', ')}`);
-  io.out(`  requested at:     ${r.requestedAt}`);
-  const approvals: string[] = r.approvals ?? [];
-  io.out(`  approvals:        ${approvals.length} of ${r.requiredApprovals}${approvals.length ? ` (${approvals.join(', ')})` : ''}`);
-  io.out(`  digest:           ${r.digest}`);
+  const actsOn = r.bindingRefusal ? `  REFUSED: ${t(r.bindingRefusal, 500)}; do not approve` : ' (derived from the parameters)';
+  io.out(`  acts on:          ${r.target ? t(r.target, 500) : 'UNKNOWN'}${actsOn}`);
+  io.out(`  parameters:       ${t(JSON.stringify(r.parameters) ?? 'undefined', 4000)}`);
+  io.out(`  reason:           ${t(r.reason, 2000)}`);
+  io.out(`  source identity:  ${t(r.sourceIdentity, 200)} (as stated by the requester)`);
+  io.out(`  requested by:     ${t((r.requesters ?? []).join(', '), 1000)}`);
+  io.out(`  requested at:     ${t(r.requestedAt, 40)}`);
+  const approvals: string[] = Array.isArray(r.approvals) ? r.approvals : [];
+  io.out(`  approvals:        ${approvals.length} of ${t(r.requiredApprovals, 10)}${approvals.length ? ` (${t(approvals.join(', '), 1000)})` : ''}`);
+  io.out(`  digest:           ${t(r.digest, 64)}`);
 }
 
 const SPEC = {
@@ -130,8 +139,13 @@ function requestOf(values: OptionValues<typeof SPEC.options>, verb: string | und
   if (!needsId && id) {
     throw fail(`list takes no request ID, got ${JSON.stringify(id)}`, { received: id, fix: `run \`approvals show ${id}\` to see one request` });
   }
-  if (id && !/^[A-Za-z0-9_-]{1,80}$/.test(id)) {
-    throw fail(`request id ${JSON.stringify(id)} is not valid`, { received: id, fix: 'use the id shown by `approvals list`', withUsage: false });
+  const idProblem = id === undefined ? undefined : requestIdProblem(id);
+  if (id !== undefined && idProblem) {
+    throw fail(`request id ${inertText(JSON.stringify(id), 100)} is not valid: ${idProblem}`, {
+      received: inertText(id, 100),
+      fix: 'use the id shown by `approvals list`',
+      withUsage: false,
+    });
   }
   const rawUrl = values.url ?? process.env.CDK_AGENT_GUARDRAILS_APPROVAL_URL;
   if (!rawUrl) {
@@ -186,36 +200,39 @@ export const run: CommandHandler = async (args, io) => {
     verb === 'list'
       ? await callApprovalHandler(url, region, 'GET', '/requests')
       : verb === 'show'
-        ? await callApprovalHandler(url, region, 'GET', `/requests/${id}`)
+        ? await callApprovalHandler(url, region, 'GET', `/requests/${requestIdPath(id!)}`)
         : verb === 'approve'
-          ? await callApprovalHandler(url, region, 'POST', `/requests/${id}/approve`, { digest })
-          : await callApprovalHandler(url, region, 'POST', `/requests/${id}/reject`, { reason });
+          ? await callApprovalHandler(url, region, 'POST', `/requests/${requestIdPath(id!)}/approve`, { digest })
+          : await callApprovalHandler(url, region, 'POST', `/requests/${requestIdPath(id!)}/reject`, { reason });
 
   if (response.status >= 300) {
-    io.err(`refused (${response.status}): ${response.json.error ?? response.json.message ?? JSON.stringify(response.json)}`);
+    io.err(`refused (${response.status}): ${t(response.json.error ?? response.json.message ?? JSON.stringify(response.json), 2000)}`);
     return EXIT.remote;
   }
   if (verb === 'list') {
     const requests: any[] = response.json.requests ?? [];
     if (requests.length === 0) io.out('no pending requests');
     for (const r of requests) {
-      const approvals = `${(r.approvals ?? []).length}/${r.requiredApprovals}`;
-      io.out(`${r.requestId}  ${r.operation}  ${r.resource}  approvals ${approvals}  ${r.requestedAt}  "${r.reason}"`);
+      const approvals = `${Array.isArray(r.approvals) ? r.approvals.length : 0}/${t(r.requiredApprovals, 10)}`;
+      const head = `${t(r.requestId, 100)}  ${t(r.operation, 200)}  ${t(r.resource, 500)}`;
+      io.out(`${head}  approvals ${approvals}  ${t(r.requestedAt, 40)}  "${t(r.reason, 200)}"`);
     }
     return EXIT.ok;
   }
   if (verb === 'show') {
     printRequest(io, response.json.request);
     for (const record of response.json.records ?? []) {
-      io.out(`  - ${record.at ?? ''} ${record.event ?? record.decision ?? record.record} ${record.principal ?? ''} ${record.reason ?? ''}`.trimEnd());
+      const what = record.event ?? record.decision ?? record.record;
+      io.out(`  - ${t(record.at, 40)} ${t(what, 100)} ${t(record.principal, 300)} ${t(record.reason, 500)}`.trimEnd());
     }
     return EXIT.ok;
   }
   const r = response.json;
   io.out(
     r.status === 'PENDING'
-      ? `approval recorded for ${r.requestId}: ${r.approvals} of ${r.requiredApprovals} approvals, waiting for more`
-      : `${r.requestId} ${String(r.status).toLowerCase()} by ${(r.approvers ?? []).join(', ') || 'you'}`,
+      ? `approval recorded for ${t(r.requestId, 100)}: ${t(r.approvals, 10)} of ${t(r.requiredApprovals, 10)} approvals, waiting for more`
+      : `${t(r.requestId, 100)} ${t(String(r.status).toLowerCase(), 40)} by ${t((r.approvers ?? []).join(', '), 1000) || 'you'}`,
   );
+  if (r.othersNotified === false) io.out(`note: ${t(r.notice, 300)}`);
   return EXIT.ok;
 };

@@ -114,8 +114,10 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 let seq = 0;
-async function pendingRequest(): Promise<{ id: string; decision: Promise<unknown> }> {
-  const id = `cli-${++seq}`;
+async function pendingRequest(
+  hostile: { id?: string; reason?: string; sourceIdentity?: string } = {},
+): Promise<{ id: string; decision: Promise<unknown> }> {
+  const id = hostile.id ?? `cli-${++seq}`;
   await aws.dynamodb.send(
     new PutItemCommand({
       TableName: 'cli-ledger',
@@ -127,8 +129,8 @@ async function pendingRequest(): Promise<{ id: string; decision: Promise<unknown
         resource: { S: PROD_DB },
         canonical: { S: canonicalRequest('rds:DeleteDBInstance', PROD_DB, PARAMETERS) },
         digest: { S: DIGEST },
-        reason: { S: 'replace orders' },
-        sourceIdentity: { S: 'ops-assistant-1' },
+        reason: { S: hostile.reason ?? 'replace orders' },
+        sourceIdentity: { S: hostile.sourceIdentity ?? 'ops-assistant-1' },
         requesters: { S: JSON.stringify([AGENT]) },
         requiredApprovals: { N: '1' },
         executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
@@ -234,5 +236,82 @@ describe('cdk-agent-guardrails approvals', () => {
     });
     expect(code).toBe(2);
     expect(out.join('\n')).toMatch(/plain http/);
+  });
+});
+
+/** Bytes that move a terminal's cursor, clear it, retitle it, or reorder or hide text. */
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+const FIELDS = ['operation', 'resource', 'acts on', 'parameters', 'reason', 'source identity', 'requested by', 'requested at', 'approvals', 'digest'];
+
+describe("agent-written text reaches the approver's terminal inert (class 4)", () => {
+  const REASON =
+    'routine\n  acts on:          arn:aws:rds:us-east-1:123456789012:db:scratch\r  digest:           0000' +
+    '\u001b[2J\u001b[H\u001b]0;ok\u0007\u202efdp.';
+  const IDENTITY = 'ops\n  requested by:     arn:aws:iam::123456789012:role/security-lead\u2028approvals:        1 of 1';
+
+  test('fails when a reason or source identity forges a field line or sends control bytes, in list, show and the reply', async () => {
+    // GIVEN a request whose agent-written fields carry line breaks, escape sequences and bidi overrides
+    const { id, decision } = await pendingRequest({ reason: REASON, sourceIdentity: IDENTITY });
+    as('AKIALEAD', 'lead-secret');
+    // WHEN the approver lists and shows it with the real CLI
+    const list = await cli('list');
+    const show = await cli('show', id);
+    for (const output of [list.out, show.out]) {
+      // THEN no control or reordering character reaches the terminal
+      expect(output).not.toMatch(TERMINAL_UNSAFE);
+    }
+    // AND every field line appears exactly once: nothing the agent wrote starts a line of its own
+    const lines = show.out.split('\n');
+    for (const label of FIELDS) expect(lines.filter((l) => l.startsWith(`  ${label}:`))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('db:scratch'))).toEqual([expect.stringMatching(/^ {2}reason: {11}routine\\n/)]);
+    // AND the escapes are visible, so the approver sees that something was hidden
+    expect(show.out).toContain('\\u001b[2J');
+    expect(show.out).toContain('\\u202efdp.');
+    // AND the ledger keeps the raw value exactly
+    await expect(ledger.getRequest(id)).resolves.toMatchObject({ reason: REASON, sourceIdentity: IDENTITY });
+    const approve = await cli('approve', id, '--digest', DIGEST);
+    expect(approve.code).toBe(0);
+    expect(approve.out).not.toMatch(TERMINAL_UNSAFE);
+    await expect(decision).resolves.toMatchObject({ decision: 'APPROVED' });
+  });
+
+  test('fails when a very long reason is shown whole or cut without saying so', async () => {
+    const { id } = await pendingRequest({ reason: 'x'.repeat(5000) });
+    as('AKIALEAD', 'lead-secret');
+    const show = await cli('show', id);
+    expect(show.out).toContain(`${'x'.repeat(2000)}… (3000 more characters)`);
+  });
+});
+
+describe('request ids Step Functions accepts are all routable (class 7)', () => {
+  test.each([['req.1'], ['..'], ["o'brien!(1)"], ['ünïcödé-Ωμέγα'], ['\u202eevil']])(
+    'fails when the id %j cannot be shown, approved or is confused with another',
+    async (id) => {
+      // GIVEN a request whose execution name is outside [A-Za-z0-9_-]
+      const { decision } = await pendingRequest({ id: `${id}-${++seq}` });
+      const requestId = `${id}-${seq}`;
+      as('AKIALEAD', 'lead-secret');
+      // WHEN the approver shows and approves it by its id
+      const show = await cli('show', requestId);
+      expect(show.code).toBe(0);
+      expect(show.out).toContain(DIGEST);
+      expect(show.out).not.toMatch(TERMINAL_UNSAFE);
+      const approve = await cli('approve', requestId, '--digest', DIGEST);
+      // THEN the decision reaches exactly that request
+      expect(approve.code).toBe(0);
+      await expect(decision).resolves.toMatchObject({ decision: 'APPROVED' });
+      await expect(ledger.getRequest(requestId)).resolves.toMatchObject({ status: 'APPROVED' });
+    },
+  );
+
+  test('fails when a path that carries no canonical id is answered as if it did', async () => {
+    // The function URL hands the handler the raw path; no request id may be read from one by a second spelling.
+    const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations: boundOperations() });
+    const plain = `/requests/~${Buffer.from('plain').toString('base64url')}`;
+    for (const rawPath of ['/requests/req.1', '/requests/%2E%2E', '/requests/cli%2D1', plain, '/requests/~!!']) {
+      const res = await handler({ rawPath, requestContext: { http: { method: 'GET' }, authorizer: { iam: { userArn: sessionOf(LEAD, 'alice') } } } });
+      expect(res.statusCode).toBe(400);
+      expect(JSON.parse(res.body).error).toMatch(/invalid request id in the path/);
+    }
   });
 });
