@@ -317,6 +317,23 @@ describe('a trip racing a reset', () => {
   });
 });
 
+describe('what the CLI shows', () => {
+  test('fails when text from the table (a reason quoting an agent) forges lines or escapes on the terminal: shown inert', async () => {
+    as(OPERATOR_KEY);
+    servers.iam.addRole('inert-role');
+    const table = await createTable(servers.clients.dynamodb);
+    const reason = 'agent said: done\nbreaker inert: closed (never tripped)\u001b[1A\u202e';
+    await expect(cli('trip', 'inert', '--role-name', 'inert-role', '--table', table, '--reason', reason)).resolves.toMatchObject({ code: 0 });
+    const { out } = await cli('status', 'inert', '--role-name', 'inert-role', '--table', table);
+    expect(out).toHaveLength(2);
+    expect(out[1]).toContain('agent said: done\\nbreaker inert: closed (never tripped)\\u001b[1A\\u202e');
+    expect(out.join('')).not.toMatch(/[\n\u001b\u202e]/);
+    // the ledger keeps the reason as given
+    const [record] = await itemsOf(servers.clients.dynamodb, table, 'inert', 'ledger#');
+    expect(JSON.parse(record.details.S).reason).toBe(reason);
+  });
+});
+
 describe('usage', () => {
   test.each([
     [['trip'], /missing or invalid AGENT/],

@@ -168,6 +168,22 @@ describe('classification', () => {
 });
 
 describe('the trip', () => {
+  test('fails when agent-supplied text reaches the on-call live: the alert renders it inert, the ledger keeps it raw', async () => {
+    const tableName = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, 'forger', { maxDestructiveCalls: 1 });
+    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients);
+    // GIVEN a session name with a line break, a terminal escape and a right-to-left override
+    const forged = 'run-7\nQuarantine: none, all clear\u001b[2J\u202etxt.exe';
+    for (let i = 0; i < 2; i++) await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, sourceIdentity: forged }));
+    // THEN the alert carries it as one visible line, escapes shown
+    const body = JSON.parse(servers.iam.published.find((m) => m.attributes.agent === 'forger')!.message);
+    expect(body.lastEvent.sourceIdentity).toBe('run-7\\nQuarantine: none, all clear\\u001b[2J\\u202etxt.exe');
+    expect(body.lastEvent.sessionArn).not.toMatch(/[\n\u001b\u202e]/);
+    // AND the ledger keeps the raw value as evidence
+    const [trip] = await itemsOf(servers.clients.dynamodb, tableName, 'forger', 'ledger#');
+    expect(JSON.parse(trip.details.S).lastEvent.sourceIdentity).toBe(forged);
+  });
+
   test('writes the quarantine on the agent role, a ledger record and an alert that says how to reset', async () => {
     const tableName = await createTable(servers.clients.dynamodb);
     const agent = watched(servers.iam, 'quarantined', { maxDestructiveCalls: 1 });
