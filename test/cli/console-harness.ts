@@ -1,0 +1,182 @@
+/**
+ * The real approval handler behind a local stand-in for its Lambda function URL (AWS_IAM auth), for
+ * the approval page's tests. Same design as test/approval-gate/cli.test.ts (whose front is private to
+ * that file): a server on 127.0.0.1 verifies each request's SigV4 signature against the secret of its
+ * access key, as IAM does, refuses unsigned or tampered requests, and passes the authenticated caller
+ * to the handler in requestContext.authorizer.iam. The ledger is on dynalite; decisions reach the
+ * waiting workflow through the local Step Functions task-token endpoint (test/approval-gate/local-aws.ts).
+ */
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createApprovalHandler, createNotifier } from '../../lib/approval-gate/runtime';
+import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
+import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
+import { NodeSha256 } from '../../lib/cli/approvals';
+import { boundOperations, PROD_DB, sessionOf } from '../approval-gate/gate-fixture';
+import { LocalAws, startLocalAws } from '../approval-gate/local-aws';
+
+export const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
+export const SECOND = 'arn:aws:iam::123456789012:role/approver-2';
+export const AGENT = 'arn:aws:iam::123456789012:role/ops-assistant-role';
+
+/** Access keys of the local "IAM": who each one authenticates as. */
+export const KEYS: Record<string, { secret: string; userArn: string }> = {
+  AKIALEAD: { secret: 'lead-secret', userArn: sessionOf(LEAD, 'alice') },
+  AKIASECOND: { secret: 'second-secret', userArn: sessionOf(SECOND, 'bob') },
+  AKIAAGENT: { secret: 'agent-secret', userArn: sessionOf(AGENT, 'ops-assistant-1') },
+};
+
+export const PARAMETERS = { DBInstanceIdentifier: 'orders', FinalDBSnapshotIdentifier: 'orders-final' };
+
+export interface PendingOptions {
+  readonly parameters?: Record<string, unknown>;
+  readonly reason?: string;
+  readonly sourceIdentity?: string;
+  readonly requiredApprovals?: number;
+  /** Written to the ledger item as is (the handler passes ledger fields through to approvers). */
+  readonly extra?: Record<string, string>;
+  /** Register the task token through the real notifier (a workflow waiting for the decision). @default true */
+  readonly waiting?: boolean;
+}
+
+export interface Pending {
+  readonly id: string;
+  readonly digest: string;
+  /** Settles when the decision reaches the waiting workflow (success: approved; failure: rejected). */
+  readonly decision: Promise<unknown>;
+}
+
+export interface ConsoleHarness {
+  readonly aws: LocalAws;
+  readonly ledger: ApprovalLedger;
+  /** The local "function URL". */
+  readonly url: string;
+  /** What the front saw: the status it answered and who IAM authenticated. */
+  readonly seen: Array<{ status: number; authenticated?: string }>;
+  pendingRequest(options?: PendingOptions): Promise<Pending>;
+  close(): Promise<void>;
+}
+
+/** Sets the AWS credentials the console (through the default provider chain) signs with. */
+export function actAs(accessKeyId: keyof typeof KEYS | string, secret?: string): void {
+  process.env.AWS_ACCESS_KEY_ID = accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = secret ?? KEYS[accessKeyId].secret;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+}
+
+async function verify(req: http.IncomingMessage, body: string, port: number): Promise<string | undefined> {
+  const auth = String(req.headers.authorization ?? '');
+  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/lambda\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+    auth,
+  );
+  if (!match) return undefined;
+  const [, accessKeyId, , region, signedHeaders] = match;
+  const key = KEYS[accessKeyId];
+  if (!key) return undefined;
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders.split(';')) headers[name] = String(req.headers[name] ?? '');
+  const amzDate = headers['x-amz-date'] ?? '';
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
+  const [path, query] = (req.url ?? '/').split('?');
+  const signer = new SignatureV4({ service: 'lambda', region, credentials: { accessKeyId, secretAccessKey: key.secret }, sha256: NodeSha256 as any });
+  const expected = await signer.sign(
+    {
+      method: req.method!,
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      path,
+      query: Object.fromEntries(new URLSearchParams(query ?? '')),
+      headers,
+      body: body || undefined,
+    },
+    { signingDate },
+  );
+  return expected.headers.authorization === auth ? key.userArn : undefined;
+}
+
+/** GIVEN a gate's handler (approvers LEAD and SECOND) behind a SigV4-verifying local function URL. */
+export async function startConsoleHarness(tableName: string): Promise<ConsoleHarness> {
+  const aws = await startLocalAws();
+  await aws.createLedger(tableName);
+  const ledger = new ApprovalLedger(aws.dynamodb, tableName);
+  const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD, SECOND], requiredApprovals: 1, operations: boundOperations() });
+  const seen: ConsoleHarness['seen'] = [];
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const userArn = await verify(req, body, (server.address() as AddressInfo).port);
+    if (!userArn) {
+      seen.push({ status: 403 });
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Forbidden' }));
+      return;
+    }
+    const result = await handler({
+      rawPath: (req.url ?? '/').split('?')[0],
+      body: body || undefined,
+      requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } },
+    });
+    seen.push({ status: result.statusCode, authenticated: userArn });
+    res.writeHead(result.statusCode, result.headers);
+    res.end(result.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+
+  let seq = 0;
+  async function pendingRequest(options: PendingOptions = {}): Promise<Pending> {
+    const id = `console-${++seq}`;
+    const parameters = options.parameters ?? PARAMETERS;
+    const canonical = canonicalRequest('rds:DeleteDBInstance', PROD_DB, parameters);
+    const digest = requestDigest(canonical);
+    const extra = Object.fromEntries(Object.entries(options.extra ?? {}).map(([k, v]) => [k, { S: v }]));
+    await aws.dynamodb.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          requestId: { S: id },
+          record: { S: 'REQUEST' },
+          status: { S: 'PENDING' },
+          operation: { S: 'rds:DeleteDBInstance' },
+          resource: { S: PROD_DB },
+          canonical: { S: canonical },
+          digest: { S: digest },
+          reason: { S: options.reason ?? 'replace orders' },
+          sourceIdentity: { S: options.sourceIdentity ?? 'ops-assistant-1' },
+          requesters: { S: JSON.stringify([sessionOf(AGENT, 'ops-assistant-1')]) },
+          requiredApprovals: { N: String(options.requiredApprovals ?? 1) },
+          executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
+          requestedAt: { S: new Date().toISOString() },
+          ...extra,
+        },
+      }),
+    );
+    if (options.waiting === false) return { id, digest, decision: Promise.resolve(undefined) };
+    const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
+    decision.catch(() => undefined);
+    await createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: url, operations: boundOperations() })({
+      taskToken: `token-${id}`,
+      requestId: id,
+    });
+    return { id, digest, decision };
+  }
+
+  return {
+    aws,
+    ledger,
+    url,
+    seen,
+    pendingRequest,
+    async close() {
+      await new Promise((r) => server.close(r));
+      await aws.close();
+    },
+  };
+}
