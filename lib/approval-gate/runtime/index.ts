@@ -436,7 +436,7 @@ function subjectOf(text: string): string {
 }
 
 /** A field line of the plain-text form: a fixed label, then one inert line. */
-const field = (label: string, value: unknown, max?: number) => `${`${label}:`.padEnd(17)}${inertText(value, max)}`;
+const field = (label: string, value: unknown, max?: number) => `${`${label}:`.padEnd(16)} ${inertText(value, max)}`;
 /** A field of the chat form: a fixed bold label, then the value in an inert code span. */
 const chatField = (label: string, value: unknown, max?: number) => `*${label}:* ${inertMarkdown(value, max)}`;
 
