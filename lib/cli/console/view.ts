@@ -178,6 +178,15 @@ export function actionResult(verb: 'approve' | 'reject', requestId: string, resp
       detail: `${j.delivery ? `${inertText(j.delivery)}.` : 'The handler did not say how far the decision was delivered.'}${approvers}`,
     };
   }
+  if (status === 503 && j.status === decidedAs) {
+    // The handler recorded the decision but could not confirm its delivery: not performed yet, and it says how to redeliver.
+    return {
+      kind: 'not-done',
+      status,
+      headline: `Not done yet: your ${verb === 'approve' ? 'approval' : 'rejection'} is recorded, its delivery to the workflow is not confirmed`,
+      detail: inertText(j.error ?? 'no detail given'),
+    };
+  }
   const message = j.error ?? j.message ?? (status >= 200 && status < 300 ? 'the reply was not understood' : JSON.stringify(j));
   return {
     kind: 'not-done',
