@@ -599,6 +599,31 @@ describe('the console server without a browser', () => {
     expect(out).toEqual([]);
   });
 
+  test('fails with a usage error when the port is taken, naming the fix', async () => {
+    const port = new URL(console.origin).port;
+    const attempt = serveConsole(
+      ['--url', harness.url, '--region', 'us-east-1', '--port', port],
+      { out: () => undefined, err: () => undefined },
+      async () => {
+        throw new Error('served on a taken port');
+      },
+    );
+    await expect(attempt).rejects.toMatchObject({
+      kind: 'Usage',
+      message: expect.stringContaining('EADDRINUSE'),
+      fix: expect.stringContaining('--port'),
+    });
+  });
+
+  test('--help prints the usage and serves nothing', async () => {
+    const out: string[] = [];
+    const code = await serveConsole(['--help'], { out: (l) => out.push(l), err: () => undefined }, async () => {
+      throw new Error('served for --help');
+    });
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/^usage: cdk-agent-guardrails approvals console --url FUNCTION_URL/);
+  });
+
   test('fails with a usage error naming the fix when no --url is given', async () => {
     const saved = process.env.CDK_AGENT_GUARDRAILS_APPROVAL_URL;
     delete process.env.CDK_AGENT_GUARDRAILS_APPROVAL_URL;
