@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, Duration, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -24,6 +24,7 @@ import { breakerEventPattern } from './runtime/breaker-events';
 import { QUARANTINE_POLICY_NAME, quarantineDocument } from './runtime/breaker-quarantine';
 import { AGENT_TAG, GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
 import { IAM_QUOTAS, policySize } from '../shared/policy-size';
+import { GlobalEventForwarding } from '../organization/global-event-forwarding';
 
 /** When a circuit breaker trips for one agent. A threshold is "more than N in one window". */
 export interface BreakerThresholds {
@@ -89,6 +90,15 @@ export interface CircuitBreakerProps {
    *   (subscribe your on-call to `alertTopic`)
    */
   readonly alertTopic?: sns.ITopic;
+  /**
+   * Whether the CloudTrail events of the global services (IAM, STS, Organizations, CloudFront,
+   * Route 53, ...), which AWS delivers in us-east-1 only, are forwarded to this breaker's region by
+   * a `GlobalEventForwarding` in a us-east-1 stack (of another app, or a StackSet). A breaker outside
+   * us-east-1 without them never sees an agent delete a role, a DNS record or a distribution, and
+   * synth warns. The breaker's rule matches the forwarded events as they are.
+   * @default false - unless a GlobalEventForwarding in the same app forwards to the breaker's region
+   */
+  readonly globalEventsForwarded?: boolean;
 }
 
 const DEFAULTS = { maxDestructiveCalls: 5, maxDeniedCalls: 10, maxWriteCalls: 0, windowSeconds: 300 };
@@ -105,7 +115,9 @@ const MAX_AGENTS = 10;
  * trip it at once (`breaker trip AGENT`).
  *
  * Needs a CloudTrail trail recording management events (see AuditTrail); watches the events of
- * its own region (IAM and STS calls arrive in us-east-1): deploy one per region where agents work.
+ * its own region: deploy one per region where agents work. The global services' events (IAM, STS,
+ * CloudFront, Route 53, ...) arrive in us-east-1 only: outside it, forward them with
+ * GlobalEventForwarding (`globalEventsForwarded`).
  */
 export class CircuitBreaker extends Construct {
   /** The table of counters, breaker states and the ledger. */
@@ -254,10 +266,37 @@ export class CircuitBreaker extends Construct {
     }
     Annotations.of(this).addInfoV2(
       'cdk-agent-guardrails:breaker-region',
-      'CircuitBreaker watches CloudTrail events of its own region only (IAM and STS calls are delivered in us-east-1). ' +
-        'Deploy one per region where the agents work, and keep a trail (AuditTrail) recording management events.',
+      'CircuitBreaker watches CloudTrail events of its own region only: deploy one per region where the agents work, and keep a trail ' +
+        '(AuditTrail) recording management events.',
     );
+    if (props.globalEventsForwarded !== true) {
+      // Decided once the whole app is built: a GlobalEventForwarding may be added after the breaker.
+      Aspects.of(this).add({ visit: (node) => node === this && this.warnIfGlobalEventsUnseen() });
+    }
     this.node.addValidation({ validate: () => this.validateInlinePolicyRoom() });
+  }
+
+  /** Warns when the breaker is (or may be) outside us-east-1 and nothing in the app forwards the global services' events to it. */
+  private warnIfGlobalEventsUnseen(): void {
+    const region = Stack.of(this).region;
+    if (region === 'us-east-1') return;
+    const unresolved = Token.isUnresolved(region);
+    const forwarded = this.node.root.node
+      .findAll()
+      .filter((c): c is GlobalEventForwarding => c instanceof GlobalEventForwarding)
+      .some(
+        (f) => unresolved || JSON.stringify(Stack.of(f).resolve((f.rule.node.defaultChild as events.CfnRule).targets)).includes(`:events:${region}:`),
+      );
+    if (forwarded) return;
+    const where = unresolved ? 'in a stack without an explicit region (if deployed outside us-east-1)' : `in ${region}`;
+    const breakerRegion = unresolved ? 'THE_BREAKER_REGION' : region;
+    Annotations.of(this).addWarningV2(
+      'cdk-agent-guardrails:breaker-global-events',
+      `CircuitBreaker ${this.node.path} is ${where}: the CloudTrail events of the global services (IAM, STS, Organizations, ` +
+        'CloudFront, Route 53) arrive in us-east-1 only, so it never sees an agent delete a role, a DNS record or a distribution. ' +
+        `Fix: deploy new GlobalEventForwarding(stack, 'Forward', { breakerRegion: '${breakerRegion}' }) in a us-east-1 stack, and set ` +
+        'globalEventsForwarded: true on the breaker (or keep both in this app).',
+    );
   }
 
   /** The command an operator runs to reset the breaker of an agent. */

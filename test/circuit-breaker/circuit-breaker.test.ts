@@ -35,10 +35,12 @@ beforeAll(() => {
 });
 
 describe('the breaker handler role', () => {
-  test('may put an inline policy on the watched agent role, and nothing else in IAM', async () => {
+  test('may put (and read back) an inline policy on the watched agent role, and nothing else in IAM', async () => {
     const agentRole = fx.resolver.resolve({ 'Fn::GetAtt': [fx.stack.getLogicalId(fx.agent.node.defaultChild as iam.CfnRole), 'Arn'] });
     expect(agentRole).toBe(AGENT_ROLE_ARN);
     await expect(decide(fx.handlerPolicies, { action: 'iam:PutRolePolicy', resource: agentRole, tags: AGENT_TAGS })).resolves.toBe('Allowed');
+    // a tripped agent's next calls check that the quarantine is still on its role
+    await expect(decide(fx.handlerPolicies, { action: 'iam:GetRolePolicy', resource: agentRole, tags: AGENT_TAGS })).resolves.toBe('Allowed');
     // a reset is human only: the handler cannot delete the quarantine
     await expect(decide(fx.handlerPolicies, { action: 'iam:DeleteRolePolicy', resource: agentRole, tags: AGENT_TAGS })).resolves.toBe(
       'ImplicitlyDenied',
@@ -46,6 +48,7 @@ describe('the breaker handler role', () => {
     for (const [action, resource, tags] of [
       ['iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/admin`, {}],
       ['iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/other-agent`, { 'guardrails:agent': 'other-agent' }],
+      ['iam:GetRolePolicy', `arn:aws:iam::${ACCOUNT}:role/admin`, {}],
       ['iam:AttachRolePolicy', agentRole, AGENT_TAGS],
       ['iam:UpdateAssumeRolePolicy', agentRole, AGENT_TAGS],
       ['iam:DeleteRolePermissionsBoundary', agentRole, AGENT_TAGS],
