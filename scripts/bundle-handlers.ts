@@ -8,6 +8,7 @@ import { buildSync } from 'esbuild';
 
 export const HANDLER_BUNDLES: Readonly<Record<string, string>> = Object.freeze({
   'approval-handler': 'lib/approval-gate/runtime/index.ts',
+  'approval-collector': 'lib/approval-gate/runtime/collect.ts',
   'breaker-handler': 'lib/circuit-breaker/runtime/index.ts',
 });
 

@@ -14,9 +14,17 @@ import { invalidProps } from '../shared/errors';
 import { nodeRuntimeOf } from '../shared/lambda-runtime';
 import { acknowledgeNagFindings, nagResourceFinding } from '../shared/nag-suppressions';
 import {
+  DEFAULT_APPROVAL_EXPIRY,
   DEFAULT_APPROVAL_TIMEOUT,
+  DEFAULT_CREDENTIALS_DURATION,
+  MAX_APPROVAL_EXPIRY,
+  MAX_CREDENTIALS_DURATION,
+  MIN_APPROVAL_EXPIRY,
+  MIN_CREDENTIALS_DURATION,
   ValidatedOperation,
+  validateAdditionalActions,
   validateApprovers,
+  validateDurationRange,
   validateOperation,
   validateOperations,
   validateTimeout,
@@ -25,10 +33,28 @@ import { BoundOperation, PSEUDO } from './runtime/approval-binding';
 import { approvalWorkflow } from './private/approval-workflow';
 import { acknowledgeDefaultRuntime, functionRole, grantPublishTo } from './private/function-resources';
 import { acknowledgeUnscopableActions } from './private/unscopable-actions';
+import { collectionParts } from './private/collection';
 import { GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
 
 /** The value of the `guardrails:component` tag on the gate's parts. */
 export const APPROVAL_GATE_COMPONENT = 'approval-gate';
+
+/** How an approved request is carried out. */
+export class ExecutionMode {
+  /** The gate performs the approved call itself, once, with its executor role (one AWS SDK call). */
+  public static readonly PERFORM = new ExecutionMode('PERFORM');
+  /**
+   * The requesting agent collects, once and within the approval's expiry, short-lived credentials
+   * whose session policy allows exactly the approved actions on exactly the approved resource (for
+   * multi-step work such as a failover runbook).
+   */
+  public static readonly CREDENTIALS = new ExecutionMode('CREDENTIALS');
+
+  private constructor(
+    /** The mode's name. */
+    public readonly name: string,
+  ) {}
+}
 
 /** One operation an approval gate may perform once approved. */
 export interface GatedOperationOptions {
@@ -61,18 +87,43 @@ export interface GatedOperationOptions {
    * @default - the known binding's setting; false with an explicit resourceArn
    */
   readonly resourceParameterAcceptsArn?: boolean;
+  /**
+   * How an approved request is carried out: performed by the gate, or collected by the agent as
+   * short-lived credentials limited to the approved resource.
+   * @default ExecutionMode.PERFORM
+   */
+  readonly mode?: ExecutionMode;
+  /**
+   * ExecutionMode.CREDENTIALS only: further actions of the same service the issued session may call
+   * on the approved resource (the steps of a runbook), each named in the IAM data and scoped to a
+   * resource (`rds:RebootDBInstance` or `RebootDBInstance`).
+   * @default - none: the session may call only `action`
+   */
+  readonly additionalActions?: string[];
 }
 
 /** An operation behind an approval gate, validated against the IAM service authorization data. */
 export class GatedOperation {
   /** Gates one API action on the named resources. Throws at synth time for wildcards, unknown actions or unscoped resources. */
   public static of(options: GatedOperationOptions): GatedOperation {
-    return new GatedOperation(
-      validateOperation(options.service, options.action, options.resources, options.sdkService, {
-        resourceArn: options.resourceArn,
-        resourceParameterAcceptsArn: options.resourceParameterAcceptsArn,
-      }),
-    );
+    const validated = validateOperation(options.service, options.action, options.resources, options.sdkService, {
+      resourceArn: options.resourceArn,
+      resourceParameterAcceptsArn: options.resourceParameterAcceptsArn,
+    });
+    const mode = options.mode ?? ExecutionMode.PERFORM;
+    if (mode !== ExecutionMode.PERFORM && mode !== ExecutionMode.CREDENTIALS) {
+      throw invalidProps('GatedOperation.UnknownMode', `GatedOperation ${validated.iamAction}: mode ${String((mode as any)?.name)} is not known.`, {
+        received: String((mode as any)?.name ?? mode),
+        fix: 'Use ExecutionMode.PERFORM or ExecutionMode.CREDENTIALS.',
+      });
+    }
+    const actions = validateAdditionalActions(validated, options.additionalActions, mode === ExecutionMode.CREDENTIALS);
+    return new GatedOperation(validated, mode, actions);
+  }
+
+  /** Gates one API action whose approval lets the requesting agent collect credentials for it (`mode: ExecutionMode.CREDENTIALS`). */
+  public static credentials(options: GatedOperationOptions): GatedOperation {
+    return GatedOperation.of({ ...options, mode: ExecutionMode.CREDENTIALS });
   }
 
   /** `service:Action` as IAM names it. */
@@ -81,11 +132,21 @@ export class GatedOperation {
   public readonly resources: string[];
   /** The ARN template a request's parameters fill to name the resource acted on (see `GatedOperationOptions.resourceArn`). */
   public readonly resourceArn: string;
+  /** How an approved request is carried out. */
+  public readonly mode: ExecutionMode;
+  /** Every action an approval covers: `iamAction`, then the additional actions (credentials mode). */
+  public readonly actions: string[];
 
-  private constructor(private readonly validated: ValidatedOperation) {
+  private constructor(
+    private readonly validated: ValidatedOperation,
+    mode: ExecutionMode,
+    actions: string[],
+  ) {
     this.iamAction = validated.iamAction;
     this.resources = validated.resources;
     this.resourceArn = validated.binding.resourceArn;
+    this.mode = mode;
+    this.actions = actions;
   }
 
   /** @internal */
@@ -144,6 +205,18 @@ export interface ApprovalGateProps {
    * @default - none
    */
   readonly approverEmails?: string[];
+  /**
+   * Credentials mode: how long the issued credentials last. 15 minutes to 1 hour: the collection
+   * function assumes the credentials role from its own session (role chaining), which STS caps at 1 hour.
+   * @default Duration.minutes(15)
+   */
+  readonly credentialsDuration?: Duration;
+  /**
+   * How long an approval stays usable; credentials mode: the window to collect it, after which it
+   * expires (refused at collection, closed as EXPIRED in the ledger). 1 minute to 12 hours.
+   * @default Duration.hours(1)
+   */
+  readonly approvalExpiry?: Duration;
 }
 
 /**
@@ -171,8 +244,17 @@ export class ApprovalGate extends Construct {
 
   /** The workflow's fixed name: agents anywhere in the app are denied it by name, without cross-stack references. */
   public readonly stateMachineName: string;
+  /** Credentials mode: the collection handler the requesting agent calls (IAM-authenticated function URL); undefined without such operations. */
+  public readonly collectionHandler?: lambda.IFunction;
+  /** Credentials mode: the function URL the requesting agent collects through (SigV4-signed `POST /requests/<id>/collect`). */
+  public readonly collectionUrl?: string;
+  /** Credentials mode: the role whose sessions are issued; trusted only by the collection handler's role. */
+  public readonly credentialsRole?: iam.Role;
+  /** Credentials mode: the collection handler's fixed function name (agents are granted and denied it by name). */
+  public readonly collectionFunctionName?: string;
 
   private readonly requesters: iam.IRole[] = [];
+  private readonly collectionRole?: iam.IRole;
   private readonly approverArns: string[];
   private readonly notifier: lambda.IFunction;
 
@@ -201,6 +283,22 @@ export class ApprovalGate extends Construct {
       }
     }
     const timeoutSeconds = validateTimeout(props.timeout ?? DEFAULT_APPROVAL_TIMEOUT, this.node.path);
+    const credentialsSeconds = validateDurationRange(
+      'credentialsDuration',
+      props.credentialsDuration ?? DEFAULT_CREDENTIALS_DURATION,
+      MIN_CREDENTIALS_DURATION,
+      MAX_CREDENTIALS_DURATION,
+      'STS issues at least 15 minutes, and caps a session assumed from another role session at 1 hour',
+      this.node.path,
+    );
+    const expirySeconds = validateDurationRange(
+      'approvalExpiry',
+      props.approvalExpiry ?? DEFAULT_APPROVAL_EXPIRY,
+      MIN_APPROVAL_EXPIRY,
+      MAX_APPROVAL_EXPIRY,
+      'an approval is used soon or asked again',
+      this.node.path,
+    );
     this.operations = [...operations];
     this.approverArns = approvers.map((a) => a.arn);
     // The target ARN of each operation in the gate's partition, region and account: the workflow's
@@ -348,13 +446,15 @@ export class ApprovalGate extends Construct {
       description: `cdk-agent-guardrails approval executor: only ${operations.map((o) => o.iamAction).join(', ')} on the gated resources`,
       maxSessionDuration: Duration.hours(1),
     });
-    for (const op of operations) {
+    const performed = operations.filter((o) => o.mode === ExecutionMode.PERFORM);
+    const collected = operations.filter((o) => o.mode === ExecutionMode.CREDENTIALS);
+    for (const op of performed) {
       this.executorRole.addToPolicy(new iam.PolicyStatement({ actions: [op.iamAction], resources: op.resources }));
     }
     component(this.executorRole);
     // A `*` inside a gated resource's name (a stack's generated id, a family of names) was given on
     // purpose; a pattern naming a whole resource type was refused by GatedOperation.of.
-    const patterns = [...new Set(operations.flatMap((op) => op.resources.map((r) => nagResourceFinding(stack.resolve(r)))))].filter((f) =>
+    const patterns = [...new Set(performed.flatMap((op) => op.resources.map((r) => nagResourceFinding(stack.resolve(r)))))].filter((f) =>
       f.includes('*'),
     );
     if (patterns.length > 0) {
@@ -371,6 +471,23 @@ export class ApprovalGate extends Construct {
     }
     workflowRole.addToPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [this.executorRole.roleArn] }));
 
+    if (collected.length > 0) {
+      const parts = collectionParts(this, {
+        operations: collected,
+        validated: validated.filter((v) => collected.some((o) => o.iamAction === v.iamAction)),
+        ledger: this.ledger,
+        runtime,
+        runtimeChosen: props.lambdaRuntime !== undefined,
+        credentialsSeconds,
+        expirySeconds,
+      });
+      this.collectionHandler = parts.handler;
+      this.collectionUrl = parts.url;
+      this.credentialsRole = parts.credentialsRole;
+      this.collectionFunctionName = parts.functionName;
+      this.collectionRole = parts.handlerRole;
+    }
+
     const definition = approvalWorkflow(this, {
       operations: validated,
       ledger: this.ledger,
@@ -379,6 +496,8 @@ export class ApprovalGate extends Construct {
       timeoutSeconds,
       requiredApprovals,
       requestersJson: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.requesters.map((r) => r.roleArn)) }),
+      credentialsOperations: collected.map((o) => o.iamAction),
+      collectWithinSeconds: expirySeconds,
     });
     this.stateMachineName = `approval-gate-${this.node.addr}`;
     // Every state transition is logged, without the execution data: the notifier's input carries
@@ -391,8 +510,9 @@ export class ApprovalGate extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
       role: workflowRole,
-      // The wait is bounded by the gate's timeout; the execution as a whole by one more hour to act and record.
-      timeout: Duration.seconds(timeoutSeconds + 3600),
+      // The wait is bounded by the gate's timeout; the execution as a whole by one more hour to act and
+      // record (and, in credentials mode, by the collection window).
+      timeout: Duration.seconds(timeoutSeconds + 3600 + (collected.length > 0 ? expirySeconds : 0)),
       comment: 'cdk-agent-guardrails approval gate',
       logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
@@ -481,6 +601,7 @@ export class ApprovalGate extends Construct {
     const executions = byName('execution', `${this.stateMachineName}:*`);
     const grant = iam.Grant.addToPrincipal({ grantee: agent, actions: ['states:StartExecution'], resourceArns: [smArn] });
     iam.Grant.addToPrincipal({ grantee: agent, actions: ['states:DescribeExecution'], resourceArns: [executions] });
+    if (this.collectionFunctionName) this.grantCollect(agent);
     for (const statement of this.requesterDenies(smArn, executions)) {
       agent.grantPrincipal.addToPrincipalPolicy(statement);
     }
@@ -496,8 +617,63 @@ export class ApprovalGate extends Construct {
     return grant;
   }
 
+  /** The collection handler's ARN, by its fixed name (no reference to the function). */
+  private collectionArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: this.collectionFunctionName!,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  }
+
+  /**
+   * Credentials mode: the requester may call the collection handler through its function URL, and only
+   * so. Same account, so its identity policy suffices (a function URL created since October 2025 needs
+   * both actions); a direct invocation, which could forge the caller in the event, is denied.
+   */
+  private grantCollect(agent: iam.IGrantable): void {
+    const fn = this.collectionArn();
+    agent.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunctionUrl'],
+        resources: [fn],
+        conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+      }),
+    );
+    agent.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [fn],
+        conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+      }),
+    );
+  }
+
+  private collectionDenies(): iam.PolicyStatement[] {
+    if (!this.collectionFunctionName) return [];
+    const fn = this.collectionArn();
+    const suffix = this.node.addr.slice(0, 8);
+    return [
+      new iam.PolicyStatement({
+        sid: `DenyCollectionTampering${suffix}`,
+        effect: iam.Effect.DENY,
+        notActions: ['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction'],
+        resources: [fn, `${fn}:*`],
+      }),
+      new iam.PolicyStatement({
+        sid: `DenyCollectionDirectInvoke${suffix}`,
+        effect: iam.Effect.DENY,
+        actions: ['lambda:InvokeFunction'],
+        resources: [fn, `${fn}:*`],
+        conditions: { BoolIfExists: { 'lambda:InvokedViaFunctionUrl': 'false' } },
+      }),
+    ];
+  }
+
   private requesterDenies(smArn: string, executions: string): iam.PolicyStatement[] {
     return [
+      ...this.collectionDenies(),
       // The workflow is untagged so that StartExecution works; everything else on it is denied here.
       new iam.PolicyStatement({
         sid: `DenyApprovalGateTampering${this.node.addr.slice(0, 8)}`,
@@ -516,6 +692,8 @@ export class ApprovalGate extends Construct {
           `${this.ledger.tableArn}/*`,
           this.executorRole.roleArn,
           this.stateMachine.role.roleArn,
+          ...(this.credentialsRole ? [this.credentialsRole.roleArn] : []),
+          ...(this.collectionRole ? [this.collectionRole.roleArn] : []),
         ],
       }),
       new iam.PolicyStatement({

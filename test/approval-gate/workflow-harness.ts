@@ -6,7 +6,7 @@
  * (through the local Step Functions endpoint), and the executor states record the exact API call
  * instead of calling AWS.
  */
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { StateMachine } from './local-stepfunctions';
 import { createApprovalHandler, createNotifier, FunctionUrlEvent, HttpResult } from '../../lib/approval-gate/runtime';
@@ -59,6 +59,10 @@ export class WorkflowHarness {
   private readonly notifierOperations: any;
   /** Make the next executor call fail with this error (the AWS API refused). */
   public executorError?: Error;
+  /** Awaited before a Task state of that name runs (a test holds the workflow at a point, e.g. before the collection window closes). */
+  public readonly before: Record<string, (requestId: string) => Promise<void>> = {};
+  /** Wait states' durations in ms (the synthesized ones are the real windows). */
+  public readonly waitTimeOverrides: Record<string, number> = {};
 
   constructor(
     private readonly aws: LocalAws,
@@ -107,9 +111,13 @@ export class WorkflowHarness {
       waitingResolve = resolve;
       waitingReject = reject;
     });
-    const dynamo = async (input: any, command: 'put' | 'update') => {
+    const dynamo = async (input: any, command: 'put' | 'update' | 'get') => {
+      const client = this.clients.dynamodb ?? this.aws.dynamodb;
       try {
-        const client = this.clients.dynamodb ?? this.aws.dynamodb;
+        if (command === 'get') {
+          const out = await client.send(new GetItemCommand(input));
+          return { Item: out.Item };
+        }
         await (command === 'put' ? client.send(new PutItemCommand(input)) : client.send(new UpdateItemCommand(input)));
       } catch (e) {
         throw taskError(e);
@@ -141,6 +149,17 @@ export class WorkflowHarness {
         };
       } else if (state.Type === 'Task' && state.Resource?.endsWith(':::dynamodb:updateItem')) {
         overrides[name] = (i) => dynamo(i, 'update');
+      } else if (state.Type === 'Task' && state.Resource?.endsWith(':::dynamodb:getItem')) {
+        overrides[name] = (i) => dynamo(i, 'get');
+      }
+    }
+    for (const [name, hook] of Object.entries(this.before)) {
+      const run = overrides[name];
+      if (run) {
+        overrides[name] = async (i) => {
+          await hook(requestId);
+          return run(i);
+        };
       }
     }
     const machine = new StateMachine(this.definition);
@@ -151,7 +170,7 @@ export class WorkflowHarness {
       }
     }
     const execution = machine.run(input, {
-      overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
+      overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides, waitTimeOverrides: { ...this.waitTimeOverrides } },
       context: {
         Execution: {
           Id: `arn:aws:states:us-east-1:123456789012:execution:gate:${requestId}`,

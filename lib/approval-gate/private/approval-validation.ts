@@ -352,3 +352,91 @@ export function validateTimeout(timeout: Duration, constructPath?: string): numb
   }
   return seconds;
 }
+
+/** Credentials mode: the issued session's lifetime. The collection function assumes the role (role chaining), which STS caps at 1 hour. */
+export const DEFAULT_CREDENTIALS_DURATION = Duration.minutes(15);
+export const MIN_CREDENTIALS_DURATION = Duration.minutes(15);
+export const MAX_CREDENTIALS_DURATION = Duration.hours(1);
+/** How long an approval stays usable (credentials mode: collectable). */
+export const DEFAULT_APPROVAL_EXPIRY = Duration.hours(1);
+export const MIN_APPROVAL_EXPIRY = Duration.minutes(1);
+export const MAX_APPROVAL_EXPIRY = Duration.hours(12);
+
+/** A literal duration within [min, max], in seconds; a clear error otherwise. */
+export function validateDurationRange(prop: string, value: Duration, min: Duration, max: Duration, why: string, constructPath?: string): number {
+  if (Token.isUnresolved(value.toSeconds())) {
+    throw invalidProps(`ApprovalGate.${upperFirst(prop)}NotLiteral`, `ApprovalGate: ${prop} must be a literal duration; ${why}.`, {
+      constructPath,
+      received: value.toString(),
+      fix: `Give a literal duration such as Duration.seconds(${min.toSeconds()}), not one from a parameter or another resource.`,
+    });
+  }
+  const seconds = value.toSeconds();
+  if (!Number.isInteger(seconds) || seconds < min.toSeconds() || seconds > max.toSeconds()) {
+    throw invalidProps(
+      `ApprovalGate.${upperFirst(prop)}OutOfRange`,
+      `ApprovalGate: ${prop} of ${seconds} seconds is out of range: use ${min.toSeconds()} to ${max.toSeconds()} seconds (${why}).`,
+      {
+        constructPath,
+        received: `${seconds} seconds`,
+        fix: `Use a whole number of seconds from ${min.toSeconds()} to ${max.toSeconds()}.`,
+      },
+    );
+  }
+  return seconds;
+}
+
+const upperFirst = (s: string) => s[0].toUpperCase() + s.slice(1);
+
+/**
+ * The further actions a credentials-mode session may call on the approved resource: each one a
+ * literal action of the same service, known to the IAM data, that names a resource type (a session
+ * policy scoped to the resource could never allow anything else).
+ */
+export function validateAdditionalActions(operation: ValidatedOperation, additional: readonly string[] | undefined, credentials: boolean): string[] {
+  const what = `GatedOperation ${JSON.stringify(operation.iamAction)}`;
+  if (additional === undefined || additional.length === 0) return [operation.iamAction];
+  if (!credentials) {
+    throw invalidProps(
+      'GatedOperation.AdditionalActionsNeedCredentials',
+      `${what}: additionalActions apply to ExecutionMode.CREDENTIALS only; the gate performs exactly one call in ExecutionMode.PERFORM.`,
+      { received: JSON.stringify(additional), fix: 'Set mode: ExecutionMode.CREDENTIALS, or gate each call as its own operation.' },
+    );
+  }
+  const service = operation.iamAction.split(':')[0];
+  const actions = [operation.iamAction];
+  for (const action of additional) {
+    if (typeof action !== 'string' || /[*?]/.test(action)) {
+      throw invalidProps('GatedOperation.WildcardAction', `${what}: additional action ${JSON.stringify(action)} is a wildcard; name each action.`, {
+        received: JSON.stringify(action),
+        fix: `Name each action, for example "${service}:Describe...".`,
+      });
+    }
+    const name = action.includes(':') ? action : `${service}:${action}`;
+    if (name.split(':')[0].toLowerCase() !== service) {
+      throw invalidProps(
+        'GatedOperation.AdditionalActionOtherService',
+        `${what}: additional action ${JSON.stringify(action)} is not a ${service} action; the session acts on one ${service} resource.`,
+        { received: JSON.stringify(action), fix: `Name ${service} actions only, or gate the other service's operation separately.` },
+      );
+    }
+    const details = actionDetails(name);
+    if (!details) {
+      throw invalidProps('GatedOperation.UnknownAction', `${what}: additional action ${JSON.stringify(action)} is not in the IAM data.`, {
+        received: JSON.stringify(action),
+        fix: 'Check the spelling against the service authorization reference.',
+      });
+    }
+    if (details.resourceTypes.length === 0) {
+      throw invalidProps(
+        'GatedOperation.NoResourceLevelPermissions',
+        `${what}: additional action ${name} supports no resource-level permissions, so a session scoped to the approved resource could never ` +
+          'call it.',
+        { received: name, fix: 'Grant it to the agent directly (it names no resource), or leave it out.' },
+      );
+    }
+    const canonical = `${service}:${details.name}`;
+    if (!actions.includes(canonical)) actions.push(canonical);
+  }
+  return actions;
+}

@@ -30,7 +30,15 @@ export const APPROVAL_STATES = {
   recordTimedOut: 'RecordTimedOut',
   recordDigestMismatch: 'RecordDigestMismatch',
   recordError: 'RecordError',
+  authorizeCollection: 'AuthorizeCollection',
+  awaitCollection: 'AwaitCollection',
+  closeCollection: 'CloseCollectionWindow',
+  readCollection: 'ReadCollection',
+  collectionOutcome: 'CollectionOutcome',
 } as const;
+
+/** Ledger outcomes of credentials mode (the collection handler writes CREDENTIALS_ISSUED and ISSUE_FAILED). */
+export const COLLECTION_OUTCOMES = { expired: 'EXPIRED', issued: 'CREDENTIALS_ISSUED' } as const;
 
 export interface WorkflowProps {
   readonly operations: readonly ValidatedOperation[];
@@ -41,6 +49,10 @@ export interface WorkflowProps {
   readonly requiredApprovals: number;
   /** JSON list of the requesting agents' role ARNs, produced late (grantRequest runs after construction). */
   readonly requestersJson: string;
+  /** The operations (IAM actions) whose approval lets the requester collect credentials instead of the gate performing them. */
+  readonly credentialsOperations: readonly string[];
+  /** How long an approved credentials-mode request stays collectable. */
+  readonly collectWithinSeconds: number;
 }
 
 const str = (path: string) => tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(path));
@@ -227,7 +239,13 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
 
   // 4. The decision must be an approval of exactly this digest.
   const perform = new sfn.Choice(scope, S.perform, { stateName: S.perform });
-  for (const op of props.operations) {
+  if (props.credentialsOperations.length > 0) {
+    perform.when(
+      sfn.Condition.or(...props.credentialsOperations.map((op) => sfn.Condition.stringEquals('$.request.operation', op))),
+      collectionWindow(scope, props, key),
+    );
+  }
+  for (const op of props.operations.filter((o) => !props.credentialsOperations.includes(o.iamAction))) {
     perform.when(
       sfn.Condition.stringEquals('$.request.operation', op.iamAction),
       executeState(scope, op, props.executorRole, failExecution).next(succeeded),
@@ -280,6 +298,92 @@ export function approvalWorkflow(scope: Construct, props: WorkflowProps): sfn.IC
   const canonicalize = canonicalizeState(scope);
   canonicalize.next(digest).next(recordRequest).next(wait).next(checkDecision);
   return checkFields;
+}
+
+/**
+ * Credentials mode: instead of performing, the workflow marks the approved request collectable
+ * (when, and for how long), waits out the window, then closes it: EXPIRED when nothing was
+ * collected, otherwise the outcome the collection handler recorded. The two conditional writes
+ * (collection: no outcome yet; close: not collected) make "collected" and "expired" exclusive.
+ */
+function collectionWindow(scope: Construct, props: WorkflowProps, key: Record<string, tasks.DynamoAttributeValue>): sfn.IChainable {
+  const S = APPROVAL_STATES;
+  // Nothing is written on these paths: the ledger already holds an outcome (or could not be read).
+  const closedElsewhere = new sfn.Fail(scope, 'CollectionClosed', {
+    stateName: 'CollectionClosed',
+    error: 'CollectionClosed',
+    cause: 'The request was closed before or during its collection window (see its outcome in the ledger). No credentials were issued by this path.',
+  });
+  const windowError = new sfn.Fail(scope, 'CollectionWindowError', {
+    stateName: 'CollectionWindowError',
+    error: 'CollectionWindowError',
+    cause: 'The ledger could not be updated for the collection window; the collection handler refuses a request without a window.',
+  });
+  const authorize = new tasks.DynamoUpdateItem(scope, S.authorizeCollection, {
+    stateName: S.authorizeCollection,
+    table: props.ledger,
+    key,
+    // if_not_exists: a retried write whose first attempt applied keeps the first start of the window.
+    updateExpression: 'SET collectableAt = if_not_exists(collectableAt, :t), collectWithinSeconds = :w',
+    conditionExpression: 'attribute_exists(acceptedAt) AND attribute_not_exists(outcome)',
+    expressionAttributeValues: {
+      ':t': str('$$.State.EnteredTime'),
+      ':w': tasks.DynamoAttributeValue.fromNumber(props.collectWithinSeconds),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  noRetryOnCondition(authorize);
+  authorize.addCatch(closedElsewhere, { errors: [CONDITION_FAILED], resultPath: '$.error' });
+  authorize.addCatch(windowError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  const wait = new sfn.Wait(scope, S.awaitCollection, {
+    stateName: S.awaitCollection,
+    time: sfn.WaitTime.duration(Duration.seconds(props.collectWithinSeconds)),
+  });
+  const expired = new sfn.Fail(scope, 'Expired', {
+    stateName: 'Expired',
+    error: 'Expired',
+    cause: 'Approved, but the requester did not collect the credentials within the window. Nothing was issued.',
+  });
+  const close = new tasks.DynamoUpdateItem(scope, S.closeCollection, {
+    stateName: S.closeCollection,
+    table: props.ledger,
+    key,
+    updateExpression: 'SET outcome = :o, outcomeDetail = :d, finishedAt = :t',
+    conditionExpression: 'attribute_not_exists(collectedAt) AND (attribute_not_exists(outcome) OR outcome = :o)',
+    expressionAttributeValues: {
+      ':o': tasks.DynamoAttributeValue.fromString(COLLECTION_OUTCOMES.expired),
+      ':d': tasks.DynamoAttributeValue.fromString('not collected within the window; nothing was issued'),
+      ':t': str('$$.State.EnteredTime'),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  noRetryOnCondition(close);
+  const read = new tasks.DynamoGetItem(scope, S.readCollection, {
+    stateName: S.readCollection,
+    table: props.ledger,
+    key,
+    consistentRead: true,
+    projectionExpression: [new tasks.DynamoProjectionExpression().withAttribute('outcome')],
+    resultSelector: { 'outcome.$': '$.Item.outcome.S' },
+    resultPath: '$.collection',
+  });
+  read.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 6, interval: Duration.seconds(1), backoffRate: 2 });
+  read.addCatch(closedElsewhere, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  close.addCatch(read, { errors: [CONDITION_FAILED], resultPath: '$.error' });
+  close.addCatch(windowError, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  close.next(expired);
+  read.next(
+    new sfn.Choice(scope, S.collectionOutcome, { stateName: S.collectionOutcome })
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.collection.outcome'),
+          sfn.Condition.stringEquals('$.collection.outcome', COLLECTION_OUTCOMES.issued),
+        ),
+        new sfn.Succeed(scope, 'CredentialsIssued', { stateName: 'CredentialsIssued' }),
+      )
+      .otherwise(closedElsewhere),
+  );
+  return authorize.next(wait).next(close);
 }
 
 /** The error a Step Functions DynamoDB task raises when its condition fails. */

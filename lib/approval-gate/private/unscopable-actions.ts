@@ -26,6 +26,14 @@ export function acknowledgeUnscopableActions(role: iam.Role, actions: readonly s
     );
   }
   acknowledgeNagFindings(role, [{ id: 'AwsSolutions-IAM5', reason, appliesTo: ['Resource::*'] }]);
+  refuseGrantsOnStar(role, actions);
+}
+
+/**
+ * Makes synth fail if an Allow statement of the role's policies grants anything but `actions` on `*`
+ * (or uses NotAction there): a role that must stay scoped (the credentials role: nothing unscopable).
+ */
+export function refuseGrantsOnStar(role: iam.Role, actions: readonly string[]): void {
   const allowed = new Set(actions.map((a) => a.toLowerCase()));
   role.node.addValidation({
     validate: () => {
@@ -46,8 +54,11 @@ export function acknowledgeUnscopableActions(role: iam.Role, actions: readonly s
       return extra.length === 0
         ? []
         : [
-            `${role.node.path}: actions ${[...new Set(extra.map(String))].join(', ')} are granted on "*", but the role's acknowledgement of ` +
-              `AwsSolutions-IAM5[Resource::*] covers only ${actions.join(', ')}. Grant them on specific ARNs.`,
+            `${role.node.path}: actions ${[...new Set(extra.map(String))].join(', ')} are granted on "*", but ` +
+              (actions.length > 0
+                ? `the role's acknowledgement of AwsSolutions-IAM5[Resource::*] covers only ${actions.join(', ')}.`
+                : 'this role must grant nothing on "*".') +
+              ' Grant them on specific ARNs.',
           ];
     },
   });

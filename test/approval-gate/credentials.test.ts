@@ -1,0 +1,527 @@
+/**
+ * Credentials mode end to end, locally: the synthesized workflow on aws-local-stepfunctions (the
+ * harness), the real approval handler and the real collection handler against dynalite, and a local
+ * STS query-protocol endpoint spoken to by the real @aws-sdk/client-sts. The session policy STS
+ * received is then evaluated by simulation together with the synthesized credentials role's policies.
+ */
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { STSClient } from '@aws-sdk/client-sts';
+import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AgentRole, GuardAgents } from '../../lib';
+import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks';
+import { ApprovalGate, Approver, ExecutionMode, GatedOperation } from '../../lib/approval-gate/approval-gate';
+import { APPROVAL_STATES } from '../../lib/approval-gate/private/approval-workflow';
+import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
+import { CollectResult, createCollector, CredentialOperation, REQUEST_TAG } from '../../lib/approval-gate/runtime/collect';
+import { EffectivePolicies, effectivePolicies, logicalIdOf } from '../support/effective-policies';
+import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
+import { LocalStsEndpoint } from '../support/local-sts-endpoint';
+import { requestContext } from '../support/request-context';
+import { Decision, decide } from '../support/simulate';
+import { ACCOUNT, REGION, Template } from '../support/template-resolver';
+import { arnOf, environmentOf, PROD_DB, SynthesizedGate, sessionOf, synthGate } from './gate-fixture';
+import { LOCAL_CLIENT, LocalAws, startLocalAws } from './local-aws';
+import { failureOf, WorkflowHarness } from './workflow-harness';
+
+const CLUSTER = `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders`;
+const SIBLING = `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders-reporting`;
+const FAILOVER = {
+  operation: 'rds:FailoverDBCluster',
+  resource: CLUSTER,
+  parameters: { DBClusterIdentifier: 'orders', TargetDBInstanceIdentifier: 'orders-2' },
+  reason: 'the writer in us-east-1a is degraded; fail over to orders-2',
+  sourceIdentity: 'ops-assistant-7f3a',
+};
+const DIGEST = requestDigest(canonicalRequest(FAILOVER.operation, FAILOVER.resource, FAILOVER.parameters));
+/** The access key id the collection handler signs with (its role's session in Lambda). */
+const COLLECTOR_KEY = 'ASIACOLLECTOR';
+
+let aws: LocalAws;
+let sts: LocalStsEndpoint;
+let gate: SynthesizedGate;
+let ids: { collector: string; credentialsRole: string; collectorRole: string };
+let credentialsRoleArn: string;
+let credentialsPolicies: EffectivePolicies;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  sts = await LocalStsEndpoint.start();
+  // GIVEN a gate that performs database deletions itself and lets the agent collect credentials for a cluster failover
+  gate = synthGate({
+    operations: [
+      GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [PROD_DB] }),
+      GatedOperation.credentials({
+        service: 'rds',
+        action: 'FailoverDBCluster',
+        resources: [CLUSTER, SIBLING],
+        additionalActions: ['RebootDBCluster'],
+      }),
+    ],
+  });
+  ids = {
+    collector: logicalIdOf(gate.template, 'AWS::Lambda::Function', 'GateCollector'),
+    credentialsRole: logicalIdOf(gate.template, 'AWS::IAM::Role', 'GateCredentialsRole'),
+    collectorRole: logicalIdOf(gate.template, 'AWS::IAM::Role', 'GateCollectorServiceRole'),
+  };
+  credentialsRoleArn = arnOf(gate.template, ids.credentialsRole);
+  credentialsPolicies = effectivePolicies(gate.template, ids.credentialsRole);
+  env = environmentOf(gate.template, ids.collector);
+  sts.allow(credentialsRoleArn, COLLECTOR_KEY, 3600);
+  await aws.createLedger(gate.definition.States[APPROVAL_STATES.recordRequest].Parameters.TableName);
+});
+afterAll(async () => {
+  await sts.stop();
+  await aws.close();
+});
+
+/** The real collection handler, configured from the synthesized environment, with the given clients. */
+function collector(options: { dynamodb?: DynamoDBClient; stsEndpoint?: string; now?: () => Date } = {}) {
+  const handler = createCollector({
+    dynamodb: options.dynamodb ?? aws.dynamodb,
+    tableName: env.LEDGER_TABLE,
+    sts: new STSClient({
+      region: REGION,
+      endpoint: options.stsEndpoint ?? sts.url,
+      credentials: { accessKeyId: COLLECTOR_KEY, secretAccessKey: 'x' },
+    }),
+    credentialsRoleArn: env.CREDENTIALS_ROLE_ARN,
+    durationSeconds: Number(env.CREDENTIALS_DURATION_SECONDS),
+    collectWithinSeconds: Number(env.COLLECT_WITHIN_SECONDS),
+    operations: JSON.parse(env.CREDENTIAL_OPERATIONS) as CredentialOperation[],
+    now: options.now,
+  });
+  return (callerArn: string, requestId: string): Promise<CollectResult> =>
+    handler({ rawPath: `/requests/${requestId}/collect`, requestContext: { http: { method: 'POST' }, authorizer: { iam: { userArn: callerArn } } } });
+}
+
+const AGENT_SESSION = () => sessionOf(gate.agentRoleArn, 'ops-assistant-7f3a');
+
+interface Held {
+  readonly harness: WorkflowHarness;
+  readonly requestId: string;
+  readonly result: Promise<unknown>;
+  /** Closes the collection window (the workflow's Wait is over). */
+  readonly close: () => void;
+}
+
+/** Requests the failover, approves it, and holds the workflow inside its collection window. */
+async function approvedAndCollectable(request: unknown = FAILOVER): Promise<Held> {
+  const harness = new WorkflowHarness(aws, gate);
+  let opened!: () => void;
+  const open = new Promise<void>((r) => (opened = r));
+  let close!: () => void;
+  const closed = new Promise<void>((r) => (close = r));
+  harness.waitTimeOverrides[APPROVAL_STATES.awaitCollection] = 0;
+  harness.before[APPROVAL_STATES.closeCollection] = async () => {
+    opened();
+    await closed;
+  };
+  const run = harness.start(request);
+  await run.waiting;
+  const approval = await harness.call(sessionOf(gate.approverRoleArn, 'alice'), 'POST', `/requests/${run.requestId}/approve`, { digest: DIGEST });
+  expect(approval.statusCode).toBe(200);
+  await Promise.race([open, run.result]);
+  return { harness, requestId: run.requestId, result: run.result, close };
+}
+
+async function ledgerItem(requestId: string) {
+  const out = await aws.dynamodb.send(
+    new GetItemCommand({ TableName: env.LEDGER_TABLE, Key: { requestId: { S: requestId }, record: { S: 'REQUEST' } }, ConsistentRead: true }),
+  );
+  return out.Item ?? {};
+}
+
+/**
+ * Evaluates a request made with the issued session: the credentials role's policies and the session
+ * policy STS received, under the action's real request context, with @cloud-copilot/iam-simulate
+ * (test/support/simulate.ts evaluates identity policies only; a session policy needs this one field more).
+ */
+async function decideSession(sessionPolicy: unknown, action: string, resource: string): Promise<Decision> {
+  const contextVariables = { ...requestContext(action, resource, {}), 'aws:RequestedRegion': REGION };
+  const result: any = await runSimulation(
+    {
+      request: {
+        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/credentials/approval`,
+        action,
+        resource: { resource, accountId: ACCOUNT },
+        contextVariables,
+      },
+      sessionPolicy,
+      identityPolicies: credentialsPolicies.identityPolicies.map((p) => ({ name: p.name, policy: p.policy })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`simulation of ${action} on ${resource} failed: ${JSON.stringify(result.errors)}`);
+  const ignored = result.result?.ignoredContextKeys ?? [];
+  if (ignored.length > 0) throw new Error(`the simulator ignored context keys ${ignored.join(', ')}`);
+  return result.overallResult as Decision;
+}
+
+describe('credentials mode, end to end', () => {
+  test('the requesting agent collects once: the session allows the approved actions on the approved cluster and nothing else', async () => {
+    const held = await approvedAndCollectable();
+    // WHEN the requesting agent's session collects
+    const issuedBefore = sts.issued.length;
+    const reply = await collector()(AGENT_SESSION(), held.requestId);
+    // THEN it receives credentials of the credentials role, with the request tied to the session
+    expect(reply.statusCode).toBe(200);
+    const body = JSON.parse(reply.body);
+    expect(body.credentials.accessKeyId).toMatch(/^ASIA/);
+    expect(sts.issued.length).toBe(issuedBefore + 1);
+    const issued = sts.issued[sts.issued.length - 1];
+    expect(issued.roleArn).toBe(credentialsRoleArn);
+    expect(issued.durationSeconds).toBe(900);
+    expect(issued.tags).toEqual({ [REQUEST_TAG]: held.requestId });
+    expect(issued.sourceIdentity).toBe(`approval-${held.requestId}`);
+    expect(body.credentials.accessKeyId).toBe(issued.accessKeyId);
+
+    // and the session, evaluated by simulation, may fail over and reboot exactly the approved cluster
+    await expect(decideSession(issued.policy, 'rds:FailoverDBCluster', CLUSTER)).resolves.toBe('Allowed');
+    await expect(decideSession(issued.policy, 'rds:RebootDBCluster', CLUSTER)).resolves.toBe('Allowed');
+    // the role alone would allow the sibling cluster (it holds the union of what the gate may grant); the session does not
+    await expect(decide(credentialsPolicies, { action: 'rds:FailoverDBCluster', resource: SIBLING })).resolves.toBe('Allowed');
+    await expect(decideSession(issued.policy, 'rds:FailoverDBCluster', SIBLING)).resolves.not.toBe('Allowed');
+    for (const action of ['rds:DeleteDBCluster', 'rds:ModifyDBCluster', 'rds:StopDBCluster']) {
+      await expect(decideSession(issued.policy, action, CLUSTER)).resolves.not.toBe('Allowed');
+    }
+    await expect(decideSession(issued.policy, 'rds:DeleteDBInstance', PROD_DB)).resolves.not.toBe('Allowed');
+
+    // WHEN it collects a second time, THEN it is refused and STS is not asked again
+    const second = await collector()(AGENT_SESSION(), held.requestId);
+    expect(second.statusCode).toBe(409);
+    expect(JSON.parse(second.body).error).toMatch(/already collected/);
+    expect(sts.issued.length).toBe(issuedBefore + 1);
+
+    // WHEN the window closes, THEN the workflow succeeds and the ledger records the issue
+    held.close();
+    await expect(held.result).resolves.toBeDefined();
+    const item = await ledgerItem(held.requestId);
+    expect(item.outcome?.S).toBe('CREDENTIALS_ISSUED');
+    expect(item.collectedBy?.S).toBe(AGENT_SESSION());
+    expect(held.harness.performed).toEqual([]);
+  });
+
+  test('fails when another agent collects: refused, recorded, nothing issued', async () => {
+    const held = await approvedAndCollectable();
+    const before = sts.issued.length;
+    const otherAgent = `arn:aws:iam::${ACCOUNT}:role/other-agent`;
+    for (const caller of [
+      sessionOf(otherAgent, 'ops-assistant-7f3a'),
+      sessionOf(gate.approverRoleArn, 'alice'),
+      `arn:aws:iam::${ACCOUNT}:user/bob`,
+    ]) {
+      const reply = await collector()(caller, held.requestId);
+      expect(reply.statusCode).toBe(403);
+    }
+    expect(sts.issued.length).toBe(before);
+    // the requesting agent can still collect afterwards
+    expect((await collector()(AGENT_SESSION(), held.requestId)).statusCode).toBe(200);
+    held.close();
+    await held.result;
+  });
+
+  test('fails when the approval expired: refused at collection, and the workflow closes it as EXPIRED', async () => {
+    const held = await approvedAndCollectable();
+    const before = sts.issued.length;
+    const within = Number(env.COLLECT_WITHIN_SECONDS);
+    expect(within).toBe(3600);
+    // WHEN the agent collects after the window (the clock is the only thing moved)
+    const late = await collector({ now: () => new Date(Date.now() + (within + 1) * 1000) })(AGENT_SESSION(), held.requestId);
+    expect(late.statusCode).toBe(410);
+    expect(JSON.parse(late.body).error).toMatch(/expired/);
+    // WHEN the window closes uncollected
+    held.close();
+    const failure = await failureOf(held.result);
+    expect(failure.error).toBe('Expired');
+    expect((await ledgerItem(held.requestId)).outcome?.S).toBe('EXPIRED');
+    // THEN a collection in time by the clock is refused too: the ledger says it is closed
+    const after = await collector()(AGENT_SESSION(), held.requestId);
+    expect(after.statusCode).toBe(409);
+    expect(sts.issued.length).toBe(before);
+  });
+
+  test('fails when the request is not yet approved, or is an operation the gate performs itself', async () => {
+    const harness = new WorkflowHarness(aws, gate);
+    const pending = harness.start(FAILOVER);
+    await pending.waiting;
+    const before = sts.issued.length;
+    expect((await collector()(AGENT_SESSION(), pending.requestId)).statusCode).toBe(409);
+    await harness.call(sessionOf(gate.approverRoleArn, 'alice'), 'POST', `/requests/${pending.requestId}/reject`, { reason: 'not now' });
+    await failureOf(pending.result);
+    expect((await collector()(AGENT_SESSION(), pending.requestId)).statusCode).toBe(409);
+
+    const deletion = {
+      operation: 'rds:DeleteDBInstance',
+      resource: PROD_DB,
+      parameters: { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: false, FinalDBSnapshotIdentifier: 'orders-final' },
+      reason: 'replaced by orders-v2',
+      sourceIdentity: 'ops-assistant-7f3a',
+    };
+    const performed = harness.start(deletion);
+    await performed.waiting;
+    const digest = requestDigest(canonicalRequest(deletion.operation, deletion.resource, deletion.parameters));
+    await harness.call(sessionOf(gate.approverRoleArn, 'alice'), 'POST', `/requests/${performed.requestId}/approve`, { digest });
+    await performed.result;
+    const reply = await collector()(AGENT_SESSION(), performed.requestId);
+    expect(reply.statusCode).toBe(409);
+    expect(JSON.parse(reply.body).error).toMatch(/performed by the gate/);
+    expect(sts.issued.length).toBe(before);
+  });
+});
+
+describe('credentials mode under faults (fault proxy, SDK retries on)', () => {
+  let dynamoProxy: FaultProxy;
+  let stsProxy: FaultProxy;
+  let dynamodb: DynamoDBClient;
+  beforeAll(async () => {
+    dynamoProxy = await startFaultProxy(aws.endpoints.dynamodb);
+    stsProxy = await startFaultProxy(sts.url);
+    dynamodb = new DynamoDBClient({ ...LOCAL_CLIENT, endpoint: dynamoProxy.endpoint });
+  });
+  afterEach(() => {
+    dynamoProxy.rule = undefined;
+    stsProxy.rule = undefined;
+  });
+  afterAll(async () => {
+    dynamodb.destroy();
+    await Promise.all([dynamoProxy.close(), stsProxy.close()]);
+  });
+
+  test('a collection write whose answer was lost counts as ours: issued once, and the second collection is refused', async () => {
+    const held = await approvedAndCollectable();
+    let dropped = 0;
+    dynamoProxy.rule = (r) =>
+      r.operation.endsWith('UpdateItem') && r.body.includes('collectToken') && dropped++ === 0 ? { kind: 'drop-response' } : undefined;
+    const before = sts.issued.length;
+    const reply = await collector({ dynamodb })(AGENT_SESSION(), held.requestId);
+    expect(dynamoProxy.injected).toEqual(expect.arrayContaining([{ operation: 'DynamoDB_20120810.UpdateItem', fault: 'drop-response' }]));
+    expect(reply.statusCode).toBe(200);
+    expect(sts.issued.length).toBe(before + 1);
+    expect((await collector({ dynamodb })(AGENT_SESSION(), held.requestId)).statusCode).toBe(409);
+    expect(sts.issued.length).toBe(before + 1);
+    held.close();
+    await held.result;
+  });
+
+  test('concurrent collections by the agent, with throttling and 5xx: exactly one is issued', async () => {
+    const held = await approvedAndCollectable();
+    let n = 0;
+    dynamoProxy.rule = () => (n++ % 3 === 0 ? { kind: n % 2 === 0 ? 'throttle' : '5xx' } : undefined);
+    const before = sts.issued.length;
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        collector({ dynamodb })(AGENT_SESSION(), held.requestId).catch((e: Error) => ({ statusCode: 0, body: e.name })),
+      ),
+    );
+    const ok = replies.filter((r) => r.statusCode === 200);
+    expect(ok).toHaveLength(1);
+    expect(sts.issued.length).toBe(before + 1);
+    held.close();
+    await held.result;
+  });
+
+  test('a DynamoDB outage during collection issues nothing; a later collection succeeds once', async () => {
+    const held = await approvedAndCollectable();
+    dynamoProxy.rule = (r) => (r.operation.endsWith('UpdateItem') ? { kind: 'outage' } : undefined);
+    const before = sts.issued.length;
+    await expect(collector({ dynamodb })(AGENT_SESSION(), held.requestId)).rejects.toThrow();
+    expect(sts.issued.length).toBe(before);
+    expect((await ledgerItem(held.requestId)).collectedAt).toBeUndefined();
+    dynamoProxy.rule = undefined;
+    expect((await collector({ dynamodb })(AGENT_SESSION(), held.requestId)).statusCode).toBe(200);
+    expect(sts.issued.length).toBe(before + 1);
+    held.close();
+    await held.result;
+  });
+
+  test('an STS answer lost after issuing: the agent gets one set of credentials; the approval is not collectable again', async () => {
+    const held = await approvedAndCollectable();
+    let dropped = 0;
+    stsProxy.rule = (r) => (r.operation === 'AssumeRole' && dropped++ === 0 ? { kind: 'drop-response' } : undefined);
+    const before = sts.issued.length;
+    const reply = await collector({ stsEndpoint: stsProxy.endpoint })(AGENT_SESSION(), held.requestId);
+    expect(reply.statusCode).toBe(200);
+    // STS minted a session for the lost answer too; its keys never left STS. The agent holds exactly the one it was given.
+    const minted = sts.issued.slice(before);
+    expect(minted.map((s) => s.sessionName)).toEqual([`approval-${held.requestId}`, `approval-${held.requestId}`]);
+    expect(JSON.parse(reply.body).credentials.accessKeyId).toBe(minted[minted.length - 1].accessKeyId);
+    expect((await collector({ stsEndpoint: stsProxy.endpoint })(AGENT_SESSION(), held.requestId)).statusCode).toBe(409);
+    expect(sts.issued.length).toBe(before + 2);
+    held.close();
+    await held.result;
+  });
+
+  test('an STS failure after the collection was recorded: nothing issued, recorded as ISSUE_FAILED, never retried into a second', async () => {
+    const held = await approvedAndCollectable();
+    stsProxy.rule = (r) => (r.operation === 'AssumeRole' ? { kind: '5xx' } : undefined);
+    const before = sts.issued.length;
+    const reply = await collector({ stsEndpoint: stsProxy.endpoint })(AGENT_SESSION(), held.requestId);
+    expect(reply.statusCode).toBe(502);
+    expect(sts.issued.length).toBe(before);
+    expect((await ledgerItem(held.requestId)).outcome?.S).toBe('ISSUE_FAILED');
+    stsProxy.rule = undefined;
+    expect((await collector({ stsEndpoint: stsProxy.endpoint })(AGENT_SESSION(), held.requestId)).statusCode).toBe(409);
+    expect(sts.issued.length).toBe(before);
+    held.close();
+    expect((await failureOf(held.result)).error).toBe('CollectionClosed');
+  });
+});
+
+describe('the credentials role and the collection handler (synthesized policies, simulated)', () => {
+  let admin: SynthesizedGate;
+  beforeAll(() => {
+    admin = synthGate(
+      { operations: [GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER, SIBLING] })] },
+      { admin: true },
+    );
+  });
+
+  test('is trusted only by the collection handler role, and grants nothing on "*"', () => {
+    const trust = credentialsPolicies.trustPolicy.Statement;
+    const collectorRoleArn = arnOf(gate.template, ids.collectorRole);
+    expect(trust.map((s: any) => s.Principal)).toEqual(trust.map(() => ({ AWS: collectorRoleArn })));
+    expect(trust.flatMap((s: any) => [s.Action].flat()).sort()).toEqual(['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession']);
+    const statements = credentialsPolicies.identityPolicies.flatMap((p) => p.policy.Statement);
+    expect(statements.flatMap((s: any) => [s.Resource].flat())).not.toContain('*');
+    expect(statements.flatMap((s: any) => [s.Action].flat()).sort()).toEqual(['rds:FailoverDBCluster', 'rds:RebootDBCluster']);
+    const role = gate.template.Resources[ids.credentialsRole];
+    expect(role.Properties.Tags).toEqual(expect.arrayContaining([{ Key: 'guardrails:component', Value: 'approval-gate' }]));
+  });
+
+  test('fails when the agent assumes or passes the credentials role, even with AdministratorAccess', async () => {
+    const roleArn = arnOf(admin.template, logicalIdOf(admin.template, 'AWS::IAM::Role', 'GateCredentialsRole'));
+    const trustPolicy = effectivePolicies(admin.template, logicalIdOf(admin.template, 'AWS::IAM::Role', 'GateCredentialsRole')).trustPolicy;
+    for (const g of [gate, admin]) {
+      const arn = g === gate ? credentialsRoleArn : roleArn;
+      await expect(decide(g.agentPolicies, { action: 'sts:AssumeRole', resource: arn, resourcePolicy: trustPolicy })).resolves.not.toBe('Allowed');
+      await expect(decide(g.agentPolicies, { action: 'iam:PassRole', resource: arn })).resolves.not.toBe('Allowed');
+    }
+    await expect(decide(admin.agentPolicies, { action: 'sts:AssumeRole', resource: roleArn, resourcePolicy: trustPolicy })).resolves.toBe(
+      'ExplicitlyDenied',
+    );
+    await expect(decide(admin.agentPolicies, { action: 'iam:PassRole', resource: roleArn })).resolves.toBe('ExplicitlyDenied');
+  });
+
+  test('the agent may call the collection handler through its URL only, never invoke it directly or change it', async () => {
+    const fn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${admin.gate.collectionFunctionName}`;
+    for (const g of [gate, admin]) {
+      const name = g.gate.collectionFunctionName;
+      const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+      const viaUrl = { 'lambda:FunctionUrlAuthType': 'AWS_IAM' };
+      await expect(decide(g.agentPolicies, { action: 'lambda:InvokeFunctionUrl', resource: arn, context: viaUrl })).resolves.toBe('Allowed');
+      await expect(
+        decide(g.agentPolicies, { action: 'lambda:InvokeFunction', resource: arn, context: { 'lambda:InvokedViaFunctionUrl': 'true' } }),
+      ).resolves.toBe('Allowed');
+      await expect(decide(g.agentPolicies, { action: 'lambda:InvokeFunction', resource: arn })).resolves.not.toBe('Allowed');
+    }
+    await expect(decide(admin.agentPolicies, { action: 'lambda:InvokeFunction', resource: fn })).resolves.toBe('ExplicitlyDenied');
+    for (const action of [
+      'lambda:UpdateFunctionCode',
+      'lambda:UpdateFunctionConfiguration',
+      'lambda:DeleteFunctionUrlConfig',
+      'lambda:AddPermission',
+    ]) {
+      await expect(decide(admin.agentPolicies, { action, resource: fn })).resolves.toBe('ExplicitlyDenied');
+    }
+  });
+
+  test('is not taken for an agent by GuardAgents: no guard, no boundary on the credentials role', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Ops', { env: { account: ACCOUNT, region: REGION } });
+    const agent = new AgentRole(stack, 'Agent', { agentName: 'ops-assistant', assumedBy: new iam.AccountRootPrincipal() });
+    const lead = new iam.Role(stack, 'Lead', { assumedBy: new iam.AccountRootPrincipal() });
+    const g = new ApprovalGate(stack, 'Gate', {
+      operations: [GatedOperation.of({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER], mode: ExecutionMode.CREDENTIALS })],
+      approvers: [Approver.role(lead)],
+    });
+    g.grantRequest(agent);
+    Aspects.of(app).add(new GuardAgents());
+    const template = app.synth().getStackByName('Ops').template as Template;
+    const role = template.Resources[stack.getLogicalId(g.credentialsRole!.node.defaultChild as iam.CfnRole)];
+    expect(role.Properties.PermissionsBoundary).toBeUndefined();
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const guarded = g.credentialsRole!.node.metadata.filter((m) => String(m.data).includes('guard-agents:guarded'));
+    expect(guarded).toEqual([]);
+  });
+});
+
+describe('credentials mode validation', () => {
+  const build = (props: Record<string, unknown>, op?: () => GatedOperation) => () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: { account: ACCOUNT, region: REGION } });
+    const lead = new iam.Role(stack, 'Lead', { assumedBy: new iam.AccountRootPrincipal() });
+    new ApprovalGate(stack, 'Gate', {
+      operations: [op ? op() : GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER] })],
+      approvers: [Approver.role(lead)],
+      ...props,
+    });
+  };
+
+  test.each([
+    ['credentialsDuration below STS minimum', { credentialsDuration: Duration.minutes(10) }, /credentialsDuration of 600 seconds is out of range/],
+    ['credentialsDuration above the role-chaining cap', { credentialsDuration: Duration.hours(2) }, /credentialsDuration of 7200 seconds/],
+    ['approvalExpiry too short', { approvalExpiry: Duration.seconds(30) }, /approvalExpiry of 30 seconds is out of range/],
+    ['approvalExpiry too long', { approvalExpiry: Duration.days(1) }, /approvalExpiry of 86400 seconds/],
+  ])('fails when %s', (_what, props, message) => {
+    expect(build(props)).toThrow(message);
+  });
+
+  test('fails when additional actions are wildcards, of another service, unscoped, or given in perform mode', () => {
+    const op =
+      (additionalActions: string[], mode = ExecutionMode.CREDENTIALS) =>
+      () =>
+        GatedOperation.of({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER], additionalActions, mode });
+    expect(build({}, op(['rds:Describe*']))).toThrow(/wildcard/);
+    expect(build({}, op(['ec2:RebootInstances']))).toThrow(/not a rds action/);
+    expect(build({}, op(['rds:DescribeDBEngineVersions']))).toThrow(/no resource-level permissions/);
+    expect(build({}, op(['rds:RebootDBCluster'], ExecutionMode.PERFORM))).toThrow(/ExecutionMode.CREDENTIALS only/);
+  });
+
+  test('a custom duration and expiry reach the collection handler', () => {
+    const s = synthGate({
+      operations: [GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER] })],
+      credentialsDuration: Duration.minutes(30),
+      approvalExpiry: Duration.minutes(10),
+    });
+    const e = environmentOf(s.template, logicalIdOf(s.template, 'AWS::Lambda::Function', 'GateCollector'));
+    expect([e.CREDENTIALS_DURATION_SECONDS, e.COLLECT_WITHIN_SECONDS]).toEqual(['1800', '600']);
+    expect(s.definition.States[APPROVAL_STATES.awaitCollection].Seconds).toBe(600);
+  });
+});
+
+describe('a gate with credentials-mode operations under cdk-nag and the library pack', () => {
+  test('reports no finding on the gate (collection handler, its role, the credentials role) with nothing acknowledged by the user', () => {
+    // GIVEN a gate with a credentials-mode operation, as the nag test of the library's own constructs builds one
+    const app = new App();
+    const stack = new Stack(app, 'Guardrails', { env: { account: ACCOUNT, region: REGION }, terminationProtection: true });
+    const agent = new AgentRole(stack, 'Agent', {
+      agentName: 'ops-assistant',
+      assumedBy: new iam.AccountRootPrincipal(),
+      sourceIdentityPattern: 'ops-assistant-*',
+    });
+    const lead = new iam.Role(stack, 'SecurityLead', { assumedBy: new iam.AccountRootPrincipal(), roleName: 'security-lead' });
+    const g = new ApprovalGate(stack, 'Gate', {
+      operations: [GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER, `${CLUSTER}-*`] })],
+      approvers: [Approver.role(lead)],
+    });
+    g.grantRequest(agent);
+    app.synth();
+    // WHEN both packs check it
+    const found: string[] = [];
+    for (const pack of [new AwsSolutionsChecks(app, { verbose: true }), new AgentGuardrailsChecks(app)]) {
+      for (const v of pack.validateScope(app).violations) {
+        for (const r of v.violatingResources) {
+          if ((r.constructPath ?? '').startsWith(g.node.path)) found.push(`${v.ruleName} at ${r.constructPath}`);
+        }
+      }
+    }
+    // THEN nothing is reported on the gate
+    expect(found).toEqual([]);
+  });
+});
