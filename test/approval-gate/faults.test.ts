@@ -8,7 +8,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
-import { redeliverDecisions } from '../../lib/approval-gate/runtime';
+import { reconcileExecution, redeliverDecisions } from '../../lib/approval-gate/runtime';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { APPROVAL_STATES } from '../../lib/approval-gate/private/approval-workflow';
 import { all, Fault, FaultProxy, FaultRule, randomFaults, startFaultProxy } from '../support/fault-proxy';
@@ -242,7 +242,7 @@ describe('class 2: the workflow itself enforces the quorum and the digest agains
     expect(dual.definition.States.MatchDigest.Choices[0].Next).toBe(APPROVAL_STATES.checkQuorum);
   });
 
-  test('fails when the workflow\'s own ledger writes are throttled past the SDK\'s retries: the state retries, performed once', async () => {
+  test("fails when the workflow's own ledger writes are throttled past the SDK's retries: the state retries, performed once", async () => {
     const h = harness(single);
     // Throttle more attempts than the SDK makes (3): the Step Functions Retry takes over.
     dynamoProxy.rule = all(
@@ -319,7 +319,13 @@ describe('chaos: concurrent requests under random faults', () => {
       // THEN every execution ends (none sticks) ...
       let timer: NodeJS.Timeout | undefined;
       const stuck = new Promise((r) => (timer = setTimeout(() => r('stuck'), 15_000)));
-      const ended = await Promise.race([run.result.then(() => 'performed', () => 'failed'), stuck]);
+      const ended = await Promise.race([
+        run.result.then(
+          () => 'performed',
+          () => 'failed',
+        ),
+        stuck,
+      ]);
       clearTimeout(timer);
       expect(ended).not.toBe('stuck');
       const record = await recordOf(h, run.requestId);
@@ -342,7 +348,53 @@ describe('chaos: concurrent requests under random faults', () => {
       }
     }
     // AND nothing was performed twice: one executor call per performed execution
-    const performedRuns = (await Promise.all(verdicts.map((v) => v.run.result.then(() => 1, () => 0)))).reduce((a: number, b) => a + b, 0);
+    const performedRuns = (
+      await Promise.all(
+        verdicts.map((v) =>
+          v.run.result.then(
+            () => 1,
+            () => 0,
+          ),
+        ),
+      )
+    ).reduce((a: number, b) => a + b, 0);
     expect(h.performed).toHaveLength(performedRuns);
+
+    // WHEN each execution's status-change event arrives, twice (EventBridge redelivers), under random faults again
+    const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:gate';
+    const before = await Promise.all(verdicts.map(({ run }) => recordOf(h, run.requestId)));
+    for (const { run } of verdicts) {
+      const status = await run.result.then(
+        () => 'SUCCEEDED' as const,
+        () => 'FAILED' as const,
+      );
+      aws.executions.set(`arn:aws:states:us-east-1:123456789012:execution:gate:${run.requestId}`, { stateMachineArn, status });
+    }
+    dynamoProxy.rule = randomFaults(13, 0.15, kinds);
+    sfnProxy.rule = randomFaults(14, 0.3, kinds);
+    const reconcileConfig = { ledger: h.ledger, sfn, approvers: dual.approverRoleArns, requiredApprovals: 2, operations: [], stateMachineArn };
+    for (const { run } of [...verdicts, ...verdicts]) {
+      const event = {
+        'source': 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        'detail': { executionArn: `arn:aws:states:us-east-1:123456789012:execution:gate:${run.requestId}`, stateMachineArn, status: 'FAILED' },
+      };
+      // a failed write throws and EventBridge retries: the test retries as EventBridge would
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const done = await reconcileExecution(reconcileConfig, event).then(
+          () => true,
+          () => false,
+        );
+        if (done) break;
+      }
+    }
+    dynamoProxy.rule = undefined;
+    sfnProxy.rule = undefined;
+    // THEN every request has an outcome, and no outcome the workflow wrote was changed (it knew better)
+    for (const [i, { run, asked }] of verdicts.entries()) {
+      const after = await recordOf(h, run.requestId);
+      expect(after.outcome).toBeDefined();
+      if (asked || before[i].outcome) expect(after).toEqual(before[i]);
+    }
   }, 120_000);
 });
