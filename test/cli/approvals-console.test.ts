@@ -11,6 +11,7 @@ import { AddressInfo } from 'net';
 import * as path from 'path';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 import { run, serveConsole } from '../../lib/cli/approvals-console';
+import { requestIdPath } from '../../lib/approval-gate/runtime/approval-binding';
 import { PROD_DB, sessionOf } from '../approval-gate/gate-fixture';
 import { AGENT, ConsoleHarness, LEAD, SECOND, actAs, startConsoleHarness } from './console-harness';
 
@@ -363,6 +364,30 @@ describe('the approval page in headless Chromium', () => {
       ).resolves.toBe(1);
       await expect(field(page, id, 'digest')).resolves.toBe(digest);
       await screenshot(page, 'hostile-text');
+    } finally {
+      await context.close();
+      await console.stop();
+    }
+  });
+
+  test('a request whose id is an execution name outside [A-Za-z0-9_-] is shown inert and approved through its encoded path', async () => {
+    // GIVEN a request id Step Functions accepts as an execution name: dots, quotes, parentheses, non-ASCII and a bidi override
+    const exotic = "failover.orders'(2)@\u00fc\u202e!";
+    const { id, digest, decision } = await harness.pendingRequest({ id: exotic });
+    actAs('AKIALEAD');
+    const console = await startConsole();
+    const { page, context, alarms } = await openPage(console);
+    try {
+      const path = requestIdPath(id);
+      expect(path).toMatch(/^~[A-Za-z0-9_-]+$/);
+      await expect(field(page, path, 'request-id')).resolves.toBe("failover.orders'(2)@\u00fc\\u202e!");
+      // WHEN the lead approves
+      await card(page, path).locator('button.approve').click();
+      // THEN the handler received the approval for exactly that request
+      await expect(resultOf(page)).resolves.toMatchObject({ kind: 'decided' });
+      await expect(decision).resolves.toMatchObject({ decision: 'APPROVED', digest });
+      await expect(harness.ledger.getRequest(exotic)).resolves.toMatchObject({ status: 'APPROVED' });
+      expect(alarms).toEqual([]);
     } finally {
       await context.close();
       await console.stop();

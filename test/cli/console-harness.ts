@@ -31,6 +31,8 @@ export const KEYS: Record<string, { secret: string; userArn: string }> = {
 export const PARAMETERS = { DBInstanceIdentifier: 'orders', FinalDBSnapshotIdentifier: 'orders-final' };
 
 export interface PendingOptions {
+  /** The request id (the execution's name). @default console-N */
+  readonly id?: string;
   readonly parameters?: Record<string, unknown>;
   readonly reason?: string;
   readonly sourceIdentity?: string;
@@ -132,7 +134,7 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
 
   let seq = 0;
   async function pendingRequest(options: PendingOptions = {}): Promise<Pending> {
-    const id = `console-${++seq}`;
+    const id = options.id ?? `console-${++seq}`;
     const parameters = options.parameters ?? PARAMETERS;
     const canonical = canonicalRequest('rds:DeleteDBInstance', PROD_DB, parameters);
     const digest = requestDigest(canonical);

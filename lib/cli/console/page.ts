@@ -99,7 +99,7 @@ const SCRIPT = `
   }
   function card(r) {
     const article = el('article', 'request');
-    article.dataset.requestId = r.requestId;
+    article.dataset.requestId = r.pathId;
     article.append(el('h2', null, r.operation + ' on ' + r.resource));
     const dl = el('dl');
     row(dl, 'Request', r.requestId, 'request-id');
@@ -167,7 +167,7 @@ const SCRIPT = `
     for (const b of c.buttons) b.disabled = true;
     let answer;
     try {
-      answer = await api('POST', '/api/requests/' + encodeURIComponent(c.r.requestId) + '/' + verb, body);
+      answer = await api('POST', '/api/requests/' + encodeURIComponent(c.r.pathId) + '/' + verb, body);
     } catch (e) {
       answer = { status: 0, json: { error: 'the local console server could not be reached: ' + e } };
     }

@@ -9,10 +9,11 @@
 import { randomBytes, timingSafeEqual } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { requestIdFromPath, requestIdPath, requestIdProblem } from '../../approval-gate/runtime/approval-binding';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { inertText } from '../../shared/inert-text';
 import { approvalPage } from './page';
-import { ActionResult, DIGEST, REQUEST_ID, actionResult, displayRequest, unreachable } from './view';
+import { ActionResult, DIGEST, actionResult, displayRequest, unreachable } from './view';
 
 /** The only address the console binds to: nothing is exposed beyond this machine. */
 export const CONSOLE_HOST = '127.0.0.1';
@@ -129,8 +130,11 @@ export async function startApprovalConsole(options: ApprovalConsoleOptions): Pro
     return [200, { handler: inertText(options.handlerUrl, 300), requests: response.json.requests.map((r: unknown) => displayRequest(r, now)) }];
   }
 
-  async function act(requestId: string, verb: 'approve' | 'reject', body: Record<string, unknown>): Promise<[number, unknown]> {
-    if (!REQUEST_ID.test(requestId)) return [400, { error: `request id ${inertText(requestId, 100)} is not valid` }];
+  async function act(segment: string, verb: 'approve' | 'reject', body: Record<string, unknown>): Promise<[number, unknown]> {
+    // The page sends the id as the path segment it was given (requestIdPath); anything else is refused.
+    const requestId = requestIdFromPath(segment);
+    const problem = requestId === undefined ? 'not an encoded request id' : requestIdProblem(requestId);
+    if (requestId === undefined || problem) return [400, { error: `request id ${inertText(segment, 100)} is not valid: ${problem}` }];
     let payload: Record<string, string>;
     if (verb === 'approve') {
       if (typeof body.digest !== 'string' || !DIGEST.test(body.digest)) {
@@ -143,7 +147,7 @@ export async function startApprovalConsole(options: ApprovalConsoleOptions): Pro
     }
     let result: ActionResult;
     try {
-      result = actionResult(verb, requestId, await options.call('POST', `/requests/${requestId}/${verb}`, payload));
+      result = actionResult(verb, requestId, await options.call('POST', `/requests/${requestIdPath(requestId)}/${verb}`, payload));
     } catch (e) {
       result = unreachable(requestId, e);
     }

@@ -5,6 +5,7 @@
  * strings that are already safe to read. The digest and request id the page sends back are
  * checked here too: the page can approve only what it was shown.
  */
+import { requestIdPath, requestIdProblem } from '../../approval-gate/runtime/approval-binding';
 import { inertText } from '../../shared/inert-text';
 
 /** How much of the agent's reason is shown before it is cut (with an explicit marker). */
@@ -14,7 +15,6 @@ export const PARAMETERS_LENGTH = 20_000;
 /** Any other field (ARNs, identities, dates): longer values are not legitimate and are cut. */
 const FIELD_LENGTH = 300;
 
-export const REQUEST_ID = /^[A-Za-z0-9_-]{1,80}$/;
 export const DIGEST = /^[0-9a-f]{64}$/;
 
 /** One piece of an ARN, marked when it differs from the same piece of the other ARN. */
@@ -25,7 +25,10 @@ export interface ArnPart {
 
 /** A pending request as the page shows it. Every string is inert. */
 export interface DisplayRequest {
+  /** The request id (an execution name) as shown: inert. */
   readonly requestId: string;
+  /** The request id as one URL path segment (`requestIdPath`: [A-Za-z0-9_-], or `~` and base64url): what the page sends back. */
+  readonly pathId: string;
   readonly operation: string;
   readonly resource: string;
   /** What the gate's binding derives from the parameters; undefined when it derives nothing. */
@@ -98,13 +101,14 @@ export function displayRequest(r: any, now: Date = new Date()): DisplayRequest {
   const target = typeof r?.target === 'string' && r.target ? field(r.target) : undefined;
   const parts = diffArns(resource, target ?? '');
   const bindingRefusal = r?.bindingRefusal ? field(r.bindingRefusal) : undefined;
-  const requestId = typeof r?.requestId === 'string' && REQUEST_ID.test(r.requestId) ? r.requestId : '';
+  const validId = requestIdProblem(r?.requestId) === undefined;
+  const pathId = validId ? requestIdPath(r.requestId) : '';
   const digest = typeof r?.digest === 'string' && DIGEST.test(r.digest) ? r.digest : '';
   const status = field(r?.status);
   const expiresAt = isIsoTime(r?.expiresAt) ? new Date(r.expiresAt).toISOString() : undefined;
   const expired = expiresAt !== undefined && Date.parse(expiresAt) <= now.getTime();
   const requiredApprovals = Number.isInteger(r?.requiredApprovals) && r.requiredApprovals > 0 ? r.requiredApprovals : 0;
-  const notActionable = !requestId
+  const notActionable = !validId
     ? 'the handler reported no valid request id'
     : expired
       ? `expired at ${expiresAt}: it can no longer be approved or rejected`
@@ -123,7 +127,8 @@ export function displayRequest(r: any, now: Date = new Date()): DisplayRequest {
             ? 'the handler reported no valid number of required approvals'
             : '');
   return {
-    requestId,
+    requestId: field(r?.requestId),
+    pathId,
     operation: field(r?.operation),
     resource,
     target,
@@ -157,7 +162,8 @@ export interface ActionResult {
 }
 
 /** The handler's reply to approve/reject, told truthfully. Anything not understood is "not done". */
-export function actionResult(verb: 'approve' | 'reject', requestId: string, response: { status: number; json: any }): ActionResult {
+export function actionResult(verb: 'approve' | 'reject', id: string, response: { status: number; json: any }): ActionResult {
+  const requestId = field(id);
   const j = response.json ?? {};
   const { status } = response;
   if (verb === 'approve' && status === 202 && j.status === 'PENDING' && Number.isInteger(j.approvals) && Number.isInteger(j.requiredApprovals)) {
@@ -197,7 +203,8 @@ export function actionResult(verb: 'approve' | 'reject', requestId: string, resp
 }
 
 /** Not done because the handler could not be reached or answered nothing readable. */
-export function unreachable(requestId: string, error: unknown): ActionResult {
+export function unreachable(id: string, error: unknown): ActionResult {
+  const requestId = field(id);
   return {
     kind: 'not-done',
     status: 0,
