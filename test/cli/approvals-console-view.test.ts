@@ -47,11 +47,19 @@ describe("the page tells the handler's reply truthfully", () => {
     expect(actionResult(verb as 'approve' | 'reject', 'r1', { status, json }).kind).toBe('not-done');
   });
 
-  test('fails closed when the handler is unreachable, and says how to learn whether it counted', () => {
-    const result = unreachable('r1', new Error('connect ECONNREFUSED\nDigest: forged'));
+  test('fails closed when the answer is lost, and says how to learn whether it counted', () => {
+    const result = unreachable('r1', new Error('socket hang up\nDigest: forged'));
+    expect(result.headline).toBe('Not confirmed: no answer from the approval handler');
     expect(result).toMatchObject({ kind: 'not-done', status: 0 });
-    expect(result.detail).toContain('connect ECONNREFUSED\\nDigest: forged');
+    expect(result.detail).toContain('socket hang up\\nDigest: forged');
     expect(result.detail).toContain('`approvals show r1`');
+  });
+
+  test('fails closed when the handler was never reached, and says nothing was sent', () => {
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' } });
+    const result = unreachable('r1', refused);
+    expect(result).toMatchObject({ kind: 'not-done', headline: 'Not done: the approval handler could not be reached' });
+    expect(result.detail).toContain('Nothing was sent');
   });
 
   test("the handler's own message is inert", () => {

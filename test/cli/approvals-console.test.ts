@@ -276,6 +276,31 @@ describe('the approval page in headless Chromium', () => {
     }
   });
 
+  test('fails closed when the answer is lost after the handler applied the approval: "not confirmed", never "done"', async () => {
+    // GIVEN the handler applies the approval but its answer never reaches the console
+    const { id, digest, decision } = await harness.pendingRequest();
+    actAs('AKIALEAD');
+    const console = await startConsole();
+    const { page, context } = await openPage(console);
+    try {
+      harness.dropAnswers(1);
+      await card(page, id).locator('button.approve').click();
+      // THEN the page does not claim success, says it may have counted, and names how to find out
+      const result = await resultOf(page);
+      expect(result.kind).toBe('not-done');
+      expect(result.text).toContain('Not confirmed: no answer from the approval handler');
+      expect(result.text).toContain(`It may have counted or not: \`approvals show ${id}\` tells`);
+      // and indeed it counted, once: the workflow got the approval and the request left the pending list
+      await expect(decision).resolves.toMatchObject({ decision: 'APPROVED', digest, approvers: [LEAD] });
+      await page.waitForFunction((rid) => !document.querySelector(`article[data-request-id="${rid}"]`), id);
+      await screenshot(page, 'answer-lost');
+    } finally {
+      harness.dropAnswers(0);
+      await context.close();
+      await console.stop();
+    }
+  });
+
   test('a request past the expiry the handler reports is shown as expired and cannot be acted on', async () => {
     // GIVEN one request whose reported expiry has passed and one with time left
     const expired = await harness.pendingRequest({ extra: { expiresAt: new Date(Date.now() - 60_000).toISOString() } });

@@ -57,6 +57,8 @@ export interface ConsoleHarness {
   readonly url: string;
   /** What the front saw: the status it answered and who IAM authenticated. */
   readonly seen: Array<{ status: number; authenticated?: string }>;
+  /** Lose the answers of the next `n` calls after the handler applied them (the connection is cut, as a lost response). */
+  dropAnswers(n: number): void;
   pendingRequest(options?: PendingOptions): Promise<Pending>;
   close(): Promise<void>;
 }
@@ -109,6 +111,7 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
   const ledger = new ApprovalLedger(aws.dynamodb, tableName);
   const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD, SECOND], requiredApprovals: 1, operations: boundOperations() });
   const seen: ConsoleHarness['seen'] = [];
+  let drops = 0;
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -126,6 +129,11 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
       requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } },
     });
     seen.push({ status: result.statusCode, authenticated: userArn });
+    if (drops > 0) {
+      drops--;
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(result.statusCode, result.headers);
     res.end(result.body);
   });
@@ -175,6 +183,7 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
     ledger,
     url,
     seen,
+    dropAnswers: (n) => (drops = n),
     pendingRequest,
     async close() {
       await new Promise((r) => server.close(r));

@@ -202,15 +202,32 @@ export function actionResult(verb: 'approve' | 'reject', id: string, response: {
   };
 }
 
-/** Not done because the handler could not be reached or answered nothing readable. */
+/** Connection errors that mean the request never reached the handler. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * No answer from the handler. Either it was never reached (nothing can have counted), or the answer
+ * was lost (the decision may have counted): never shown as done, and never as "nothing happened"
+ * when that is not known.
+ */
 export function unreachable(id: string, error: unknown): ActionResult {
   const requestId = field(id);
+  const e = error as { message?: string; code?: string; cause?: { code?: string; message?: string } } | undefined;
+  const code = e?.cause?.code ?? e?.code;
+  const message = inertText([e?.message ?? String(error), e?.cause?.message].filter(Boolean).join(': '));
+  const show = `\`approvals show${requestId ? ` ${requestId}` : ' ID'}\``;
+  if (code && NOT_SENT.has(code)) {
+    return {
+      kind: 'not-done',
+      status: 0,
+      headline: 'Not done: the approval handler could not be reached',
+      detail: `${message}. Nothing was sent, so nothing counted.`,
+    };
+  }
   return {
     kind: 'not-done',
     status: 0,
-    headline: 'Not done: the approval handler could not be reached',
-    detail:
-      `${inertText((error as Error)?.message ?? error)}. If the call reached the handler before it failed, ` +
-      `\`approvals show${requestId ? ` ${requestId}` : ' ID'}\` tells whether it counted.`,
+    headline: 'Not confirmed: no answer from the approval handler',
+    detail: `${message}. It may have counted or not: ${show} tells. Nothing is shown as done until the handler confirms it.`,
   };
 }
