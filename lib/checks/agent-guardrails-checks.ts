@@ -6,6 +6,7 @@ import { IConstruct } from 'constructs';
 import { approvalRequesterCanApprove } from './rules/approval-requester-can-approve';
 import { approvalWaitWithoutTimeout } from './rules/approval-wait-without-timeout';
 import { agentBroadManagedPolicy } from './rules/agent-broad-managed-policy';
+import { agentCanHarmProduction } from './rules/agent-can-harm-production';
 import { agentGuardWeakScope } from './rules/agent-guard-weak-scope';
 import { agentLongSession } from './rules/agent-long-session';
 import { agentPassOrAssumeAnyRole } from './rules/agent-pass-or-assume-any-role';
@@ -139,6 +140,19 @@ const RULES: readonly PackRule[] = [
       'principals with aws:SourceAccount or aws:SourceArn, which also stops the confused deputy.',
   },
   {
+    id: 'AG9',
+    level: NagMessageLevel.ERROR,
+    check: agentCanHarmProduction,
+    info:
+      'The agent role can take production down: it can perform an action of a harmful class (destroy, overwrite, disrupt, isolate, ' +
+      'redirect, reconfigure, run code as another identity, blind the guardrails) on a production resource of the app (finding: the class, ' +
+      'the resource, the actions and the statements that allow them).',
+    explanation:
+      "Decided as `verify` decides it, by evaluating the synthesized policies under each action's real request context. Production is " +
+      'read-only to an agent except what is explicitly granted on that resource: remove the broad grant, use AgentRole or GuardAgents (the ' +
+      'production guard denies every harmful class), or route the operation through an ApprovalGate.',
+  },
+  {
     id: 'AP1',
     level: NagMessageLevel.ERROR,
     check: (node) => approvalWaitWithoutTimeout(node),
@@ -208,6 +222,12 @@ const RULES: readonly PackRule[] = [
   },
 ];
 
+/** The rule's text with `(finding: what it is)` replaced by the value found (a rule without the placeholder gets it appended). */
+export function withFinding(info: string, value: string): string {
+  const placeholder = /\(finding: [^)]*\)/;
+  return placeholder.test(info) ? info.replace(placeholder, `(${value})`) : `${info} (${value})`;
+}
+
 /** The pack's rules: id, level and what each checks, for documentation and tests. */
 export interface AgentGuardrailsRule {
   /** The full rule id, `AgentGuardrails-<suffix>`. */
@@ -261,14 +281,25 @@ export class AgentGuardrailsChecks extends NagPack {
   protected checkResource(node: CfnResource): void {
     const ctx = this.context ?? new CheckContext(node.node.root, this.props, this.props.production ?? ProductionScope.failClosed());
     for (const rule of RULES) {
-      this.applyRule({
-        ruleSuffixOverride: rule.id,
-        info: rule.info,
-        explanation: rule.explanation,
-        level: rule.level,
-        node,
-        rule: (n: CfnResource) => rule.check(n, ctx),
-      });
+      const apply = (info: string, check: (n: CfnResource) => NagRuleResult) =>
+        this.applyRule({ ruleSuffixOverride: rule.id, info, explanation: rule.explanation, level: rule.level, node, rule: check });
+      let result: NagRuleResult;
+      try {
+        result = rule.check(node, ctx);
+      } catch (e) {
+        apply(rule.info, () => {
+          throw e;
+        });
+        continue;
+      }
+      if (!Array.isArray(result)) {
+        apply(rule.info, () => result);
+        continue;
+      }
+      // One message per finding, with the concrete value where the rule's text names what the finding is.
+      for (const finding of result) {
+        apply(withFinding(rule.info, ctx.findingDetails.get(`${node.node.path}|${finding}`) ?? finding), () => [finding]);
+      }
     }
   }
 }

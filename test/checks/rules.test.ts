@@ -84,6 +84,7 @@ describe('the pack', () => {
       ['AgentGuardrails-AG6', NagMessageLevel.ERROR],
       ['AgentGuardrails-AG7', NagMessageLevel.ERROR],
       ['AgentGuardrails-AG8', NagMessageLevel.ERROR],
+      ['AgentGuardrails-AG9', NagMessageLevel.ERROR],
       ['AgentGuardrails-AP1', NagMessageLevel.ERROR],
       ['AgentGuardrails-AP2', NagMessageLevel.ERROR],
       ['AgentGuardrails-PR1', NagMessageLevel.ERROR],

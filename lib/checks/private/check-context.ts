@@ -1,4 +1,6 @@
-import { CfnResource, ITaggable, Stack, TagManager, Token } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CfnResource, ITaggable, Stack, Stage, TagManager, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
@@ -10,6 +12,22 @@ import { ResolvedStatement, flatten, statementsOf } from '../../guard/private/po
 import { awsManagedPolicyPath } from '../../shared/aws-managed-policies';
 import { toList } from '../../shared/list';
 import { sameTagKey, tagValuesIgnoringKeyCase } from '../../verify/model/tag-keys';
+import { AgentVerdict as VerifyVerdict, analyseAgentSync } from '../../verify/analysis/analysis';
+import { AssemblyModel, readAssembly } from '../../verify/model/assembly';
+import { ApprovalGateModel, findApprovalGates } from '../../verify/model/approval-gates';
+import { OfflineDecider } from '../../verify/deciders/offline-decider';
+import { ProductionModel, ResourceModel, findResources } from '../../verify/model/production-resources';
+import { otherRoles, roleModel } from '../../verify/model/agents';
+import { DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_TAG_KEY } from '../../shared/tags';
+
+/** What verify's analysis needs of the synthesized app, read once per run of the pack. */
+interface SynthesizedApp {
+  readonly assembly: AssemblyModel;
+  readonly model: ProductionModel;
+  readonly production: ResourceModel[];
+  readonly gates: ApprovalGateModel[];
+  readonly decider: OfflineDecider;
+}
 
 /** A policy attached to a role, resolved. */
 export interface AttachedPolicy {
@@ -69,9 +87,14 @@ export class CheckContext {
   private readonly managedPolicies = new Map<string, iam.CfnManagedPolicy>();
   private readonly policiesByRole = new Map<string, Array<iam.CfnPolicy | iam.CfnManagedPolicy>>();
   private readonly firstStateful = new Map<Stack, CfnResource | undefined>();
+  private readonly harmVerdicts = new Map<iam.CfnRole, VerifyVerdict>();
+  private synthesized?: SynthesizedApp;
+  private constructPaths?: Map<string, string>;
+  /** Per node path and finding: the concrete values a rule found, printed in its message. */
+  public readonly findingDetails = new Map<string, string>();
 
   constructor(
-    root: IConstruct,
+    private readonly root: IConstruct,
     public readonly detection: AgentDetectionOptions,
     public readonly production: ProductionScope,
   ) {
@@ -107,6 +130,85 @@ export class CheckContext {
   /** The node as an agent's CfnRole, or undefined when it is not one (rethrows CannotDecide). */
   public agentRole(node: CfnResource): iam.CfnRole | undefined {
     return node instanceof iam.CfnRole && this.agent(node).agent ? node : undefined;
+  }
+
+  /**
+   * verify's verdict on an agent role, decided by the same analysis and evaluator on the synthesized templates
+   * (the cloud assembly the synthesis being validated wrote), for the production resources of the app only.
+   */
+  public harmVerdict(role: iam.CfnRole): VerifyVerdict {
+    let verdict = this.harmVerdicts.get(role);
+    if (!verdict) {
+      const app = this.synthesizedApp(role);
+      const stack = Stack.of(role);
+      const logicalId = stack.resolve(role.logicalId) as string;
+      const agent = roleModel(app.assembly, stack.stackName, logicalId);
+      if (!agent) {
+        throw new CannotDecide(
+          `${role.node.path} (${logicalId} of stack ${stack.stackName}) is not in the cloud assembly at ${app.assembly.directory}`,
+          'Run the pack on the app it synthesized (Validations.of(app).addPlugins, or app.synth() before validateScope).',
+        );
+      }
+      verdict = analyseAgentSync(
+        agent,
+        {
+          assembly: app.assembly.directory,
+          mode: 'offline',
+          agents: [agent],
+          production: app.production,
+          notAssessed: {},
+          otherRoleArns: otherRoles(app.assembly, [agent]),
+          gates: app.gates,
+          model: app.model,
+          decider: app.decider,
+          productionResourcesOnly: true,
+        },
+        [],
+      );
+      this.harmVerdicts.set(role, verdict);
+    }
+    return verdict;
+  }
+
+  /**
+   * The construct path of a resource verify names `Stack/LogicalId` (an assembly synthesized without path metadata,
+   * as a plain app.synth() writes it); other names as they are.
+   */
+  public constructPathOf(resourceId: string, stackDisplayName: string): string {
+    if (!this.constructPaths) {
+      this.constructPaths = new Map();
+      for (const c of this.root.node.findAll()) {
+        if (!CfnResource.isCfnResource(c)) continue;
+        const stack = Stack.of(c);
+        const id = stack.resolve((c as CfnResource).logicalId);
+        if (typeof id === 'string') this.constructPaths.set(`${stack.node.path}/${id}`, c.node.path.replace(/\/Resource$/, ''));
+      }
+    }
+    return resourceId.startsWith(`${stackDisplayName}/`) ? (this.constructPaths.get(resourceId) ?? resourceId) : resourceId;
+  }
+
+  private synthesizedApp(node: IConstruct): SynthesizedApp {
+    if (!this.synthesized) {
+      const stage = Stage.isStage(this.root) ? this.root : Stage.of(this.root);
+      const outdir = stage?.outdir;
+      if (!outdir || !fs.existsSync(path.join(outdir, 'manifest.json'))) {
+        throw new CannotDecide(
+          `what ${node.node.path} can do to production is decided on the synthesized templates, and there is no cloud assembly yet ` +
+            `(received outdir ${JSON.stringify(outdir)})`,
+          'Register the pack with Validations.of(app).addPlugins(...), or call app.synth() before validateScope(app).',
+        );
+      }
+      const assembly = readAssembly(outdir);
+      const model = productionModelOf(this.production);
+      this.synthesized = {
+        assembly,
+        model,
+        production: findResources(assembly, model).production,
+        gates: findApprovalGates(assembly),
+        decider: new OfflineDecider({ key: model.tagKey, value: model.nonProductionValues[0] }),
+      };
+    }
+    return this.synthesized;
   }
 
   /** The policies of a role. */
@@ -222,6 +324,16 @@ export class CheckContext {
         : undefined,
     };
   }
+}
+
+/**
+ * verify's production model for the pack's scope: the fail-closed tag model. A weaker scope (tagged-only,
+ * accounts, resources) is read fail closed here too: AG2 reports the weaker scope itself.
+ */
+function productionModelOf(scope: ProductionScope): ProductionModel {
+  if (scope.kind === ProductionScopeKind.FAIL_CLOSED)
+    return { tagKey: scope.tagKey, nonProductionValues: scope.tagValues.map((v) => v.toLowerCase()) };
+  return { tagKey: scope.tagKey || DEFAULT_TAG_KEY, nonProductionValues: [...DEFAULT_NON_PRODUCTION_VALUES] };
 }
 
 function key(stack: Stack, resolved: unknown): string {

@@ -8,11 +8,10 @@ import { CheckContext } from '../private/check-context';
  * administrator and power-user policies, every `*FullAccess` and `*PowerUser*` policy, and the
  * administrator job functions.
  */
-export const BROAD_AWS_MANAGED_POLICY =
-  new RegExp(
-    '^(AdministratorAccess.*|PowerUserAccess|.*FullAccess.*|.*PowerUser.*|' +
-      'job-function/(SystemAdministrator|DatabaseAdministrator|NetworkAdministrator))$',
-  );
+export const BROAD_AWS_MANAGED_POLICY = new RegExp(
+  '^(AdministratorAccess.*|PowerUserAccess|.*FullAccess.*|.*PowerUser.*|' +
+    'job-function/(SystemAdministrator|DatabaseAdministrator|NetworkAdministrator))$',
+);
 
 /** An agent role has no broad AWS managed policy attached. */
 export function agentBroadManagedPolicy(node: CfnResource, ctx: CheckContext): NagRuleResult {

@@ -59,6 +59,18 @@ export interface SyncDecider extends Decider {
 /** The harmful classes verify decides per production resource (lib/shared/action-classes.ts, generated lists). */
 export const HARM_CLASSES: readonly string[] = HARMFUL_ACTION_CLASSES;
 
+/** The harmful classes as a person says them (column headings of the per-class view). */
+export const CLASS_LABEL: Readonly<Record<string, string>> = Object.freeze({
+  'destructive': 'destroy',
+  'data-destructive': 'overwrite',
+  'disruptive': 'disrupt',
+  'network-isolation': 'isolate',
+  'traffic': 'redirect',
+  'reconfigure': 'reconfigure',
+  'code-execution': 'run code',
+  'guardrail-blinding': 'blind',
+});
+
 /** What one harmful class looks like on one resource: `gated` = only through the named approval gate; `none` = no action of it applies. */
 export type ClassStatus = Status | 'gated' | 'none';
 
@@ -242,11 +254,18 @@ export interface AnalysisInput {
   readonly decider: Decider;
   readonly onProgress?: (done: number, total: number) => void;
   readonly warnings?: string[];
+  /**
+   * Ask only what decides the per-class view (the production resources of the app and the approval gates),
+   * not escalation or resources outside the app: the synth-time rule pack, whose other rules cover those.
+   * @default false
+   */
+  readonly productionResourcesOnly?: boolean;
 }
 
 /** What verify asks of one agent, in the order the decider answers. */
 export function agentChecks(agent: AgentModel, input: AnalysisInput, warnings: string[]): { checks: Check[]; skipped: string[] } {
   const resourceCheckList = input.production.map((r) => [...resourceChecks(r), ...classChecks(r)]);
+  if (input.productionResourcesOnly) return { checks: [...resourceCheckList.flat(), ...gateChecks(input.gates ?? [])], skipped: [] };
   const escalation = escalationChecks(agent, input.otherRoleArns);
   const modify = modifyChecks(grantedWriteActions(agent), input.production);
   const gates = gateChecks(input.gates ?? []);
@@ -428,7 +447,8 @@ function agentVerdict(
       checked: escalationOnly.length,
     };
     const canDestroyProduction = resources.some((r) => r.canDestroy.length + r.canDeleteData.length + r.canRetag.length > 0);
-    const harms: HarmFinding[] = resources.flatMap((r) =>
+    // Per resource of the app: outside it, the catalog's destroy and data checks above speak (canDestroyProduction).
+    const harms: HarmFinding[] = resources.filter((r) => r.arn !== OUTSIDE_APP.arn).flatMap((r) =>
       HARM_CLASSES.flatMap((cls) =>
         r.byClass[cls].allowed.map((a) => ({ resource: r.resource, stack: r.stack, class: cls, action: a.action, statement: a.statement })),
       ),

@@ -156,6 +156,27 @@ export function findAgents(assembly: AssemblyModel, selectors: readonly string[]
   return agents;
 }
 
+/**
+ * The role of the assembly with this logical ID in the stack of this name, modelled as verify models an agent
+ * (detected by name): what the synth-time rule pack evaluates for a role it found to be an agent.
+ */
+export function roleModel(assembly: AssemblyModel, stackName: string, logicalId: string): AgentModel | undefined {
+  const stack = assembly.stacks.find((s) => s.env.stackName === stackName && s.template.Resources?.[logicalId]?.Type === 'AWS::IAM::Role');
+  if (!stack) return undefined;
+  const candidate = { stack, logicalId, resource: stack.template.Resources![logicalId] };
+  const tags = tagsOf(stack, candidate.resource);
+  const services = trustedServices(stack.resolver.resolve(candidate.resource.Properties?.AssumeRolePolicyDocument));
+  let policies = resourcePoliciesCache.get(assembly);
+  if (!policies) {
+    policies = findResourcePolicies(assembly);
+    resourcePoliciesCache.set(assembly, policies);
+  }
+  const agent = buildAgent(assembly, candidate, tags, services, 'named');
+  return { ...agent, resourceGrants: resourceGrantsFor(policies, agent.roleArn) };
+}
+
+const resourcePoliciesCache = new WeakMap<AssemblyModel, ReturnType<typeof findResourcePolicies>>();
+
 /** Every app-defined managed policy, by the ARN it would have once deployed. */
 function managedPoliciesOf(assembly: AssemblyModel): Map<string, { stack: StackModel; logicalId: string; resource: TemplateResource }> {
   const byArn = new Map<string, { stack: StackModel; logicalId: string; resource: TemplateResource }>();

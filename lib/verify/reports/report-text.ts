@@ -1,4 +1,4 @@
-import { AgentVerdict, ClassStatus, HARM_CLASSES, ResourceVerdict, Status, VerifyReport } from '../analysis/analysis';
+import { AgentVerdict, CLASS_LABEL, ClassStatus, HARM_CLASSES, ResourceVerdict, Status, VerifyReport } from '../analysis/analysis';
 
 /** Renders reports for the terminal and for a pull request comment (Markdown). */
 
@@ -49,17 +49,7 @@ const MARK: Record<Status, string> = {
   'not-granted': 'no access',
 };
 
-/** The harmful classes as a person says them (column headings of the per-class view). */
-export const CLASS_LABEL: Readonly<Record<string, string>> = Object.freeze({
-  'destructive': 'destroy',
-  'data-destructive': 'overwrite',
-  'disruptive': 'disrupt',
-  'network-isolation': 'isolate',
-  'traffic': 'redirect',
-  'reconfigure': 'reconfigure',
-  'code-execution': 'run code',
-  'guardrail-blinding': 'blind',
-});
+export { CLASS_LABEL };
 
 /** A class cell's word: CAN is a finding, gated = only through the named approval gate. */
 export const CLASS_MARK: Readonly<Record<ClassStatus, string>> = Object.freeze({

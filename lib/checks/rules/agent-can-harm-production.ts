@@ -1,0 +1,34 @@
+import { CfnResource } from 'aws-cdk-lib';
+import type { NagRuleResult } from 'cdk-nag';
+import { NagRuleCompliance } from '../private/nag';
+import { CheckContext } from '../private/check-context';
+import { CLASS_LABEL } from '../../verify/analysis/analysis';
+
+const MAX_NAMED = 3;
+
+/**
+ * An agent role can perform no action of a harmful class (destroy, overwrite, disrupt, isolate, redirect,
+ * reconfigure, run code, blind the guardrails) on a production resource of the app. Decided by verify's
+ * analysis and evaluator on the synthesized policies, under each action's real request context: one finding
+ * per class and resource, naming the actions and the statements that allow them.
+ */
+export function agentCanHarmProduction(node: CfnResource, ctx: CheckContext): NagRuleResult {
+  const role = ctx.agentRole(node);
+  if (!role) return NagRuleCompliance.NOT_APPLICABLE;
+  const verdict = ctx.harmVerdict(role);
+  const byFinding = new Map<string, string[]>();
+  for (const h of verdict.harms) {
+    const finding = `${h.class}::${ctx.constructPathOf(h.resource, h.stack)}`;
+    byFinding.set(finding, [...(byFinding.get(finding) ?? []), `${h.action} (allowed by ${h.statement})`]);
+  }
+  if (byFinding.size === 0) return NagRuleCompliance.COMPLIANT;
+  for (const [finding, actions] of byFinding) {
+    const [cls, resource] = finding.split('::');
+    const more = actions.length > MAX_NAMED ? ` and ${actions.length - MAX_NAMED} more` : '';
+    ctx.findingDetails.set(
+      `${node.node.path}|${finding}`,
+      `it can ${CLASS_LABEL[cls] ?? cls} (${cls}) the production resource ${resource}: ${actions.slice(0, MAX_NAMED).join(', ')}${more}`,
+    );
+  }
+  return [...byFinding.keys()];
+}
