@@ -109,7 +109,7 @@ function stringsOf(value: unknown): string[] {
   return [];
 }
 
-describe('the approvers\' notification is structured and agent text in it is inert', () => {
+describe("the approvers' notification is structured and agent text in it is inert", () => {
   test('fails when the notification is not an SNS json message with an AWS Chatbot custom notification and a plain email form', async () => {
     const { id, digest } = await pendingRequest();
     const [message] = publishedFor(id);
@@ -187,6 +187,32 @@ describe('every approver is told when another one decided (issue 13)', () => {
     expect(notices[2].email).toMatch(new RegExp(`^Approved by ${SRE} \\(2 of 2\\): quorum reached`));
     // all of one request in one chat thread
     expect(new Set(notices.map((n) => n.chat.metadata.threadId)).size).toBe(1);
+  });
+
+  test('fails when a notice says "quorum reached" of a request a concurrent rejection decided, or "rejected" of an approved one', async () => {
+    for (let round = 0; round < 6; round++) {
+      // GIVEN one of two approvals given
+      const { id, digest, decision } = await pendingRequest({ requiredApprovals: 2 });
+      const handler = handlerFor(2);
+      expect((await handler(call(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest }))).statusCode).toBe(202);
+      // WHEN the second approval and a rejection race
+      await Promise.all([
+        handler(call(sessionOf(SRE, 'bob'), 'POST', `/requests/${id}/approve`, { digest })),
+        handler(call(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/reject`, { reason: 'wait' })),
+      ]);
+      await decision.catch(() => undefined);
+      // THEN the notices agree with the one decision the ledger holds
+      const status = (await ledger.getRequest(id))!.status;
+      const subjects = publishedFor(id).map((m) => m.Subject);
+      if (status === 'APPROVED') {
+        expect(subjects).not.toContain('Rejected: rds:DeleteDBInstance');
+        expect(subjects).toContain('Approved (2 of 2): rds:DeleteDBInstance');
+      } else {
+        expect(status).toBe('REJECTED');
+        expect(subjects).not.toContain('Approved (2 of 2): rds:DeleteDBInstance');
+        expect(subjects).toContain('Rejected: rds:DeleteDBInstance');
+      }
+    }
   });
 
   test('rejected by X with the reason, inert, once', async () => {

@@ -225,12 +225,16 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
   const added = await config.ledger.addApprover(request.requestId, caller.principal);
   if (!added.request || !added.counted) return settleDecided(config, added.request ?? request, caller, 'APPROVE');
   let current = added.request;
-  // Every approver learns of each counted approval, once per approver (a retried call finds the notice stored).
-  const told = await announce(config.ledger, config.announce, current, `APPROVED#${caller.principal}`, () =>
-    decisionNotice(config.announce!, current, 'approved', caller.principal, Math.min(current.approvals.length, required), required),
-  );
+  // Every approver learns of each counted approval, once per approver (a retried call finds the notice
+  // stored). The approval that reaches the quorum is announced after the decision is recorded, so
+  // that "quorum reached" is only ever said of an approved request.
+  const tell = (r: LedgerRequest) =>
+    announce(config.ledger, config.announce, r, `APPROVED#${caller.principal}`, () =>
+      decisionNotice(config.announce!, r, 'approved', caller.principal, r.approvals.length, required),
+    );
   if (current.status === 'PENDING' && !current.outcome) {
     if (current.approvals.length < required) {
+      const told = await tell(current);
       return reply(202, {
         requestId: request.requestId,
         status: 'PENDING',
@@ -243,6 +247,7 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
     if (!decided) return reply(404, { error: `no request ${request.requestId}` });
     current = decided.request;
   }
+  const told: Announcement = current.status === 'APPROVED' ? await tell(current) : 'off';
   return withAnnounced(await settleDecided(config, current, caller, 'APPROVE', true), told);
 }
 
