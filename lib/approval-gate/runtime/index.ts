@@ -448,6 +448,9 @@ const chatField = (label: string, value: unknown, max?: number) => `*${label}:* 
 /** A shell word for a command line shown to a person (request ids may hold ' ! ( ) and the like). */
 const shellWord = (word: string) => (/^[A-Za-z0-9_.:/@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`);
 
+/** The `--url` flag of a command line; none when the URL is not configured (the CLI then reads CDK_AGENT_GUARDRAILS_APPROVAL_URL). */
+const urlFlag = (url: string) => (url ? ` --url ${shellWord(url)}` : '');
+
 /** The thread of every notice of one request, and nothing an agent chose verbatim. */
 const threadOf = (requestId: string) => `approval-${createHash('sha256').update(requestId, 'utf8').digest('hex').slice(0, 32)}`;
 
@@ -475,11 +478,11 @@ function chat(request: LedgerRequest, kind: string, title: string, lines: string
 /** The notice that asks the approvers. */
 function requestNotice(approvalUrl: string, request: LedgerRequest, target: string, parameters: unknown): Notice {
   const id = shellWord(request.requestId);
-  const url = shellWord(approvalUrl);
+  const url = urlFlag(approvalUrl);
   const commands = [
-    `npx cdk-agent-guardrails approvals show ${id} --url ${url}`,
-    `npx cdk-agent-guardrails approvals approve ${id} --digest ${request.digest} --url ${url}`,
-    `npx cdk-agent-guardrails approvals reject ${id} --reason "..." --url ${url}`,
+    `npx cdk-agent-guardrails approvals show ${id}${url}`,
+    `npx cdk-agent-guardrails approvals approve ${id} --digest ${request.digest}${url}`,
+    `npx cdk-agent-guardrails approvals reject ${id} --reason "..."${url}`,
   ].map((c) => inertText(c, 400));
   const text = [
     `An AI agent asks for approval of a high-risk operation (request ${inertText(request.requestId, 100)}).`,
@@ -552,7 +555,7 @@ function decisionNotice(
     quorum || decision === 'rejected'
       ? 'A final notice follows when the workflow ends.'
       : `Waiting for ${required - count} more approval(s): npx cdk-agent-guardrails approvals show ` +
-        `${inertText(shellWord(request.requestId), 100)} --url ${inertText(shellWord(a.approvalUrl), 300)}`,
+        `${inertText(shellWord(request.requestId), 100)}${inertText(urlFlag(a.approvalUrl), 300)}`,
   ].join('\n');
   const title = decision === 'approved' ? `Approved (${count} of ${required}): ${request.operation}` : `Rejected: ${request.operation}`;
   return {
