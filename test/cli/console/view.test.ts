@@ -2,7 +2,7 @@
  * What the approval page tells a person after acting, from each kind of handler reply (the replies'
  * shapes are those of lib/approval-gate/runtime/index.ts; the browser tests drive the real handler).
  */
-import { actionResult, diffArns, displayRequest, inertPrettyJson, unreachable } from '../../lib/cli/console/view';
+import { actionResult, diffArns, displayRequest, inertPrettyJson, unreachable } from '../../../lib/cli/console/view';
 
 const DIGEST = 'a'.repeat(64);
 
