@@ -1,4 +1,5 @@
 import { ArnFormat, Aspects, Duration, IAspect, Lazy, RemovalPolicy, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import { AgentRole } from '../guard/agent-role';
 import { handlerAssetDirectory } from '../shared/assets';
@@ -34,6 +36,7 @@ import { approvalWorkflow } from './private/approval-workflow';
 import { acknowledgeDefaultRuntime, functionRole, grantPublishTo } from './private/function-resources';
 import { acknowledgeUnscopableActions } from './private/unscopable-actions';
 import { collectionParts } from './private/collection';
+import { reconciliation } from './private/reconciliation';
 import { GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
 
 /** The value of the `guardrails:component` tag on the gate's parts. */
@@ -250,6 +253,10 @@ export class ApprovalGate extends Construct {
   public readonly collectionUrl?: string;
   /** Credentials mode: the role whose sessions are issued; trusted only by the collection handler's role. */
   public readonly credentialsRole?: iam.Role;
+  /** Status changes of the workflow the approval handler could not take (after retries); every message raises `reconciliationAlarm`. */
+  public readonly reconciliationDeadLetterQueue: sqs.IQueue;
+  /** In alarm while a final state of an execution is not reflected in the ledger (a dead letter); add your alarm actions. */
+  public readonly reconciliationAlarm: cloudwatch.IAlarm;
   /** Credentials mode: the collection handler's fixed function name (agents are granted and denied it by name). */
   public readonly collectionFunctionName?: string;
 
@@ -533,6 +540,28 @@ export class ApprovalGate extends Construct {
         appliesTo: [nagResourceFinding(stack.resolve(`${notifier.functionArn}:*`))],
       },
     ]);
+    const reconciled = reconciliation(this, {
+      handler,
+      stateMachineArn: stack.formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: this.stateMachineName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+      executionsArn: this.executionsArn(),
+    });
+    for (const part of [reconciled.statusRule, reconciled.sweepRule, reconciled.deadLetterQueue, reconciled.deadLetterAlarm]) component(part);
+    this.reconciliationDeadLetterQueue = reconciled.deadLetterQueue;
+    this.reconciliationAlarm = reconciled.deadLetterAlarm;
+    acknowledgeNagFindings(handlerRole, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'The handler reads the final state of an execution named by a status-change event or by its ledger record: ' +
+          `states:DescribeExecution on the executions of this gate's workflow (${this.stateMachineName}) only.`,
+        appliesTo: [nagResourceFinding(stack.resolve(this.executionsArn()))],
+      },
+    ]);
     // The workflow carries no guardrail-component tag (that would deny StartExecution too), so every
     // other AgentRole of the app is denied every action on it by name.
     Aspects.of(this.node.root).add(new DenyGateToOtherAgents(this));
@@ -615,6 +644,16 @@ export class ApprovalGate extends Construct {
       },
     ]);
     return grant;
+  }
+
+  /** The ARN pattern of the workflow's executions, by its fixed name. */
+  private executionsArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
   }
 
   /** The collection handler's ARN, by its fixed name (no reference to the function). */

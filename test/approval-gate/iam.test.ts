@@ -1,6 +1,7 @@
 import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
 import { wildcardRegex } from '../../lib/shared/iam-data';
-import { effectivePolicies } from '../support/effective-policies';
+import { effectivePolicies, logicalIdOf } from '../support/effective-policies';
+import { matchesEventPattern } from '../support/event-pattern-matcher';
 import { decide, decideOnSample } from '../support/simulate';
 import { ACCOUNT, REGION, TemplateResolver } from '../support/template-resolver';
 import { arnOf, PROD_DB, SynthesizedGate, synthGate } from './gate-fixture';
@@ -242,5 +243,100 @@ describe('the gate resources', () => {
     expect(replica.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
     expect(replica.Tags).toEqual(expect.arrayContaining([{ Key: 'guardrails:component', Value: 'approval-gate' }]));
     expect((plain.template.Resources[plain.ids.ledger] as any).DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('reconciliation (issue 11, class 3): final states and the sweep reach the approval handler', () => {
+  const rulesOf = (gate: SynthesizedGate) =>
+    Object.entries<any>(gate.template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule') as Array<[string, any]>;
+  /** A real Step Functions status-change event (EventBridge user guide sample), for this gate's workflow. */
+  const statusChange = (status: string, stateMachineArn = smArn) => ({
+    'version': '0',
+    'id': '315c1398-40ff-a850-213b-158f73e60175',
+    'detail-type': 'Step Functions Execution Status Change',
+    'source': 'aws.states',
+    'account': ACCOUNT,
+    'time': '2026-11-30T10:00:00Z',
+    'region': REGION,
+    'resources': [`${stateMachineArn.replace(':stateMachine:', ':execution:')}:req-1`],
+    'detail': {
+      executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:req-1`,
+      stateMachineArn,
+      name: 'req-1',
+      status,
+      startDate: 1764496800000,
+      stopDate: 1764496860000,
+      input: '{}',
+      output: null,
+    },
+  });
+
+  test('the status-change rule matches the final states of this workflow only, and targets the handler with retries and a dead-letter queue', () => {
+    const resolver = new TemplateResolver(plain.template);
+    const [, rule] = rulesOf(plain).find(([, r]) => r.Properties.EventPattern)!;
+    const pattern = resolver.resolve(rule.Properties.EventPattern);
+    for (const status of ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']) {
+      expect(matchesEventPattern(pattern, statusChange(status))).toBe(true);
+    }
+    expect(matchesEventPattern(pattern, statusChange('RUNNING'))).toBe(false);
+    expect(matchesEventPattern(pattern, statusChange('FAILED', smArn.replace(plain.gate.stateMachineName, 'another-workflow')))).toBe(false);
+    const [target] = rule.Properties.Targets;
+    expect(resolver.resolve(target.Arn)).toBe(arnOf(plain.template, plain.ids.handler));
+    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    const queueId = logicalIdOf(plain.template, 'AWS::SQS::Queue', 'GateReconciliationDeadLetters');
+    expect(resolver.resolve(target.DeadLetterConfig.Arn)).toBe(arnOf(plain.template, queueId));
+  });
+
+  test('the dead-letter queue is encrypted, refuses plain HTTP, and every dead letter raises an alarm', () => {
+    const queueId = logicalIdOf(plain.template, 'AWS::SQS::Queue', 'GateReconciliationDeadLetters');
+    expect(plain.template.Resources[queueId].Properties.SqsManagedSseEnabled).toBe(true);
+    const queuePolicy = Object.values<any>(plain.template.Resources).find(
+      (r) => r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties.Queues).includes(queueId),
+    );
+    expect(queuePolicy.Properties.PolicyDocument.Statement).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+    );
+    const alarm = plain.template.Resources[logicalIdOf(plain.template, 'AWS::CloudWatch::Alarm', 'GateReconciliationDeadLetterAlarm')];
+    expect(alarm.Properties).toEqual(
+      expect.objectContaining({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }),
+    );
+    expect(alarm.Properties.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
+  });
+
+  test('a schedule every 5 minutes sends the handler the Scheduled Event (the sweep)', () => {
+    const resolver = new TemplateResolver(plain.template);
+    const [, rule] = rulesOf(plain).find(([, r]) => r.Properties.ScheduleExpression)!;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(resolver.resolve(rule.Properties.Targets[0].Arn)).toBe(arnOf(plain.template, plain.ids.handler));
+    // EventBridge may invoke the handler for both rules, and only these (the approvers' permissions are for the URL)
+    const fromEvents = Object.values<any>(plain.template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'events.amazonaws.com',
+    );
+    expect(fromEvents.map((p) => p.Properties.SourceArn['Fn::GetAtt'][0]).sort()).toEqual(
+      rulesOf(plain)
+        .map(([id]) => id)
+        .sort(),
+    );
+  });
+
+  test("the handler may describe this workflow's executions, and no other workflow's", async () => {
+    const handlerRole = plain.template.Resources[plain.ids.handler].Properties.Role['Fn::GetAtt'][0];
+    const policies = effectivePolicies(plain.template, handlerRole);
+    await expect(decide(policies, { action: 'states:DescribeExecution', resource: execution })).resolves.toBe('Allowed');
+    const other = `arn:aws:states:${REGION}:${ACCOUNT}:execution:another-workflow:req-1`;
+    await expect(decide(policies, { action: 'states:DescribeExecution', resource: other })).resolves.toBe('ImplicitlyDenied');
+  });
+
+  test('fails when the agent disables or deletes the rules or purges the dead letters, even with AdministratorAccess', async () => {
+    const resolver = new TemplateResolver(admin.template);
+    const COMPONENT_TAG = { 'guardrails:component': 'approval-gate' };
+    for (const [id] of rulesOf(admin)) {
+      const rule = resolver.resolve({ 'Fn::GetAtt': [id, 'Arn'] });
+      for (const action of ['events:DisableRule', 'events:DeleteRule', 'events:RemoveTargets', 'events:PutTargets']) {
+        await expect(decide(admin.agentPolicies, { action, resource: rule, tags: COMPONENT_TAG })).resolves.toBe('ExplicitlyDenied');
+      }
+    }
+    const queue = arnOf(admin.template, logicalIdOf(admin.template, 'AWS::SQS::Queue', 'GateReconciliationDeadLetters'));
+    await expect(decide(admin.agentPolicies, { action: 'sqs:PurgeQueue', resource: queue, tags: COMPONENT_TAG })).resolves.toBe('ExplicitlyDenied');
   });
 });
