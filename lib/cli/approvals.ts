@@ -222,6 +222,12 @@ export const run: CommandHandler = async (args, io) => {
   if (verb === 'show') {
     printRequest(io, response.json.request);
     for (const record of response.json.records ?? []) {
+      if (typeof record.record === 'string' && record.record.startsWith('NOTICE#')) {
+        // What the approvers were told, and whether SNS confirmed it (the sweep retries a pending one).
+        const when = record.sentAt ?? record.createdAt;
+        io.out(`  - ${t(when, 40)} notice ${t(record.record.slice(7), 300)} ${record.state === 'SENT' ? 'sent' : 'not yet sent'}`);
+        continue;
+      }
       const what = record.event ?? record.decision ?? record.record;
       io.out(`  - ${t(record.at, 40)} ${t(what, 100)} ${t(record.principal, 300)} ${t(record.reason, 500)}`.trimEnd());
     }

@@ -159,6 +159,8 @@ describe('cdk-agent-guardrails approvals', () => {
     expect(show.out).toContain(DIGEST);
     expect(show.out).toContain(`acts on:          ${PROD_DB} (derived from the parameters)`);
     expect(show.out).toContain('"DBInstanceIdentifier":"orders"');
+    // and what the approvers were told, confirmed by SNS
+    expect(show.out).toMatch(/^ {2}- \S+ notice REQUESTED sent$/m);
     const approve = await cli('approve', id, '--digest', DIGEST);
     expect(approve).toMatchObject({ code: 0 });
     expect(approve.out).toContain('approved');
