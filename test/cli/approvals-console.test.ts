@@ -12,6 +12,8 @@ import * as path from 'path';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 import { run, serveConsole } from '../../lib/cli/approvals-console';
 import { requestIdPath } from '../../lib/approval-gate/runtime/approval-binding';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { PROD_DB, sessionOf } from '../approval-gate/gate-fixture';
 import { AGENT, ConsoleHarness, LEAD, SECOND, actAs, startConsoleHarness } from './console-harness';
 
@@ -167,6 +169,36 @@ describe('the approval page in headless Chromium', () => {
     } finally {
       await context.close();
       await expect(console.stop()).resolves.toBe(0);
+    }
+  });
+
+  test('fails when the request changed after the page showed it: the approval carries the digest shown, and the handler refuses it', async () => {
+    const { id, digest } = await harness.pendingRequest();
+    actAs('AKIALEAD');
+    const console = await startConsole();
+    const { page, context } = await openPage(console);
+    try {
+      await expect(field(page, id, 'digest')).resolves.toBe(digest);
+      // GIVEN the recorded request now says something else than what the page shows (another snapshot name)
+      const changed = canonicalRequest('rds:DeleteDBInstance', PROD_DB, { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: true });
+      await harness.aws.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: 'console-ledger',
+          Key: { requestId: { S: id }, record: { S: 'REQUEST' } },
+          UpdateExpression: 'SET canonical = :c, digest = :d',
+          ExpressionAttributeValues: { ':c': { S: changed }, ':d': { S: requestDigest(changed) } },
+        }),
+      );
+      // WHEN the approver approves what the page shows
+      await card(page, id).locator('button.approve').click();
+      // THEN the handler refuses the stale digest and the page says "not done"; nothing counted
+      const result = await resultOf(page);
+      expect(result.kind).toBe('not-done');
+      expect(result.text).toContain(`digest mismatch: you approved \"${digest}\"`);
+      await expect(harness.ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING', approvals: [] });
+    } finally {
+      await context.close();
+      await console.stop();
     }
   });
 
