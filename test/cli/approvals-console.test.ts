@@ -120,7 +120,13 @@ async function openPage(console: RunningConsole): Promise<OpenPage> {
 
 const card = (page: Page, id: string) => page.locator(`article.request[data-request-id="${id}"]`);
 const field = (page: Page, id: string, name: string) => card(page, id).locator(`dd.${name}`).textContent();
-const screenshot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `approval-console-${name}.png`), fullPage: true });
+/** Keeps a screenshot as a test artifact (test-artifacts/approval-console-NAME.png). */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const file = path.join(ARTIFACTS, `approval-console-${name}.png`);
+  fs.rmSync(file, { force: true });
+  await page.screenshot({ path: file, fullPage: true });
+  expect(fs.statSync(file).size).toBeGreaterThan(10_000);
+}
 
 async function resultOf(page: Page): Promise<{ kind: string; text: string }> {
   const box = page.locator('#result[data-kind]');
