@@ -213,4 +213,18 @@ describe('SNS faults while approvers are told', () => {
     // told anyway (published without the stored copy)
     expect(noticesOf(id).map((m) => m.Subject)).toContain('Approved (1 of 1): rds:DeleteDBInstance');
   });
+
+  test('fails when a notice neither published nor stored is left to nobody: the reply says so, the notifier fails the request', async () => {
+    // GIVEN SNS and the ledger's notice writes both failing past the SDK's retries
+    const { id, decision } = await pendingRequest(1);
+    dynamoProxy.rule = when('PutItem', 'NOTICE#', { kind: 'throttle' }, 1000);
+    snsProxy.rule = when('Publish', '', { kind: '5xx' }, 1000);
+    // WHEN an approver approves: the decision still counts and is delivered, and the reply says nobody retries the notice
+    const res = await approve(handler(1), LEAD, id);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ othersNotified: false, notice: expect.stringMatching(/nothing retries it: tell them/) });
+    await expect(decision).resolves.toMatchObject({ decision: 'APPROVED' });
+    // AND a new request whose approvers cannot be asked fails in the notifier (the workflow's catch ends it: nothing performed)
+    await expect(pendingRequest(1)).rejects.toThrow(/could not be told \(SNS and the ledger failed\)/);
+  });
 });

@@ -433,7 +433,8 @@ export interface ChatNotification {
 }
 
 /** What publishing a notice did, as the approver's reply reports it. */
-export type Announcement = 'sent' | 'already-sent' | 'failed' | 'off';
+/** `failed`: not published, stored for the sweep to publish; `lost`: neither published nor stored, so nothing retries it. */
+export type Announcement = 'sent' | 'already-sent' | 'failed' | 'lost' | 'off';
 
 /** SNS subjects: ASCII, no line breaks or control characters, under 100 characters. */
 function subjectOf(text: string): string {
@@ -668,7 +669,7 @@ async function announce(
     await ledger
       ?.appendEvent(request.requestId, { event: 'NOTIFY_FAILED', notice: kind, error: (e as Error).name ?? 'Error' })
       .catch(() => undefined);
-    return 'failed';
+    return ledger ? 'failed' : 'lost';
   }
   await ledger?.markNoticeSent(request.requestId, kind).catch((e) => log('notice sent, mark not stored', request.requestId, kind, e));
   return 'sent';
@@ -676,9 +677,16 @@ async function announce(
 
 function announced(told: Announcement): Record<string, unknown> {
   if (told === 'off') return {};
-  return told === 'failed'
-    ? { othersNotified: false, notice: 'the other approvers could not be notified now (SNS failed); the sweep retries the notice' }
-    : { othersNotified: true };
+  if (told === 'failed') {
+    return { othersNotified: false, notice: 'the other approvers could not be notified now (SNS failed); the sweep retries the notice' };
+  }
+  if (told === 'lost') {
+    return {
+      othersNotified: false,
+      notice: 'the other approvers could not be notified (SNS and the ledger failed) and nothing retries it: tell them',
+    };
+  }
+  return { othersNotified: true };
 }
 
 function withAnnounced(result: HttpResult, told: Announcement): HttpResult {
@@ -720,9 +728,12 @@ export function createNotifier(config: NotifyConfig): (event: { taskToken?: stri
       'REQUESTED',
       () => requestNotice(config.approvalUrl, request, binding.target!, JSON.parse(request.canonical)[2]),
     );
-    // The request stays decidable through `approvals list` and the sweep publishes the stored notice;
-    // failing here would only make the workflow give up a request whose token is stored.
+    // A stored notice is published by the sweep, and the request stays decidable through `approvals
+    // list` meanwhile. A notice neither published nor stored would leave nobody asked: the workflow's
+    // catch then ends the request (nothing performed) rather than wait for a decision nobody knows of.
     if (told === 'failed') log('approvers not yet notified; the sweep retries', request.requestId, 'REQUESTED');
+    if (told === 'lost')
+      throw new Error(`notify: the approvers of ${inertText(request.requestId, 100)} could not be told (SNS and the ledger failed)`);
   };
 }
 
