@@ -261,6 +261,8 @@ export class ApprovalGate extends Construct {
   public readonly collectionFunctionName?: string;
 
   private readonly requesters: iam.IRole[] = [];
+  /** The requesters' role ARNs as the ledger records them (built from the name for a role of another stack). */
+  private readonly requesterArns: string[] = [];
   private readonly collectionRole?: iam.IRole;
   private readonly approverArns: string[];
   private readonly notifier: lambda.IFunction;
@@ -502,7 +504,7 @@ export class ApprovalGate extends Construct {
       executorRole: this.executorRole,
       timeoutSeconds,
       requiredApprovals,
-      requestersJson: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.requesters.map((r) => r.roleArn)) }),
+      requestersJson: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.requesterArns) }),
       credentialsOperations: collected.map((o) => o.iamAction),
       collectWithinSeconds: expirySeconds,
     });
@@ -603,7 +605,10 @@ export class ApprovalGate extends Construct {
           },
         );
       }
-      if (!this.requesters.includes(role)) this.requesters.push(role);
+      if (!this.requesters.includes(role)) {
+        this.requesterArns.push(this.requesterArnOf(role));
+        this.requesters.push(role);
+      }
     } else {
       throw invalidProps(
         'ApprovalGate.RequesterNotRole',
@@ -644,6 +649,46 @@ export class ApprovalGate extends Construct {
       },
     ]);
     return grant;
+  }
+
+  /**
+   * The requester's ARN as the workflow records it. A role of the gate's own stack is referenced. A
+   * role of another stack is named, not referenced: the agent's stack already depends on the gate's
+   * (its policies name the gate's parts), so a reference back would be a dependency cycle. Its ARN is
+   * built from its literal name in the gate's partition and account (the handlers compare principals
+   * without paths); a role without a literal name cannot be named and is refused with the fix.
+   */
+  private requesterArnOf(role: iam.Role): string {
+    const gateStack = Stack.of(this);
+    const roleStack = Stack.of(role);
+    if (roleStack === gateStack) return role.roleArn;
+    const cfnRole = role.node.defaultChild as iam.CfnRole;
+    const name = cfnRole.roleName;
+    if (typeof name !== 'string' || Token.isUnresolved(name)) {
+      throw invalidProps(
+        'ApprovalGate.CrossStackRequesterWithoutName',
+        `ApprovalGate.grantRequest: ${role.node.path} is in stack ${roleStack.stackName}, the gate in ${gateStack.stackName}. A gate shared ` +
+          "across stacks records its requesters by role name (a reference would make the gate's stack depend on the agent's, which already " +
+          'depends on the gate: a cycle), and this role has no literal roleName.',
+        {
+          constructPath: this.node.path,
+          received: `${role.node.path} (roleName ${name === undefined ? 'not set' : 'from a token'})`,
+          fix:
+            "Give the agent's role a literal roleName (new AgentRole(stack, 'Agent', { roleName: 'ops-assistant', ... })), or create the gate " +
+            "in the agent's stack.",
+        },
+      );
+    }
+    const accounts = [gateStack.account, roleStack.account];
+    if (accounts.every((a) => !Token.isUnresolved(a)) && accounts[0] !== accounts[1]) {
+      throw invalidProps(
+        'ApprovalGate.CrossAccountRequester',
+        `ApprovalGate.grantRequest: ${role.node.path} is in account ${accounts[1]}, the gate in ${accounts[0]}. A gate serves agents of its own ` +
+          "account: its collection and approval handlers trust identity policies of that account's roles.",
+        { constructPath: this.node.path, received: accounts[1], fix: "Create a gate in the agent's account." },
+      );
+    }
+    return gateStack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   }
 
   /** The ARN pattern of the workflow's executions, by its fixed name. */
