@@ -4,6 +4,7 @@
  * MessageStructure json) with the real SNS client; the ledger is dynalite. Hostile agent text must
  * forge no field line and send no control byte, in the email form and in the AWS Chatbot form.
  */
+import { execFileSync } from 'child_process';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createApprovalHandler, createNotifier, FunctionUrlEvent } from '../../lib/approval-gate/runtime';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
@@ -44,9 +45,9 @@ afterAll(async () => aws.close());
 
 /** GIVEN a pending request as the workflow records it, announced by the real notifier. */
 async function pendingRequest(
-  options: { reason?: string; sourceIdentity?: string; parameters?: Record<string, unknown>; requiredApprovals?: number } = {},
+  options: { id?: string; reason?: string; sourceIdentity?: string; parameters?: Record<string, unknown>; requiredApprovals?: number } = {},
 ): Promise<{ id: string; digest: string; decision: Promise<unknown> }> {
-  const id = `render-${++seq}`;
+  const id = options.id ?? `render-${++seq}`;
   const parameters = options.parameters ?? { DBInstanceIdentifier: 'orders' };
   const canonical = canonicalRequest('rds:DeleteDBInstance', PROD_DB, parameters);
   const digest = requestDigest(canonical);
@@ -151,6 +152,20 @@ describe("the approvers' notification is structured and agent text in it is iner
     // AND the ledger keeps the raw values
     await expect(ledger.getRequest(id)).resolves.toMatchObject({ reason: HOSTILE_REASON, sourceIdentity: HOSTILE_IDENTITY });
     expect(aws.refusedPublishes).toEqual([]);
+  });
+
+  test('fails when a request id Step Functions accepts ("o\'brien(1)!") breaks the command lines approvers copy into a shell', async () => {
+    // GIVEN an execution name with a quote, parentheses and a bang (all accepted by StartExecution)
+    const { id, digest } = await pendingRequest({ id: `o'brien(1)!-${++seq}` });
+    const { email, chat } = formsOf(aws.published.filter((m) => m.Message.includes('brien')).at(-1)!);
+    const line = email.split('\n').find((l) => l.includes('approvals approve'))!;
+    expect(chat.content.nextSteps.join('\n')).toContain('approvals approve');
+    // WHEN a shell parses the command line as shown (its arguments printed instead of run)
+    const words = execFileSync('bash', ['-c', `printf '%s\\n' ${line.trim().replace(/^npx /, '')}`], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    // THEN the id reaches the CLI as one argument, exactly, followed by the digest flag
+    expect(words).toEqual(['cdk-agent-guardrails', 'approvals', 'approve', id, '--digest', digest, '--url', URL_]);
   });
 
   test('fails when a very long reason is published whole or cut without saying so', async () => {
