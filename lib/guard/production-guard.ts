@@ -19,8 +19,21 @@ export interface ProductionGuardProps {
   readonly scope?: ProductionScope;
 }
 
+// Compiled action patterns, kept: a thousand agents are granted the same few patterns (a pure function of the pattern).
+const grantedPatterns = new Map<string, RegExp>();
+function grantedPattern(action: string): RegExp {
+  let regex = grantedPatterns.get(action);
+  if (!regex) {
+    regex = wildcardRegex(action);
+    grantedPatterns.set(action, regex);
+  }
+  return regex;
+}
+
 /** Room kept in each tagged-only policy for the ARNs of the production resources found in the app. */
 const ARN_RESERVE = 2200;
+/** Room kept for the resources of explicit grants carved out of the data-level deny, where it shares a policy. */
+const CARVE_OUT_RESERVE = 1024;
 
 /**
  * Explicit deny statements for destructive actions on production resources, for every AWS service,
@@ -52,14 +65,20 @@ export class ProductionGuard extends Construct {
       );
     });
 
-    this.addDynamicPolicy('DenyDataDeletesOnProduction', () => dataGuardStatements(this.scope, this.carveOuts));
-
-    if (this.scope.kind === ProductionScopeKind.TAGGED_ONLY) {
+    const dataStatements = () => dataGuardStatements(this.scope, this.carveOuts);
+    if (this.scope.kind !== ProductionScopeKind.TAGGED_ONLY) {
+      this.addDynamicPolicy('DenyDataDeletesOnProduction', dataStatements);
+    } else {
       const chunks = packStatements(
         [untaggableStatement('DenyUntaggableOnProduction', this.scope, untaggableActions(), [])],
         IAM_QUOTAS.managedPolicy,
         ARN_RESERVE,
       );
+      // The data-level deny shares the last chunk when it fits beside it (with room kept for its carve-outs):
+      // one managed policy fewer, so that a tagged-only agent fits the default quota of ten with a slot to spare.
+      const last = chunks[chunks.length - 1];
+      const dataShares = policySize(policyDocument([...last, ...dataStatements()])) + ARN_RESERVE + CARVE_OUT_RESERVE <= IAM_QUOTAS.managedPolicy;
+      if (!dataShares) this.addDynamicPolicy('DenyDataDeletesOnProduction', dataStatements);
       chunks.forEach((chunk, i) => {
         const actions = toList(chunk[0].Action);
         this.untaggableChunks.push(actions);
@@ -70,6 +89,7 @@ export class ProductionGuard extends Construct {
             actions,
             this.productionResources().flatMap((r) => (r.arn ? [r.arn] : [])),
           ),
+          ...(dataShares && i === chunks.length - 1 ? dataStatements() : []),
         ]);
       });
       Annotations.of(this).addWarningV2(
@@ -107,9 +127,8 @@ export class ProductionGuard extends Construct {
     if (resources.length === 0) {
       return [];
     }
-    const exempted = DATA_LEVEL_ACTIONS.filter((action) =>
-      statement.actions.some((granted) => !Token.isUnresolved(granted) && wildcardRegex(granted).test(action)),
-    );
+    const granted = statement.actions.filter((a) => !Token.isUnresolved(a)).map(grantedPattern);
+    const exempted = DATA_LEVEL_ACTIONS.filter((action) => granted.some((pattern) => pattern.test(action)));
     for (const action of exempted) {
       const key = action.toLowerCase();
       this.carveOuts.set(key, [...(this.carveOuts.get(key) ?? []), ...resources]);
@@ -164,8 +183,10 @@ export class ProductionGuard extends Construct {
       );
     }
     const stack = Stack.of(this);
-    const documents = [...this.staticStatements.map((s) => policyDocument(s)), ...this.dynamicDocuments.map((d) => d())];
-    documents.forEach((doc, i) => {
+    // The static documents were packed to fit at construction and never change: only the dynamic ones can grow.
+    const documents = this.dynamicDocuments.map((d) => d());
+    documents.forEach((doc, dynamicIndex) => {
+      const i = this.staticStatements.length + dynamicIndex;
       const size = policySize(stack.resolve(doc));
       if (size > IAM_QUOTAS.managedPolicy) {
         errors.push(

@@ -13,8 +13,8 @@ const TABLE = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`;
 
 describe('ProductionScope.taggedOnly (weaker, reported as such)', () => {
   test('denies on resources tagged with a production value, and lets untagged ones go (the documented weakness)', async () => {
-    // (the ARN-based denies of this scope need more managed policies than the default quota of 10)
-    const { policies, stack, agent } = synthAgent(withAdministratorAccess, { production: ProductionScope.taggedOnly(), managedPolicyQuota: 20 });
+    // (at the default quota of 10 managed policies per role)
+    const { policies, stack, agent } = synthAgent(withAdministratorAccess, { production: ProductionScope.taggedOnly() });
     await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, tags: { environment: 'Production' } })).resolves.toBe(
       'ExplicitlyDenied',
     );
@@ -82,10 +82,52 @@ describe('ProductionScope.taggedOnly (weaker, reported as such)', () => {
   });
 });
 
-test('fails at synth, naming the quota, when the guard and the user policies exceed the managed policies per role', () => {
-  expect(() => synthAgent(withAdministratorAccess, { production: ProductionScope.taggedOnly() })).toThrow(
-    /AgentRole ops-assistant has \d+ managed policies attached \(the guard needs \d+\), over the quota of 10 per role.*Nothing was dropped/,
+test('a tagged-only AgentRole fits the default quota of 10 managed policies with a slot to spare, and still denies on production', async () => {
+  // GIVEN a tagged-only agent with one managed policy of the user's (AdministratorAccess), at the default quota, beside a production bucket
+  let bucket: s3.Bucket | undefined;
+  const { policies, stack, agent, template } = synthAgent(
+    (s, a) => {
+      withAdministratorAccess(s, a);
+      bucket = new s3.Bucket(s, 'Invoices');
+      Tags.of(bucket).add('environment', 'production');
+    },
+    { production: ProductionScope.taggedOnly() },
   );
+  // THEN it synthesizes, the guard taking at most 9 of the 10
+  const role = template.Resources[stack.getLogicalId(agent.node.defaultChild as iam.CfnRole)].Properties;
+  expect(role.ManagedPolicyArns.length).toBeLessThanOrEqual(10);
+  expect(agent.guard.managedPolicies.length + agent.escalationPolicies.length).toBeLessThanOrEqual(9);
+  // AND the protection holds under simulation: destruction and data deletes on tagged production
+  await expect(decide(policies, { action: 'dynamodb:DeleteTable', resource: TABLE, tags: { environment: 'production' } })).resolves.toBe(
+    'ExplicitlyDenied',
+  );
+  await expect(decide(policies, { action: 'dynamodb:DeleteItem', resource: TABLE, tags: { environment: 'production' } })).resolves.toBe(
+    'ExplicitlyDenied',
+  );
+  // AND actions whose request context carries no tag are denied on the production bucket found in the app (data-level included)
+  const bucketArn = `arn:aws:s3:::${physicalName(stack.getLogicalId(bucket!.node.defaultChild as s3.CfnBucket))}`;
+  const decisions = await Promise.all(
+    [
+      ['s3:DeleteBucket', bucketArn],
+      ['s3:PutLifecycleConfiguration', bucketArn],
+      ['s3:PutBucketPolicy', bucketArn],
+      ['s3:DeleteObjectVersion', `${bucketArn}/a.pdf`],
+      ['s3:DeleteObject', `${bucketArn}/a.pdf`],
+    ].map(([action, resource]) => decide(policies, { action, resource, tags: { environment: 'production' } }).then((d) => `${action} ${d}`)),
+  );
+  expect(decisions.filter((d) => !d.endsWith('ExplicitlyDenied'))).toEqual([]);
+});
+
+test('fails at synth, naming the quota, when the guard and the user policies exceed the managed policies per role', () => {
+  expect(() =>
+    synthAgent(
+      (s, a) => {
+        withAdministratorAccess(s, a);
+        a.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess'));
+      },
+      { production: ProductionScope.taggedOnly() },
+    ),
+  ).toThrow(/AgentRole ops-assistant has \d+ managed policies attached \(the guard needs \d+\), over the quota of 10 per role.*Nothing was dropped/);
 });
 
 describe('ProductionScope.resources and .accounts', () => {

@@ -56,12 +56,14 @@ export function staticGuardStatements(scope: ProductionScope): StatementJson[] {
 }
 
 /**
- * What the tagged-only scope denies by ARN: every action whose request context may lack the tag.
- * For resource-level destruction the whole class compacts smaller than its untaggable part, and
- * denying a tag-aware action by ARN as well is harmless.
+ * What the tagged-only scope denies by ARN: every action whose request context may lack the tag
+ * (the catalog's `untagged` parts: no tag, a tag on some resource types only, or S3's opt-in ABAC).
+ * An action that always carries the tag is denied on a production resource by the tag condition
+ * already, and the resources denied by ARN are exactly those tagged production: listing it again
+ * would only spend a managed policy of the ten a role may have.
  */
 export function untaggableActions(): string[] {
-  return [...COMPACT_PATTERNS.resource, ...COMPACT_PATTERNS['tagging:untagged'], ...COMPACT_PATTERNS['data:untagged']];
+  return [...COMPACT_PATTERNS['resource:untagged'], ...COMPACT_PATTERNS['tagging:untagged'], ...COMPACT_PATTERNS['data:untagged']];
 }
 
 /**
