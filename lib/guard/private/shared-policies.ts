@@ -6,6 +6,13 @@ import { createHash } from 'crypto';
 const CONTAINER_ID = 'AgentGuardrailsSharedPolicies';
 
 /**
+ * Construct ids already computed per stack, by the document's JSON as built. A token renders as a
+ * unique `${Token[...]}` string, so equal JSON means equal resolved content: a hundred agents
+ * resolve and hash each shared document once, not a hundred times.
+ */
+const idsByStack = new WeakMap<Stack, Map<string, string>>();
+
+/**
  * One managed policy per distinct document per stack: a hundred agents with the same scope share
  * the guard's policies instead of a hundred copies (smaller templates, and far from the account's
  * quota of customer managed policies).
@@ -13,10 +20,17 @@ const CONTAINER_ID = 'AgentGuardrailsSharedPolicies';
 export function sharedManagedPolicy(scope: Construct, document: object, description: string): iam.ManagedPolicy {
   const stack = Stack.of(scope);
   const container = (stack.node.tryFindChild(CONTAINER_ID) as Construct | undefined) ?? new Construct(stack, CONTAINER_ID);
-  const id = createHash('sha256')
-    .update(JSON.stringify(stack.resolve(document)))
-    .digest('hex')
-    .slice(0, 16);
+  const ids = idsByStack.get(stack) ?? new Map<string, string>();
+  idsByStack.set(stack, ids);
+  const json = JSON.stringify(document);
+  let id = ids.get(json);
+  if (id === undefined) {
+    id = createHash('sha256')
+      .update(JSON.stringify(stack.resolve(document)))
+      .digest('hex')
+      .slice(0, 16);
+    ids.set(json, id);
+  }
   const existing = container.node.tryFindChild(id) as iam.ManagedPolicy | undefined;
   return existing ?? new iam.ManagedPolicy(container, id, { description, document: iam.PolicyDocument.fromJson(document) });
 }
