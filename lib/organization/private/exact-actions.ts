@@ -1,42 +1,14 @@
-import { expandActionPattern, serviceActions, splitAction, wildcardRegex } from '../../shared/iam-data';
-import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
+import { expandActionPattern } from '../../shared/iam-data';
+
+export { ActionMatcher, actionsOfService, assertExact, compactServiceActions } from '../../shared/action-compaction';
 
 /**
  * Action sets computed from the IAM data at synth time, compacted into IAM action patterns with
- * the exactness rule of the generated lists (scripts/action-compaction.ts): a pattern is used only
+ * the exactness rule of the generated lists (one compaction, lib/shared/action-compaction.ts): a pattern is used only
  * when every action of the service it matches today is in the set, and the result is checked
  * against the data before it is used. Resource control policies need this: they take no NotAction,
  * so "everything but reads" must be written out, service by service.
  */
-
-/** An action pattern matcher: `svc:Name*` against `svc:Action`, case-insensitive; `*` matches every action. */
-export class ActionMatcher {
-  private readonly byService = new Map<string, RegExp[]>();
-  private readonly everything: boolean;
-
-  constructor(patterns: readonly string[]) {
-    this.everything = patterns.includes('*');
-    for (const pattern of patterns) {
-      if (pattern === '*') continue;
-      const parts = splitAction(pattern);
-      if (!parts) {
-        throw new GuardrailsError(GuardrailsErrorKind.BAD_POLICY, `${JSON.stringify(pattern)} is not an action pattern of the form service:Action`);
-      }
-      this.byService.set(parts.service, [...(this.byService.get(parts.service) ?? []), wildcardRegex(parts.name)]);
-    }
-  }
-
-  public matches(action: string): boolean {
-    if (this.everything) return true;
-    const parts = splitAction(action);
-    return parts !== undefined && (this.byService.get(parts.service) ?? []).some((re) => re.test(parts.name));
-  }
-}
-
-/** Every action of a service in the IAM data, as IAM spells it. */
-export function actionsOfService(service: string): string[] {
-  return Object.values(serviceActions(service)).map((a) => `${service}:${a.name}`);
-}
 
 /** The actions of the IAM data that a list of patterns matches (a pattern matching nothing today is kept as written). */
 export function expandPatterns(patterns: readonly string[]): { actions: string[]; unmatched: string[] } {
@@ -48,84 +20,4 @@ export function expandPatterns(patterns: readonly string[]): { actions: string[]
     actions.push(...expanded);
   }
   return { actions: [...new Set(actions)], unmatched };
-}
-
-interface Candidate {
-  readonly pattern: string;
-  readonly covers: readonly string[];
-}
-
-const compactCache = new Map<string, string[]>();
-
-/**
- * Compacts a set of actions of one service into patterns that match exactly that set in today's
- * IAM data (`svc:*` when it is the whole service). Greedy, by actions covered per character.
- */
-export function compactServiceActions(service: string, wanted: ReadonlySet<string>): string[] {
-  const key = `${service}\n${[...wanted].sort().join(',')}`;
-  const cached = compactCache.get(key);
-  if (cached) return [...cached];
-  const all = Object.values(serviceActions(service)).map((a) => a.name);
-  const lowerAll = all.map((n) => n.toLowerCase());
-  const wantedLower = new Set([...wanted].map((w) => w.toLowerCase()));
-  const wantedNames = all.filter((n) => wantedLower.has(n.toLowerCase()));
-  if (wantedNames.length === 0) return [];
-  if (wantedNames.length === all.length) {
-    compactCache.set(key, [`${service}:*`]);
-    return [`${service}:*`];
-  }
-  const candidates = new Map<string, Candidate>();
-  const consider = (pattern: string, test: (lower: string) => boolean) => {
-    if (candidates.has(pattern)) return;
-    const covers = lowerAll.filter(test);
-    if (covers.length > 0 && covers.every((n) => wantedLower.has(n))) candidates.set(pattern, { pattern, covers });
-  };
-  for (const name of wantedNames) {
-    const lower = name.toLowerCase();
-    consider(name, (n) => n === lower);
-    for (let i = 1; i < name.length; i++) {
-      if (/[A-Z]/.test(name[i])) {
-        const prefix = lower.slice(0, i);
-        consider(`${name.slice(0, i)}*`, (n) => n.startsWith(prefix));
-      }
-      const suffix = lower.slice(i);
-      if (suffix.length >= 4) consider(`*${name.slice(i)}`, (n) => n.endsWith(suffix));
-    }
-  }
-  const uncovered = new Set(wantedNames.map((n) => n.toLowerCase()));
-  const chosen: string[] = [];
-  const pool = [...candidates.values()];
-  while (uncovered.size > 0) {
-    let best: Candidate | undefined;
-    let bestScore = -1;
-    for (const candidate of pool) {
-      const gain = candidate.covers.filter((n) => uncovered.has(n)).length;
-      const score = gain / (candidate.pattern.length + service.length + 4);
-      if (gain > 0 && (score > bestScore || (score === bestScore && best !== undefined && candidate.pattern < best.pattern))) {
-        best = candidate;
-        bestScore = score;
-      }
-    }
-    // Every wanted action is its own candidate, so this cannot happen; fail closed if it does.
-    if (!best) throw new GuardrailsError(GuardrailsErrorKind.BAD_POLICY, `cannot compact ${service}: no pattern covers ${[...uncovered][0]}`);
-    chosen.push(best.pattern);
-    best.covers.forEach((n) => uncovered.delete(n));
-  }
-  const patterns = chosen.sort().map((p) => `${service}:${p}`);
-  assertExact(service, patterns, wantedLower);
-  compactCache.set(key, patterns);
-  return [...patterns];
-}
-
-/** Throws unless the patterns match exactly the wanted actions of the service in the IAM data. */
-export function assertExact(service: string, patterns: readonly string[], wantedLower: ReadonlySet<string>): void {
-  const matcher = new ActionMatcher(patterns);
-  for (const action of actionsOfService(service)) {
-    const name = action.slice(service.length + 1).toLowerCase();
-    if (matcher.matches(action) !== wantedLower.has(name)) {
-      throw new GuardrailsError(GuardrailsErrorKind.BAD_POLICY,
-        `the compacted actions of ${service} ${matcher.matches(action) ? 'match' : 'miss'} ${action}; `
-        + 'this is a bug of cdk-agent-guardrails, please report it');
-    }
-  }
 }
