@@ -36,6 +36,7 @@ import { approvalWorkflow } from './private/approval-workflow';
 import { acknowledgeDefaultRuntime, functionRole, grantPublishTo } from './private/function-resources';
 import { acknowledgeUnscopableActions } from './private/unscopable-actions';
 import { collectionParts } from './private/collection';
+import { ApprovalChat, chatRoles } from './approval-chat';
 import { reconciliation } from './private/reconciliation';
 import { GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
 
@@ -209,6 +210,13 @@ export interface ApprovalGateProps {
    */
   readonly approverEmails?: string[];
   /**
+   * Chat channels (Slack, Microsoft Teams) that AWS Chatbot tells about requests and decisions, from
+   * the notification topic. The channel configurations the gate creates can run nothing (a channel
+   * role without permissions and a deny-all guardrail); approvers decide with their own credentials.
+   * @default - none
+   */
+  readonly chatChannels?: ApprovalChat[];
+  /**
    * Credentials mode: how long the issued credentials last. 15 minutes to 1 hour: the collection
    * function assumes the credentials role from its own session (role chaining), which STS caps at 1 hour.
    * @default Duration.minutes(15)
@@ -355,6 +363,17 @@ export class ApprovalGate extends Construct {
       }
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
+    let chat: ReturnType<typeof chatRoles> | undefined;
+    const chatParts = () => (chat ??= chatRoles(this));
+    (props.chatChannels ?? []).forEach((channel, i) =>
+      channel._bind(
+        this,
+        `Chat${channel.kind}${i}`,
+        this.topic,
+        () => chatParts().role,
+        () => chatParts().guardrail,
+      ),
+    );
 
     // Bundled when the package is built: a consumer's synth needs neither esbuild nor Docker.
     const code = lambda.Code.fromAsset(handlerAssetDirectory('approval-handler'));
