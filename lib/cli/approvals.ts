@@ -15,6 +15,8 @@ import { CliIo, CommandHandler, EXIT } from './command';
 
 const USAGE = `usage: cdk-agent-guardrails approvals <list | show ID | approve ID --digest SHA256 | reject ID --reason TEXT>
     --url FUNCTION_URL [--region REGION]
+       cdk-agent-guardrails approvals console --url FUNCTION_URL [--region REGION] [--port N]
+  console       serve the approval page on 127.0.0.1 (see docs/approval-console.md; \`approvals console --help\`)
   --url         the approval gate's function URL (or CDK_AGENT_GUARDRAILS_APPROVAL_URL)
   --digest      the digest you reviewed with \`show\`: the approval binds to exactly that request
   --reason      why you reject (required for reject)
