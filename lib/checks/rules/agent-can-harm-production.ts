@@ -22,7 +22,9 @@ export function agentCanHarmProduction(node: CfnResource, ctx: CheckContext): Na
     byFinding.set(finding, [...(byFinding.get(finding) ?? []), `${h.action} (allowed by ${h.statement})`]);
   }
   if (byFinding.size === 0) return NagRuleCompliance.COMPLIANT;
-  for (const [finding, actions] of byFinding) {
+  for (const [finding, unsorted] of byFinding) {
+    // The shortest action names first: dynamodb:DeleteTable says more than dynamodb:DeleteGlobalTableWitness.
+    const actions = [...unsorted].sort((a, b) => a.length - b.length || a.localeCompare(b));
     const [cls, resource] = finding.split('::');
     const more = actions.length > MAX_NAMED ? ` and ${actions.length - MAX_NAMED} more` : '';
     ctx.findingDetails.set(

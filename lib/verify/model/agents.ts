@@ -1,6 +1,6 @@
 import { AGENT_SERVICE_PRINCIPALS, ASSUME_ROLE_ACTIONS } from '../../shared/agent-trust';
 import { AGENT_TAG } from '../../shared/tags';
-import { AssemblyModel, StackModel } from './assembly';
+import { AssemblyModel, StackModel, constructPathOf } from './assembly';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { awsManagedPolicyDocument, awsManagedPolicyName } from '../../shared/aws-managed-policies';
 import { toList } from '../../shared/list';
@@ -106,7 +106,7 @@ function roleArn(candidate: RoleCandidate): string {
 
 /** Whether `--agent` names this role: its logical id, construct path, role name, ARN or agent tag. */
 function namedBy(selector: string, candidate: RoleCandidate, tags: Record<string, string>): boolean {
-  const path = candidate.resource.Metadata?.['aws:cdk:path'];
+  const path = constructPathOf(candidate.stack, candidate.logicalId, candidate.resource);
   const name = physicalName(candidate.stack.env.stackName, candidate.logicalId, candidate.resource);
   return [
     candidate.logicalId,
@@ -261,7 +261,7 @@ function buildAgent(
   }
   const boundaryArn =
     resource.Properties?.PermissionsBoundary !== undefined ? stack.resolver.resolve(resource.Properties.PermissionsBoundary) : undefined;
-  const path = resource.Metadata?.['aws:cdk:path'];
+  const path = constructPathOf(stack, logicalId, resource);
   return {
     name: tags[AGENT_TAG] ?? (typeof path === 'string' ? path.replace(/\/Resource$/, '') : `${stack.displayName}/${logicalId}`),
     detectedBy,

@@ -1,4 +1,4 @@
-import { AssemblyModel } from './assembly';
+import { AssemblyModel, constructPathOf } from './assembly';
 import { physicalName } from './template-values';
 import { toList } from '../../shared/list';
 
@@ -48,7 +48,7 @@ export function findApprovalGates(assembly: AssemblyModel): ApprovalGateModel[] 
           }
         }
       }
-      const path = resource.Metadata?.['aws:cdk:path'];
+      const path = constructPathOf(stack, logicalId, resource);
       gates.push({
         id: typeof path === 'string' ? path.replace(/\/Resource$/, '') : `${stack.displayName}/${logicalId}`,
         stateMachineArn: String(stack.resolver.ref(logicalId)),

@@ -16,6 +16,14 @@ export interface StackModel {
   readonly resolver: TemplateResolver;
   readonly templateFile: string;
   readonly parent?: StackModel;
+  /** Logical ID -> construct path, from the assembly's tree.json: an app synthesized without path metadata (a plain app.synth()). */
+  readonly constructPaths?: ReadonlyMap<string, string>;
+}
+
+/** The construct path of a resource: its `aws:cdk:path` metadata (written by the CDK CLI), else what tree.json says. */
+export function constructPathOf(stack: StackModel, logicalId: string, resource: TemplateResource): string | undefined {
+  const path = resource.Metadata?.['aws:cdk:path'];
+  return typeof path === 'string' ? path : stack.constructPaths?.get(logicalId);
 }
 
 /** The stacks of a cloud assembly, nested assemblies (stages) and nested stacks included. */
@@ -100,6 +108,7 @@ export function readAssembly(directory: string): AssemblyModel {
   const imports = new Map<string, unknown>();
   const stacks: StackModel[] = [];
   readManifest(root, imports, stacks, new Set(), stackOutputs(stacks));
+  attachConstructPaths(root, stacks);
   // Exports are resolved after every stack is known, so that one stack can import from another.
   for (const stack of stacks) {
     for (const output of Object.values(stack.template.Outputs ?? {})) {
@@ -109,6 +118,52 @@ export function readAssembly(directory: string): AssemblyModel {
     }
   }
   return { directory: root, stacks };
+}
+
+interface TreeNode {
+  readonly path?: string;
+  readonly attributes?: Record<string, unknown>;
+  readonly children?: Record<string, TreeNode>;
+}
+
+/**
+ * Reads the construct tree (tree.json, which `app.synth()` writes with or without the CLI) and gives each stack the
+ * construct paths of its resources by logical ID: a resource belongs to the stack whose display name (its construct
+ * path) is the longest prefix of its own path. A missing or unreadable tree leaves the paths unknown.
+ */
+function attachConstructPaths(root: string, stacks: StackModel[]): void {
+  let manifest: any;
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(root, 'manifest.json'), 'utf8'));
+  } catch {
+    return;
+  }
+  const treeArtifact = Object.values<ManifestArtifact>(manifest?.artifacts ?? {}).find((a) => a.type === 'cdk:tree');
+  const file = treeArtifact?.properties?.file;
+  if (typeof file !== 'string' || !fs.existsSync(path.join(root, file))) return;
+  let tree: { tree?: TreeNode };
+  try {
+    tree = JSON.parse(fs.readFileSync(path.join(root, file), 'utf8'));
+  } catch {
+    return;
+  }
+  const byDisplayName = [...stacks].sort((a, b) => b.displayName.length - a.displayName.length);
+  const maps = new Map<StackModel, Map<string, string>>();
+  const visit = (node: TreeNode | undefined) => {
+    if (!node || typeof node !== 'object') return;
+    const logicalId = node.attributes?.['aws:cdk:cloudformation:logicalId'];
+    if (typeof logicalId === 'string' && typeof node.path === 'string') {
+      const stack = byDisplayName.find((s) => node.path!.startsWith(`${s.displayName}/`) && s.template.Resources?.[logicalId] !== undefined);
+      if (stack) {
+        const map = maps.get(stack) ?? new Map<string, string>();
+        map.set(logicalId, node.path);
+        maps.set(stack, map);
+      }
+    }
+    for (const child of Object.values(node.children ?? {})) visit(child);
+  };
+  visit(tree?.tree);
+  for (const [stack, map] of maps) (stack as { constructPaths?: ReadonlyMap<string, string> }).constructPaths = map;
 }
 
 /** What `Fn::GetStackOutput` reads: the output of a top-level stack of the assembly, resolved by its own resolver. */
@@ -133,13 +188,7 @@ function stackOutputs(stacks: StackModel[]): StackOutputs {
   };
 }
 
-function readManifest(
-  directory: string,
-  imports: Map<string, unknown>,
-  stacks: StackModel[],
-  seen: Set<string>,
-  outputs: StackOutputs,
-): void {
+function readManifest(directory: string, imports: Map<string, unknown>, stacks: StackModel[], seen: Set<string>, outputs: StackOutputs): void {
   if (seen.has(directory)) return;
   seen.add(directory);
   const manifestFile = path.join(directory, 'manifest.json');

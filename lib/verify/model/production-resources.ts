@@ -1,7 +1,7 @@
 import { DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_TAG_KEY } from '../../shared/tags';
 import { tagsOf } from './agents';
 import { tagValuesIgnoringKeyCase } from './tag-keys';
-import { AssemblyModel, StackModel } from './assembly';
+import { AssemblyModel, StackModel, constructPathOf } from './assembly';
 import { arnOfResource } from './template-values';
 
 /**
@@ -96,7 +96,7 @@ export function findResources(assembly: AssemblyModel, model: ProductionModel = 
         continue;
       }
       const tags = { ...stack.tags, ...tagsOf(stack, resource) };
-      const path = resource.Metadata?.['aws:cdk:path'];
+      const path = constructPathOf(stack, logicalId, resource);
       all.push({
         id: typeof path === 'string' ? path.replace(/\/Resource$/, '').replace(/\.NestedStack\/.*$/, '') : `${stack.displayName}/${logicalId}`,
         type: resource.Type,
