@@ -1,6 +1,6 @@
-/** Median wall time of `runs` runs of fn, in milliseconds, after one warm-up run. */
-export async function medianMs(fn: () => unknown | Promise<unknown>, runs = 5): Promise<number> {
-  await fn();
+/** Median wall time of `runs` runs of fn, in milliseconds, after one warm-up run (unless the process is warm already). */
+export async function medianMs(fn: () => unknown | Promise<unknown>, runs = 5, warmUp = true): Promise<number> {
+  if (warmUp) await fn();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const start = process.hrtime.bigint();

@@ -124,7 +124,9 @@ export class ProductionScope {
 }
 
 function validateTagKey(key: string): string {
-  if (isUnresolvedToken(key) || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(key) || key.toLowerCase().startsWith('aws:')) {
+  // The ASCII test first: the Unicode one compiles property tables on first use (milliseconds of the first AgentRole).
+  const valid = /^[A-Za-z0-9 _.:/=+\-@]{1,128}$/.test(key) || /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(key);
+  if (isUnresolvedToken(key) || !valid || key.toLowerCase().startsWith('aws:')) {
     throw invalidProps(
       'ProductionScope.InvalidProps',
       `ProductionScope: tag key ${JSON.stringify(key)} is not a valid tag key. Use 1 to 128 letters, digits, spaces and _.:/=+-@, not starting ` +

@@ -105,6 +105,8 @@ describe('AgentRole props are validated at synth time', () => {
   test.each([
     ['the tag key is empty', () => ProductionScope.failClosed({ tagKey: '' }), /tag key "" is not a valid tag key/],
     ['the tag key is reserved', () => ProductionScope.failClosed({ tagKey: 'aws:env' }), /not starting with "aws:"/],
+    ['the tag key has a character tags refuse', () => ProductionScope.failClosed({ tagKey: 'env#1' }), /tag key "env#1" is not a valid tag key/],
+    ['the tag key is longer than 128 characters', () => ProductionScope.failClosed({ tagKey: 'é'.repeat(129) }), /is not a valid tag key/],
     ['no non-production values are given', () => ProductionScope.failClosed({ nonProductionValues: [] }), /nonProductionValues is empty/],
     [
       'a value has a wildcard',
@@ -116,6 +118,12 @@ describe('AgentRole props are validated at synth time', () => {
     ['an account is not 12 digits', () => ProductionScope.accounts(['1234']), /"1234" is not a 12-digit AWS account ID/],
   ])('fails when %s', (_what, build, message) => {
     expect(build).toThrow(message);
+  });
+
+  test('tag keys of letters, digits, spaces and _.:/=+-@ in any script are accepted (IAM tag key rules)', () => {
+    for (const tagKey of ['Environment', 'env stage', 'team/env:tier=1+2@x_y-z.w', 'Umgebung-Stufe', '環境', 'é'.repeat(128)]) {
+      expect(ProductionScope.failClosed({ tagKey }).tagKey).toBe(tagKey);
+    }
   });
 
   test('a longer session with a justification is accepted and recorded', () => {
