@@ -49,6 +49,24 @@ export interface AuditTrailProps {
   readonly recordDataWrites?: boolean;
 }
 
+/** The id of the synth-time warning about the default COMPLIANCE-mode lock (acknowledge with this id, or choose the mode). */
+export const COMPLIANCE_DEFAULT_WARNING = 'cdk-agent-guardrails:audit-trail-compliance-lock';
+
+/**
+ * Right for production, surprising in a sandbox: say what the default lock means before anyone deploys it. Silent
+ * when the user chose the mode (either mode) explicitly.
+ */
+function warnComplianceDefault(scope: Construct, retention: Duration): void {
+  const period = Token.isUnresolved(retention.toSeconds()) ? 'the retention period' : `${retention.toDays()} days`;
+  Annotations.of(scope).addWarningV2(
+    COMPLIANCE_DEFAULT_WARNING,
+    `AuditTrail ${scope.node.path}: the log bucket uses the default COMPLIANCE-mode Object Lock for ${period} and is retained: no one, ` +
+      `the account root included, can delete its objects or the bucket for ${period} after each log file is written. For a trial or a ` +
+      'sandbox choose lockMode: AuditLockMode.GOVERNANCE (a principal granted s3:BypassGovernanceRetention can then delete) or a shorter ' +
+      'retention (retention: Duration.days(1)); to keep COMPLIANCE, set lockMode: AuditLockMode.COMPLIANCE, which also silences this warning.',
+  );
+}
+
 /** The default Object Lock retention of audit log files. */
 export const DEFAULT_AUDIT_RETENTION = Duration.days(365);
 const MAX_RETENTION_DAYS = 36500;
@@ -109,6 +127,7 @@ export class AuditTrail extends Construct {
       );
     }
     this.usesOrganizationTrail = false;
+    if (props.lockMode === undefined) warnComplianceDefault(this, retention);
     const stack = Stack.of(this);
     const trailName = props.trailName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
     const trailArnForPolicies = `arn:${stack.partition}:cloudtrail:${stack.region}:${stack.account}:trail/${trailName}`;

@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { ApprovalGate, ApprovalGateProps, Approver, GatedOperation } from '../../lib/approval-gate/approval-gate';
-import { AuditTrail } from '../../lib/audit-trail/audit-trail';
+import { AuditLockMode, AuditTrail } from '../../lib/audit-trail/audit-trail';
 import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks';
 import { CircuitBreaker, CircuitBreakerProps } from '../../lib/circuit-breaker/circuit-breaker';
 import { AgentRole } from '../../lib/guard/agent-role';
@@ -66,7 +66,7 @@ function guardrails(options: { gate?: Partial<ApprovalGateProps>; breaker?: Part
     ...options.gate,
   });
   gate.grantRequest(agent);
-  const audit = new AuditTrail(stack, 'AuditTrail', { retention: Duration.days(365) });
+  const audit = new AuditTrail(stack, 'AuditTrail', { retention: Duration.days(365), lockMode: AuditLockMode.COMPLIANCE });
   const breaker = new CircuitBreaker(stack, 'CircuitBreaker', {
     agents: [{ agent, thresholds: { maxDestructiveCalls: 5, maxDeniedCalls: 10, window: Duration.minutes(5) } }],
     ...options.breaker,
