@@ -9,6 +9,7 @@ import { buildSync } from 'esbuild';
 export const HANDLER_BUNDLES: Readonly<Record<string, string>> = Object.freeze({
   'approval-handler': 'lib/approval-gate/runtime/index.ts',
   'approval-collector': 'lib/approval-gate/runtime/collect.ts',
+  'approval-break-glass': 'lib/approval-gate/runtime/break-glass.ts',
   'breaker-handler': 'lib/circuit-breaker/runtime/index.ts',
 });
 

@@ -38,6 +38,7 @@ import { acknowledgeUnscopableActions } from './private/unscopable-actions';
 import { collectionParts } from './private/collection';
 import { ApprovalChat, chatRoles } from './approval-chat';
 import { reconciliation } from './private/reconciliation';
+import { breakGlass } from './private/break-glass';
 import { GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
 
 /** The value of the `guardrails:component` tag on the gate's parts. */
@@ -217,6 +218,13 @@ export interface ApprovalGateProps {
    */
   readonly chatChannels?: ApprovalChat[];
   /**
+   * The emergency roles operators assume when the gate cannot wait (docs/approval-gate.md, "Break
+   * glass"): every sts:AssumeRole into one of them is recorded in the ledger (request id BREAK_GLASS)
+   * and told to the approvers. Agents granted to request are denied every action on them.
+   * @default - none
+   */
+  readonly breakGlassRoles?: iam.IRole[];
+  /**
    * Credentials mode: how long the issued credentials last. 15 minutes to 1 hour: the collection
    * function assumes the credentials role from its own session (role chaining), which STS caps at 1 hour.
    * @default Duration.minutes(15)
@@ -272,6 +280,7 @@ export class ApprovalGate extends Construct {
   /** The requesters' role ARNs as the ledger records them (built from the name for a role of another stack). */
   private readonly requesterArns: string[] = [];
   private readonly collectionRole?: iam.IRole;
+  private readonly breakGlassRoles: iam.IRole[];
   private readonly approverArns: string[];
   private readonly notifier: lambda.IFunction;
 
@@ -573,6 +582,17 @@ export class ApprovalGate extends Construct {
     });
     for (const part of [reconciled.statusRule, reconciled.sweepRule, reconciled.deadLetterQueue, reconciled.deadLetterAlarm]) component(part);
     this.reconciliationDeadLetterQueue = reconciled.deadLetterQueue;
+    this.breakGlassRoles = [...(props.breakGlassRoles ?? [])];
+    if (this.breakGlassRoles.length > 0) {
+      breakGlass(this, {
+        roles: this.breakGlassRoles,
+        ledger: this.ledger,
+        topic: this.topic,
+        runtime,
+        runtimeChosen: props.lambdaRuntime !== undefined,
+        deadLetterQueue: reconciled.deadLetterQueue,
+      });
+    }
     this.reconciliationAlarm = reconciled.deadLetterAlarm;
     acknowledgeNagFindings(handlerRole, [
       {
@@ -797,6 +817,7 @@ export class ApprovalGate extends Construct {
           this.stateMachine.role.roleArn,
           ...(this.credentialsRole ? [this.credentialsRole.roleArn] : []),
           ...(this.collectionRole ? [this.collectionRole.roleArn] : []),
+          ...this.breakGlassRoles.map((r) => r.roleArn),
         ],
       }),
       new iam.PolicyStatement({

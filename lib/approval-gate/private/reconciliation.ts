@@ -48,8 +48,8 @@ export function reconciliation(scope: Construct, props: ReconciliationProps): Re
   ]);
   const deadLetterAlarm = new cloudwatch.Alarm(scope, 'ReconciliationDeadLetterAlarm', {
     alarmDescription:
-      'An execution status change of the approval workflow could not be delivered to the approval handler: the ledger may not show the ' +
-      "request's final state. Inspect the dead-letter queue, then run `approvals show` for its execution.",
+      'An execution status change of the approval workflow (or a break-glass use) could not be delivered to its handler: the ledger may ' +
+      'not show it. Inspect the dead-letter queue, then run `approvals show` for its execution (or read the BREAK_GLASS records).',
     metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
     threshold: 0,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
