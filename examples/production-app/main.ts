@@ -65,6 +65,12 @@ export class DevStack extends Stack {
 export interface AgentStackProps extends StackProps {
   readonly production: ProductionStack;
   readonly dev: DevStack;
+  /**
+   * The failover runbook through the gate in credentials mode (examples/production-app/approval.ts).
+   * @default false - off until `verify` models the condition key lambda:InvokedViaFunctionUrl (the
+   * agent's deny of direct invocations of the collection handler); see docs/approval-gate.md
+   */
+  readonly failover?: boolean;
 }
 
 /** The AI agent: least privilege, and it cannot destroy production whatever it is granted later. */
@@ -89,14 +95,14 @@ export class AgentStack extends Stack {
     // every action recorded and attributed; a burst of destructive or denied calls quarantines the agent
     addAuditAndBreaker(this, this.agent);
     // deleting the production database or updating the production stack: the agent asks, a human decides
-    addApprovalGates(this, props.production, this.agent);
+    addApprovalGates(this, props.production, this.agent, { failover: props.failover });
   }
 }
 
-export function buildApp(app: App = new App()): App {
+export function buildApp(app: App = new App(), options: { failover?: boolean } = {}): App {
   const production = new ProductionStack(app, 'Production');
   const dev = new DevStack(app, 'Dev');
-  new AgentStack(app, 'Agent', { production, dev });
+  new AgentStack(app, 'Agent', { production, dev, failover: options.failover });
   return app;
 }
 

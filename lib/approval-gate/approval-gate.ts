@@ -753,23 +753,15 @@ export class ApprovalGate extends Construct {
   /**
    * Credentials mode: the requester may call the collection handler through its function URL, and only
    * so. Same account, so its identity policy suffices (a function URL created since October 2025 needs
-   * both actions); a direct invocation, which could forge the caller in the event, is denied.
+   * both actions); a direct invocation, which could forge the caller in the event, is denied
+   * (`DenyCollectionDirectInvoke`).
    */
   private grantCollect(agent: iam.IGrantable): void {
     const fn = this.collectionArn();
+    // One statement, without conditions (it is carried into the agent's boundary, which is short of
+    // room): the explicit deny of requesterDenies refuses every invocation not made through the URL.
     agent.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunctionUrl'],
-        resources: [fn],
-        conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
-      }),
-    );
-    agent.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: [fn],
-        conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
-      }),
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction'], resources: [fn] }),
     );
   }
 

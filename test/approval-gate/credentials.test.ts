@@ -4,7 +4,6 @@
  * STS query-protocol endpoint spoken to by the real @aws-sdk/client-sts. The session policy STS
  * received is then evaluated by simulation together with the synthesized credentials role's policies.
  */
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
@@ -18,9 +17,8 @@ import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime
 import { CollectResult, createCollector, CredentialOperation, REQUEST_TAG } from '../../lib/approval-gate/runtime/collect';
 import { EffectivePolicies, effectivePolicies, logicalIdOf } from '../support/effective-policies';
 import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
-import { LocalStsEndpoint } from '../support/local-sts-endpoint';
-import { requestContext } from '../support/request-context';
-import { Decision, decide } from '../support/simulate';
+import { decideWithSession, LocalStsEndpoint } from '../support/local-sts-endpoint';
+import { decide } from '../support/simulate';
 import { ACCOUNT, REGION, Template } from '../support/template-resolver';
 import { arnOf, environmentOf, PROD_DB, SynthesizedGate, sessionOf, synthGate } from './gate-fixture';
 import { LOCAL_CLIENT, LocalAws, startLocalAws } from './local-aws';
@@ -135,33 +133,8 @@ async function ledgerItem(requestId: string) {
   return out.Item ?? {};
 }
 
-/**
- * Evaluates a request made with the issued session: the credentials role's policies and the session
- * policy STS received, under the action's real request context, with @cloud-copilot/iam-simulate
- * (test/support/simulate.ts evaluates identity policies only; a session policy needs this one field more).
- */
-async function decideSession(sessionPolicy: unknown, action: string, resource: string): Promise<Decision> {
-  const contextVariables = { ...requestContext(action, resource, {}), 'aws:RequestedRegion': REGION };
-  const result: any = await runSimulation(
-    {
-      request: {
-        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/credentials/approval`,
-        action,
-        resource: { resource, accountId: ACCOUNT },
-        contextVariables,
-      },
-      sessionPolicy,
-      identityPolicies: credentialsPolicies.identityPolicies.map((p) => ({ name: p.name, policy: p.policy })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(`simulation of ${action} on ${resource} failed: ${JSON.stringify(result.errors)}`);
-  const ignored = result.result?.ignoredContextKeys ?? [];
-  if (ignored.length > 0) throw new Error(`the simulator ignored context keys ${ignored.join(', ')}`);
-  return result.overallResult as Decision;
-}
+const decideSession = (sessionPolicy: unknown, action: string, resource: string) =>
+  decideWithSession(credentialsPolicies, sessionPolicy, action, resource);
 
 describe('credentials mode, end to end', () => {
   test('the requesting agent collects once: the session allows the approved actions on the approved cluster and nothing else', async () => {

@@ -14,6 +14,11 @@
 import { randomBytes } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { EffectivePolicies } from './effective-policies';
+import { requestContext } from './request-context';
+import { Decision } from './simulate';
+import { ACCOUNT, REGION } from './template-resolver';
 
 export interface IssuedSession {
   readonly roleArn: string;
@@ -153,4 +158,40 @@ class StsError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Evaluates a request made with an issued session: the role's identity policies and the session
+ * policy STS received, under the action's real request context (test/support/request-context.ts)
+ * plus aws:RequestedRegion, with @cloud-copilot/iam-simulate. simulate.ts's `decide` evaluates
+ * identity policies and a boundary; a session policy is this one field more.
+ */
+export async function decideWithSession(
+  role: EffectivePolicies,
+  sessionPolicy: unknown,
+  action: string,
+  resource: string,
+  region = REGION,
+): Promise<Decision> {
+  const contextVariables = { ...requestContext(action, resource, {}), 'aws:RequestedRegion': region };
+  const result: any = await runSimulation(
+    {
+      request: {
+        principal: `arn:aws:sts::${ACCOUNT}:assumed-role/credentials/approval`,
+        action,
+        resource: { resource, accountId: ACCOUNT },
+        contextVariables,
+      },
+      sessionPolicy,
+      identityPolicies: role.identityPolicies.map((p) => ({ name: p.name, policy: p.policy })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result.resultType === 'error') throw new Error(`simulation of ${action} on ${resource} failed: ${JSON.stringify(result.errors)}`);
+  const ignored = result.result?.ignoredContextKeys ?? [];
+  if (ignored.length > 0)
+    throw new Error(`the simulator ignored context keys ${ignored.join(', ')} for ${action}: the test context is not realistic`);
+  return result.overallResult as Decision;
 }
