@@ -54,6 +54,30 @@ describe('ApprovalGate refuses bad input at synth time', () => {
     expect(() => GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET] })).toThrow(
       /"secretsmanager:DeleteSecret": no known binding from the request's parameters to the resource.*Give resourceArn/,
     );
+    // and the example it suggests is of the action's own service and resource type (from the IAM data), not another's
+    try {
+      GatedOperation.of({ service: 'secretsmanager', action: 'DeleteSecret', resources: [SECRET] });
+    } catch (e: any) {
+      expect(e.fix).toContain("resourceArn: 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:{SecretId}'");
+      expect(e.message).not.toMatch(/rds/);
+    }
+    expect.assertions(3);
+  });
+
+  test.each([
+    ['the same service prefix', 'rds:DeleteDBInstance', /Give action "DeleteDBInstance" with service "rds"/, "action: 'DeleteDBInstance'"],
+    ['another service prefix', 'ec2:TerminateInstances', /without its prefix/, "service: 'ec2', action: 'TerminateInstances'"],
+  ])('fails when the action repeats %s ("rds:rds:..." would be looked up), saying how to write it', (_what, action, message, fix) => {
+    // GIVEN issue 12 item 7: action 'rds:DeleteDBInstance' with service 'rds'
+    const make = () => GatedOperation.of({ service: 'rds', action, resources: [PROD_DB] });
+    expect(make).toThrow(message);
+    try {
+      make();
+    } catch (e: any) {
+      expect(e.code).toBe('GatedOperation.ActionWithServicePrefix');
+      expect(e.fix).toContain(fix);
+      expect(e.message).not.toMatch(/no such action/);
+    }
   });
 
   test('accepts such an operation with an explicit binding, and the gate synthesizes', () => {

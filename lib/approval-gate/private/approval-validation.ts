@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { KNOWN_BINDINGS, PSEUDO, ResourceBindingSpec, splitTemplate } from '../runtime/approval-binding';
 import { invalidProps } from '../../shared/errors';
-import { actionDetails, serviceExists } from '../../shared/iam-data';
+import { actionDetails, resourceTypeDetails, serviceExists } from '../../shared/iam-data';
 
 /** The longest run of a standard Step Functions execution is one year; the wait must leave room to act. */
 export const MAX_APPROVAL_TIMEOUT = Duration.days(364);
@@ -60,6 +60,24 @@ export function validateOperation(
       {
         received: JSON.stringify(action),
         fix: 'Name one API action, for example "DeleteDBInstance".',
+      },
+    );
+  }
+  const doubled = /^([A-Za-z0-9-]+):(.+)$/.exec(action);
+  if (doubled) {
+    const sameService = doubled[1].toLowerCase() === service.toLowerCase();
+    throw invalidProps(
+      'GatedOperation.ActionWithServicePrefix',
+      `${what}: action ${JSON.stringify(action)} already carries a service prefix (${doubled[1]}:), so the gate would look up ` +
+        `"${service}:${action}". ` +
+        (sameService
+          ? `Give action ${JSON.stringify(doubled[2])} with service ${JSON.stringify(service)}.`
+          : 'Give the action without its prefix and the service it belongs to.'),
+      {
+        received: `service ${JSON.stringify(service)}, action ${JSON.stringify(action)}`,
+        fix: sameService
+          ? `GatedOperation.of({ service: '${service}', action: '${doubled[2]}', ... })`
+          : `GatedOperation.of({ service: '${doubled[1].toLowerCase()}', action: '${doubled[2]}', ... })`,
       },
     );
   }
@@ -151,8 +169,23 @@ export function validateOperation(
     sdkService: sdk,
     sdkApi: details.name[0].toLowerCase() + details.name.slice(1),
     resources: [...resources],
-    binding: validateBinding(what, iamAction, bindingOptions),
+    binding: validateBinding(what, iamAction, bindingOptions, bindingExample(service, details.resourceTypes[0]?.name)),
   };
+}
+
+/**
+ * An example resourceArn for the action's own resource type, from the ARN format in the IAM data:
+ * pseudo parameters as the gate writes them, the rest as `{Parameter}` placeholders to rename.
+ */
+function bindingExample(service: string, resourceType: string | undefined): string {
+  const format = resourceType ? resourceTypeDetails(service, resourceType)?.arn : undefined;
+  if (!format) return "for example resourceArn: 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:{DBInstanceIdentifier}'";
+  const template = format
+    .replace(/\$\{Partition\}/g, '${AWS::Partition}')
+    .replace(/\$\{Region\}/g, '${AWS::Region}')
+    .replace(/\$\{Account\}/g, '${AWS::AccountId}')
+    .replace(/\$\{([A-Za-z0-9]+)\}/g, (_m, name: string) => `{${name}}`);
+  return `for example resourceArn: '${template}' (rename each {placeholder} to the API parameter that holds it)`;
 }
 
 const CDK_TOKEN = /\$\{Token\[[^\]]+\]\}/g;
@@ -162,8 +195,7 @@ const CDK_TOKEN = /\$\{Token\[[^\]]+\]\}/g;
  * Without a binding the approvers could be shown one resource while the executor acts on another,
  * so an operation without one is refused.
  */
-function validateBinding(what: string, iamAction: string, options: BindingOptions): ResourceBindingSpec {
-  const example = "for example resourceArn: 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:{DBInstanceIdentifier}'";
+function validateBinding(what: string, iamAction: string, options: BindingOptions, example: string): ResourceBindingSpec {
   if (options.resourceArn === undefined) {
     const known = KNOWN_BINDINGS[iamAction.toLowerCase()];
     if (!known) {
