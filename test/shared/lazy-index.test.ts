@@ -29,7 +29,11 @@ describe('the package index as built (scripts/lazy-index.ts)', () => {
     // THEN nothing is required until a name is used (no iam-data, cdk-nag, AWS SDK, MCP SDK, zod or evaluator)
     expect(required).toEqual([]);
     const names = Object.keys(eagerIndex).filter((n) => n !== '__esModule');
-    expect(Object.keys(exports).filter((n) => n !== '__esModule').sort()).toEqual(names.sort());
+    expect(
+      Object.keys(exports)
+        .filter((n) => n !== '__esModule')
+        .sort(),
+    ).toEqual(names.sort());
     // AND each name, once used, is the very value the source index exports, loaded from its own feature module
     for (const name of names) {
       const before = required.length;
@@ -41,16 +45,8 @@ describe('the package index as built (scripts/lazy-index.ts)', () => {
 
   test.each([
     ['an eager wildcard re-export', 'exports.X = void 0;\n__exportStar(require("./guard/agent-role"), exports);\n', /requires no module/],
-    [
-      'a require the script does not know',
-      'var a_1 = require("./a");\nconst b = require("./b");\n' + GETTER_A,
-      /still requires at load/,
-    ],
-    [
-      'a module read outside a getter',
-      'var a_1 = require("./a");\nexports.B = a_1.B;\n' + GETTER_A,
-      /a_1 is still read eagerly/,
-    ],
+    ['a require the script does not know', 'var a_1 = require("./a");\nconst b = require("./b");\n' + GETTER_A, /still requires at load/],
+    ['a module read outside a getter', 'var a_1 = require("./a");\nexports.B = a_1.B;\n' + GETTER_A, /a_1 is still read eagerly/],
   ])('fails when the compiled index holds %s (the build stops rather than ship an eager or broken index)', (_what, compiled, error) => {
     expect(() => lazifyIndex(compiled)).toThrow(error);
   });
