@@ -272,12 +272,16 @@ export class AgentRole extends iam.Role {
     root.node.addValidation({
       validate: () => {
         const all = root.node.findAll();
-        const attachedFromPolicySide = new Map<string, number>();
+        // Per stack, the roles its managed policies name (as that stack resolves them: a role of another stack is an import there).
+        const attachedFromPolicySide = new Map<Stack, Map<string, number>>();
         for (const c of all) {
           if (!(c instanceof iam.CfnManagedPolicy)) continue;
-          for (const r of (Stack.of(c).resolve(c.roles) as unknown[] | undefined) ?? []) {
+          const stack = Stack.of(c);
+          const counts = attachedFromPolicySide.get(stack) ?? new Map<string, number>();
+          attachedFromPolicySide.set(stack, counts);
+          for (const r of (stack.resolve(c.roles) as unknown[] | undefined) ?? []) {
             const key = JSON.stringify(r);
-            attachedFromPolicySide.set(key, (attachedFromPolicySide.get(key) ?? 0) + 1);
+            counts.set(key, (counts.get(key) ?? 0) + 1);
           }
         }
         return all.filter((c): c is AgentRole => c instanceof AgentRole).flatMap((role) => role.validateManagedPolicyCount(attachedFromPolicySide));
@@ -285,11 +289,17 @@ export class AgentRole extends iam.Role {
     });
   }
 
-  private validateManagedPolicyCount(attachedFromPolicySide: ReadonlyMap<string, number>): string[] {
+  private validateManagedPolicyCount(attachedFromPolicySide: ReadonlyMap<Stack, ReadonlyMap<string, number>>): string[] {
     const stack = Stack.of(this);
     const cfn = this.node.defaultChild as iam.CfnRole;
-    const roleRef = JSON.stringify(stack.resolve(cfn.ref));
-    const count = ((stack.resolve(cfn.managedPolicyArns) as unknown[] | undefined)?.length ?? 0) + (attachedFromPolicySide.get(roleRef) ?? 0);
+    const ownRef = JSON.stringify(stack.resolve(cfn.ref));
+    let fromPolicySide = 0;
+    for (const [policyStack, counts] of attachedFromPolicySide) {
+      const ref = JSON.stringify(policyStack.resolve(cfn.ref));
+      // In another stack the role is named by an import; a plain Ref there would be a role of that stack with the same logical id.
+      if (policyStack === stack || ref !== ownRef) fromPolicySide += counts.get(ref) ?? 0;
+    }
+    const count = ((stack.resolve(cfn.managedPolicyArns) as unknown[] | undefined)?.length ?? 0) + fromPolicySide;
     if (count <= this.managedPolicyQuota) return [];
     return [
       `AgentRole ${this.agentName} has ${count} managed policies attached (the guard needs ` +

@@ -1,10 +1,27 @@
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Tags } from 'aws-cdk-lib';
+import { App, Stack, Tags } from 'aws-cdk-lib';
 import { AgentRole, ProductionScope } from '../../lib';
 import { IAM_QUOTAS, packStatements, policySize } from '../../lib/shared/policy-size';
 import { synthAgent, withAdministratorAccess } from '../support/fixtures';
 import { Template } from '../support/template-resolver';
+
+/** The message synth fails with, or '' when it succeeds. */
+function synthError(stack: Stack): string {
+  try {
+    (stack.node.root as App).synth({ force: true });
+    return '';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** An app with one agent, not synthesized yet. */
+function synthAgentless(): { stack: Stack; agent: AgentRole } {
+  const app = new App();
+  const stack = new Stack(app, 'AgentStack', { env: { account: '123456789012', region: 'us-east-1' } });
+  return { stack, agent: new AgentRole(stack, 'Agent', { agentName: 'ops-assistant', assumedBy: new iam.AccountRootPrincipal() }) };
+}
 
 function managedPolicySizes(template: Template): number[] {
   return Object.values(template.Resources)
@@ -54,6 +71,41 @@ describe('IAM quotas are honoured at synth time', () => {
     };
     expect(() => synthAgent(manyGrants(30))).not.toThrow();
     expect(() => synthAgent(manyGrants(400))).toThrow(/has 1[1-9] managed policies attached .*large grants overflow into managed policies too/);
+  });
+
+  test.each([
+    ['in the same stack', false],
+    ['in another stack (the role is an import there)', true],
+  ])('fails when managed policies attached from the policy side %s push one agent of many over the quota', (_where, otherStack) => {
+    // GIVEN three agents, and five managed policies attached to the second one from the policy side
+    const { stack } = synthAgentless();
+    const second = new AgentRole(stack, 'Second', { agentName: 'second', assumedBy: new iam.AccountRootPrincipal() });
+    new AgentRole(stack, 'Third', { agentName: 'third', assumedBy: new iam.AccountRootPrincipal() });
+    const home = otherStack ? new Stack(stack.node.root as App, 'Other', { env: { account: '123456789012', region: 'us-east-1' } }) : stack;
+    for (let i = 0; i < 5; i++) {
+      new iam.ManagedPolicy(home, `Extra${i}`, {
+        roles: [second],
+        statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:aws:s3:::bucket-${i}/*`] })],
+      });
+    }
+    // THEN synth fails for that agent, counting the guard's 6 and the 5 attached from the policy side, and for no other
+    expect(synthError(stack)).toMatch(/AgentRole second has 11 managed policies attached/);
+    expect(synthError(stack)).not.toMatch(/AgentRole (ops-assistant|third) has/);
+  });
+
+  test("does not count the policies of another stack's role that has the same construct id (and so the same logical id)", () => {
+    // GIVEN an agent, and in another stack a plain role with the agent's id and five managed policies attached from the policy side
+    const { stack } = synthAgentless();
+    const other = new Stack(stack.node.root as App, 'Other', { env: { account: '123456789012', region: 'us-east-1' } });
+    const namesake = new iam.Role(other, 'Agent', { assumedBy: new iam.AccountRootPrincipal() });
+    for (let i = 0; i < 5; i++) {
+      new iam.ManagedPolicy(other, `Extra${i}`, {
+        roles: [namesake],
+        statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`arn:aws:s3:::bucket-${i}/*`] })],
+      });
+    }
+    // THEN the agent synthesizes: those are not its policies
+    expect(synthError(stack)).toBe('');
   });
 
   test("fails when the explicit grants no longer fit the agent's permissions boundary, and says what to do", () => {
