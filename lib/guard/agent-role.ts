@@ -277,9 +277,10 @@ export class AgentRole extends iam.Role {
         for (const c of all) {
           if (!(c instanceof iam.CfnManagedPolicy)) continue;
           const stack = Stack.of(c);
-          const counts = attachedFromPolicySide.get(stack) ?? new Map<string, number>();
-          attachedFromPolicySide.set(stack, counts);
+          // Only stacks that attach from the policy side at all: each costs every agent a lookup.
           for (const r of (stack.resolve(c.roles) as unknown[] | undefined) ?? []) {
+            const counts = attachedFromPolicySide.get(stack) ?? new Map<string, number>();
+            attachedFromPolicySide.set(stack, counts);
             const key = JSON.stringify(r);
             counts.set(key, (counts.get(key) ?? 0) + 1);
           }
