@@ -19,6 +19,8 @@ import { main } from '../lib/cli/main';
 import { findAgents } from '../lib/verify/model/agents';
 import { readAssembly } from '../lib/verify/model/assembly';
 import { findResources } from '../lib/verify/model/production-resources';
+import { evaluate } from '../lib/evaluator';
+import { generateCase, PRINCIPAL } from '../test/evaluator/generated-cases';
 import { medianMs } from './timing';
 
 const AGENTS = 100;
@@ -76,6 +78,18 @@ export async function bench(): Promise<void> {
   console.log(
     `  wall time ${verify.toFixed(0)} ms = ${(verify / baseline).toFixed(1)} x the time to read and parse the same assembly ` +
       `(${baseline.toFixed(0)} ms)`,
+  );
+  // The evaluator's raw speed on parsed policies (the evaluator bench's generated cases, policies already parsed), same run.
+  const cases = Array.from({ length: 2000 }, (_, i) => generateCase(2_000_000 + i));
+  for (const c of cases) evaluate({ principal: PRINCIPAL, ...c });
+  const rawMs = await medianMs(() => {
+    for (const c of cases) evaluate({ principal: PRINCIPAL, ...c });
+  }, 3);
+  const verifyRate = (evaluations / verify) * 1000;
+  const rawRate = (cases.length / rawMs) * 1000;
+  console.log(
+    `  ${Math.round(verifyRate).toLocaleString('en-US')} evaluations/s; the evaluator alone on parsed policies: ` +
+      `${Math.round(rawRate).toLocaleString('en-US')} evaluations/s; verify = ${(rawRate / verifyRate).toFixed(2)}x slower (target: at most 2x)`,
   );
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -205,7 +205,8 @@ export class CheckContext {
         model,
         production: findResources(assembly, model).production,
         gates: findApprovalGates(assembly),
-        decider: new OfflineDecider({ key: model.tagKey, value: model.nonProductionValues[0] }),
+        // Memoized for this run only (one synth): agents with identical synthesized documents are decided once.
+        decider: new OfflineDecider({ key: model.tagKey, value: model.nonProductionValues[0] }, true),
       };
     }
     return this.synthesized;

@@ -11,6 +11,7 @@ import {
   escalationChecks,
   gateChecks,
   grantedWriteActions,
+  mayBeAllowed,
   modifyChecks,
   outsideChecks,
   resourceChecks,
@@ -214,6 +215,19 @@ function tally(results: Array<{ check: Check; status: Status }>, category: strin
   return { checked: of.length, denied: of.filter((r) => r.status === 'denied').length };
 }
 
+const wildcardCache = new Map<string, RegExp>();
+
+/** wildcardRegex, compiled once per pattern: explicit-grant and gate matching ask the same few patterns for every check. */
+function patternRegex(pattern: string): RegExp {
+  let regex = wildcardCache.get(pattern);
+  if (!regex) {
+    regex = wildcardRegex(pattern);
+    if (wildcardCache.size > 50_000) wildcardCache.clear();
+    wildcardCache.set(pattern, regex);
+  }
+  return regex;
+}
+
 /**
  * Whether a data-level action on this ARN was granted explicitly: an Allow statement names the
  * action (not through `*` or `service:*`) on specific resources that include this one.
@@ -223,9 +237,9 @@ export function explicitlyGranted(policies: readonly AgentPolicy[], action: stri
     toList((policy.document as any)?.Statement).some((statement: any) => {
       if (statement?.Effect !== 'Allow' || statement.Action === undefined) return false;
       const names = toList(statement.Action).filter((p): p is string => typeof p === 'string' && p !== '*' && !/^[^:]+:\*$/.test(p));
-      if (!names.some((p) => wildcardRegex(p).test(action))) return false;
+      if (!names.some((p) => patternRegex(p).test(action))) return false;
       const resources = toList(statement.Resource).filter((r): r is string => typeof r === 'string');
-      return resources.some((r) => isSpecificLiteralArn(r) && wildcardRegex(r).test(arn));
+      return resources.some((r) => isSpecificLiteralArn(r) && patternRegex(r).test(arn));
     }),
   );
 }
@@ -267,7 +281,11 @@ export interface AnalysisInput {
 /** What verify asks of one agent, in the order the decider answers. */
 export function agentChecks(agent: AgentModel, input: AnalysisInput, warnings: string[]): { checks: Check[]; skipped: string[] } {
   const resourceCheckList = input.production.map((r) => [...resourceChecks(r), ...classChecks(r)]);
-  if (input.productionResourcesOnly) return { checks: [...resourceCheckList.flat(), ...gateChecks(input.gates ?? [])], skipped: [] };
+  if (input.productionResourcesOnly) {
+    // Only what may be allowed is asked: the rest cannot be a finding (its denied / not-granted split is verify's report, not the rule's).
+    const named = mayBeAllowed(agent);
+    return { checks: [...resourceCheckList.flat().filter((c) => named(c.action)), ...gateChecks(input.gates ?? [])], skipped: [] };
+  }
   const escalation = escalationChecks(agent, input.otherRoleArns);
   const modify = modifyChecks(grantedWriteActions(agent), input.production);
   const gates = gateChecks(input.gates ?? []);
@@ -297,28 +315,37 @@ function classCells(
   agent: AgentModel,
   gated: ReadonlyMap<string, string>,
 ): Record<string, ClassCell> {
-  const cells: Record<string, ClassCell> = {};
-  for (const cls of HARM_CLASSES) {
-    const seen = new Set<string>();
-    let status: ClassStatus = 'none';
-    const cell = {
-      checked: 0,
-      denied: 0,
-      allowed: [] as ClassCell['allowed'][number][],
-      granted: [] as string[],
-      gated: [] as string[],
-      unknown: [] as string[],
-    };
-    for (const r of results) {
-      const key = r.check.action.toLowerCase();
-      if (seen.has(key) || !harmClassesOf(r.check).includes(cls)) continue;
-      seen.add(key);
+  // One pass over the results: each action lands in the cells of its classes, once per class.
+  const cells = new Map(
+    HARM_CLASSES.map((cls) => [
+      cls,
+      {
+        status: 'none' as ClassStatus,
+        seen: new Set<string>(),
+        checked: 0,
+        denied: 0,
+        allowed: [] as ClassCell['allowed'][number][],
+        granted: [] as string[],
+        gated: [] as string[],
+        unknown: [] as string[],
+      },
+    ]),
+  );
+  for (const r of results) {
+    const classes = harmClassesOf(r.check);
+    if (classes.length === 0) continue;
+    const key = r.check.action.toLowerCase();
+    let granted: boolean | undefined;
+    for (const cls of classes) {
+      const cell = cells.get(cls)!;
+      if (cell.seen.has(key)) continue;
+      cell.seen.add(key);
       cell.checked++;
       let s: ClassStatus = r.status;
       // Invariant 1b: an explicit grant on exactly this resource is the user's choice, destroying the resource excepted
       // (a data-level delete, such as consuming a queue's messages, stays grantable: the catalog's `data` checks).
       const grantable = cls !== 'destructive' || r.check.category === 'data';
-      if (s === 'allowed' && grantable && explicitlyGranted(agent.identityPolicies, r.check.action, r.check.arn)) s = 'granted';
+      if (s === 'allowed' && grantable && (granted ??= explicitlyGranted(agent.identityPolicies, r.check.action, r.check.arn))) s = 'granted';
       if (s === 'granted' && !grantable) s = 'allowed';
       if ((s === 'denied' || s === 'not-granted') && gated.has(key)) s = 'gated';
       if (s === 'allowed') cell.allowed.push({ action: r.check.action, statement: r.allowedBy ?? 'not named (IAM does not report it)' });
@@ -326,11 +353,12 @@ function classCells(
       else if (s === 'gated') cell.gated.push(`${r.check.action} (${gated.get(key)})`);
       else if (s === 'unknown') cell.unknown.push(r.check.action);
       else if (s === 'denied') cell.denied++;
-      if (CLASS_SEVERITY.indexOf(s) < CLASS_SEVERITY.indexOf(status)) status = s;
+      if (CLASS_SEVERITY.indexOf(s) < CLASS_SEVERITY.indexOf(cell.status)) cell.status = s;
     }
-    cells[cls] = { status, ...cell };
   }
-  return cells;
+  const out: Record<string, ClassCell> = {};
+  for (const [cls, { seen: _seen, ...cell }] of cells) out[cls] = cell;
+  return out;
 }
 
 /** Runs every check of every agent and builds the report. */
@@ -388,7 +416,7 @@ function agentVerdict(
       const byAction = new Map<string, string>();
       for (const g of agentGates) {
         for (const op of g.operations) {
-          if (op.resources.some((r) => wildcardRegex(r).test(arn))) byAction.set(op.action.toLowerCase(), `approval gate ${g.gate}`);
+          if (op.resources.some((r) => patternRegex(r).test(arn))) byAction.set(op.action.toLowerCase(), `approval gate ${g.gate}`);
         }
       }
       return byAction;
@@ -397,7 +425,7 @@ function agentVerdict(
       ...new Set(
         agentGates
           .flatMap((g) => g.operations)
-          .filter((op) => op.resources.some((r) => wildcardRegex(r).test(arn)))
+          .filter((op) => op.resources.some((r) => patternRegex(r).test(arn)))
           .map((op) => op.action),
       ),
     ];

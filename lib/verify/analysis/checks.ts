@@ -123,8 +123,33 @@ export function classChecks(resource: ResourceModel): Check[] {
   return checks;
 }
 
-const IAM_WRITES = () => [...new Set(ESCALATION_CATALOG.iamWrites.flatMap(expandActionPattern))];
-const CONTROL_PLANE_WRITES = () => [...new Set(ESCALATION_CATALOG.controlPlaneWrites.flatMap(expandActionPattern))];
+let iamWrites: Array<{ action: string; onRole: boolean }> | undefined;
+let controlPlaneWrites: Array<{ action: string; group: string }> | undefined;
+
+/** The IAM writes of the escalation catalog (expanded once: the catalog is generated), and whether each acts on a role. */
+const IAM_WRITES = () =>
+  (iamWrites ??= [...new Set(ESCALATION_CATALOG.iamWrites.flatMap(expandActionPattern))].map((action) => ({
+    action,
+    onRole: actionDetails(action)?.resourceTypes.some((t) => t.name.toLowerCase() === 'role') ?? false,
+  })));
+const CONTROL_PLANE_WRITES = () =>
+  (controlPlaneWrites ??= [...new Set(ESCALATION_CATALOG.controlPlaneWrites.flatMap(expandActionPattern))].map((action) => ({
+    action,
+    group: splitAction(action)?.service === 'cloudtrail' ? 'audit-trail' : 'control-plane',
+  })));
+
+const sampleArnCache = new Map<string, string>();
+
+/** sampleArn, once per action, account and region: every agent of an account asks the same ones. */
+function cachedSampleArn(action: string, account: string, region: string): string {
+  const key = `${action}|${account}|${region}`;
+  let arn = sampleArnCache.get(key);
+  if (arn === undefined) {
+    arn = sampleArn(action, account, region);
+    sampleArnCache.set(key, arn);
+  }
+  return arn;
+}
 
 /** CDK's bootstrap roles (default qualifier): whoever assumes or passes them deploys with their power. */
 export function cdkRoleArns(account: string, region: string): string[] {
@@ -142,13 +167,11 @@ export function unlistedRoleArn(account: string): string {
 export function escalationChecks(agent: AgentModel, otherRoleArns: readonly string[]): Check[] {
   const { account, region } = agent.stack.env;
   const checks: Check[] = [];
-  for (const action of IAM_WRITES()) {
-    const onRole = actionDetails(action)?.resourceTypes.some((t) => t.name.toLowerCase() === 'role');
-    checks.push({ category: 'escalation', group: 'iam-write', action, arn: onRole ? agent.roleArn : sampleArn(action, account, region) });
+  for (const { action, onRole } of IAM_WRITES()) {
+    checks.push({ category: 'escalation', group: 'iam-write', action, arn: onRole ? agent.roleArn : cachedSampleArn(action, account, region) });
   }
-  for (const action of CONTROL_PLANE_WRITES()) {
-    const group = splitAction(action)?.service === 'cloudtrail' ? 'audit-trail' : 'control-plane';
-    checks.push({ category: 'escalation', group, action, arn: sampleArn(action, account, region) });
+  for (const { action, group } of CONTROL_PLANE_WRITES()) {
+    checks.push({ category: 'escalation', group, action, arn: cachedSampleArn(action, account, region) });
   }
   for (const role of [...cdkRoleArns(account, region), unlistedRoleArn(account)]) {
     checks.push({ category: 'escalation', group: 'pass-role', action: 'iam:PassRole', arn: role });
@@ -158,7 +181,7 @@ export function escalationChecks(agent: AgentModel, otherRoleArns: readonly stri
     checks.push({ category: 'escalation', group: 'task-token', action, arn: '*' });
   }
   for (const action of ['sts:GetFederationToken', 'sts:AssumeRoot']) {
-    checks.push({ category: 'escalation', group: 'credentials', action, arn: sampleArn(action, account, region) });
+    checks.push({ category: 'escalation', group: 'credentials', action, arn: cachedSampleArn(action, account, region) });
   }
   for (const role of otherRoleArns) {
     checks.push({ category: 'delegation', group: 'pass-role', action: 'iam:PassRole', arn: role });
@@ -251,6 +274,17 @@ function allowedActionPatterns(agent: AgentModel): Map<string, RegExp[]> | undef
     }
   }
   return patterns;
+}
+
+/**
+ * Whether some Allow of the agent (identity policies, resource-policy grants) names the action; true for every
+ * action when they may allow any (`*`, NotAction, an unknown policy). An action none names cannot be allowed: the
+ * synth-time rule pack, which only reports what is allowed, skips evaluating it.
+ */
+export function mayBeAllowed(agent: AgentModel): (action: string) => boolean {
+  const patterns = allowedActionPatterns(agent);
+  if (!patterns) return () => true;
+  return (action) => (patterns.get(action.split(':')[0].toLowerCase()) ?? []).some((p) => p.test(action));
 }
 
 /**

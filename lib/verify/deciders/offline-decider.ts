@@ -60,13 +60,35 @@ function policyOf(statements: unknown[]): unknown {
  * for an unknown managed policy); a difference is `Unknown`.
  */
 export class OfflineDecider implements SyncDecider {
-  constructor(private readonly relabel: RelabelTarget) {}
+  /**
+   * @param memoize keep the decisions of agents whose synthesized policy documents, tags and account are identical
+   * (agents of one stack often are), for as long as this decider lives: the rule pack makes one per synth.
+   */
+  constructor(
+    private readonly relabel: RelabelTarget,
+    private readonly memoize = false,
+  ) {}
+
+  private readonly memo = new Map<string, { decisions: Decisions; allowedRefs: Array<AllowingRef | undefined> }>();
 
   public async decide(agent: AgentModel, checks: readonly Check[]): Promise<Decisions> {
     return this.decideSync(agent, checks);
   }
 
   public decideSync(agent: AgentModel, checks: readonly Check[]): Decisions {
+    if (!this.memoize) return this.decideUncached(agent, checks).decisions;
+    const key = memoKey(agent, checks);
+    let entry = this.memo.get(key);
+    if (!entry) {
+      entry = this.decideUncached(agent, checks);
+      this.memo.set(key, entry);
+    }
+    // The allowing statement is named with this agent's own policy names (same documents, in the same order).
+    const names = knownPolicyNames(agent);
+    return { ...entry.decisions, allowedBy: entry.allowedRefs.map((ref) => (ref ? refName(ref, names) : undefined)) };
+  }
+
+  private decideUncached(agent: AgentModel, checks: readonly Check[]): { decisions: Decisions; allowedRefs: Array<AllowingRef | undefined> } {
     const assumed = new Set<string>();
     const pessimistic = (document: unknown) => {
       const rewritten = assumeUnmodelledConditions(document, this.relabel.key, agent.stack.accountKnown);
@@ -104,11 +126,8 @@ export class OfflineDecider implements SyncDecider {
     const variableKeys = unknowableVariables(agent);
     const decisions: RawDecision[] = [];
     const relied: boolean[] = [];
-    const allowedBy: Array<string | undefined> = [];
-    const knownNames = [
-      ...agent.identityPolicies.filter((p) => p.source !== 'unknown').map((p) => p.name),
-      ...((agent.resourceGrants ?? []).some((g) => g.certain && g.scope === 'role') ? ['resource-based policies'] : []),
-    ];
+    const allowedRefs: Array<AllowingRef | undefined> = [];
+    const knownNames = knownPolicyNames(agent);
     for (const check of checks) {
       const context = requestContext(check.action, check.arn, {
         tags: check.resource?.tags ?? {},
@@ -129,7 +148,7 @@ export class OfflineDecider implements SyncDecider {
         }
       }
       decisions.push(decision);
-      allowedBy.push(decision === 'Allowed' ? allowingStatement(request, evaluated, knownNames) : undefined);
+      allowedRefs.push(decision === 'Allowed' ? allowingStatement(request, evaluated) : undefined);
       // A finding that rests on a construct no AWS page defines is reported like an assumed key: named, and failing verify.
       doubts.forEach((d) => assumed.add(d));
       relied.push(
@@ -137,16 +156,52 @@ export class OfflineDecider implements SyncDecider {
           (asWritten !== undefined && (decision === 'Allowed' || decision === 'Unknown') && decideWith(request, asWritten, []) !== decision),
       );
     }
-    return { decisions, relied, assumedKeys: [...assumed].sort(), allowedBy };
+    const allowedBy = allowedRefs.map((ref) => (ref ? refName(ref, knownNames) : undefined));
+    return { decisions: { decisions, relied, assumedKeys: [...assumed].sort(), allowedBy }, allowedRefs };
   }
 }
 
-/** The first identity-policy statement that allows the request, as `policy#Sid` (or `policy#statement N`); a session grant otherwise. */
-function allowingStatement(request: BareRequest, sets: PolicySets, names: readonly string[]): string {
+/** The statement that allowed a request: the index of the identity policy and the statement's label; undefined policy = a session grant. */
+interface AllowingRef {
+  readonly policyIndex?: number;
+  readonly label: string;
+}
+
+function knownPolicyNames(agent: AgentModel): string[] {
+  return [
+    ...agent.identityPolicies.filter((p) => p.source !== 'unknown').map((p) => p.name),
+    ...((agent.resourceGrants ?? []).some((g) => g.certain && g.scope === 'role') ? ['resource-based policies'] : []),
+  ];
+}
+
+function refName(ref: AllowingRef, names: readonly string[]): string {
+  return ref.policyIndex === undefined ? ref.label : `${names[ref.policyIndex] ?? `policy ${ref.policyIndex + 1}`}#${ref.label}`;
+}
+
+/** Keys an agent's decisions: everything they depend on; the role's ARN and tags only when a document can refer to the principal. */
+function memoKey(agent: AgentModel, checks: readonly Check[]): string {
+  const documents = JSON.stringify([
+    agent.identityPolicies.map((p) => [p.source, p.arn ?? '', p.document ?? null]),
+    agent.boundary ? [agent.boundary.source, agent.boundary.arn ?? '', agent.boundary.document ?? null] : null,
+    (agent.resourceGrants ?? []).map((g) => [g.scope, g.certain, g.statement]),
+  ]);
+  const principalDependent = /\$\{|aws:principal|aws:userid|aws:username|sourceidentity|rolesessionname/i.test(documents);
+  return [
+    documents,
+    principalDependent ? JSON.stringify(agent.tags) : '',
+    agent.stack.accountKnown ? agent.stack.env.account : '-',
+    agent.stack.env.region,
+    principalDependent ? agent.roleArn : '',
+    checks.map((c) => `${c.category}|${c.action}|${c.arn}|${JSON.stringify(c.resource?.tags ?? null)}|${c.resource?.bucketAbac ?? ''}`).join(';'),
+  ].join('\n');
+}
+
+/** The first identity-policy statement that allows the request (`Sid`, or `statement N`); a session grant otherwise. */
+function allowingStatement(request: BareRequest, sets: PolicySets): AllowingRef {
   const explained = explain({ ...request, identityPolicies: sets.identity, permissionsBoundaries: sets.boundary });
   const ref = explained.allows.find((a) => a.policySet === 'identity');
-  if (!ref || explained.decision !== 'Allowed') return 'a resource-based policy granting the role session';
-  return `${names[ref.policyIndex] ?? `policy ${ref.policyIndex + 1}`}#${ref.sid ?? `statement ${ref.statementIndex + 1}`}`;
+  if (!ref || explained.decision !== 'Allowed') return { label: 'a resource-based policy granting the role session' };
+  return { policyIndex: ref.policyIndex, label: ref.sid ?? `statement ${ref.statementIndex + 1}` };
 }
 
 type BareRequest = Omit<EvaluationRequest, 'identityPolicies' | 'permissionsBoundaries'>;
