@@ -9,6 +9,8 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator');
 import { AgentRole, GuardAgents } from '../../lib';
 import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks';
 import { ApprovalGate, Approver, ExecutionMode, GatedOperation } from '../../lib/approval-gate/approval-gate';
@@ -454,6 +456,13 @@ describe('credentials mode validation', () => {
     expect(build({}, op(['ec2:RebootInstances']))).toThrow(/not a rds action/);
     expect(build({}, op(['rds:DescribeDBEngineVersions']))).toThrow(/no resource-level permissions/);
     expect(build({}, op(['rds:RebootDBCluster'], ExecutionMode.PERFORM))).toThrow(/ExecutionMode.CREDENTIALS only/);
+  });
+
+  test('the workflow with a credentials-mode operation is valid Amazon States Language', () => {
+    const { isValid, errorsText } = aslValidator(gate.definition);
+    expect(isValid ? '' : errorsText('\n')).toBe('');
+    // and the collection window's states are reached from the operation's choice
+    expect(JSON.stringify(gate.definition.States[APPROVAL_STATES.perform])).toContain(APPROVAL_STATES.authorizeCollection);
   });
 
   test('a custom duration and expiry reach the collection handler', () => {
