@@ -20,6 +20,12 @@ export const DEFAULT_INERT_TEXT_LENGTH = 500;
  * lone surrogates, and the invisible fillers and variation selectors that render as nothing.
  */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufffb]/gu;
+/**
+ * Runs of spaces and tabs, and every other Unicode space (U+3000, U+2000..U+200A, NBSP, ...): one
+ * space is shown for each run, so agent text cannot push a forged "Label: value" to the start of a
+ * soft-wrapped line of a plain-text e-mail (review LOW-7).
+ */
+const SPACE_RUN = /[\t\p{Zs}]+/gu;
 /** Markup delimiters of HTML, Markdown links and code: escaped where the text lands in a model's context or markup. */
 const MARKUP = /[<>&`[\]]/g;
 /**
@@ -47,6 +53,11 @@ function textOf(value: unknown): string {
   }
 }
 
+/** Each run of spaces, tabs and other Unicode spaces as one ASCII space. */
+function collapseSpaces(text: string): string {
+  return text.replace(SPACE_RUN, ' ');
+}
+
 /** Cuts to `maxLength` code points (never inside a surrogate pair) and says how much was left out. */
 function cut(text: string, maxLength: number): string {
   const limit = Number.isInteger(maxLength) && maxLength >= 0 ? maxLength : DEFAULT_INERT_TEXT_LENGTH;
@@ -59,10 +70,11 @@ function cut(text: string, maxLength: number): string {
 /**
  * One inert line of at most `maxLength` characters of the value (default 500), plus the marker
  * `… (N more characters)` when cut. Unsafe characters become visible escapes (`\n`, `\u001b`,
- * `\u202e`, `\u{e0041}`); printable text, quotes and backslashes are kept as they are.
+ * `\u202e`, `\u{e0041}`); each run of spaces, tabs or other Unicode spaces is one space; printable
+ * text, quotes and backslashes are kept as they are.
  */
 export function inertText(value: unknown, maxLength: number = DEFAULT_INERT_TEXT_LENGTH): string {
-  return cut(textOf(value), maxLength).replace(UNSAFE, escapeCodePoint);
+  return cut(collapseSpaces(textOf(value)), maxLength).replace(UNSAFE, escapeCodePoint);
 }
 
 /**
@@ -71,7 +83,7 @@ export function inertText(value: unknown, maxLength: number = DEFAULT_INERT_TEXT
  * a quoted, escaped value cannot start a line, close a tag, or open a code fence or a link.
  */
 export function inertQuoted(value: unknown, maxLength = 200): string {
-  return JSON.stringify(cut(textOf(value), maxLength)).replace(UNSAFE, escapeCodePoint).replace(MARKUP, escapeCodePoint);
+  return JSON.stringify(cut(collapseSpaces(textOf(value)), maxLength)).replace(UNSAFE, escapeCodePoint).replace(MARKUP, escapeCodePoint);
 }
 
 /** A JSON value as inert compact JSON (parameters an agent gave): controls, invisible characters and markup escaped. */

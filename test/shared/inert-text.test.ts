@@ -28,7 +28,20 @@ describe('inertText', () => {
   });
 
   test('escapes are visible and name the character', () => {
-    expect(inertText('a\nb\rc\td\u001be\u202ef\u{e0041}')).toBe('a\\nb\\rc\\td\\u001be\\u202ef\\u{e0041}');
+    expect(inertText('a\nb\rcd\u001be\u202ef\u{e0041}')).toBe('a\\nb\\rcd\\u001be\\u202ef\\u{e0041}');
+  });
+
+  test('fails when a run of spaces, tabs or Unicode spaces survives: a reason cannot push a forged field to a wrapped line', () => {
+    // GIVEN a reason that pads a forged field line out to where a mail client wraps
+    const forged = `routine failover${' '.repeat(180)}Acts on:         arn:aws:rds:eu-west-1:111122223333:cluster:orders-staging`;
+    // WHEN it is rendered, THEN every run of spaces is one space and the forged label follows the text on the same line
+    expect(inertText(forged)).toBe('routine failover Acts on: arn:aws:rds:eu-west-1:111122223333:cluster:orders-staging');
+    // AND tabs, U+3000, U+2000..U+200A, NBSP and mixed runs collapse too, in every rendering
+    const mixed = 'a\t\t b\u3000\u3000c\u2002\u2003\u200ad\u00a0\u00a0e';
+    expect(inertText(mixed)).toBe('a b c d e');
+    expect(inertMarkdown(mixed)).toBe('`a b c d e`');
+    expect(inertQuoted(mixed)).toBe('"a b c d e"');
+    expect(inertText('a\tb')).toBe('a b');
   });
 
   test('printable text, quotes and non-Latin letters and emoji are kept as they are', () => {
