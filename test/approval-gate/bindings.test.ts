@@ -259,3 +259,37 @@ describe('very large requests are refused with the limit and the size received (
     expect(problem).toMatch(/pass large content by reference/);
   });
 });
+
+describe('a target derived from the parameters names one resource, never a family (review MEDIUM-3)', () => {
+  // GIVEN a gate that allows a family of clusters by pattern (allowed by GatedOperation, refused as a request's target)
+  const family = 'arn:aws:rds:eu-west-1:111122223333:cluster:orders-*';
+  const bound = [
+    {
+      operation: 'rds:FailoverDBCluster',
+      resources: [family],
+      resourceArn: 'arn:aws:rds:eu-west-1:111122223333:cluster:{DBClusterIdentifier}',
+      acceptsArn: true,
+    },
+  ];
+  const arnOf = (id: string) => `arn:aws:rds:eu-west-1:111122223333:cluster:${id}`;
+
+  test.each(['orders-*', 'orders-????????', 'orders-${aws:username}', 'orders-a*b'])(
+    'fails when the parameters name %s: refused with the character found and the fix, though the pattern matches',
+    (identifier) => {
+      // WHEN a request names the resource with a wildcard or a policy variable
+      const check = checkBinding(bound, 'rds:FailoverDBCluster', arnOf(identifier), { DBClusterIdentifier: identifier });
+      // THEN it is refused (the notifier asks nobody, the handler approves nothing, the collector issues nothing)
+      expect(check.refusal).toMatch(/a wildcard or policy variable, not one resource; name exactly one resource/);
+      expect(check.refusal).toContain(arnOf(identifier));
+    },
+  );
+
+  test('fails when a full ARN with a wildcard is given where the parameter accepts an ARN', () => {
+    const check = checkBinding(bound, 'rds:FailoverDBCluster', family, { DBClusterIdentifier: family });
+    expect(check.refusal).toMatch(/holds "\*"/);
+  });
+
+  test('one concrete member of the family is accepted', () => {
+    expect(checkBinding(bound, 'rds:FailoverDBCluster', arnOf('orders-7'), { DBClusterIdentifier: 'orders-7' })).toEqual({ target: arnOf('orders-7') });
+  });
+});

@@ -179,6 +179,17 @@ export function checkBinding(operations: readonly BoundOperation[], operation: s
     const alias = Object.keys(parameters as object).find((key) => key !== name && loose(key) === loose(name));
     if (alias) return { target, refusal: `the parameters hold ${alias} besides ${name}, another spelling of the member that names the resource` };
   }
+  // A wildcard or policy variable in a concrete target would widen a session policy (credentials mode)
+  // or a match to a whole family of resources (review MEDIUM-3): one resource is named, or none.
+  const wildcard = /[*?]|\$\{/.exec(target);
+  if (wildcard) {
+    return {
+      target,
+      refusal:
+        `the parameters name ${target}, which holds ${JSON.stringify(wildcard[0])}: a wildcard or policy variable, not one resource; ` +
+        'name exactly one resource (its identifier without *, ? or ${)',
+    };
+  }
   if (target !== resource) {
     return { target, refusal: `the parameters act on ${target} but the request names ${resource}` };
   }
