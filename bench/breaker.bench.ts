@@ -6,11 +6,19 @@
  */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { BreakerProcessor } from '../lib/circuit-breaker/runtime/processor';
+import { BreakerStore } from '../lib/circuit-breaker/runtime/store';
 import { cloudTrailEvent, config, createTable, startServers, watched } from '../test/circuit-breaker/breaker-fixtures';
 import { medianMs } from './timing';
 
 const EVENTS = 2000;
 const CONCURRENCY = 50;
+const ROUNDS = 5;
+
+async function timedMs(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
 
 async function inParallel(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -31,11 +39,24 @@ export async function bench(): Promise<void> {
     const tableName = await createTable(dynamodb);
     // Throughput: events of one agent that never trips (thresholds far above the burst).
     const steady = watched(servers.iam, 'steady', { maxDestructiveCalls: 1_000_000, maxDeniedCalls: 1_000_000 });
-    const processor = new BreakerProcessor(config(tableName, [steady]), servers.clients);
-    const events = Array.from({ length: EVENTS }, () => cloudTrailEvent({ roleArn: steady.roleArn }));
-    const handlerMs = await medianMs(() => inParallel(EVENTS, CONCURRENCY, (i) => processor.process(events[i])), 3);
-    const plainMs = await medianMs(
-      () =>
+    // The handler's clock stands in each round's window: the events are on time, not late deliveries.
+    let clock = new Date();
+    const processor = new BreakerProcessor(config(tableName, [steady]), servers.clients, { now: () => clock });
+    // Fresh events each run, in a window of their own (a repeated event is a redelivery, which
+    // counts nothing: a different path); every run checks that each event counted exactly once.
+    // Handler and baseline runs alternate, so that both meet the same load on a shared machine;
+    // the ratio is the median of the rounds' ratios (after one warm-up round).
+    const store = new BreakerStore(dynamodb, tableName);
+    const rounds: Array<{ handlerMs: number; plainMs: number }> = [];
+    for (let round = 0; round <= ROUNDS; round++) {
+      const windowStart = new Date(Date.UTC(2026, 10, 24, 10) + round * steady.windowSeconds * 1000);
+      const eventTime = new Date(windowStart.getTime() + 1000).toISOString();
+      clock = new Date(windowStart.getTime() + 2000);
+      const events = Array.from({ length: EVENTS }, () => cloudTrailEvent({ roleArn: steady.roleArn, eventTime }));
+      const handlerMs = await timedMs(() => inParallel(EVENTS, CONCURRENCY, (i) => processor.process(events[i])));
+      const counted = await store.window(steady.agentName, windowStart);
+      if (counted.writes !== EVENTS) throw new Error(`counted ${counted.writes} of ${EVENTS} events: not exactly once`);
+      const plainMs = await timedMs(() =>
         inParallel(EVENTS, CONCURRENCY, () =>
           dynamodb.send(
             new UpdateItemCommand({
@@ -46,12 +67,18 @@ export async function bench(): Promise<void> {
             }),
           ),
         ),
-      3,
+      );
+      if (round > 0) rounds.push({ handlerMs, plainMs });
+    }
+    const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+    const handlerRate = EVENTS / (median(rounds.map((r) => r.handlerMs)) / 1000);
+    const plainRate = EVENTS / (median(rounds.map((r) => r.plainMs)) / 1000);
+    const ratio = median(rounds.map((r) => r.plainMs / r.handlerMs));
+    console.log(`breaker handler throughput: ${handlerRate.toFixed(0)} events/s (${EVENTS} events, ${CONCURRENCY} concurrent, each counted once)`);
+    console.log(
+      `  baseline plain UpdateItem ADD loop: ${plainRate.toFixed(0)} ops/s; handler / baseline = ${ratio.toFixed(2)} ` +
+        `(median of ${ROUNDS} alternating rounds; target at least 0.9)`,
     );
-    const handlerRate = EVENTS / (handlerMs / 1000);
-    const plainRate = EVENTS / (plainMs / 1000);
-    console.log(`breaker handler throughput: ${handlerRate.toFixed(0)} events/s (${EVENTS} events, ${CONCURRENCY} concurrent)`);
-    console.log(`  baseline plain UpdateItem ADD loop: ${plainRate.toFixed(0)} ops/s; handler / baseline = ${(handlerRate / plainRate).toFixed(2)}`);
 
     // Trip latency: from the threshold-crossing event entering the handler to PutRolePolicy landing.
     let run = 0;

@@ -55,7 +55,7 @@ describe('the breaker counts each event exactly once', () => {
     // Every counter write's answer is lost once: the SDK retries it
     const seen = new Set<string>();
     proxy.rule = (r) => {
-      if (!r.operation.endsWith('UpdateItem') || !r.body.includes('eventIds')) return undefined;
+      if (!r.operation.endsWith('UpdateItem') || !r.body.includes('ADD writes')) return undefined;
       const id = /"eid-[^"]+"/.exec(r.body)?.[0] ?? '';
       if (seen.has(id)) return undefined;
       seen.add(id);

@@ -80,7 +80,8 @@ describe('windows', () => {
       ['counted', '2026-11-24T10:05:00.000Z', 2],
       ['counted', '2026-11-24T10:05:00.000Z', 3],
     ]);
-    const windows = await itemsOf(servers.clients.dynamodb, tableName, 'roller', 'window#');
+    // (these calls arrive days after their windows: each also marks the following window's item as late)
+    const windows = (await itemsOf(servers.clients.dynamodb, tableName, 'roller', 'window#')).filter((w) => w.destructive);
     expect(windows.map((w) => [w.sk.S, w.destructive.N])).toEqual([
       ['window#2026-11-24T10:00:00.000Z', '3'],
       ['window#2026-11-24T10:05:00.000Z', '3'],
@@ -109,6 +110,66 @@ describe('windows', () => {
     expect(JSON.parse(ledger.details.S).reason).toBe(
       'about 4 destructive calls (more than 3) in the last 300 s (this window plus the previous one weighted by its overlap)',
     );
+  });
+});
+
+describe('one write per event, exact near the thresholds', () => {
+  test('fails when late calls counted by another container into the previous window go unseen: the sliding estimate trips', async () => {
+    // GIVEN an agent allowed 10 destructive calls per 300 s, and two containers of the handler
+    const tableName = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, 'latecomer', { maxDestructiveCalls: 10, windowSeconds: 300 });
+    const now = () => new Date('2026-11-24T10:05:10Z');
+    const a = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now });
+    const b = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now });
+    const at = (t: string) => cloudTrailEvent({ roleArn: agent.roleArn, eventTime: `2026-11-24T${t}Z` });
+    // A counts two calls of the window under way and keeps a copy of the (empty) previous window
+    for (let i = 0; i < 2; i++) await expect(a.process(at('10:05:05'))).resolves.toMatchObject({ outcome: 'counted' });
+    // WHEN B counts eight calls of the previous window, delivered late (each alone stays under the thresholds)
+    for (let i = 0; i < 8; i++) await expect(b.process(at('10:04:50'))).resolves.toMatchObject({ outcome: 'counted' });
+    // THEN A's next call, 3 + 8 x 0.97 > 10 in the last 300 s, trips: A's copy was marked stale by the late calls
+    await expect(a.process(at('10:05:06'))).resolves.toMatchObject({ outcome: 'tripped' });
+  });
+
+  test('fails when a late call is judged on its own past window only: it trips the window under way', async () => {
+    const tableName = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, 'lastcall', { maxDestructiveCalls: 10, windowSeconds: 300 });
+    const now = () => new Date('2026-11-24T10:05:10Z');
+    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now });
+    for (let i = 0; i < 4; i++) {
+      await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:05:05Z' }));
+    }
+    for (let i = 0; i < 6; i++) {
+      await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:04:50Z' }));
+    }
+    // 4 now + 7 x 0.97 late: more than 10 in the last 300 s, although the past window alone holds 7
+    const result = await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:04:50Z' }));
+    expect(result).toMatchObject({ outcome: 'tripped', counts: { destructive: 7 } });
+    const [ledger] = await itemsOf(servers.clients.dynamodb, tableName, 'lastcall', 'ledger#');
+    expect(JSON.parse(ledger.details.S).reason).toMatch(/the window under way plus the previous one, with a late call/);
+  });
+
+  test('fails when the hot path reads: far from the thresholds, an event costs one DynamoDB write', async () => {
+    const tableName = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, 'hot', { maxDestructiveCalls: 100, windowSeconds: 300 });
+    const sent: string[] = [];
+    const dynamodb = servers.clients.dynamodb;
+    const now = () => new Date('2026-11-24T10:05:10Z');
+    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now });
+    const record = (next: any, context: any) => async (args: any) => {
+      sent.push(context.commandName);
+      return next(args);
+    };
+    dynamodb.middlewareStack.add(record, { step: 'initialize', name: 'countSends' });
+    try {
+      await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:05:05Z' }));
+      const first = sent.splice(0);
+      for (let i = 0; i < 20; i++) await processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:05:05Z' }));
+      // the first call reads the previous window once; then one conditional write each
+      expect(first).toEqual(['UpdateItemCommand', 'GetItemCommand', 'GetItemCommand']);
+      expect(sent).toEqual(Array(20).fill('UpdateItemCommand'));
+    } finally {
+      dynamodb.middlewareStack.remove('countSends');
+    }
   });
 });
 
@@ -239,8 +300,8 @@ describe('the trip', () => {
         ['quarantine-failed', 'QUARANTINE FAILED: circuit breaker tripped but agent flaky is NOT stopped'],
       ]);
       expect(JSON.parse(alerts[0].message).quarantine).toBe(
-        'QUARANTINE FAILED: LimitExceededException: injected failure of PutRolePolicy -- the agent is NOT stopped, run `breaker trip` or remove '
-          + 'its ' +
+        'QUARANTINE FAILED: LimitExceededException: injected failure of PutRolePolicy -- the agent is NOT stopped, run `breaker trip` or remove ' +
+          'its ' +
           'credentials',
       );
       // AND the ledger records the failure with the incident
@@ -331,7 +392,7 @@ describe('after a human reset', () => {
       ['tripped', 4],
     ]);
     // AND the raw totals stay in the table as evidence
-    const windows = await itemsOf(servers.clients.dynamodb, tableName, 'rebased', 'window#');
+    const windows = (await itemsOf(servers.clients.dynamodb, tableName, 'rebased', 'window#')).filter((w) => w.destructive);
     expect(windows.map((w) => [w.destructive.N, w.baseDestructive.N])).toEqual([
       ['2', '2'],
       ['7', '3'],
@@ -340,47 +401,44 @@ describe('after a human reset', () => {
 });
 
 describe('while a human reset is under way', () => {
-  test(
-    'a trip does not claim over the reset but stops the agent and leaves itself on the reset; a reset that died midway is overridden',
-    async () => {
-      const tableName = await createTable(servers.clients.dynamodb);
-      const agent = watched(servers.iam, 'midreset', { maxDestructiveCalls: 1 });
-      let now = new Date('2026-11-24T10:01:30Z');
-      const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
-      const store = new BreakerStore(servers.clients.dynamodb, tableName);
-      await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
-      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'tripped' });
-      // GIVEN a human reset began, lifted the quarantine, and its CLI died before finishing
-      await store.beginReset('midreset', 'reset-1', 'arn:aws:iam::123456789012:user/operator', '2026-11-24T10:02:00.000Z');
-      servers.iam.seedPolicy(agent.roleName, QUARANTINE_POLICY_NAME, { Version: '2012-10-17', Statement: [] });
-      // WHEN the agent crosses the threshold again during the reset
-      const during = await Promise.all(Array.from({ length: 5 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))));
-      // THEN no event claims an incident over the reset; one leaves its trip on the reset, and quarantines the agent meanwhile
-      expect(tally(during)).toEqual({ 'pending-on-reset': 1, 'already-tripped': 4 });
-      expect(servers.iam.published.filter((m) => m.attributes.agent === 'midreset').map((m) => m.attributes.kind)).toEqual(['trip', 'trip']);
-      expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
-      const pending = await store.state('midreset');
-      expect(pending).toMatchObject({ state: 'resetting', resetId: 'reset-1' });
-      expect(pending?.pendingIncident?.trippedBy).toBe('circuit-breaker');
-      // AND the reset can no longer close the breaker
-      await expect(store.finishReset('midreset', 'reset-1')).resolves.toBe(false);
-      // AND once the reset has stalled (10 minutes), the next trip overrides it: the breaker is tripped again, not left disarmed
-      now = new Date('2026-11-24T10:12:01Z');
-      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:01Z' }))).resolves.toMatchObject({
-        outcome: 'counted',
-      });
-      await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:02Z' }))).resolves.toMatchObject({
-        outcome: 'tripped',
-      });
-      expect(await store.state('midreset')).toMatchObject({
-        state: 'tripped',
-        resetId: undefined,
-        pendingIncident: undefined,
-        completedAt: expect.any(String),
-      });
-      expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
-    },
-  );
+  test('a trip does not claim over the reset but stops the agent and leaves itself on it; a reset that died midway is overridden', async () => {
+    const tableName = await createTable(servers.clients.dynamodb);
+    const agent = watched(servers.iam, 'midreset', { maxDestructiveCalls: 1 });
+    let now = new Date('2026-11-24T10:01:30Z');
+    const processor = new BreakerProcessor(config(tableName, [agent]), servers.clients, { now: () => now });
+    const store = new BreakerStore(servers.clients.dynamodb, tableName);
+    await processor.process(cloudTrailEvent({ roleArn: agent.roleArn }));
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))).resolves.toMatchObject({ outcome: 'tripped' });
+    // GIVEN a human reset began, lifted the quarantine, and its CLI died before finishing
+    await store.beginReset('midreset', 'reset-1', 'arn:aws:iam::123456789012:user/operator', '2026-11-24T10:02:00.000Z');
+    servers.iam.seedPolicy(agent.roleName, QUARANTINE_POLICY_NAME, { Version: '2012-10-17', Statement: [] });
+    // WHEN the agent crosses the threshold again during the reset
+    const during = await Promise.all(Array.from({ length: 5 }, () => processor.process(cloudTrailEvent({ roleArn: agent.roleArn }))));
+    // THEN no event claims an incident over the reset; one leaves its trip on the reset, and quarantines the agent meanwhile
+    expect(tally(during)).toEqual({ 'pending-on-reset': 1, 'already-tripped': 4 });
+    expect(servers.iam.published.filter((m) => m.attributes.agent === 'midreset').map((m) => m.attributes.kind)).toEqual(['trip', 'trip']);
+    expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
+    const pending = await store.state('midreset');
+    expect(pending).toMatchObject({ state: 'resetting', resetId: 'reset-1' });
+    expect(pending?.pendingIncident?.trippedBy).toBe('circuit-breaker');
+    // AND the reset can no longer close the breaker
+    await expect(store.finishReset('midreset', 'reset-1')).resolves.toBe(false);
+    // AND once the reset has stalled (10 minutes), the next trip overrides it: the breaker is tripped again, not left disarmed
+    now = new Date('2026-11-24T10:12:01Z');
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:01Z' }))).resolves.toMatchObject({
+      outcome: 'counted',
+    });
+    await expect(processor.process(cloudTrailEvent({ roleArn: agent.roleArn, eventTime: '2026-11-24T10:12:02Z' }))).resolves.toMatchObject({
+      outcome: 'tripped',
+    });
+    expect(await store.state('midreset')).toMatchObject({
+      state: 'tripped',
+      resetId: undefined,
+      pendingIncident: undefined,
+      completedAt: expect.any(String),
+    });
+    expect(servers.iam.inlinePolicies(agent.roleName)[QUARANTINE_POLICY_NAME]).toEqual(quarantineDocument(now));
+  });
 });
 
 describe('monitor-only mode', () => {

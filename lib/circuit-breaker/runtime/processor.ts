@@ -82,6 +82,8 @@ export class BreakerProcessor {
   private readonly staleTripMs: number;
   private readonly staleResetMs: number;
   private readonly quarantineCheckMs: number;
+  /** The previous window's counts of each agent as last read (this container), and when. */
+  private readonly previousWindows = new Map<string, { windowStart: number; counts: WindowCounts; lateMarks: number }>();
   /** When each agent's quarantine was last seen in place (this container). */
   private readonly quarantineSeenAt = new Map<string, number>();
 
@@ -116,19 +118,42 @@ export class BreakerProcessor {
     const windowStart = windowStartOf(at, agent.windowSeconds);
     const add = { writes: kind.write ? 1 : 0, destructive: kind.destructive ? 1 : 0, denied: kind.denied ? 1 : 0 };
     // CloudTrail's own id is the same across redeliveries of the event; EventBridge's id is the fallback.
-    const counts = await this.store.count(agent.agentName, windowStart, agent.windowSeconds, add, detail.eventID ?? event.id);
+    const counted = await this.store.count(agent.agentName, windowStart, agent.windowSeconds, add, detail.eventID ?? event.id);
+    const { sinceReset: exact, lateMarks, ...raw } = counted;
+    const windowMs = agent.windowSeconds * 1000;
+    const nextStart = new Date(windowStart.getTime() + windowMs);
+    const late = nextStart.getTime() <= this.now().getTime();
+    if (late) {
+      // Counted into a window that has ended: containers' copies of it (as the previous window) are stale now.
+      await this.store.markLate(agent.agentName, nextStart, agent.windowSeconds);
+    }
+    const overlap = 1 - (at.getTime() - windowStart.getTime()) / windowMs;
+    // The hot path: one write. Its raw totals (never below those since the last reset) and this
+    // container's copy of the previous window (unchanged since: no late marks), far from every threshold.
+    const copy = this.previousCopy(agent, windowStart, lateMarks);
+    if (!late && copy && !nearThreshold(agent, slidingEstimate(raw, copy, overlap))) {
+      return { outcome: 'counted', agentName: agent.agentName, counts: raw };
+    }
+    // Near a threshold (or no copy): decide on exact figures, read consistently.
+    const counts = exact ? raw : await this.store.sinceLastReset(agent.agentName, raw);
     let exceeded = exceededThresholds(agent, counts);
     let reason = `${exceeded.join(', ')} in the window starting ${counts.windowStart} (${agent.windowSeconds} s)`;
     if (exceeded.length === 0) {
       // Sliding window: the previous window counts in proportion to its overlap with the last
       // windowSeconds, so that a burst straddling a window boundary still trips.
-      const previous = await this.store.window(agent.agentName, new Date(windowStart.getTime() - agent.windowSeconds * 1000));
-      const overlap = 1 - (at.getTime() - windowStart.getTime()) / (agent.windowSeconds * 1000);
+      const previous = await this.readPrevious(agent, windowStart, lateMarks);
       exceeded = exceededThresholds(agent, slidingEstimate(counts, previous, overlap));
-      if (exceeded.length === 0) {
-        return { outcome: 'counted', agentName: agent.agentName, counts };
-      }
       reason = `about ${exceeded.join(', ')} in the last ${agent.windowSeconds} s (this window plus the previous one weighted by its overlap)`;
+    }
+    if (exceeded.length === 0 && late && this.now().getTime() < nextStart.getTime() + windowMs) {
+      // A late call also weighs in the window under way now, whose calls were counted without it.
+      const current = await this.store.window(agent.agentName, nextStart);
+      const nowOverlap = 1 - (this.now().getTime() - nextStart.getTime()) / windowMs;
+      exceeded = exceededThresholds(agent, slidingEstimate(current, counts, nowOverlap));
+      reason = `about ${exceeded.join(', ')} in the last ${agent.windowSeconds} s (the window under way plus the previous one, with a late call)`;
+    }
+    if (exceeded.length === 0) {
+      return { outcome: 'counted', agentName: agent.agentName, counts };
     }
     const evidence = {
       reason,
@@ -150,6 +175,24 @@ export class BreakerProcessor {
       return this.monitorAlert(agent, counts, evidence);
     }
     return this.trip(agent, counts, evidence);
+  }
+
+  /**
+   * This container's copy of the agent's previous-window counts, if that window has not grown since
+   * it was read: the copy was taken after a write that returned the same late marks as now.
+   */
+  private previousCopy(agent: WatchedAgentConfig, windowStart: Date, lateMarks: number): WindowCounts | undefined {
+    const copy = this.previousWindows.get(agent.agentName);
+    const start = windowStart.getTime() - agent.windowSeconds * 1000;
+    return copy && copy.windowStart === start && lateMarks >= 0 && copy.lateMarks === lateMarks ? copy.counts : undefined;
+  }
+
+  /** The previous window's counts since the last reset, read consistently (and kept as this container's copy). */
+  private async readPrevious(agent: WatchedAgentConfig, windowStart: Date, lateMarks: number): Promise<WindowCounts> {
+    const start = windowStart.getTime() - agent.windowSeconds * 1000;
+    const previous = await this.store.window(agent.agentName, new Date(start));
+    this.previousWindows.set(agent.agentName, { windowStart: start, counts: previous, lateMarks });
+    return previous;
   }
 
   private async trip(agent: WatchedAgentConfig, counts: WindowCounts, evidence: Record<string, unknown>, attempt = 1): Promise<ProcessResult> {
@@ -407,6 +450,15 @@ export function slidingEstimate(current: WindowCounts, previous: WindowCounts, o
     destructive: round(current.destructive + previous.destructive * w),
     denied: round(current.denied + previous.denied * w),
   };
+}
+
+/** Whether counts reach half of any threshold: from there on the breaker decides on figures read consistently. */
+export function nearThreshold(agent: WatchedAgentConfig, counts: WindowCounts): boolean {
+  return (
+    counts.destructive * 2 > agent.maxDestructiveCalls ||
+    counts.denied * 2 > agent.maxDeniedCalls ||
+    (agent.maxWriteCalls > 0 && counts.writes * 2 > agent.maxWriteCalls)
+  );
 }
 
 /** The thresholds a window's counts exceed ("more than N"). */

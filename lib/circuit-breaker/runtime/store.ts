@@ -18,6 +18,14 @@ export type AttributeMap = Record<string, { S?: string; N?: string; BOOL?: boole
 /** How long counters outlive their window, so that an incident can be investigated. */
 export const COUNTER_RETENTION_SECONDS = 7 * 24 * 3600;
 
+/** What `count` returns: the window's totals after the add. */
+export interface CountResult extends WindowCounts {
+  /** false: raw totals (the bases of a human reset not subtracted); true: totals since the last reset. */
+  readonly sinceReset: boolean;
+  /** The window's late marks after the add (-1: unknown); a change means the previous window grew. */
+  readonly lateMarks: number;
+}
+
 export interface WindowCounts {
   readonly windowStart: string;
   readonly writes: number;
@@ -78,6 +86,17 @@ function sinceReset(item: AttributeMap, windowStart: Date): WindowCounts {
   };
 }
 
+const ID_SET_NAMES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** The id set of a window item an event id belongs to: one of 64, by a (FNV-1a) hash of the id. */
+export function idSetOf(eventId: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < eventId.length; i++) {
+    h ^= eventId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return `ids${ID_SET_NAMES[(h >>> 0) & 63]}`;
+}
+
 export function isConditionFailure(e: unknown): boolean {
   return e instanceof ConditionalCheckFailedException || (e as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
@@ -95,11 +114,17 @@ export class BreakerStore {
   ) {}
 
   /**
-   * Adds to the counters of the agent's window atomically, once per event, and returns the window's
-   * totals after the add. The event's id is added to the window item in the same conditional write:
+   * Adds to the counters of the agent's window atomically, once per event: one conditional
+   * UpdateItem, no read. The event's id is added to the window item in the same conditional write:
    * an EventBridge or Lambda redelivery, or the SDK's retry of a write whose answer was lost, fails
    * the condition and counts nothing, because the event is counted already. Without an id the event
    * counts (fail closed: an agent can never make its calls uncountable).
+   *
+   * Returns the window's raw totals after the add (`sinceReset: false`: the bases a human reset set
+   * are not subtracted) or, when the event was counted already, the totals since the reset as
+   * `window` reads them. Raw totals are never below those since the reset: a caller that finds them
+   * near a threshold reads `window` for the exact figure. The ids are spread over 64 sets by a hash
+   * of the id, so that the write's answer carries the counters and one small set, not every id.
    */
   public async count(
     agentName: string,
@@ -107,13 +132,14 @@ export class BreakerStore {
     windowSeconds: number,
     add: { writes: number; destructive: number; denied: number },
     eventId?: string,
-  ): Promise<WindowCounts> {
+  ): Promise<CountResult> {
     const expiresAt = Math.floor(windowStart.getTime() / 1000) + windowSeconds + COUNTER_RETENTION_SECONDS;
     const values: Record<string, AttributeValue> = {
       ':exp': { N: String(expiresAt) },
       ':w': { N: String(add.writes) },
       ':d': { N: String(add.destructive) },
       ':x': { N: String(add.denied) },
+      ':zero': { N: '0' },
     };
     if (eventId) {
       values[':ids'] = { SS: [eventId] };
@@ -124,13 +150,18 @@ export class BreakerStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
-          UpdateExpression: `SET expiresAt = :exp ADD writes :w, destructive :d, denied :x${eventId ? ', eventIds :ids' : ''}`,
-          ...(eventId ? { ConditionExpression: 'attribute_not_exists(eventIds) OR NOT contains(eventIds, :id)' } : {}),
+          // lateMarks (touched to be returned): how often calls were counted late into the previous window.
+          UpdateExpression: `SET expiresAt = :exp ADD writes :w, destructive :d, denied :x, lateMarks :zero${eventId ? ', #ids :ids' : ''}`,
+          ...(eventId
+            ? { ConditionExpression: 'attribute_not_exists(#ids) OR NOT contains(#ids, :id)', ExpressionAttributeNames: { '#ids': idSetOf(eventId) } }
+            : {}),
           ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
+          // The counters (and the event's id set), not every id of the window.
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return sinceReset((result.Attributes ?? {}) as AttributeMap, windowStart);
+      const item = (result.Attributes ?? {}) as AttributeMap;
+      return { ...sinceReset(item, windowStart), sinceReset: false, lateMarks: num(item.lateMarks) };
     } catch (e) {
       if (eventId && (e as Error)?.name === 'ValidationException' && /size/i.test((e as Error).message ?? '')) {
         // The window's item cannot hold more ids (400 KB): count without the check rather than not
@@ -140,8 +171,48 @@ export class BreakerStore {
       if (!isConditionFailure(e)) throw e;
       // Counted already: evaluate the thresholds on the totals as they are (a redelivery after a
       // failed trip must still trip), without counting again.
-      return this.window(agentName, windowStart);
+      return { ...(await this.window(agentName, windowStart)), sinceReset: true, lateMarks: -1 };
     }
+  }
+
+  /**
+   * Marks that a call was counted late into the window before `windowStart` (that window had ended):
+   * a container's copy of that previous window is stale from here on. Creates the item if needed.
+   */
+  public async markLate(agentName: string, windowStart: Date, windowSeconds: number): Promise<void> {
+    const expiresAt = Math.floor(windowStart.getTime() / 1000) + windowSeconds + COUNTER_RETENTION_SECONDS;
+    await this.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
+        UpdateExpression: 'SET expiresAt = if_not_exists(expiresAt, :exp) ADD lateMarks :one',
+        ExpressionAttributeValues: { ':exp': { N: String(expiresAt) }, ':one': { N: '1' } },
+      }),
+    );
+  }
+
+  /**
+   * Raw totals a `count` returned, as counts since the last human reset: the window's bases (what
+   * it held at the reset) read consistently and subtracted. The figures stay those of the event's
+   * own write, not of the calls counted after it.
+   */
+  public async sinceLastReset(agentName: string, raw: WindowCounts): Promise<WindowCounts> {
+    const result = await this.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${raw.windowStart}` } },
+        ProjectionExpression: 'baseWrites, baseDestructive, baseDenied',
+        ConsistentRead: true,
+      }),
+    );
+    const base = (result.Item ?? {}) as AttributeMap;
+    // A reset that rebased after this write counts the event as the incident's: never below zero.
+    return {
+      windowStart: raw.windowStart,
+      writes: Math.max(0, raw.writes - num(base.baseWrites)),
+      destructive: Math.max(0, raw.destructive - num(base.baseDestructive)),
+      denied: Math.max(0, raw.denied - num(base.baseDenied)),
+    };
   }
 
   /** The counts of one window of an agent (zero when none were counted). */
@@ -150,6 +221,7 @@ export class BreakerStore {
       new GetItemCommand({
         TableName: this.tableName,
         Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
+        ProjectionExpression: 'writes, destructive, denied, baseWrites, baseDestructive, baseDenied',
         ConsistentRead: true,
       }),
     );
@@ -170,12 +242,13 @@ export class BreakerStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
           ExpressionAttributeValues: { ':pk': { S: agentKey(agentName) }, ':window': { S: 'window#' } },
-          ProjectionExpression: 'sk',
+          ProjectionExpression: 'sk, writes',
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) {
+      // An item holding only late marks has nothing counted to rebase.
+      for (const item of (page.Items ?? []).filter((i) => i.writes !== undefined)) {
         // Atomic per item: an ADD racing with the reset lands either in the base or after it. The
         // reset id is the token: the SDK's retry of a rebase that applied must not move the base
         // again over a call counted in between (that call would be lost).
