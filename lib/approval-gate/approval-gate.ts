@@ -24,6 +24,7 @@ import {
   MIN_APPROVAL_EXPIRY,
   MIN_CREDENTIALS_DURATION,
   ValidatedOperation,
+  refuseCredentialsEscalation,
   validateAdditionalActions,
   validateApprovers,
   validateDurationRange,
@@ -123,6 +124,7 @@ export class GatedOperation {
       });
     }
     const actions = validateAdditionalActions(validated, options.additionalActions, mode === ExecutionMode.CREDENTIALS);
+    if (mode === ExecutionMode.CREDENTIALS) refuseCredentialsEscalation(actions);
     return new GatedOperation(validated, mode, actions);
   }
 

@@ -458,6 +458,52 @@ describe('credentials mode validation', () => {
     expect(build({}, op(['rds:RebootDBCluster'], ExecutionMode.PERFORM))).toThrow(/ExecutionMode.CREDENTIALS only/);
   });
 
+  const credentialsOf = (service: string, action: string, resource: string, resourceArn: string, additionalActions?: string[]) => () =>
+    GatedOperation.credentials({ service, action, resources: [resource], resourceArn, additionalActions });
+  const LAMBDA_FN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:orders-api`;
+  const FN_BINDING = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:{FunctionName}`;
+  test.each([
+    [
+      'a code-execution action (cloudformation:UpdateStack runs the stack role)',
+      credentialsOf('cloudformation', 'UpdateStack', `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Production/*`, '{StackName}'),
+      /cloudformation:UpdateStack cannot be handed out in ExecutionMode.CREDENTIALS: it makes something that holds another role run/,
+    ],
+    [
+      'a code-execution action (lambda:UpdateFunctionCode)',
+      credentialsOf('lambda', 'UpdateFunctionCode', LAMBDA_FN, FN_BINDING),
+      /lambda:UpdateFunctionCode cannot be handed out.*code-execution class/,
+    ],
+    [
+      'a code-execution additional action (lambda:UpdateFunctionCode after PutFunctionConcurrency)',
+      credentialsOf('lambda', 'PutFunctionConcurrency', LAMBDA_FN, FN_BINDING, ['UpdateFunctionCode']),
+      /lambda:UpdateFunctionCode cannot be handed out/,
+    ],
+    [
+      'a stack operation that acts with the stored service role (cloudformation:DeleteStack)',
+      credentialsOf('cloudformation', 'DeleteStack', `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/Production/*`, '{StackName}'),
+      /cloudformation:DeleteStack cannot be handed out.*stored service role/,
+    ],
+    [
+      'an IAM action',
+      credentialsOf('iam', 'UpdateAssumeRolePolicy', `arn:aws:iam::${ACCOUNT}:role/ops`, `arn:aws:iam::${ACCOUNT}:role/{RoleName}`),
+      /iam:UpdateAssumeRolePolicy cannot be handed out.*IAM changes identities/,
+    ],
+  ])('fails when credentials mode is given %s: refused at synth, pointing to perform mode', (_what, op, message) => {
+    expect(build({}, op)).toThrow(message);
+    let error: any;
+    try {
+      build({}, op)();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'GatedOperation.CredentialsModeEscalates', fix: expect.stringMatching(/Use ExecutionMode.PERFORM \(the default\)/) });
+  });
+
+  test('the same code-execution action is accepted in perform mode (the gate makes exactly the approved call)', () => {
+    const op = () => GatedOperation.of({ service: 'lambda', action: 'UpdateFunctionCode', resources: [LAMBDA_FN], resourceArn: FN_BINDING });
+    expect(build({}, op)).not.toThrow();
+  });
+
   test('the workflow with a credentials-mode operation is valid Amazon States Language', () => {
     const { isValid, errorsText } = aslValidator(gate.definition);
     expect(isValid ? '' : errorsText('\n')).toBe('');

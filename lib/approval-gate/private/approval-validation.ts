@@ -2,6 +2,8 @@ import { Duration, Token } from 'aws-cdk-lib';
 import { KNOWN_BINDINGS, PSEUDO, ResourceBindingSpec, splitTemplate } from '../runtime/approval-binding';
 import { invalidProps } from '../../shared/errors';
 import { actionDetails, resourceTypeDetails, serviceExists } from '../../shared/iam-data';
+import { ActionClass, isInClass } from '../../shared/action-classes';
+import { CODE_EXECUTION_PATTERNS } from '../../shared/boundary-allow-list.generated';
 
 /** The longest run of a standard Step Functions execution is one year; the wait must leave room to act. */
 export const MAX_APPROVAL_TIMEOUT = Duration.days(364);
@@ -471,4 +473,47 @@ export function validateAdditionalActions(operation: ValidatedOperation, additio
     if (!actions.includes(canonical)) actions.push(canonical);
   }
   return actions;
+}
+
+/**
+ * Services never handed out as a session in credentials mode, beyond the generated code-execution
+ * class: IAM, STS and Organizations widen or borrow identities; CloudFormation acts on a stack,
+ * change set or stack set with the stack's stored service role (used without iam:PassRole, and
+ * AdministratorAccess for CDK stacks), whatever template or parameters the session sends.
+ */
+const CREDENTIALS_REFUSED_SERVICES: Readonly<Record<string, string>> = Object.freeze({
+  iam: 'IAM changes identities and permissions',
+  sts: 'STS hands out other identities',
+  organizations: 'Organizations changes accounts and their policies',
+  cloudformation: "CloudFormation acts with the stack's stored service role (without iam:PassRole), with any template the session sends",
+});
+
+/** IAM-style match of `svc:Act*on` patterns, case-insensitive as IAM action names are. */
+const matchesActionPattern = (pattern: string, action: string) =>
+  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i').test(action);
+
+/**
+ * Credentials mode hands the agent a session that may call the actions with any parameters for its
+ * whole lifetime (review HIGH-2): an action that runs code as a stronger identity, acts with a stored
+ * service role, or touches identities would turn one approved call into that identity's power.
+ * Refused at synth with the way out: perform mode, where the gate makes exactly the approved call.
+ */
+export function refuseCredentialsEscalation(actions: readonly string[]): void {
+  for (const action of actions) {
+    const service = action.split(':')[0].toLowerCase();
+    const why = isInClass(action, ActionClass.CODE_EXECUTION) || CODE_EXECUTION_PATTERNS.some((p) => matchesActionPattern(p, action))
+      ? 'it makes something that holds another role run what the caller chooses (code-execution class)'
+      : CREDENTIALS_REFUSED_SERVICES[service];
+    if (why) {
+      throw invalidProps(
+        'GatedOperation.CredentialsModeEscalates',
+        `GatedOperation ${JSON.stringify(actions[0])}: ${action} cannot be handed out in ExecutionMode.CREDENTIALS: ${why}. The issued ` +
+          'session may call it with any parameters until it expires, so the approval would grant more than what was approved.',
+        {
+          received: action,
+          fix: 'Use ExecutionMode.PERFORM (the default), where the gate makes exactly the approved call with the approved parameters once.',
+        },
+      );
+    }
+  }
 }
