@@ -647,6 +647,7 @@ export class ApprovalGate extends Construct {
         );
       }
       if (!this.requesters.includes(role)) {
+        this.refuseSecondCredentialsRequester(role);
         this.requesterArns.push(this.requesterArnOf(role));
         this.requesters.push(role);
       }
@@ -690,6 +691,30 @@ export class ApprovalGate extends Construct {
       },
     ]);
     return grant;
+  }
+
+  /**
+   * The collection handler accepts any requester role of the gate (the ledger records the gate's
+   * requester list, not the session that started the execution), so with two requester roles one
+   * agent could collect another's approved session (review HIGH-1). Until the starter is recorded
+   * from an authenticated source, a gate with credentials-mode operations serves one agent role.
+   */
+  private refuseSecondCredentialsRequester(role: iam.Role): void {
+    if (!this.collectionFunctionName || this.requesters.length === 0) return;
+    const credentialsOps = this.operations.filter((o) => o.mode === ExecutionMode.CREDENTIALS).map((o) => o.iamAction);
+    throw invalidProps(
+      'ApprovalGate.CredentialsModeNeedsOneRequester',
+      `ApprovalGate.grantRequest: ${role.node.path} would be a second requester role of a gate with credentials-mode operations ` +
+        `(${credentialsOps.join(', ')}); it already serves ${this.requesters.map((r) => r.node.path).join(', ')}. The collection ` +
+        "handler cannot yet tell which requester started a request, so any of them could collect another's approved credentials.",
+      {
+        constructPath: this.node.path,
+        received: [...this.requesters, role].map((r) => r.node.path).join(', '),
+        fix:
+          'Create one gate per agent role for credentials-mode operations, or gate these operations in ExecutionMode.PERFORM (a gate in ' +
+          'perform mode may serve several agents).',
+      },
+    );
   }
 
   /**

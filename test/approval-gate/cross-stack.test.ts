@@ -38,7 +38,8 @@ function shared(agentStacks: number, options: { admin?: boolean } = {}): Shared 
   const gate = new ApprovalGate(gateStack, 'Gate', {
     operations: [
       GatedOperation.of({ service: 'rds', action: 'DeleteDBInstance', resources: [PROD_DB] }),
-      GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER] }),
+      // credentials mode serves one agent role per gate (review HIGH-1); a gate shared by several agents performs
+      ...(agentStacks === 1 ? [GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER] })] : []),
     ],
     approvers: [Approver.role(lead)],
   });
@@ -132,10 +133,14 @@ describe.each([
       ['dynamodb:PutItem', arn('AWS::DynamoDB::GlobalTable', 'GateLedger')],
       ['dynamodb:DeleteItem', arn('AWS::DynamoDB::GlobalTable', 'GateLedger')],
       ['sts:AssumeRole', arn('AWS::IAM::Role', 'GateExecutorRole')],
-      ['sts:AssumeRole', arn('AWS::IAM::Role', 'GateCredentialsRole')],
-      ['iam:PassRole', arn('AWS::IAM::Role', 'GateCredentialsRole')],
       ['rds:DeleteDBInstance', PROD_DB],
-      ['rds:FailoverDBCluster', CLUSTER],
+      ...((admin.gate.credentialsRole
+        ? [
+            ['sts:AssumeRole', arn('AWS::IAM::Role', 'GateCredentialsRole')],
+            ['iam:PassRole', arn('AWS::IAM::Role', 'GateCredentialsRole')],
+            ['rds:FailoverDBCluster', CLUSTER],
+          ]
+        : []) as Array<[string, string]>),
     ];
     for (const policies of Object.values(admin.agents)) {
       for (const [action, resource] of attempts) {
@@ -153,6 +158,43 @@ describe.each([
 });
 
 describe('a gate shared across stacks, refused', () => {
+  test.each([
+    ['in other stacks', true],
+    ['in the same stack', false],
+  ])('fails when a gate with credentials-mode operations is granted to a second agent role %s (review HIGH-1)', (_where, crossStack) => {
+    // GIVEN a gate with a credentials-mode operation, granted to one agent
+    const app = new App({ context: cdkInitContext() });
+    const env = { account: ACCOUNT, region: REGION };
+    const gateStack = new Stack(app, 'Guardrails', { env });
+    const lead = new iam.Role(gateStack, 'SecurityLead', { assumedBy: new iam.AccountRootPrincipal() });
+    const gate = new ApprovalGate(gateStack, 'Gate', {
+      operations: [GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER] })],
+      approvers: [Approver.role(lead)],
+    });
+    const agent = (i: number) => {
+      const stack = crossStack ? new Stack(app, `Team${i}`, { env }) : gateStack;
+      return new AgentRole(stack, `Agent${i}`, { agentName: `agent-${i}`, roleName: `agent-${i}`, assumedBy: new iam.AccountRootPrincipal() });
+    };
+    const first = agent(1);
+    gate.grantRequest(first);
+    // granting the same role again changes nothing
+    expect(() => gate.grantRequest(first)).not.toThrow();
+    // WHEN a second agent role is granted, THEN synth refuses with what, the roles received and the fix
+    const second = agent(2);
+    let error: any;
+    try {
+      gate.grantRequest(second);
+    } catch (e) {
+      error = e;
+    }
+    expect(error?.message).toMatch(/would be a second requester role of a gate with credentials-mode operations \(rds:FailoverDBCluster\)/);
+    expect(error).toMatchObject({
+      code: 'ApprovalGate.CredentialsModeNeedsOneRequester',
+      received: `${first.node.path}, ${second.node.path}`,
+      fix: expect.stringMatching(/one gate per agent role for credentials-mode operations, or gate these operations in ExecutionMode.PERFORM/),
+    });
+  });
+
   test("fails when the agent's role in another stack has no literal name: the library's error, not a cyclic reference", () => {
     const app = new App({ context: cdkInitContext() });
     const gateStack = new Stack(app, 'Guardrails', { env: { account: ACCOUNT, region: REGION } });
