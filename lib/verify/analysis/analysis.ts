@@ -7,14 +7,13 @@ import { HARMFUL_ACTION_CLASSES, classesOf } from '../../shared/action-classes';
 import {
   Check,
   OUTSIDE_APP,
-  classChecks,
+  allResourceChecks,
   escalationChecks,
   gateChecks,
   grantedWriteActions,
   mayBeAllowed,
   modifyChecks,
   outsideChecks,
-  resourceChecks,
 } from './checks';
 import { ProductionModel, ResourceModel } from '../model/production-resources';
 import { toList } from '../../shared/list';
@@ -280,7 +279,7 @@ export interface AnalysisInput {
 
 /** What verify asks of one agent, in the order the decider answers. */
 export function agentChecks(agent: AgentModel, input: AnalysisInput, warnings: string[]): { checks: Check[]; skipped: string[] } {
-  const resourceCheckList = input.production.map((r) => [...resourceChecks(r), ...classChecks(r)]);
+  const resourceCheckList = input.production.map((r) => allResourceChecks(r));
   if (input.productionResourcesOnly) {
     // Only what may be allowed is asked: the rest cannot be a finding (its denied / not-granted split is verify's report, not the rule's).
     const named = mayBeAllowed(agent);

@@ -59,6 +59,21 @@ function childArns(resource: ResourceModel): string[] {
 
 const resourceCheckCache = new Map<string, Check[]>();
 
+const checksOfResource = new WeakMap<ResourceModel, Check[]>();
+
+/**
+ * resourceChecks and classChecks of one resource, the same array for the same resource object: every agent of a run
+ * asks the same production resources. Read-only.
+ */
+export function allResourceChecks(resource: ResourceModel): readonly Check[] {
+  let checks = checksOfResource.get(resource);
+  if (!checks) {
+    checks = [...resourceChecks(resource), ...classChecks(resource)];
+    checksOfResource.set(resource, checks);
+  }
+  return checks;
+}
+
 /** The catalog actions that act on this resource (or its objects), per the IAM data. */
 export function resourceChecks(resource: ResourceModel): Check[] {
   const key = `${resource.type}|${resource.arn}`;
@@ -284,7 +299,15 @@ function allowedActionPatterns(agent: AgentModel): Map<string, RegExp[]> | undef
 export function mayBeAllowed(agent: AgentModel): (action: string) => boolean {
   const patterns = allowedActionPatterns(agent);
   if (!patterns) return () => true;
-  return (action) => (patterns.get(action.split(':')[0].toLowerCase()) ?? []).some((p) => p.test(action));
+  const known = new Map<string, boolean>();
+  return (action) => {
+    let named = known.get(action);
+    if (named === undefined) {
+      named = (patterns.get(action.split(':')[0].toLowerCase()) ?? []).some((p) => p.test(action));
+      known.set(action, named);
+    }
+    return named;
+  };
 }
 
 /**

@@ -76,6 +76,8 @@ export class OfflineDecider implements SyncDecider {
   }
 
   public decideSync(agent: AgentModel, checks: readonly Check[]): Decisions {
+    // Nothing to ask (the rule pack asks only what some Allow names): no policy needs parsing.
+    if (checks.length === 0) return { decisions: [], relied: [], assumedKeys: [], allowedBy: [] };
     if (!this.memoize) return this.decideUncached(agent, checks).decisions;
     const key = memoKey(agent, checks);
     let entry = this.memo.get(key);
