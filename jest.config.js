@@ -6,5 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   setupFiles: ['<rootDir>/test/support/jest-setup.ts'],
   reporters: ['default', '<rootDir>/.ci/results-reporter.js'],
-  testTimeout: 120000,
+  testTimeout: 600000,
 };

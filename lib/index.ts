@@ -40,9 +40,11 @@ export {
   ApprovalGate,
   type ApprovalGateProps,
   Approver,
+  ExecutionMode,
   GatedOperation,
   type GatedOperationOptions,
 } from './approval-gate/approval-gate';
+export { ApprovalChat, type MicrosoftTeamsChatOptions, type SlackChatOptions } from './approval-gate/approval-chat';
 export { GuardrailsError, type GuardrailsErrorDetails, GuardrailsErrorKind } from './shared/errors';
 export { AgentPrincipals } from './organization/agent-principals';
 export {
