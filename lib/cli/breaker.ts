@@ -263,6 +263,10 @@ async function status(o: Options, c: Clients, io: CliIo): Promise<number> {
             (state.pendingIncident ? ` (tripped again meanwhile: ${inertText(state.pendingIncident.reason)})` : '')
           : '';
     io.out(`breaker ${o.agentName}: ${state?.state ?? 'closed (never tripped)'}${since}`);
+    if (state?.state === 'tripped' && !quarantined) {
+      // A reset that died after lifting over a trip: the handler repairs it on the agent's next call.
+      io.err(`MISMATCH: the breaker of agent ${o.agentName} is tripped but its quarantine is NOT on role ${o.roleName}. Run breaker trip.`);
+    }
   }
   return quarantined ? EXIT.findings : EXIT.ok;
 }

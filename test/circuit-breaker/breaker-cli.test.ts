@@ -4,6 +4,7 @@
  * SDK's standard AWS_ENDPOINT_URL_<SERVICE> variables, signed with an operator's access key. The
  * policy documents the CLI wrote are then evaluated on the synthesized agent role.
  */
+import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { main } from '../../lib/cli/main';
 import { BreakerStore } from '../../lib/circuit-breaker/runtime/store';
 import { QUARANTINE_POLICY_NAME } from '../../lib/circuit-breaker/runtime/breaker-quarantine';
@@ -328,6 +329,11 @@ describe('what the CLI shows', () => {
     expect(out).toHaveLength(2);
     expect(out[1]).toContain('agent said: done\\nbreaker inert: closed (never tripped)\\u001b[1A\\u202e');
     expect(out.join('')).not.toMatch(/[\n\u001b\u202e]/);
+    // AND a tripped breaker whose quarantine is gone (a reset died after its lift) is called out
+    await servers.clients.iam.send(new DeleteRolePolicyCommand({ RoleName: 'inert-role', PolicyName: QUARANTINE_POLICY_NAME }));
+    const mismatch = await cli('status', 'inert', '--role-name', 'inert-role', '--table', table);
+    expect(mismatch.out[0]).toBe('role inert-role: not quarantined');
+    expect(mismatch.err).toEqual(['MISMATCH: the breaker of agent inert is tripped but its quarantine is NOT on role inert-role. Run breaker trip.']);
     // the ledger keeps the reason as given
     const [record] = await itemsOf(servers.clients.dynamodb, table, 'inert', 'ledger#');
     expect(JSON.parse(record.details.S).reason).toBe(reason);
