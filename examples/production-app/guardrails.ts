@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import { AgentRole } from '../../lib/guard/agent-role';
-import { AuditTrail } from '../../lib/audit-trail/audit-trail';
+import { AuditLockMode, AuditTrail } from '../../lib/audit-trail/audit-trail';
 import { CircuitBreaker } from '../../lib/circuit-breaker/circuit-breaker';
 
 export interface AuditAndBreaker {
@@ -13,7 +13,8 @@ export interface AuditAndBreaker {
  * breaker that quarantines the agent after more than 5 destructive or 10 denied calls in 5 minutes.
  */
 export function addAuditAndBreaker(agentStack: Stack, agent: AgentRole): AuditAndBreaker {
-  const audit = new AuditTrail(agentStack, 'AuditTrail', { retention: Duration.days(365) });
+  // Production: COMPLIANCE mode chosen on purpose (no one, root included, can delete the logs for a year).
+  const audit = new AuditTrail(agentStack, 'AuditTrail', { retention: Duration.days(365), lockMode: AuditLockMode.COMPLIANCE });
   const breaker = new CircuitBreaker(agentStack, 'CircuitBreaker', {
     agents: [{ agent, thresholds: { maxDestructiveCalls: 5, maxDeniedCalls: 10, window: Duration.minutes(5) } }],
   });
