@@ -34,6 +34,23 @@ export function isModelledKey(key: string, relabelTagKey?: string): boolean {
   );
 }
 
+/**
+ * Boolean keys the agent sets by the way it sends a request: invoking a function through its URL or
+ * directly. Whatever a Bool condition on them says, the agent can take the path that makes an Allow
+ * hold or a Deny not apply, so the pessimistic rewrite is what the agent can really do, not an
+ * assumption (a gate's collector is denied to direct invocation this way, and reached by URL).
+ */
+const AGENT_CHOSEN_BOOLEAN_KEYS = new Set(['lambda:invokedviafunctionurl']);
+const BOOLEAN_OPERATORS = new Set(['Bool', 'BoolIfExists']);
+
+/** Whether every condition on this key tests it with a Bool operator, and the agent picks the key's value. */
+function isChosenByAgent(condition: unknown, key: string): boolean {
+  if (!AGENT_CHOSEN_BOOLEAN_KEYS.has(key.toLowerCase())) return false;
+  return Object.entries(condition as Record<string, unknown>).every(
+    ([operator, entries]) => BOOLEAN_OPERATORS.has(operator) || !entries || typeof entries !== 'object' || !(key in (entries as object)),
+  );
+}
+
 /** The condition keys a statement's Condition block names. */
 function conditionKeys(condition: unknown): string[] {
   if (!condition || typeof condition !== 'object') return [];
@@ -85,6 +102,7 @@ function rewrite(document: object, modelledInAllow: (key: string) => boolean, mo
   const doc = document as Record<string, unknown>;
   if (doc.Statement === undefined) return { document, assumed: [] };
   const assumed = new Set<string>();
+  let changed = false;
   const statements: unknown[] = [];
   for (const statement of toList(doc.Statement)) {
     const s = statement as Record<string, unknown> | undefined;
@@ -95,7 +113,8 @@ function rewrite(document: object, modelledInAllow: (key: string) => boolean, mo
       statements.push(statement);
       continue;
     }
-    unmodelled.forEach((k) => assumed.add(k));
+    changed = true;
+    unmodelled.filter((k) => !isChosenByAgent(s.Condition, k)).forEach((k) => assumed.add(k));
     if (s.Effect === 'Deny') continue;
     const condition: Record<string, Record<string, unknown>> = {};
     for (const [operator, entries] of Object.entries(s.Condition as Record<string, Record<string, unknown>>)) {
@@ -105,5 +124,5 @@ function rewrite(document: object, modelledInAllow: (key: string) => boolean, mo
     const { Condition: _dropped, ...rest } = s;
     statements.push(Object.keys(condition).length > 0 ? { ...rest, Condition: condition } : rest);
   }
-  return assumed.size === 0 ? { document, assumed: [] } : { document: { ...doc, Statement: statements }, assumed: [...assumed] };
+  return changed ? { document: { ...doc, Statement: statements }, assumed: [...assumed] } : { document, assumed: [] };
 }
