@@ -399,6 +399,14 @@ export class ApprovalGate extends Construct {
       handlerLogs,
       'cdk-agent-guardrails approval handler: records decisions, completes the waiting task',
     );
+    // How requests are carried out, told to approvers by the handler and the notifier (credentials mode: what the session allows).
+    const termsJson = stack.toJsonString({
+      timeoutSeconds,
+      credentialsSeconds,
+      collectWithinSeconds: expirySeconds,
+      credentials: operations.filter((o) => o.mode === ExecutionMode.CREDENTIALS).map((o) => ({ operation: o.iamAction, actions: o.actions })),
+    });
+    this.stateMachineName = `approval-gate-${this.node.addr}`;
     const handler = new lambda.Function(this, 'ApprovalHandler', {
       code,
       handler: 'index.handler',
@@ -412,11 +420,23 @@ export class ApprovalGate extends Construct {
         APPROVERS: Stack.of(this).toJsonString(this.approverArns),
         REQUIRED_APPROVALS: String(requiredApprovals),
         OPERATIONS: boundJson,
+        GATE_TERMS: termsJson,
+        // Status events of any other state machine are refused; by name, so the handler does not depend on the workflow.
+        STATE_MACHINE_ARN: stack.formatArn({
+          service: 'states',
+          resource: 'stateMachine',
+          resourceName: this.stateMachineName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        // The handler announces decisions and outcomes itself. (APPROVAL_URL stays unset: the function
+        // cannot name its own URL without a cycle; the notices' commands then omit --url.)
+        TOPIC_ARN: this.topic.topicArn,
       },
     });
     const url = handler.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
     this.approvalHandler = handler;
     this.approvalUrl = url.url;
+    grantPublishTo(this.topic, handler);
     // The handler reads and appends; it never deletes a ledger record.
     handler.addToRolePolicy(
       new iam.PolicyStatement({
@@ -465,7 +485,13 @@ export class ApprovalGate extends Construct {
         notifierLogs,
         'cdk-agent-guardrails approval notifier: stores the task token, tells the approvers',
       ),
-      environment: { LEDGER_TABLE: this.ledger.tableName, TOPIC_ARN: this.topic.topicArn, APPROVAL_URL: url.url, OPERATIONS: boundJson },
+      environment: {
+        LEDGER_TABLE: this.ledger.tableName,
+        TOPIC_ARN: this.topic.topicArn,
+        APPROVAL_URL: url.url,
+        OPERATIONS: boundJson,
+        GATE_TERMS: termsJson,
+      },
     });
     notifier.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.ledger.tableArn] }));
     grantPublishTo(this.topic, notifier);
@@ -538,7 +564,6 @@ export class ApprovalGate extends Construct {
       credentialsOperations: collected.map((o) => o.iamAction),
       collectWithinSeconds: expirySeconds,
     });
-    this.stateMachineName = `approval-gate-${this.node.addr}`;
     // Every state transition is logged, without the execution data: the notifier's input carries
     // the task token, which with the request's digest is an approval, and the request's
     // parameters may hold secrets. The ledger is the record of what was asked and decided.

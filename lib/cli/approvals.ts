@@ -105,11 +105,23 @@ function printRequest(io: CliIo, r: any): void {
   // The handler derives the target from the parameters; anything else than the resource itself is a refusal.
   const actsOn = r.bindingRefusal ? `  REFUSED: ${t(r.bindingRefusal, 500)}; do not approve` : ' (derived from the parameters)';
   io.out(`  acts on:          ${r.target ? t(r.target, 500) : 'UNKNOWN'}${actsOn}`);
+  // What approving hands out (credentials mode: a session whose calls the parameters do not bind; review HIGH-2).
+  io.out(
+    `  if approved:      ${r.execution ? t(r.execution, 1000) : 'not reported by the handler: ask the gate operator how it carries out requests'}`,
+  );
   io.out(`  parameters:       ${t(JSON.stringify(r.parameters) ?? 'undefined', 4000)}`);
   io.out(`  reason:           ${t(r.reason, 2000)}`);
   io.out(`  source identity:  ${t(r.sourceIdentity, 200)} (as stated by the requester)`);
-  io.out(`  requested by:     ${t((r.requesters ?? []).join(', '), 1000)}`);
+  // The gate's requester roles, not the session that started the request (review HIGH-1).
+  io.out(`  may be requested by: ${t((r.requesters ?? []).join(', '), 1000)} (roles granted to request; the starting session is not verified)`);
   io.out(`  requested at:     ${t(r.requestedAt, 40)}`);
+  if (r.expiresAt)
+    io.out(
+      `  expires at:       ${t(r.expiresAt, 40)}${r.collectableAt ? ' (end of the collection window)' : ' (no decision by then means rejected)'}`,
+    );
+  if (r.collectableAt) io.out(`  collectable:      from ${t(r.collectableAt, 40)} for ${t(r.collectWithinSeconds, 10)} s`);
+  if (r.collectedAt) io.out(`  collected:        at ${t(r.collectedAt, 40)} by ${t(r.collectedBy, 300)}`);
+  if (r.outcomeDetail) io.out(`  outcome detail:   ${t(r.outcomeDetail, 2000)}`);
   const approvals: string[] = Array.isArray(r.approvals) ? r.approvals : [];
   io.out(`  approvals:        ${approvals.length} of ${t(r.requiredApprovals, 10)}${approvals.length ? ` (${t(approvals.join(', '), 1000)})` : ''}`);
   io.out(`  digest:           ${t(r.digest, 64)}`);
@@ -218,6 +230,17 @@ export const run: CommandHandler = async (args, io) => {
       const approvals = `${Array.isArray(r.approvals) ? r.approvals.length : 0}/${t(r.requiredApprovals, 10)}`;
       const head = `${t(r.requestId, 100)}  ${t(r.operation, 200)}  ${t(r.resource, 500)}`;
       io.out(`${head}  approvals ${approvals}  ${t(r.requestedAt, 40)}  "${t(r.reason, 200)}"`);
+    }
+    return EXIT.ok;
+  }
+  if (verb === 'show' && Array.isArray(response.json.breakGlass)) {
+    // BREAK_GLASS: every recorded use of an emergency role (CloudTrail AssumeRole), as recorded.
+    io.out(`Break-glass uses: ${response.json.breakGlass.length}`);
+    for (const b of response.json.breakGlass) {
+      io.out(
+        `  - ${t(b.at, 40)} ${t(b.result, 100)} ${t(b.roleArn, 300)} by ${t(b.assumedBy, 300)} session ${t(b.sessionName, 64)} ` +
+          `source identity ${t(b.sourceIdentity, 64) || '-'} from ${t(b.sourceIp, 64)}`,
+      );
     }
     return EXIT.ok;
   }

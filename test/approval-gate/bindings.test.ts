@@ -290,6 +290,8 @@ describe('a target derived from the parameters names one resource, never a famil
   });
 
   test('one concrete member of the family is accepted', () => {
-    expect(checkBinding(bound, 'rds:FailoverDBCluster', arnOf('orders-7'), { DBClusterIdentifier: 'orders-7' })).toEqual({ target: arnOf('orders-7') });
+    expect(checkBinding(bound, 'rds:FailoverDBCluster', arnOf('orders-7'), { DBClusterIdentifier: 'orders-7' })).toEqual({
+      target: arnOf('orders-7'),
+    });
   });
 });

@@ -7,7 +7,7 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../lib/cli/approvals';
 import { main } from '../../lib/cli/main';
@@ -22,6 +22,13 @@ const AGENT = 'arn:aws:iam::123456789012:role/ops-assistant-role';
 const KEYS: Record<string, { secret: string; userArn: string }> = {
   AKIALEAD: { secret: 'lead-secret', userArn: sessionOf(LEAD, 'alice') },
   AKIAAGENT: { secret: 'agent-secret', userArn: sessionOf(AGENT, 'ops-assistant-1') },
+};
+/** The gate hands rds:DeleteDBInstance out as credentials (GATE_TERMS), so `show` must say what approving gives the agent. */
+const TERMS = {
+  timeoutSeconds: 7200,
+  credentialsSeconds: 900,
+  collectWithinSeconds: 600,
+  credentials: [{ operation: 'rds:DeleteDBInstance', actions: ['rds:DeleteDBInstance'] }],
 };
 const PARAMETERS = { DBInstanceIdentifier: 'orders', FinalDBSnapshotIdentifier: 'orders-final' };
 const DIGEST = requestDigest(canonicalRequest('rds:DeleteDBInstance', PROD_DB, PARAMETERS));
@@ -69,7 +76,14 @@ beforeAll(async () => {
   aws = await startLocalAws();
   await aws.createLedger('cli-ledger');
   ledger = new ApprovalLedger(aws.dynamodb, 'cli-ledger');
-  const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD], requiredApprovals: 1, operations: boundOperations() });
+  const handler = createApprovalHandler({
+    ledger,
+    sfn: aws.sfn,
+    approvers: [LEAD],
+    requiredApprovals: 1,
+    operations: boundOperations(),
+    terms: TERMS,
+  });
   server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -146,6 +160,75 @@ async function pendingRequest(
   });
   return { id, decision };
 }
+
+describe('approvals show: credentials mode, the collection and break-glass records (review HIGH-1, HIGH-2)', () => {
+  test('shows what approving hands out, who may request, the deadline, the collection window and who collected', async () => {
+    const { id } = await pendingRequest();
+    as('AKIALEAD', 'lead-secret');
+    const pending = await cli('show', id);
+    expect(pending.code).toBe(0);
+    expect(pending.out).toContain(
+      `  if approved:      credentials mode: the agent receives a session allowed rds:DeleteDBInstance on ${PROD_DB} for 15 minutes; ` +
+        'the parameters are its stated intent and are not enforced',
+    );
+    expect(pending.out).toContain(`  may be requested by: ${AGENT} (roles granted to request; the starting session is not verified)`);
+    expect(pending.out).not.toMatch(/requested by: {4}/);
+    const requestedAt = (await ledger.getRequest(id))!.requestedAt;
+    expect(pending.out).toContain(
+      `  expires at:       ${new Date(Date.parse(requestedAt) + 7_200_000).toISOString()} (no decision by then means rejected)`,
+    );
+    // WHEN the request is approved, made collectable and collected (as the workflow and the collector record it)
+    const opened = new Date().toISOString();
+    await aws.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: 'cli-ledger',
+        Key: { requestId: { S: id }, record: { S: 'REQUEST' } },
+        UpdateExpression: 'SET #s = :a, collectableAt = :o, collectWithinSeconds = :w, collectedAt = :o, collectedBy = :by',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':a': { S: 'APPROVED' },
+          ':o': { S: opened },
+          ':w': { N: '600' },
+          ':by': { S: sessionOf(AGENT, 'ops\u001b[2J-1') },
+        },
+      }),
+    );
+    const collected = await cli('show', id);
+    expect(collected.out).toContain(`  expires at:       ${new Date(Date.parse(opened) + 600_000).toISOString()} (end of the collection window)`);
+    expect(collected.out).toContain(`  collectable:      from ${opened} for 600 s`);
+    // THEN the collecting session is shown inert
+    expect(collected.out).toContain(`  collected:        at ${opened} by arn:aws:sts::123456789012:assumed-role/ops-assistant-role/ops\\u001b[2J-1`);
+    expect(collected.out).not.toContain('\u001b');
+  });
+
+  test('shows the break-glass uses as recorded, inert', async () => {
+    await aws.dynamodb.send(
+      new PutItemCommand({
+        TableName: 'cli-ledger',
+        Item: {
+          requestId: { S: 'BREAK_GLASS' },
+          record: { S: 'EVENT#2026-11-30T10:00:00Z#e1' },
+          event: { S: 'BREAK_GLASS' },
+          at: { S: '2026-11-30T10:00:00Z' },
+          roleArn: { S: 'arn:aws:iam::123456789012:role/break-glass' },
+          assumedBy: { S: 'arn:aws:sts::123456789012:assumed-role/oncall/bob' },
+          sessionName: { S: 'bob\nroleArn: forged' },
+          sourceIdentity: { S: 'bob' },
+          sourceIp: { S: '198.51.100.7' },
+          result: { S: 'assumed' },
+        },
+      }),
+    );
+    as('AKIALEAD', 'lead-secret');
+    const show = await cli('show', 'BREAK_GLASS');
+    expect(show.code).toBe(0);
+    expect(show.out.split('\n')).toEqual([
+      'Break-glass uses: 1',
+      '  - 2026-11-30T10:00:00Z assumed arn:aws:iam::123456789012:role/break-glass by arn:aws:sts::123456789012:assumed-role/oncall/bob ' +
+        'session bob\\nroleArn: forged source identity bob from 198.51.100.7',
+    ]);
+  });
+});
 
 describe('cdk-agent-guardrails approvals', () => {
   test('an approver lists, shows and approves a request with their own signed credentials', async () => {
@@ -243,7 +326,19 @@ describe('cdk-agent-guardrails approvals', () => {
 
 /** Bytes that move a terminal's cursor, clear it, retitle it, or reorder or hide text. */
 const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
-const FIELDS = ['operation', 'resource', 'acts on', 'parameters', 'reason', 'source identity', 'requested by', 'requested at', 'approvals', 'digest'];
+const FIELDS = [
+  'operation',
+  'resource',
+  'acts on',
+  'parameters',
+  'reason',
+  'source identity',
+  'may be requested by',
+  'requested at',
+  'if approved',
+  'approvals',
+  'digest',
+];
 
 describe("agent-written text reaches the approver's terminal inert (class 4)", () => {
   const REASON =

@@ -4,7 +4,7 @@
  * STS query-protocol endpoint spoken to by the real @aws-sdk/client-sts. The session policy STS
  * received is then evaluated by simulation together with the synthesized credentials role's policies.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,8 +23,9 @@ import { decideWithSession, LocalStsEndpoint } from '../support/local-sts-endpoi
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION, Template } from '../support/template-resolver';
 import { arnOf, environmentOf, PROD_DB, SynthesizedGate, sessionOf, synthGate } from './gate-fixture';
-import { LOCAL_CLIENT, LocalAws, startLocalAws } from './local-aws';
-import { failureOf, WorkflowHarness } from './workflow-harness';
+import { formsOf, LOCAL_CLIENT, LocalAws, startLocalAws } from './local-aws';
+import { GateEvent, reconcileExecution, sweepGate } from '../../lib/approval-gate/runtime';
+import { failureOf, HARNESS_STATE_MACHINE, WorkflowHarness } from './workflow-harness';
 
 const CLUSTER = `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders`;
 const SIBLING = `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders-reporting`;
@@ -247,6 +248,146 @@ describe('credentials mode, end to end', () => {
     expect(reply.statusCode).toBe(409);
     expect(JSON.parse(reply.body).error).toMatch(/performed by the gate/);
     expect(sts.issued.length).toBe(before);
+  });
+});
+
+describe('credentials mode reconciled: status events and the sweep leave the collection outcome as it is', () => {
+  let logged: jest.SpyInstance;
+  beforeEach(() => {
+    logged = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => logged.mockRestore());
+
+  const statusEvent = (requestId: string, status: string): GateEvent => ({
+    'source': 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    'detail': {
+      executionArn: `${HARNESS_STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${requestId}`,
+      stateMachineArn: HARNESS_STATE_MACHINE,
+      status,
+      name: requestId,
+    },
+  });
+  const outcomeNotices = (requestId: string) =>
+    aws.published.filter(
+      (m) => m.MessageStructure === 'json' && m.Message.includes(requestId) && formsOf(m).chat.metadata.eventType.startsWith('OUTCOME#'),
+    );
+
+  test('the handler is wired: it knows its workflow, may publish, and is told how requests are carried out', () => {
+    const handlerEnv = environmentOf(gate.template, gate.ids.handler);
+    expect(handlerEnv.STATE_MACHINE_ARN).toMatch(new RegExp(`^arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:approval-gate-[0-9a-f]+$`));
+    expect(handlerEnv.TOPIC_ARN).toMatch(/^arn:aws:sns:/);
+    expect(JSON.parse(handlerEnv.GATE_TERMS)).toEqual({
+      timeoutSeconds: 14400,
+      credentialsSeconds: 900,
+      collectWithinSeconds: 3600,
+      credentials: [{ operation: 'rds:FailoverDBCluster', actions: ['rds:FailoverDBCluster', 'rds:RebootDBCluster'] }],
+    });
+  });
+
+  test('collected: while the window is open the request is no ghost; after SUCCEEDED it stays CREDENTIALS_ISSUED through redeliveries', async () => {
+    // GIVEN an approved request held inside its collection window (the execution is RUNNING)
+    const held = await approvedAndCollectable();
+    const config = held.harness.reconcileConfig();
+    // WHEN the sweep runs before anything was collected
+    const early = await sweepGate(config);
+    // THEN the request is left open: its execution is still running
+    expect(early.reconciled.map((r) => r.requestId)).not.toContain(held.requestId);
+    expect((await ledgerItem(held.requestId)).outcome).toBeUndefined();
+    // AND approvers see the collection deadline and what approving handed out
+    const shown = JSON.parse((await held.harness.call(sessionOf(gate.approverRoleArn, 'alice'), 'GET', `/requests/${held.requestId}`)).body);
+    const collectableAt = (await ledgerItem(held.requestId)).collectableAt!.S!;
+    expect(shown.request).toMatchObject({
+      mode: 'CREDENTIALS',
+      collectWithinSeconds: 3600,
+      expiresAt: new Date(Date.parse(collectableAt) + 3_600_000).toISOString(),
+      execution:
+        `credentials mode: the agent receives a session allowed rds:FailoverDBCluster, rds:RebootDBCluster on ${CLUSTER} for 15 minutes; ` +
+        'the parameters are its stated intent and are not enforced',
+    });
+    // WHEN the agent collects, the window closes and the execution SUCCEEDS
+    expect((await collector()(AGENT_SESSION(), held.requestId)).statusCode).toBe(200);
+    held.close();
+    await held.result;
+    // THEN the status event, its redelivery and two sweeps leave the collector's outcome as it is, told once
+    const first = await reconcileExecution(config, statusEvent(held.requestId, 'SUCCEEDED'));
+    expect(first).toEqual({ requestId: held.requestId, action: 'already-recorded', outcome: 'CREDENTIALS_ISSUED' });
+    const before = await ledgerItem(held.requestId);
+    await reconcileExecution(config, statusEvent(held.requestId, 'SUCCEEDED'));
+    await sweepGate(config);
+    await sweepGate(config);
+    expect(await ledgerItem(held.requestId)).toEqual(before);
+    expect(before.outcome?.S).toBe('CREDENTIALS_ISSUED');
+    expect(before.collectedBy?.S).toBe(AGENT_SESSION());
+    expect(outcomeNotices(held.requestId)).toHaveLength(1);
+    const notice = formsOf(outcomeNotices(held.requestId)[0]);
+    expect(notice.email).toContain('ended: CREDENTIALS_ISSUED, the approved credentials were issued to the requesting agent');
+    expect(notice.chat.content.title).not.toMatch(/Performed/);
+  });
+
+  test('expired: after the window the execution fails Expired, and the ledger stays EXPIRED through redeliveries and sweeps', async () => {
+    const held = await approvedAndCollectable();
+    const config = held.harness.reconcileConfig();
+    held.close();
+    expect((await failureOf(held.result)).error).toBe('Expired');
+    expect(await reconcileExecution(config, statusEvent(held.requestId, 'FAILED'))).toMatchObject({ action: 'already-recorded', outcome: 'EXPIRED' });
+    const before = await ledgerItem(held.requestId);
+    await reconcileExecution(config, statusEvent(held.requestId, 'FAILED'));
+    await sweepGate(config);
+    expect(await ledgerItem(held.requestId)).toEqual(before);
+    expect(before.outcome?.S).toBe('EXPIRED');
+    expect(outcomeNotices(held.requestId)).toHaveLength(1);
+  });
+
+  test('fails when a lost collection outcome is blamed on the executor: left open while in flight, then the credentials role is named', async () => {
+    // GIVEN a collection recorded by the collector, which then stopped before STS answered (no outcome written)
+    const held = await approvedAndCollectable();
+    const config = held.harness.reconcileConfig();
+    const collect = async (at: Date) =>
+      aws.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: env.LEDGER_TABLE,
+          Key: { requestId: { S: held.requestId }, record: { S: 'REQUEST' } },
+          UpdateExpression: 'SET collectedAt = :t, collectedBy = :by',
+          ExpressionAttributeValues: { ':t': { S: at.toISOString() }, ':by': { S: AGENT_SESSION() } },
+        }),
+      );
+    await collect(new Date());
+    // WHEN the window closes: the workflow finds a collection without an outcome and fails CollectionClosed
+    held.close();
+    expect((await failureOf(held.result)).error).toBe('CollectionClosed');
+    // THEN a status event right away leaves it open: the collector may still be recording its outcome
+    expect(await reconcileExecution(config, statusEvent(held.requestId, 'FAILED'))).toMatchObject({ action: 'running' });
+    expect((await ledgerItem(held.requestId)).outcome).toBeUndefined();
+    // WHEN the collection is older than a collector can take, THEN the sweep records OUTCOME_UNKNOWN naming the credentials role
+    await collect(new Date(Date.now() - 300_000));
+    const swept = await sweepGate(config);
+    expect(swept.reconciled).toContainEqual({ requestId: held.requestId, action: 'recorded', outcome: 'OUTCOME_UNKNOWN' });
+    const item = await ledgerItem(held.requestId);
+    expect(item.outcomeDetail?.S).toMatch(
+      /collected by .* credentials were probably issued; check CloudTrail for sessions of the gate's credentials role/,
+    );
+    expect(item.outcomeDetail?.S).toContain(`guardrails:approval-request=${held.requestId}`);
+    const notice = formsOf(outcomeNotices(held.requestId)[0]).email;
+    expect(notice).toContain("whether credentials were issued is not known: check CloudTrail for sessions of the gate's credentials role");
+    expect(notice).not.toMatch(/executor/);
+    // AND a redelivered event changes nothing
+    await reconcileExecution(config, statusEvent(held.requestId, 'FAILED'));
+    expect(await ledgerItem(held.requestId)).toEqual(item);
+  });
+
+  test('fails when a reconciled "nothing was issued" outcome wins over a collection recorded meanwhile', async () => {
+    // GIVEN an approved request whose collection is recorded after the reconciler read it
+    const held = await approvedAndCollectable();
+    expect((await collector()(AGENT_SESSION(), held.requestId)).statusCode).toBe(200);
+    const ledger = held.harness.ledger;
+    // WHEN a reconciler with the stale view writes EXPIRED under the not-collected condition
+    const written = await ledger.recordReconciledOutcome(held.requestId, 'EXPIRED', 'stale', 'token-stale', false, true);
+    // THEN its write does not apply: the collection's outcome stands
+    expect(written.ours).toBe(false);
+    expect(written.request?.outcome).toBe('CREDENTIALS_ISSUED');
+    held.close();
+    await held.result;
   });
 });
 
@@ -496,7 +637,10 @@ describe('credentials mode validation', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ code: 'GatedOperation.CredentialsModeEscalates', fix: expect.stringMatching(/Use ExecutionMode.PERFORM \(the default\)/) });
+    expect(error).toMatchObject({
+      code: 'GatedOperation.CredentialsModeEscalates',
+      fix: expect.stringMatching(/Use ExecutionMode.PERFORM \(the default\)/),
+    });
   });
 
   test('the same code-execution action is accepted in perform mode (the gate makes exactly the approved call)', () => {

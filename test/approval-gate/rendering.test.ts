@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'child_process';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createApprovalHandler, createNotifier, FunctionUrlEvent } from '../../lib/approval-gate/runtime';
+import { createApprovalHandler, createNotifier, FunctionUrlEvent, GateTerms } from '../../lib/approval-gate/runtime';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
@@ -30,7 +30,17 @@ const HOSTILE_REASON =
 const HOSTILE_IDENTITY = 'ops-1\nRequested by:    arn:aws:iam::123456789012:role/security-lead\u2029Source identity: trusted';
 const HOSTILE_PARAMETERS = { DBInstanceIdentifier: 'orders', Note: 'x\nOperation:       s3:GetObject\u0085\u200b' };
 
-const EMAIL_LABELS = ['Operation', 'Acts on', 'Parameters', "Agent's reason", 'Source identity', 'Requested by', 'Digest', 'Approvals'];
+const EMAIL_LABELS = [
+  'Operation',
+  'Acts on',
+  'Parameters',
+  "Agent's reason",
+  'Source identity',
+  'May be requested by',
+  'If approved',
+  'Digest',
+  'Approvals',
+];
 
 let aws: LocalAws;
 let ledger: ApprovalLedger;
@@ -45,7 +55,14 @@ afterAll(async () => aws.close());
 
 /** GIVEN a pending request as the workflow records it, announced by the real notifier. */
 async function pendingRequest(
-  options: { id?: string; reason?: string; sourceIdentity?: string; parameters?: Record<string, unknown>; requiredApprovals?: number } = {},
+  options: {
+    id?: string;
+    reason?: string;
+    sourceIdentity?: string;
+    parameters?: Record<string, unknown>;
+    requiredApprovals?: number;
+    terms?: GateTerms;
+  } = {},
 ): Promise<{ id: string; digest: string; decision: Promise<unknown> }> {
   const id = options.id ?? `render-${++seq}`;
   const parameters = options.parameters ?? { DBInstanceIdentifier: 'orders' };
@@ -73,14 +90,14 @@ async function pendingRequest(
   );
   const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
   decision.catch(() => undefined);
-  await createNotifier({ ledger, sns: aws.sns, topicArn: TOPIC, approvalUrl: URL_, operations: boundOperations() })({
+  await createNotifier({ ledger, sns: aws.sns, topicArn: TOPIC, approvalUrl: URL_, operations: boundOperations(), terms: options.terms })({
     taskToken: `token-${id}`,
     requestId: id,
   });
   return { id, digest, decision };
 }
 
-function handlerFor(requiredApprovals: number) {
+function handlerFor(requiredApprovals: number, terms?: GateTerms) {
   return createApprovalHandler({
     ledger,
     sfn: aws.sfn,
@@ -88,8 +105,59 @@ function handlerFor(requiredApprovals: number) {
     requiredApprovals,
     operations: boundOperations(),
     announce: { sns: aws.sns, topicArn: TOPIC, approvalUrl: URL_ },
+    terms,
   });
 }
+
+/** GATE_TERMS of a gate that hands out the operation as credentials (review HIGH-2: approvers are told). */
+const CREDENTIALS_TERMS: GateTerms = {
+  timeoutSeconds: 3600,
+  credentialsSeconds: 900,
+  collectWithinSeconds: 1800,
+  credentials: [{ operation: 'rds:DeleteDBInstance', actions: ['rds:DeleteDBInstance', 'rds:DescribeDBInstances'] }],
+};
+const PERFORM_TERMS: GateTerms = { timeoutSeconds: 3600, credentials: [] };
+
+describe('approvers are told how an approval is carried out (review HIGH-1, HIGH-2)', () => {
+  const SESSION_TEXT =
+    `credentials mode: the agent receives a session allowed rds:DeleteDBInstance, rds:DescribeDBInstances on ${PROD_DB} for 15 minutes; ` +
+    'the parameters are its stated intent and are not enforced';
+
+  test('fails when a credentials request is announced, shown or approved as if the gate performed exactly the approved call', async () => {
+    // GIVEN a pending credentials-mode request, announced by the real notifier
+    const { id, digest } = await pendingRequest({ terms: CREDENTIALS_TERMS });
+    const { email, chat } = formsOf(publishedFor(id)[0]);
+    // THEN the notice says what the agent receives and that the parameters are not enforced, in both forms
+    expect(email.split('\n').filter((l) => l.startsWith('If approved:'))).toEqual([`If approved:     ${SESSION_TEXT}`]);
+    expect(chat.content.description).toContain(`*If approved:* \`${SESSION_TEXT}\``);
+    // AND the requester list is called what it is
+    expect(email).toContain(`May be requested by: ${AGENT} (the roles granted to request; the starting session is not verified here)`);
+    expect(email).not.toMatch(/^Requested by/m);
+    // AND the handler's view says the same, with the decision deadline
+    const handler = handlerFor(1, CREDENTIALS_TERMS);
+    const shown = JSON.parse((await handler(call(sessionOf(LEAD, 'alice'), 'GET', `/requests/${id}`))).body).request;
+    expect(shown).toMatchObject({ mode: 'CREDENTIALS', execution: SESSION_TEXT, requestersAre: expect.stringMatching(/^may be requested by/) });
+    expect(Date.parse(shown.expiresAt) - Date.parse(shown.requestedAt)).toBe(3_600_000);
+    // WHEN the quorum is reached, THEN the notice says a collection window opens, not that the gate performs it
+    expect((await handler(call(sessionOf(LEAD, 'alice'), 'POST', `/requests/${id}/approve`, { digest }))).statusCode).toBe(200);
+    const approved = publishedFor(id)
+      .map((m) => formsOf(m).email)
+      .find((e) => e.startsWith('Approved by'))!;
+    expect(approved).toContain(`quorum reached, the workflow checks the ledger and opens the collection window for 30 minutes: ${SESSION_TEXT}`);
+    expect(approved).not.toContain('performs it');
+  });
+
+  test('a perform-mode request says the gate performs the one call, and a handler without terms says it cannot tell', async () => {
+    const performed = await pendingRequest({ terms: PERFORM_TERMS });
+    expect(formsOf(publishedFor(performed.id)[0]).email).toContain(
+      'If approved:     the gate performs this one call itself, once, with exactly these parameters',
+    );
+    const unknown = await pendingRequest();
+    expect(formsOf(publishedFor(unknown.id)[0]).email).toMatch(
+      /If approved: {5}unknown: this handler was not told how the gate carries out requests/,
+    );
+  });
+});
 
 const call = (userArn: string, method: string, path: string, body?: unknown): FunctionUrlEvent => ({
   rawPath: path,

@@ -9,7 +9,7 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { StateMachine } from './local-stepfunctions';
-import { createApprovalHandler, createNotifier, FunctionUrlEvent, HttpResult } from '../../lib/approval-gate/runtime';
+import { createApprovalHandler, createNotifier, FunctionUrlEvent, GateTerms, HttpResult, ReconcileConfig } from '../../lib/approval-gate/runtime';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { APPROVAL_STATES } from '../../lib/approval-gate/private/approval-workflow';
 import { environmentOf, SynthesizedGate } from './gate-fixture';
@@ -50,12 +50,19 @@ function taskError(e: unknown): Error {
   return error;
 }
 
+/** The state machine the harness's executions belong to (their ids are `...:execution:gate:<request id>`). */
+export const HARNESS_STATE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:gate';
+const executionArnOf = (requestId: string) => `${HARNESS_STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${requestId}`;
+
 export class WorkflowHarness {
   public readonly performed: PerformedCall[] = [];
+  /** The gate's terms from the synthesized GATE_TERMS environment (how requests are carried out). */
+  public readonly terms: GateTerms | undefined;
   public readonly ledger: ApprovalLedger;
   public readonly tableName: string;
   public readonly approvalHandler: (event: FunctionUrlEvent) => Promise<HttpResult>;
   private runs = 0;
+  private readonly env: Record<string, string>;
   private readonly notifierOperations: any;
   /** Make the next executor call fail with this error (the AWS API refused). */
   public executorError?: Error;
@@ -75,7 +82,10 @@ export class WorkflowHarness {
     // The handler is configured from the synthesized template's environment, as in Lambda.
     const env = environmentOf(gate.template, gate.ids.handler);
     if (env.LEDGER_TABLE !== this.tableName) throw new Error(`handler ledger ${env.LEDGER_TABLE} is not the workflow's ${this.tableName}`);
+    this.env = env;
+    this.terms = env.GATE_TERMS ? JSON.parse(env.GATE_TERMS) : undefined;
     this.approvalHandler = createApprovalHandler({
+      terms: this.terms,
       ledger: this.ledger,
       sfn: clients.sfn ?? aws.sfn,
       settle: clients.settle ?? { attempts: 4, intervalMs: 100 },
@@ -84,6 +94,25 @@ export class WorkflowHarness {
       operations: JSON.parse(env.OPERATIONS),
     });
     this.notifierOperations = JSON.parse(environmentOf(gate.template, gate.ids.notifier, ['OPERATIONS']).OPERATIONS);
+  }
+
+  /**
+   * The reconciliation configuration of the real handler, from the synthesized environment. Only the
+   * state machine is the harness's: its executions carry the harness's ids, not the deployed ARN.
+   */
+  public reconcileConfig(overrides: Partial<ReconcileConfig> = {}): ReconcileConfig {
+    return {
+      ledger: this.ledger,
+      sfn: this.clients.sfn ?? this.aws.sfn,
+      approvers: JSON.parse(this.env.APPROVERS),
+      requiredApprovals: Number(this.env.REQUIRED_APPROVALS),
+      operations: JSON.parse(this.env.OPERATIONS),
+      terms: this.terms,
+      stateMachineArn: HARNESS_STATE_MACHINE,
+      announce: { sns: this.aws.sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals', approvalUrl: '', terms: this.terms },
+      minAgeMs: 0,
+      ...overrides,
+    };
   }
 
   /** Calls the approval handler as IAM would, with the authenticated caller in the request context. */
@@ -104,6 +133,7 @@ export class WorkflowHarness {
       topicArn: 'arn:aws:sns:us-east-1:123456789012:approvals',
       approvalUrl: 'https://example.lambda-url.us-east-1.on.aws/',
       operations: this.notifierOperations,
+      terms: this.terms,
     });
     let waitingResolve!: () => void;
     let waitingReject!: (e: Error) => void;
@@ -173,7 +203,7 @@ export class WorkflowHarness {
       overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides, waitTimeOverrides: { ...this.waitTimeOverrides } },
       context: {
         Execution: {
-          Id: `arn:aws:states:us-east-1:123456789012:execution:gate:${requestId}`,
+          Id: executionArnOf(requestId),
           Name: requestId,
           StartTime: new Date().toISOString(),
           Input: input,
@@ -183,6 +213,22 @@ export class WorkflowHarness {
       },
     });
     const result = execution.result;
+    // DescribeExecution (the local endpoint) answers with this run's real state: running, then how it ended.
+    const executionArn = executionArnOf(requestId);
+    this.aws.executions.set(executionArn, { stateMachineArn: HARNESS_STATE_MACHINE, status: 'RUNNING' });
+    result.then(
+      (output) =>
+        this.aws.executions.set(executionArn, { stateMachineArn: HARNESS_STATE_MACHINE, status: 'SUCCEEDED', output: JSON.stringify(output) }),
+      (e: any) => {
+        const failure = e?.cause && typeof e.cause === 'object' ? e.cause : e;
+        this.aws.executions.set(executionArn, {
+          stateMachineArn: HARNESS_STATE_MACHINE,
+          status: 'FAILED',
+          error: failure?.name,
+          cause: failure?.message,
+        });
+      },
+    );
     // A run that fails before waiting must not leave `waiting` pending forever.
     result.then(
       () => waitingReject(new Error('finished without waiting')),

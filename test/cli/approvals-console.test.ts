@@ -151,7 +151,10 @@ describe('the approval page in headless Chromium', () => {
       );
       await expect(field(page, id, 'reason')).resolves.toBe('replace orders');
       await expect(field(page, id, 'source-identity')).resolves.toBe('ops-assistant-1  (as stated by the requester)');
-      await expect(field(page, id, 'requesters')).resolves.toBe(sessionOf(AGENT, 'ops-assistant-1'));
+      // the requester list is called what it is: the roles granted, not a verified session (review HIGH-1)
+      await expect(field(page, id, 'requesters')).resolves.toBe(
+        `${sessionOf(AGENT, 'ops-assistant-1')}  (the roles granted to request on this gate; the starting session is not verified)`,
+      );
       await expect(field(page, id, 'approvals')).resolves.toBe('0 of 1');
       await expect(field(page, id, 'digest')).resolves.toBe(digest);
       // and the token is gone from the address bar
@@ -334,6 +337,34 @@ describe('the approval page in headless Chromium', () => {
       await screenshot(page, 'answer-lost');
     } finally {
       harness.dropAnswers(0);
+      await context.close();
+      await console.stop();
+    }
+  });
+
+  test('a credentials-mode request says what approving hands out, and its time left comes from the gate timeout (review HIGH-2)', async () => {
+    // GIVEN a handler told that the operation is handed out as credentials, with a 1-hour decision timeout
+    harness.useTerms({
+      timeoutSeconds: 3600,
+      credentialsSeconds: 1800,
+      collectWithinSeconds: 600,
+      credentials: [{ operation: 'rds:DeleteDBInstance', actions: ['rds:DeleteDBInstance'] }],
+    });
+    const { id } = await harness.pendingRequest();
+    actAs('AKIALEAD');
+    const console = await startConsole();
+    const { page, context } = await openPage(console);
+    try {
+      // THEN the card says the agent receives a session whose parameters are not enforced
+      await expect(field(page, id, 'execution')).resolves.toBe(
+        `credentials mode: the agent receives a session allowed rds:DeleteDBInstance on ${PROD_DB} for 30 minutes; ` +
+          'the parameters are its stated intent and are not enforced',
+      );
+      // AND the time left is the handler's expiresAt (requested + the gate's timeout)
+      await expect(field(page, id, 'time-left')).resolves.toMatch(/^59 min \d+ s left \(until /);
+      await screenshot(page, 'credentials-mode');
+    } finally {
+      harness.useTerms(undefined);
       await context.close();
       await console.stop();
     }

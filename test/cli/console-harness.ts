@@ -10,7 +10,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createApprovalHandler, createNotifier } from '../../lib/approval-gate/runtime';
+import { createApprovalHandler, createNotifier, GateTerms } from '../../lib/approval-gate/runtime';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { NodeSha256 } from '../../lib/cli/approvals';
@@ -59,6 +59,8 @@ export interface ConsoleHarness {
   readonly seen: Array<{ status: number; authenticated?: string }>;
   /** Lose the answers of the next `n` calls after the handler applied them (the connection is cut, as a lost response). */
   dropAnswers(n: number): void;
+  /** The gate's terms the handler is configured with from now on (GATE_TERMS); undefined: none. */
+  useTerms(terms: GateTerms | undefined): void;
   pendingRequest(options?: PendingOptions): Promise<Pending>;
   close(): Promise<void>;
 }
@@ -109,7 +111,9 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
   const aws = await startLocalAws();
   await aws.createLedger(tableName);
   const ledger = new ApprovalLedger(aws.dynamodb, tableName);
-  const handler = createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD, SECOND], requiredApprovals: 1, operations: boundOperations() });
+  const handlerWith = (terms?: GateTerms) =>
+    createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD, SECOND], requiredApprovals: 1, operations: boundOperations(), terms });
+  let handler = handlerWith();
   const seen: ConsoleHarness['seen'] = [];
   let drops = 0;
   const server = http.createServer(async (req, res) => {
@@ -184,6 +188,7 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
     url,
     seen,
     dropAnswers: (n) => (drops = n),
+    useTerms: (terms) => (handler = handlerWith(terms)),
     pendingRequest,
     async close() {
       await new Promise((r) => server.close(r));

@@ -490,7 +490,13 @@ const CREDENTIALS_REFUSED_SERVICES: Readonly<Record<string, string>> = Object.fr
 
 /** IAM-style match of `svc:Act*on` patterns, case-insensitive as IAM action names are. */
 const matchesActionPattern = (pattern: string, action: string) =>
-  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i').test(action);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  ).test(action);
 
 /**
  * Credentials mode hands the agent a session that may call the actions with any parameters for its
@@ -501,9 +507,10 @@ const matchesActionPattern = (pattern: string, action: string) =>
 export function refuseCredentialsEscalation(actions: readonly string[]): void {
   for (const action of actions) {
     const service = action.split(':')[0].toLowerCase();
-    const why = isInClass(action, ActionClass.CODE_EXECUTION) || CODE_EXECUTION_PATTERNS.some((p) => matchesActionPattern(p, action))
-      ? 'it makes something that holds another role run what the caller chooses (code-execution class)'
-      : CREDENTIALS_REFUSED_SERVICES[service];
+    const why =
+      isInClass(action, ActionClass.CODE_EXECUTION) || CODE_EXECUTION_PATTERNS.some((p) => matchesActionPattern(p, action))
+        ? 'it makes something that holds another role run what the caller chooses (code-execution class)'
+        : CREDENTIALS_REFUSED_SERVICES[service];
     if (why) {
       throw invalidProps(
         'GatedOperation.CredentialsModeEscalates',

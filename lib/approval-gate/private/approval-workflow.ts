@@ -364,7 +364,8 @@ function collectionWindow(scope: Construct, props: WorkflowProps, key: Record<st
     key,
     consistentRead: true,
     projectionExpression: [new tasks.DynamoProjectionExpression().withAttribute('outcome')],
-    resultSelector: { 'outcome.$': '$.Item.outcome.S' },
+    // The whole answer: a selector naming `$.Item.outcome.S` would raise States.Runtime (which no Catch
+    // takes) when the collector has not recorded an outcome; the Choice below tests for it instead.
     resultPath: '$.collection',
   });
   read.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 6, interval: Duration.seconds(1), backoffRate: 2 });
@@ -376,8 +377,8 @@ function collectionWindow(scope: Construct, props: WorkflowProps, key: Record<st
     new sfn.Choice(scope, S.collectionOutcome, { stateName: S.collectionOutcome })
       .when(
         sfn.Condition.and(
-          sfn.Condition.isPresent('$.collection.outcome'),
-          sfn.Condition.stringEquals('$.collection.outcome', COLLECTION_OUTCOMES.issued),
+          sfn.Condition.isPresent('$.collection.Item.outcome.S'),
+          sfn.Condition.stringEquals('$.collection.Item.outcome.S', COLLECTION_OUTCOMES.issued),
         ),
         new sfn.Succeed(scope, 'CredentialsIssued', { stateName: 'CredentialsIssued' }),
       )

@@ -179,9 +179,11 @@ export function checkBinding(operations: readonly BoundOperation[], operation: s
     const alias = Object.keys(parameters as object).find((key) => key !== name && loose(key) === loose(name));
     if (alias) return { target, refusal: `the parameters hold ${alias} besides ${name}, another spelling of the member that names the resource` };
   }
-  // A wildcard or policy variable in a concrete target would widen a session policy (credentials mode)
-  // or a match to a whole family of resources (review MEDIUM-3): one resource is named, or none.
-  const wildcard = /[*?]|\$\{/.exec(target);
+  // A wildcard or policy variable in a value that names the resource would widen a session policy
+  // (credentials mode) or a match to a whole family of resources (review MEDIUM-3): one resource is
+  // named, or none. The binding's own pattern may hold one (a stack's generated id: stack/{StackName}/*).
+  const named = placeholdersOf(op.resourceArn).map((name) => String((parameters as Record<string, unknown>)[name]));
+  const wildcard = named.map((value) => /[*?]|\$\{/.exec(value)).find((m) => m !== null);
   if (wildcard) {
     return {
       target,

@@ -13,6 +13,7 @@ import { inertMarkdown, inertText } from '../../shared/inert-text';
 import { BindingCheck, BoundOperation, checkBinding, requestIdFromPath, requestIdPath, requestIdProblem } from './approval-binding';
 import { requestDigest } from './approval-digest';
 import { CallerIdentity, callerIdentity, principalOf } from './identity';
+import { BREAK_GLASS_REQUEST_ID } from './break-glass';
 import { ApprovalLedger, LedgerRequest } from './ledger';
 
 export interface ApprovalConfig {
@@ -30,6 +31,67 @@ export interface ApprovalConfig {
   readonly settle?: { readonly attempts: number; readonly intervalMs: number };
   /** Where decisions are announced (every approver learns when another one decided); none: decisions are not announced. */
   readonly announce?: AnnounceConfig;
+  /** How the gate carries out requests (timeout, credentials mode); unknown without it, and said so. */
+  readonly terms?: GateTerms;
+}
+
+/** What the construct tells the handlers about how requests are carried out (the GATE_TERMS environment). */
+export interface GateTerms {
+  /** How long a request waits for a decision. */
+  readonly timeoutSeconds?: number;
+  /** Credentials mode: how long an issued session lasts. */
+  readonly credentialsSeconds?: number;
+  /** Credentials mode: how long an approval stays collectable. */
+  readonly collectWithinSeconds?: number;
+  /** The credentials-mode operations, each with every action its session allows. */
+  readonly credentials?: ReadonlyArray<{ readonly operation: string; readonly actions: readonly string[] }>;
+}
+
+/** The actions a credentials-mode operation's session allows; undefined for an operation the gate performs. */
+const credentialsActionsOf = (terms: GateTerms | undefined, operation: string) => terms?.credentials?.find((c) => c.operation === operation)?.actions;
+
+/** Whether the request is (or, by its ledger fields, was treated as) credentials mode. */
+const isCredentialsRequest = (terms: GateTerms | undefined, request: LedgerRequest) =>
+  credentialsActionsOf(terms, request.operation) !== undefined || request.collectableAt !== undefined || request.collectedAt !== undefined;
+
+/**
+ * What approving the request means, in one sentence a person reads before deciding (review HIGH-2):
+ * in credentials mode the approver hands out a session, and the parameters bind nothing.
+ */
+export function executionTerms(terms: GateTerms | undefined, request: LedgerRequest, target: string): string {
+  const actions = credentialsActionsOf(terms, request.operation);
+  if (actions) {
+    const lifetime = terms?.credentialsSeconds ? `${Math.round(terms.credentialsSeconds / 60)} minutes` : 'the session lifetime';
+    return (
+      `credentials mode: the agent receives a session allowed ${actions.join(', ')} on ${target} for ${lifetime}; ` +
+      'the parameters are its stated intent and are not enforced'
+    );
+  }
+  if (request.collectableAt || request.collectedAt) {
+    return (
+      `credentials mode: the agent receives a session allowed ${request.operation} (and the gate's further actions) on ${target}; ` +
+      'the parameters are not enforced'
+    );
+  }
+  if (!terms?.credentials)
+    return 'unknown: this handler was not told how the gate carries out requests (GATE_TERMS); ask its operator before approving';
+  return 'the gate performs this one call itself, once, with exactly these parameters';
+}
+
+/** Who the requester list is: the roles granted to request, not the session that started this execution (review HIGH-1). */
+export const REQUESTERS_ARE = 'may be requested by: the roles granted to request on this gate (the starting session is not verified here)';
+
+/** When the request stops being decidable (pending: requested + timeout) or collectable (credentials mode: window opened + window). */
+export function expiresAtOf(terms: GateTerms | undefined, request: LedgerRequest): string | undefined {
+  const plus = (iso: string | undefined, seconds: number | undefined) => {
+    const at = Date.parse(iso ?? '');
+    return Number.isFinite(at) && Number.isFinite(seconds) && seconds! > 0 ? new Date(at + seconds! * 1000).toISOString() : undefined;
+  };
+  if (request.outcome) return undefined;
+  if (request.collectableAt) return plus(request.collectableAt, Number(request.collectWithinSeconds ?? terms?.collectWithinSeconds));
+  // The wait starts a moment after the request is recorded: this errs early, never late.
+  if (request.status === 'PENDING') return plus(request.requestedAt, terms?.timeoutSeconds);
+  return undefined;
 }
 
 /** The approvers' topic, for announcements. */
@@ -38,6 +100,8 @@ export interface AnnounceConfig {
   readonly topicArn: string;
   /** The approval handler's function URL, shown in the commands of a notification. */
   readonly approvalUrl: string;
+  /** How the gate carries out requests, told in the notices. */
+  readonly terms?: GateTerms;
 }
 
 export interface NotifyConfig {
@@ -47,6 +111,8 @@ export interface NotifyConfig {
   readonly approvalUrl: string;
   /** The gated operations with their resources and parameter bindings. */
   readonly operations: BoundOperation[];
+  /** How the gate carries out requests, told in the request notice. */
+  readonly terms?: GateTerms;
 }
 
 /** The parts of a function URL event the handler reads. */
@@ -91,7 +157,7 @@ function bindingOf(operations: readonly BoundOperation[], request: LedgerRequest
 }
 
 /** What approvers see of a request: everything but the task token, with the target its parameters act on. */
-function view(operations: readonly BoundOperation[], request: LedgerRequest): Record<string, unknown> {
+function view(operations: readonly BoundOperation[], request: LedgerRequest, terms?: GateTerms): Record<string, unknown> {
   const { taskToken: _token, ...rest } = request;
   let parameters: unknown;
   try {
@@ -100,7 +166,19 @@ function view(operations: readonly BoundOperation[], request: LedgerRequest): Re
     parameters = undefined;
   }
   const binding = bindingOf(operations, request);
-  return { ...rest, parameters, target: binding.target ?? null, ...(binding.refusal ? { bindingRefusal: binding.refusal } : {}) };
+  const expiresAt = expiresAtOf(terms, request);
+  const actions = credentialsActionsOf(terms, request.operation);
+  return {
+    ...rest,
+    parameters,
+    target: binding.target ?? null,
+    ...(binding.refusal ? { bindingRefusal: binding.refusal } : {}),
+    mode: isCredentialsRequest(terms, request) ? 'CREDENTIALS' : terms?.credentials ? 'PERFORM' : 'UNKNOWN',
+    ...(actions ? { sessionActions: actions } : {}),
+    execution: executionTerms(terms, request, binding.target ?? request.resource),
+    requestersAre: REQUESTERS_ARE,
+    ...(expiresAt ? { expiresAt } : {}),
+  };
 }
 
 const validOperations = (operations: unknown): operations is BoundOperation[] =>
@@ -142,7 +220,7 @@ export function createApprovalHandler(config: ApprovalConfig): (event: FunctionU
       return reply(400, { error: `invalid body: ${(e as Error).message}` });
     }
     if (method === 'GET' && path === '/requests') {
-      return reply(200, { requests: (await config.ledger.listPending()).map((r) => view(config.operations, r)) });
+      return reply(200, { requests: (await config.ledger.listPending()).map((r) => view(config.operations, r, config.terms)) });
     }
     const match = /^\/requests\/([^/]+)(?:\/(approve|reject))?$/.exec(path);
     if (!match) return reply(404, { error: `no route ${method} ${inertText(path, 200)}` });
@@ -158,15 +236,22 @@ export function createApprovalHandler(config: ApprovalConfig): (event: FunctionU
       });
     }
     const request = await config.ledger.getRequest(requestId);
+    if (!request && !verb && method === 'GET' && requestId === BREAK_GLASS_REQUEST_ID) {
+      // Break-glass uses are recorded under their own id, without a request: shown as records.
+      return reply(200, { breakGlass: (await config.ledger.records(requestId)).map(({ message: _m, ...r }) => r) });
+    }
     if (!request) return reply(404, { error: `no request ${inertText(requestId, 100)}` });
     if (!verb && method === 'GET') {
       const records = (await config.ledger.records(requestId)).filter((r) => r.record !== 'REQUEST').map(({ taskToken: _t, message: _m, ...r }) => r);
-      return reply(200, { request: view(config.operations, request), records });
+      return reply(200, { request: view(config.operations, request, config.terms), records });
     }
     if (method !== 'POST' || !verb) return reply(405, { error: `use POST /requests/${requestIdPath(requestId)}/approve or /reject` });
     return verb === 'approve' ? approve(config, request, caller, body) : reject(config, request, caller, body);
   };
 }
+
+/** The announce settings with the gate's terms (the announce config may carry none of its own). */
+const withTerms = (config: ApprovalConfig): AnnounceConfig => ({ ...config.announce!, terms: config.announce!.terms ?? config.terms });
 
 async function refuse(config: ApprovalConfig, request: LedgerRequest, caller: CallerIdentity, status: number, reason: string): Promise<HttpResult> {
   await config.ledger.appendEvent(request.requestId, { event: 'REFUSED', principal: caller.principal, callerArn: caller.arn, reason });
@@ -230,7 +315,7 @@ async function approve(config: ApprovalConfig, request: LedgerRequest, caller: C
   // that "quorum reached" is only ever said of an approved request.
   const tell = (r: LedgerRequest) =>
     announce(config.ledger, config.announce, r, `APPROVED#${caller.principal}`, () =>
-      decisionNotice(config.announce!, r, 'approved', caller.principal, r.approvals.length, required),
+      decisionNotice(withTerms(config), r, 'approved', caller.principal, r.approvals.length, required),
     );
   if (current.status === 'PENDING' && !current.outcome) {
     if (current.approvals.length < required) {
@@ -261,7 +346,7 @@ async function reject(config: ApprovalConfig, request: LedgerRequest, caller: Ca
   if (!decided) return reply(404, { error: `no request ${request.requestId}` });
   if (decided.request.status === 'REJECTED' && decided.request.decidedBy === caller.principal) {
     await announce(config.ledger, config.announce, decided.request, 'REJECTED', () =>
-      decisionNotice(config.announce!, decided.request, 'rejected', caller.principal, 0, 0, decided.request.rejectReason ?? reason),
+      decisionNotice(withTerms(config), decided.request, 'rejected', caller.principal, 0, 0, decided.request.rejectReason ?? reason),
     );
   }
   return settleDecided(config, decided.request, caller, 'REJECT', undefined, reason);
@@ -477,7 +562,8 @@ function chat(request: LedgerRequest, kind: string, title: string, lines: string
 }
 
 /** The notice that asks the approvers. */
-function requestNotice(approvalUrl: string, request: LedgerRequest, target: string, parameters: unknown): Notice {
+function requestNotice(approvalUrl: string, request: LedgerRequest, target: string, parameters: unknown, terms?: GateTerms): Notice {
+  const carriedOut = executionTerms(terms, request, target);
   const id = shellWord(request.requestId);
   const url = urlFlag(approvalUrl);
   const commands = [
@@ -490,10 +576,11 @@ function requestNotice(approvalUrl: string, request: LedgerRequest, target: stri
     '',
     field('Operation', request.operation),
     `${field('Acts on', target)}  (derived from the parameters; the request names the same resource)`,
+    field('If approved', carriedOut, 1000),
     field('Parameters', parameters, 2000),
     field("Agent's reason", request.reason, 1000),
     `${field('Source identity', request.sourceIdentity, 200)} (as stated by the requester; CloudTrail's StartExecution event shows the verified one)`,
-    field('Requested by', request.requesters.join(', '), 500),
+    field('May be requested by', `${request.requesters.join(', ')} (the roles granted to request; the starting session is not verified here)`, 700),
     field('Digest', request.digest),
     field('Approvals', `${request.requiredApprovals} distinct approver(s) required`),
     '',
@@ -514,10 +601,11 @@ function requestNotice(approvalUrl: string, request: LedgerRequest, target: stri
         chatField('Request', request.requestId, 100),
         chatField('Operation', request.operation),
         chatField('Acts on', target),
+        chatField('If approved', carriedOut, 600),
         chatField('Parameters', parameters, 1000),
         chatField("Agent's reason", request.reason, 500),
         chatField('Source identity (as stated)', request.sourceIdentity, 200),
-        chatField('Requested by', request.requesters.join(', '), 500),
+        chatField('May be requested by (roles granted)', request.requesters.join(', '), 500),
         chatField('Digest', request.digest),
         chatField('Approvals required', request.requiredApprovals),
       ],
@@ -528,6 +616,11 @@ function requestNotice(approvalUrl: string, request: LedgerRequest, target: stri
 }
 
 const QUORUM_REACHED = 'quorum reached, the workflow checks the ledger and performs it';
+/** Credentials mode: approval hands out a session; nothing is performed by the gate (review HIGH-2). */
+const quorumReachedCredentials = (terms: GateTerms | undefined, request: LedgerRequest) =>
+  'quorum reached, the workflow checks the ledger and opens the collection window' +
+  (terms?.collectWithinSeconds ? ` for ${Math.round(terms.collectWithinSeconds / 60)} minutes` : '') +
+  `: ${executionTerms(terms, request, request.resource)}`;
 
 /** The notice of a decision: approved by X (k of n), or rejected by X with the reason. */
 function decisionNotice(
@@ -540,9 +633,10 @@ function decisionNotice(
   reason?: string,
 ): Notice {
   const quorum = decision === 'approved' && count >= required;
+  const reached = isCredentialsRequest(a.terms, request) ? inertText(quorumReachedCredentials(a.terms, request), 1000) : QUORUM_REACHED;
   const headline =
     decision === 'approved'
-      ? `Approved by ${inertText(by, 300)} (${count} of ${required})${quorum ? `: ${QUORUM_REACHED}` : ''}`
+      ? `Approved by ${inertText(by, 300)} (${count} of ${required})${quorum ? `: ${reached}` : ''}`
       : `Rejected by ${inertText(by, 300)}: nothing will be performed`;
   const text = [
     `${headline}.`,
@@ -592,13 +686,22 @@ const OUTCOME_MEANING: Record<string, string> = {
   FAILED: 'the execution failed before the operation; nothing was performed',
   EXPIRED: 'the approved credentials were not collected in time; none were issued',
   CREDENTIALS_ISSUED: 'the approved credentials were issued to the requesting agent',
+  ISSUE_FAILED: 'the collection was recorded but STS issued no credentials; the approval is used up',
   OUTCOME_UNKNOWN: 'whether the operation ran is not known: check CloudTrail for the executor role',
 };
 
+/** Credentials mode: what an unknown outcome means (review LOW-8): the role that may have acted is the credentials role. */
+const CREDENTIALS_UNKNOWN_MEANING =
+  "whether credentials were issued is not known: check CloudTrail for sessions of the gate's credentials role (its session tag " +
+  'guardrails:approval-request names the request)';
+
 /** The final notice of a request. */
-function outcomeNotice(request: LedgerRequest): Notice {
+function outcomeNotice(request: LedgerRequest, terms?: GateTerms): Notice {
   const outcome = request.outcome ?? 'OUTCOME_UNKNOWN';
-  const meaning = OUTCOME_MEANING[outcome] ?? 'see the ledger';
+  const meaning =
+    outcome === 'OUTCOME_UNKNOWN' && isCredentialsRequest(terms, request)
+      ? CREDENTIALS_UNKNOWN_MEANING
+      : (OUTCOME_MEANING[outcome] ?? 'see the ledger');
   const title = `${outcome === 'EXECUTED' ? 'Performed' : `Ended (${outcome})`}: ${request.operation}`;
   const text = [
     `Request ${inertText(request.requestId, 100)} ended: ${outcome}, ${meaning}.`,
@@ -723,10 +826,10 @@ export function createNotifier(config: NotifyConfig): (event: { taskToken?: stri
     const request = recorded;
     const told = await announce(
       config.ledger,
-      { sns: config.sns, topicArn: config.topicArn, approvalUrl: config.approvalUrl },
+      { sns: config.sns, topicArn: config.topicArn, approvalUrl: config.approvalUrl, terms: config.terms },
       request,
       'REQUESTED',
-      () => requestNotice(config.approvalUrl, request, binding.target!, JSON.parse(request.canonical)[2]),
+      () => requestNotice(config.approvalUrl, request, binding.target!, JSON.parse(request.canonical)[2], config.terms),
     );
     // A stored notice is published by the sweep, and the request stays decidable through `approvals
     // list` meanwhile. A notice neither published nor stored would leave nobody asked: the workflow's
@@ -778,9 +881,29 @@ async function describe(sfn: SFNClient, executionArn: string): Promise<{ status:
   }
 }
 
-/** The outcome an ended execution leaves for a request the ledger shows open, and whether it needs "never accepted". */
-function outcomeOfEnded(request: LedgerRequest, run: { status: string; output?: string; error?: string; cause?: string }) {
+/** How long after a recorded collection the collector may still be asking STS and recording its outcome (its timeout is 30 s). */
+export const COLLECTION_IN_FLIGHT_MS = 120_000;
+
+interface EndedOutcome {
+  readonly outcome: string;
+  readonly detail: string;
+  /** Written only while the workflow never accepted a decision. */
+  readonly notAccepted: boolean;
+  /** Written only while no collection is recorded (an outcome that says no credentials were issued). */
+  readonly notCollected?: boolean;
+}
+
+/**
+ * The outcome an ended execution leaves for a request the ledger shows open, and the condition it is
+ * written under; undefined while a collection recorded moments ago may still be issuing and recording.
+ */
+function outcomeOfEnded(
+  request: LedgerRequest,
+  run: { status: string; output?: string; error?: string; cause?: string },
+  terms?: GateTerms,
+): EndedOutcome | undefined {
   const why = `${run.status}${run.error ? ` (${inertText(run.error, 100)}${run.cause ? `: ${inertText(run.cause, 300)}` : ''})` : ''}`;
+  if (request.acceptedAt && isCredentialsRequest(terms, request)) return credentialsOutcomeOfEnded(request, run, why);
   if (!request.acceptedAt) {
     // The workflow performs only after its ledger check set acceptedAt; without it, nothing ran.
     if (run.status === 'SUCCEEDED') {
@@ -817,20 +940,63 @@ function outcomeOfEnded(request: LedgerRequest, run: { status: string; output?: 
   };
 }
 
-/** Brings one open request in line with its ended execution; announces the outcome. */
+/**
+ * Credentials mode, approved and accepted: the gate performed nothing. Without a recorded collection
+ * no credentials exist (the collector records before it asks STS), so the request expired or ended
+ * with its execution, written only while still uncollected. With one, the collector's own outcome
+ * was lost: the credentials role is the one to check (review LOW-8).
+ */
+function credentialsOutcomeOfEnded(request: LedgerRequest, run: { status: string; error?: string }, why: string): EndedOutcome | undefined {
+  if (request.collectedAt) {
+    const since = Date.now() - Date.parse(request.collectedAt);
+    if (Number.isFinite(since) && since >= 0 && since < COLLECTION_IN_FLIGHT_MS) return undefined;
+    return {
+      outcome: 'OUTCOME_UNKNOWN',
+      notAccepted: false,
+      detail:
+        `collected by ${inertText(request.collectedBy ?? 'unknown', 300)} at ${inertText(request.collectedAt, 40)}, and the collector recorded ` +
+        "no outcome: credentials were probably issued; check CloudTrail for sessions of the gate's credentials role tagged " +
+        `guardrails:approval-request=${inertText(request.requestId, 100)} (the execution ended ${why})`,
+    };
+  }
+  const windowOver = (() => {
+    const opened = Date.parse(request.collectableAt ?? '');
+    return Number.isFinite(opened) && Date.now() >= opened + Number(request.collectWithinSeconds ?? 0) * 1000;
+  })();
+  const expired = run.status === 'SUCCEEDED' || run.error === 'Expired' || windowOver;
+  return {
+    outcome: expired ? 'EXPIRED' : run.status === 'NOT_FOUND' ? 'ABORTED' : run.status,
+    notAccepted: false,
+    notCollected: true,
+    detail: `the execution ended ${why} with no collection recorded: no credentials were issued (reconciled)`,
+  };
+}
+
+/**
+ * Brings one open request in line with its ended execution; announces the outcome. Returns the
+ * request without an outcome only while a collection may still be recording its own.
+ */
 async function reconcileRequest(
   config: ReconcileConfig,
   request: LedgerRequest,
   run: { status: string; output?: string; error?: string; cause?: string },
-) {
+): Promise<LedgerRequest> {
   let current: LedgerRequest | undefined = request;
   for (let attempt = 0; attempt < 3 && current && !current.outcome; attempt++) {
-    const ended = outcomeOfEnded(current, run);
-    const written = await config.ledger.recordReconciledOutcome(current.requestId, ended.outcome, ended.detail, randomUUID(), ended.notAccepted);
+    const ended = outcomeOfEnded(current, run, config.terms);
+    if (!ended) return current;
+    const written = await config.ledger.recordReconciledOutcome(
+      current.requestId,
+      ended.outcome,
+      ended.detail,
+      randomUUID(),
+      ended.notAccepted,
+      ended.notCollected,
+    );
     current = written.request;
   }
   if (!current?.outcome) throw new Error(`reconcile: the outcome of ${inertText(request.requestId, 100)} could not be recorded`);
-  await announce(config.ledger, config.announce, current, 'OUTCOME', () => outcomeNotice(current!));
+  await announce(config.ledger, config.announce, current, 'OUTCOME', () => outcomeNotice(current!, config.terms));
   return current;
 }
 
@@ -859,13 +1025,15 @@ export async function reconcileExecution(config: ReconcileConfig, event: GateEve
     return { requestId, action: 'ignored', reason: 'unknown request' };
   }
   if (request.outcome) {
-    await announce(config.ledger, config.announce, request, 'OUTCOME', () => outcomeNotice(request));
+    await announce(config.ledger, config.announce, request, 'OUTCOME', () => outcomeNotice(request, config.terms));
     return { requestId, action: 'already-recorded', outcome: request.outcome };
   }
   const run = await describe(config.sfn, d.executionArn);
   if (!FINAL_STATUSES.has(run.status) && run.status !== 'NOT_FOUND')
     return { requestId, action: 'running', reason: `Step Functions says ${run.status}` };
   const current = await reconcileRequest(config, request, run);
+  if (!current.outcome)
+    return { requestId, action: 'running', reason: 'a collection was recorded moments ago; its outcome is awaited (the sweep rechecks)' };
   return { requestId, action: 'recorded', outcome: current.outcome };
 }
 
@@ -895,7 +1063,7 @@ export async function sweepGate(config: ReconcileConfig): Promise<SweepReport> {
       const run = await describe(config.sfn, request.executionArn);
       if (!FINAL_STATUSES.has(run.status) && run.status !== 'NOT_FOUND') continue;
       const current = await reconcileRequest(config, request, run);
-      reconciled.push({ requestId: request.requestId, action: 'recorded', outcome: current.outcome });
+      if (current.outcome) reconciled.push({ requestId: request.requestId, action: 'recorded', outcome: current.outcome });
     } catch (e) {
       failures.push(`${inertText(request.requestId, 100)}: ${(e as Error).name}`);
     }
@@ -928,6 +1096,16 @@ function parseOperations(): BoundOperation[] {
   }
 }
 
+/** GATE_TERMS; unreadable means unknown (and the notices and views say so). */
+function termsFromEnv(): GateTerms | undefined {
+  try {
+    const terms = JSON.parse(process.env.GATE_TERMS ?? 'null');
+    return terms && typeof terms === 'object' && Array.isArray(terms.credentials) ? (terms as GateTerms) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function ledgerFromEnv(): ApprovalLedger {
   return new ApprovalLedger(new DynamoDBClient({}), process.env.LEDGER_TABLE ?? '');
 }
@@ -948,8 +1126,9 @@ function gateFromEnv(): ReconcileConfig {
     operations: parseOperations(),
     stateMachineArn: process.env.STATE_MACHINE_ARN ?? '',
     announce: process.env.TOPIC_ARN
-      ? { sns: new SNSClient({}), topicArn: process.env.TOPIC_ARN, approvalUrl: process.env.APPROVAL_URL ?? '' }
+      ? { sns: new SNSClient({}), topicArn: process.env.TOPIC_ARN, approvalUrl: process.env.APPROVAL_URL ?? '', terms: termsFromEnv() }
       : undefined,
+    terms: termsFromEnv(),
   };
 }
 
@@ -990,6 +1169,7 @@ export async function notify(event: { taskToken?: string; requestId?: string }):
     topicArn: process.env.TOPIC_ARN ?? '',
     approvalUrl: process.env.APPROVAL_URL ?? '',
     operations: parseOperations(),
+    terms: termsFromEnv(),
   });
   return notifier(event);
 }

@@ -47,6 +47,14 @@ export interface LedgerRequest {
   readonly deliveredAt?: string;
   /** The idempotency token of the call that decided (read back after a retried write). */
   readonly decisionToken?: string;
+  /** Credentials mode: when the workflow opened the collection window (set once). */
+  readonly collectableAt?: string;
+  /** Credentials mode: how long the window stays open, in seconds. */
+  readonly collectWithinSeconds?: number;
+  /** Credentials mode: when the requester's collection was recorded (before STS is asked). */
+  readonly collectedAt?: string;
+  /** Credentials mode: the authenticated session that collected. */
+  readonly collectedBy?: string;
 }
 
 /** An announcement to the approvers' topic, stored before it is published so that it is published once and retried until it is. */
@@ -387,7 +395,8 @@ export class ApprovalLedger {
   /**
    * Records the final state of a request whose execution ended without recording one. With
    * `notAccepted`, only while the workflow never accepted a decision (so nothing can have been
-   * performed). The token tells our own retried write from another writer's. Returns the record
+   * performed); with `notCollected`, only while no credentials collection is recorded. The token
+   * tells our own retried write from another writer's. Returns the record
    * after the write and whether this call's write is the one that recorded the outcome.
    */
   public async recordReconciledOutcome(
@@ -396,6 +405,7 @@ export class ApprovalLedger {
     detail: string,
     token: string,
     notAccepted: boolean,
+    notCollected = false,
   ): Promise<{ request: LedgerRequest | undefined; ours: boolean }> {
     try {
       await this.client.send(
@@ -403,7 +413,10 @@ export class ApprovalLedger {
           TableName: this.tableName,
           Key: { requestId: s(requestId), record: s(RECORD.request) },
           UpdateExpression: 'SET outcome = :o, outcomeDetail = :d, finishedAt = :t, reconciledAt = :t, reconcileToken = :tok',
-          ConditionExpression: `attribute_exists(requestId) AND attribute_not_exists(outcome)${notAccepted ? NOT_ACCEPTED : ''}`,
+          // notCollected: an outcome saying "nothing was issued" must lose to a collection recorded meanwhile.
+          ConditionExpression:
+            `attribute_exists(requestId) AND attribute_not_exists(outcome)${notAccepted ? NOT_ACCEPTED : ''}` +
+            (notCollected ? ' AND attribute_not_exists(collectedAt)' : ''),
           ExpressionAttributeValues: { ':o': s(outcome), ':d': s(detail), ':t': s(new Date().toISOString()), ':tok': s(token) },
         }),
       );

@@ -116,7 +116,9 @@ const SCRIPT = `
     row(dl, 'Parameters', pre, 'parameters');
     row(dl, 'Agent\\u2019s reason', r.reason, 'reason');
     row(dl, 'Source identity', r.sourceIdentity + '  (as stated by the requester)', 'source-identity');
-    row(dl, 'Requesting session', r.requesters.join(', ') || '(none reported)', 'requesters');
+    row(dl, 'If approved', r.execution || 'not reported by the handler: ask the gate operator how it carries out requests', 'execution');
+    row(dl, 'May be requested by', (r.requesters.join(', ') || '(none reported)') +
+      '  (the roles granted to request on this gate; the starting session is not verified)', 'requesters');
     row(dl, 'Requested at', r.requestedAt, 'requested-at');
     const noExpiry = 'not reported by the handler: no decision before the gate\\u2019s timeout means rejected';
     const timeLeftDd = row(dl, 'Time left', r.expiresAt ? '' : noExpiry, 'time-left');

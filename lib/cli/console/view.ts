@@ -43,6 +43,8 @@ export interface DisplayRequest {
   readonly reason: string;
   readonly sourceIdentity: string;
   readonly requesters: string[];
+  /** What approving hands out (the handler's `execution`: performed once, or a session in credentials mode); empty when not reported. */
+  readonly execution: string;
   readonly requestedAt: string;
   /** ISO time after which the request can no longer be approved, when the handler reports it. */
   readonly expiresAt?: string;
@@ -77,7 +79,8 @@ export function inertPrettyJson(value: unknown, maxLength: number = PARAMETERS_L
   return (
     shown
       .split('\n')
-      .map((line) => inertText(line, Number.MAX_SAFE_INTEGER))
+      // JSON's own indentation is kept; inertText shows any other run of spaces as one.
+      .map((line) => /^ */.exec(line)![0] + inertText(line.trimStart(), Number.MAX_SAFE_INTEGER))
       .join('\n') + cutMarker
   );
 }
@@ -140,6 +143,7 @@ export function displayRequest(r: any, now: Date = new Date()): DisplayRequest {
     reason: r?.reason === undefined ? '' : inertText(r.reason, REASON_LENGTH),
     sourceIdentity: field(r?.sourceIdentity),
     requesters: Array.isArray(r?.requesters) ? r.requesters.slice(0, 20).map(field) : [],
+    execution: typeof r?.execution === 'string' ? inertText(r.execution, REASON_LENGTH) : '',
     requestedAt: field(r?.requestedAt),
     expiresAt,
     approvals: Array.isArray(r?.approvals) ? r.approvals.slice(0, 50).map(field) : [],
