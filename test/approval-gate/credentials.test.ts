@@ -4,7 +4,7 @@
  * STS query-protocol endpoint spoken to by the real @aws-sdk/client-sts. The session policy STS
  * received is then evaluated by simulation together with the synthesized credentials role's policies.
  */
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,6 +16,7 @@ import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks'
 import { ApprovalGate, Approver, ExecutionMode, GatedOperation } from '../../lib/approval-gate/approval-gate';
 import { APPROVAL_STATES } from '../../lib/approval-gate/private/approval-workflow';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
+import { requestIdPath } from '../../lib/approval-gate/runtime/approval-binding';
 import { CollectResult, createCollector, CredentialOperation, REQUEST_TAG } from '../../lib/approval-gate/runtime/collect';
 import { EffectivePolicies, effectivePolicies, logicalIdOf } from '../support/effective-policies';
 import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
@@ -95,8 +96,8 @@ function collector(options: { dynamodb?: DynamoDBClient; stsEndpoint?: string; n
     operations: JSON.parse(env.CREDENTIAL_OPERATIONS) as CredentialOperation[],
     now: options.now,
   });
-  return (callerArn: string, requestId: string): Promise<CollectResult> =>
-    handler({ rawPath: `/requests/${requestId}/collect`, requestContext: { http: { method: 'POST' }, authorizer: { iam: { userArn: callerArn } } } });
+  return (callerArn: string, requestId: string, rawPath = `/requests/${requestIdPath(requestId)}/collect`): Promise<CollectResult> =>
+    handler({ rawPath, requestContext: { http: { method: 'POST' }, authorizer: { iam: { userArn: callerArn } } } });
 }
 
 const AGENT_SESSION = () => sessionOf(gate.agentRoleArn, 'ops-assistant-7f3a');
@@ -248,6 +249,52 @@ describe('credentials mode, end to end', () => {
     expect(reply.statusCode).toBe(409);
     expect(JSON.parse(reply.body).error).toMatch(/performed by the gate/);
     expect(sts.issued.length).toBe(before);
+  });
+});
+
+describe('every execution name is collectable: the collector routes ids as the approval handler does', () => {
+  test('an id outside [A-Za-z0-9_-] is collected through its encoded path; the raw one is refused with the fix', async () => {
+    // GIVEN an approved, collectable request whose execution name holds dots, parentheses and ! (Step Functions allows them)
+    const id = 'failover.orders(2nd-try)!';
+    const canonical = canonicalRequest(FAILOVER.operation, FAILOVER.resource, FAILOVER.parameters);
+    const now = new Date().toISOString();
+    await aws.dynamodb.send(
+      new PutItemCommand({
+        TableName: env.LEDGER_TABLE,
+        Item: {
+          requestId: { S: id },
+          record: { S: 'REQUEST' },
+          status: { S: 'APPROVED' },
+          operation: { S: FAILOVER.operation },
+          resource: { S: FAILOVER.resource },
+          canonical: { S: canonical },
+          digest: { S: requestDigest(canonical) },
+          reason: { S: FAILOVER.reason },
+          sourceIdentity: { S: FAILOVER.sourceIdentity },
+          requesters: { S: JSON.stringify([gate.agentRoleArn]) },
+          requiredApprovals: { N: '1' },
+          executionArn: { S: `${HARNESS_STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${id}` },
+          requestedAt: { S: now },
+          approvals: { SS: [gate.approverRoleArn] },
+          acceptedAt: { S: now },
+          collectableAt: { S: now },
+          collectWithinSeconds: { N: '3600' },
+        },
+      }),
+    );
+    // WHEN the agent collects with the raw id in the path, THEN it is refused with the encoding to use
+    const raw = await collector()(AGENT_SESSION(), id, `/requests/${id}/collect`);
+    expect(raw.statusCode).toBe(400);
+    expect(JSON.parse(raw.body)).toMatchObject({
+      error: expect.stringMatching(/invalid request id in the path/),
+      fix: expect.stringMatching(/base64url/),
+    });
+    // WHEN it collects through the encoded path, THEN it receives the session of exactly that request
+    const encoded = await collector()(AGENT_SESSION(), id);
+    expect(requestIdPath(id)).toMatch(/^~/);
+    expect(encoded.statusCode).toBe(200);
+    expect(JSON.parse(encoded.body)).toMatchObject({ requestId: id, resource: CLUSTER });
+    expect(sts.issued[sts.issued.length - 1].tags).toEqual({ [REQUEST_TAG]: id });
   });
 });
 

@@ -12,7 +12,8 @@
 import { createHash, randomUUID } from 'crypto';
 import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { BoundOperation, checkBinding } from './approval-binding';
+import { BoundOperation, checkBinding, requestIdFromPath, requestIdPath, requestIdProblem } from './approval-binding';
+import { inertText } from '../../shared/inert-text';
 import { requestDigest } from './approval-digest';
 import { callerIdentity, principalOf } from './identity';
 import { ApprovalLedger, LedgerRequest } from './ledger';
@@ -128,11 +129,22 @@ export function createCollector(config: CollectConfig): (event: CollectEvent) =>
     }
     const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
     const path = (event.rawPath ?? '/').replace(/\/+$/, '') || '/';
-    const match = /^\/requests\/([A-Za-z0-9_-]{1,80})\/collect$/.exec(path);
-    if (!match || method !== 'POST') return reply(404, { error: `no route ${method} ${path}; use POST /requests/<request id>/collect` });
-    const requestId = match[1];
+    const match = /^\/requests\/([^/]+)\/collect$/.exec(path);
+    if (!match || method !== 'POST') {
+      return reply(404, { error: `no route ${inertText(method, 20)} ${inertText(path, 200)}; use POST /requests/<request id>/collect` });
+    }
+    // Any execution name is a request id; the path carries it encoded (requestIdPath), as the approval handler takes it.
+    const requestId = requestIdFromPath(match[1]);
+    const problem = requestId === undefined ? 'the path does not carry an encoded request id' : requestIdProblem(requestId);
+    if (requestId === undefined || problem) {
+      return reply(400, {
+        error: `invalid request id in the path: ${problem}`,
+        received: inertText(match[1], 200),
+        fix: 'ids outside [A-Za-z0-9_-] travel as ~ and their base64url (requestIdPath), e.g. POST /requests/~cmVxIDE/collect for "req 1"',
+      });
+    }
     const request = await ledger.getRequest(requestId);
-    if (!request) return reply(404, { error: `no request ${requestId}` });
+    if (!request) return reply(404, { error: `no request ${inertText(requestId, 100)}`, path: requestIdPath(requestId) });
 
     const requesters = new Set(request.requesters.map((r) => principalOf(r) ?? '<unreadable>'));
     if (!requesters.has(caller.principal)) {
@@ -142,7 +154,7 @@ export function createCollector(config: CollectConfig): (event: CollectEvent) =>
         callerArn: caller.arn,
         reason: 'not a requester',
       });
-      return reply(403, { error: `${caller.arn} did not request ${requestId}; only the requesting agent collects` });
+      return reply(403, { error: `${caller.arn} did not request ${inertText(requestId, 100)}; only the requesting agent collects` });
     }
     const refusal = refusalOf(config, request, now());
     if (refusal) {
