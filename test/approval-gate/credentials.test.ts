@@ -17,7 +17,14 @@ import { ApprovalGate, Approver, ExecutionMode, GatedOperation } from '../../lib
 import { APPROVAL_STATES } from '../../lib/approval-gate/private/approval-workflow';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { requestIdPath } from '../../lib/approval-gate/runtime/approval-binding';
-import { CollectResult, createCollector, CredentialOperation, REQUEST_TAG } from '../../lib/approval-gate/runtime/collect';
+import {
+  CollectResult,
+  createCollector,
+  CredentialOperation,
+  REQUEST_TAG,
+  REQUESTER_TAG,
+  requesterTagValue,
+} from '../../lib/approval-gate/runtime/collect';
 import { EffectivePolicies, effectivePolicies, logicalIdOf } from '../support/effective-policies';
 import { FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { decideWithSession, LocalStsEndpoint } from '../support/local-sts-endpoint';
@@ -154,7 +161,10 @@ describe('credentials mode, end to end', () => {
     const issued = sts.issued[sts.issued.length - 1];
     expect(issued.roleArn).toBe(credentialsRoleArn);
     expect(issued.durationSeconds).toBe(900);
-    expect(issued.tags).toEqual({ [REQUEST_TAG]: held.requestId });
+    // the collecting agent's role is a principal tag of the session (a breaker revokes a tripped agent's sessions by it)
+    expect(issued.tags).toEqual({ [REQUEST_TAG]: held.requestId, [REQUESTER_TAG]: gate.agentRoleArn.split('/').pop() });
+    // a comma (allowed in role names, not in tag values) is written as _, the same way for the breaker that matches it
+    expect(requesterTagValue('ops,agent')).toBe('ops_agent');
     expect(issued.sourceIdentity).toBe(`approval-${held.requestId}`);
     expect(body.credentials.accessKeyId).toBe(issued.accessKeyId);
 
@@ -294,7 +304,7 @@ describe('every execution name is collectable: the collector routes ids as the a
     expect(requestIdPath(id)).toMatch(/^~/);
     expect(encoded.statusCode).toBe(200);
     expect(JSON.parse(encoded.body)).toMatchObject({ requestId: id, resource: CLUSTER });
-    expect(sts.issued[sts.issued.length - 1].tags).toEqual({ [REQUEST_TAG]: id });
+    expect(sts.issued[sts.issued.length - 1].tags).toMatchObject({ [REQUEST_TAG]: id });
   });
 });
 

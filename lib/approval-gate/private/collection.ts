@@ -8,7 +8,7 @@ import { GUARDRAIL_COMPONENT_TAG } from '../../shared/tags';
 import { handlerAssetDirectory } from '../../shared/assets';
 import { acknowledgeNagFindings, nagResourceFinding } from '../../shared/nag-suppressions';
 import type { CredentialOperation } from '../runtime/collect';
-import { REQUEST_TAG } from '../runtime/collect';
+import { REQUEST_TAG, REQUESTER_TAG } from '../runtime/collect';
 import { ValidatedOperation } from './approval-validation';
 import { acknowledgeDefaultRuntime, functionRole } from './function-resources';
 import { refuseGrantsOnStar } from './unscopable-actions';
@@ -64,12 +64,13 @@ export function collectionParts(gate: Construct, props: CollectionProps): Collec
     description: `cdk-agent-guardrails approval credentials: sessions limited to one approved ${props.operations.map((o) => o.iamAction).join(', ')}`,
     maxSessionDuration: Duration.hours(1),
   });
-  // The collection handler names the request in a session tag and the source identity; nothing else may be set.
+  // The collection handler names the request and the collecting agent's role in session tags, and the
+  // request in the source identity; nothing else may be set.
   credentialsRole.assumeRolePolicy!.addStatements(
     new iam.PolicyStatement({
       actions: ['sts:TagSession'],
       principals: [collectorPrincipal],
-      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [REQUEST_TAG] } },
+      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [REQUEST_TAG, REQUESTER_TAG] } },
     }),
     new iam.PolicyStatement({
       actions: ['sts:SetSourceIdentity'],

@@ -50,6 +50,22 @@ export interface CollectResult {
 
 /** The session tag that carries the request id into CloudTrail. */
 export const REQUEST_TAG = 'guardrails:approval-request';
+/**
+ * The session tag naming the collecting agent's role (its name, `requesterTagValue`): a circuit breaker
+ * that trips the agent revokes its collected sessions with a deny on the credentials role conditioned
+ * on `aws:PrincipalTag/guardrails:requester` (review MEDIUM-4; the breaker side is separate).
+ */
+export const REQUESTER_TAG = 'guardrails:requester';
+
+/**
+ * The tag value for a role name: IAM allows `,` in role names but not in tag values, so it is written
+ * as `_`. A breaker matches with this same function; two names differing only there share a value,
+ * which errs towards revoking more, never less.
+ */
+export function requesterTagValue(roleName: string): string {
+  return roleName.replace(/,/g, '_');
+}
+
 /** Outcomes the handler writes; the workflow's window close reads CREDENTIALS_ISSUED. */
 export const ISSUED = 'CREDENTIALS_ISSUED';
 export const ISSUE_FAILED = 'ISSUE_FAILED';
@@ -188,7 +204,10 @@ export function createCollector(config: CollectConfig): (event: CollectEvent) =>
           SourceIdentity: name,
           DurationSeconds: config.durationSeconds,
           Policy: JSON.stringify(policy),
-          Tags: [{ Key: REQUEST_TAG, Value: requestId }],
+          Tags: [
+            { Key: REQUEST_TAG, Value: requestId },
+            { Key: REQUESTER_TAG, Value: requesterTagValue(caller.principal.split('/').pop()!) },
+          ],
         }),
       );
     } catch (e) {
