@@ -52,7 +52,9 @@ export class ExecutionMode {
   /**
    * The requesting agent collects, once and within the approval's expiry, short-lived credentials
    * whose session policy allows exactly the approved actions on exactly the approved resource (for
-   * multi-step work such as a failover runbook).
+   * multi-step work such as a failover runbook). The session may call those actions with any
+   * parameters until it expires, so this mode is refused for code-execution actions, CloudFormation,
+   * IAM, STS and Organizations, and on a gate granted to more than one requester role.
    */
   public static readonly CREDENTIALS = new ExecutionMode('CREDENTIALS');
 
