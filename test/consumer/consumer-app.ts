@@ -253,12 +253,14 @@ export function writeApp(appDir: string): { cdkJson: any; templateCdkJson: any }
  * acknowledged.
  */
 export const APP_SOURCE = `#!/usr/bin/env node
-import { App, Duration, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Duration, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { AgentGuardrailsChecks, AgentRole, ApprovalGate, Approver, AuditTrail, CircuitBreaker, GatedOperation } from 'cdk-agent-guardrails';
+import {
+  AgentGuardrailsChecks, AgentRole, ApprovalGate, Approver, AuditLockMode, AuditTrail, CircuitBreaker, GatedOperation,
+} from 'cdk-agent-guardrails';
 
 /** Production data: the table keeps its own last line of defence. */
 class DataStack extends Stack {
@@ -299,10 +301,13 @@ class GuardrailsStack extends Stack {
       timeout: Duration.hours(4),
     });
     gate.grantRequest(agent);
-    new CircuitBreaker(this, 'Breaker', {
+    const breaker = new CircuitBreaker(this, 'Breaker', {
       agents: [{ agent, thresholds: { maxDestructiveCalls: 5, maxDeniedCalls: 10, window: Duration.minutes(5) } }],
     });
-    new AuditTrail(this, 'Audit', { retention: Duration.days(365) });
+    // This app deploys to us-east-1, where the global services' CloudTrail events arrive: nothing to forward.
+    Annotations.of(breaker).acknowledgeWarning('cdk-agent-guardrails:breaker-global-events', 'deployed to us-east-1');
+    // Production logs: COMPLIANCE mode chosen on purpose (no one can delete them for a year).
+    new AuditTrail(this, 'Audit', { retention: Duration.days(365), lockMode: AuditLockMode.COMPLIANCE });
   }
 }
 
