@@ -315,6 +315,12 @@ describe('an app with an AgentRole, an ApprovalGate, a CircuitBreaker and an Aud
           ['Guardrails/Gate/WorkflowRole', `AwsSolutions-IAM5[Resource::<${notifier}.Arn>:*]`],
           // SNS's AWS managed key is named by its alias: CDK (with cdk init's flags) grants key/* under kms:ResourceAliases
           ['Guardrails/Gate/NotifierServiceRole', `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${REGION}:${ACCOUNT}:key/*]`],
+          // the approval handler publishes decision notices itself (same key, same reason)
+          ['Guardrails/Gate/ApprovalHandlerServiceRole', `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${REGION}:${ACCOUNT}:key/*]`],
+          // reconciliation reads the final state of this workflow's executions (states:DescribeExecution)
+          ['Guardrails/Gate/ApprovalHandlerServiceRole', `AwsSolutions-IAM5[Resource::${executions}]`],
+          // the reconciliation rule's dead-letter queue is itself the last stop
+          ['Guardrails/Gate/ReconciliationDeadLetters', 'AwsSolutions-SQS3'],
         ];
         // The default runtime is acknowledged only while aws-cdk-lib knows a newer Node.js runtime.
         if (latestNodeRuntimeName() !== lambda.Runtime.NODEJS_22_X.name) {
