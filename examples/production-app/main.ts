@@ -67,8 +67,7 @@ export interface AgentStackProps extends StackProps {
   readonly dev: DevStack;
   /**
    * The failover runbook through the gate in credentials mode (examples/production-app/approval.ts).
-   * @default false - off until `verify` models the condition key lambda:InvokedViaFunctionUrl (the
-   * agent's deny of direct invocations of the collection handler); see docs/approval-gate.md
+   * @default true
    */
   readonly failover?: boolean;
 }
@@ -95,11 +94,11 @@ export class AgentStack extends Stack {
     // every action recorded and attributed; a burst of destructive or denied calls quarantines the agent
     addAuditAndBreaker(this, this.agent);
     // deleting the production database or updating the production stack: the agent asks, a human decides
-    addApprovalGates(this, props.production, this.agent, { failover: props.failover });
+    addApprovalGates(this, props.production, this.agent, { failover: props.failover ?? true });
   }
 }
 
-export function buildApp(app: App = new App(), options: { failover?: boolean } = {}): App {
+export function buildApp(app: App = new App(), options: { failover?: boolean } = { failover: true }): App {
   const production = new ProductionStack(app, 'Production');
   const dev = new DevStack(app, 'Dev');
   new AgentStack(app, 'Agent', { production, dev, failover: options.failover });
