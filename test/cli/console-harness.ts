@@ -9,13 +9,12 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { createApprovalHandler, createNotifier, GateTerms } from '../../lib/approval-gate/runtime';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
-import { NodeSha256 } from '../../lib/cli/approvals';
 import { boundOperations, PROD_DB, sessionOf } from '../approval-gate/gate-fixture';
 import { LocalAws, startLocalAws } from '../approval-gate/local-aws';
+import { verifySigV4 } from '../support/sigv4-verifier';
 
 export const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
 export const SECOND = 'arn:aws:iam::123456789012:role/approver-2';
@@ -73,37 +72,9 @@ export function actAs(accessKeyId: keyof typeof KEYS | string, secret?: string):
   delete process.env.AWS_PROFILE;
 }
 
-async function verify(req: http.IncomingMessage, body: string, port: number): Promise<string | undefined> {
-  const auth = String(req.headers.authorization ?? '');
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/lambda\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
-    auth,
-  );
-  if (!match) return undefined;
-  const [, accessKeyId, , region, signedHeaders] = match;
-  const key = KEYS[accessKeyId];
-  if (!key) return undefined;
-  const headers: Record<string, string> = {};
-  for (const name of signedHeaders.split(';')) headers[name] = String(req.headers[name] ?? '');
-  const amzDate = headers['x-amz-date'] ?? '';
-  const signingDate = new Date(
-    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
-  );
-  const [path, query] = (req.url ?? '/').split('?');
-  const signer = new SignatureV4({ service: 'lambda', region, credentials: { accessKeyId, secretAccessKey: key.secret }, sha256: NodeSha256 as any });
-  const expected = await signer.sign(
-    {
-      method: req.method!,
-      protocol: 'http:',
-      hostname: '127.0.0.1',
-      port,
-      path,
-      query: Object.fromEntries(new URLSearchParams(query ?? '')),
-      headers,
-      body: body || undefined,
-    },
-    { signingDate },
-  );
-  return expected.headers.authorization === auth ? key.userArn : undefined;
+/** The caller's ARN as the function URL's IAM auth would tell it (see test/support/sigv4-verifier.ts). */
+function verify(req: http.IncomingMessage, body: string, port: number): Promise<string | undefined> {
+  return verifySigV4(KEYS, req, body, port);
 }
 
 /** GIVEN a gate's handler (approvers LEAD and SECOND) behind a SigV4-verifying local function URL. */
