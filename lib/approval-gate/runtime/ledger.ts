@@ -147,6 +147,16 @@ export class ApprovalLedger {
   }
 
   public async listPending(): Promise<LedgerRequest[]> {
+    const found = await this.scanRequests('#s = :pending AND ', { '#s': 'status' }, { ':pending': s('PENDING') });
+    return found.sort((x, y) => x.requestedAt.localeCompare(y.requestedAt));
+  }
+
+  /** Every request record without an outcome that also matches `filter` (a FilterExpression prefix ending in AND, or ''). */
+  private async scanRequests(
+    filter: string,
+    names: Record<string, string> = {},
+    values: Record<string, AttributeValue> = {},
+  ): Promise<LedgerRequest[]> {
     const found: LedgerRequest[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
@@ -155,15 +165,15 @@ export class ApprovalLedger {
           TableName: this.tableName,
           ConsistentRead: true,
           ExclusiveStartKey: start,
-          FilterExpression: '#r = :request AND #s = :pending AND attribute_not_exists(outcome)',
-          ExpressionAttributeNames: { '#r': 'record', '#s': 'status' },
-          ExpressionAttributeValues: { ':request': s(RECORD.request), ':pending': s('PENDING') },
+          FilterExpression: `#r = :request AND ${filter}attribute_not_exists(outcome)`,
+          ExpressionAttributeNames: { '#r': 'record', ...names },
+          ExpressionAttributeValues: { ':request': s(RECORD.request), ...values },
         }),
       );
       found.push(...(out.Items ?? []).map(toRequest));
       start = out.LastEvaluatedKey;
     } while (start);
-    return found.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+    return found;
   }
 
   /** Stores the task token of a pending request, once. */
@@ -372,24 +382,8 @@ export class ApprovalLedger {
   }
 
   /** Requests without an outcome, whatever their status: candidates for reconciliation against their execution. */
-  public async listOpen(): Promise<LedgerRequest[]> {
-    const found: LedgerRequest[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-          FilterExpression: '#r = :request AND attribute_not_exists(outcome)',
-          ExpressionAttributeNames: { '#r': 'record' },
-          ExpressionAttributeValues: { ':request': s(RECORD.request) },
-        }),
-      );
-      found.push(...(out.Items ?? []).map(toRequest));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return found;
+  public listOpen(): Promise<LedgerRequest[]> {
+    return this.scanRequests('');
   }
 
   /**
