@@ -1,9 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ProductionScope } from '../guard/production-scope';
-import { DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_TAG_KEY } from '../shared/tags';
+import { ORGANIZATION_POLICIES_PER_TARGET as SCP_ATTACHMENT_QUOTA, renderOrganizationPolicies } from '../organization/private/render';
+import { IAM_QUOTAS } from '../shared/policy-size';
+import { AGENT_TAG, DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_TAG_KEY } from '../shared/tags';
 import { GuardrailsError, GuardrailsErrorKind } from '../shared/errors';
-import { SCP_ATTACHMENT_QUOTA, renderServiceControlPolicies } from '../verify/scp/service-control-policies';
+
 import { commaList, parseCommandArgs, usageError } from './args';
 import { CommandHandler, EXIT } from './command';
 
@@ -11,12 +13,17 @@ const USAGE = `usage: cdk-agent-guardrails export-scp [options]
   --tag-key KEY          the tag that marks non-production resources (default ${DEFAULT_TAG_KEY})
   --non-production V,W   values of that tag that mean disposable (default ${DEFAULT_NON_PRODUCTION_VALUES.join(',')})
   --accounts A,B         protect every resource of these accounts instead (ProductionScope.accounts)
-  --with-escalation      also deny IAM writes, CDK deploy roles, task tokens, audit and control-plane writes
+  --with-escalation      accepted for older scripts: the escalation denies (IAM writes, CDK deploy roles, task tokens,
+                         audit and control-plane writes) are always included now
   --max-policies N       fail unless the guard fits in N SCPs (a target takes ${SCP_ATTACHMENT_QUOTA}, one being FullAWSAccess; default no limit)
   --out-dir DIR          write one JSON file per SCP instead of printing them
   --help, -h             print this usage
-Applies to principals tagged guardrails:agent (aws:PrincipalTag/guardrails:agent exists).
+The SCPs of \`export-org-policies\` (the same renderer): the production guard, the escalation denies and the
+read-only protection of production, for principals tagged ${AGENT_TAG}; use export-org-policies for RCPs and other agents.
 exit codes: 0 rendered, 2 usage, 7 the guard does not fit the SCP quota`;
+
+/** The renderer's own ceiling on a budget: far above what any target can attach. */
+const UNLIMITED_SCPS = 50;
 
 const SPEC = {
   command: 'export-scp',
@@ -65,10 +72,21 @@ export const run: CommandHandler = async (argv, io) => {
       ? new GuardrailsError(GuardrailsErrorKind.USAGE, e.message, { code: e.code, received: e.received, fix: e.fix })
       : usageError(SPEC, (e as Error).message, { withUsage: false });
   }
-  const policies = renderServiceControlPolicies({ scope, withEscalation, maxPolicies });
+  if (withEscalation) io.err('export-scp: --with-escalation is no longer needed: the escalation denies are always included.');
+  // The one renderer of the organization guard (SCPs only here): what export-org-policies and OrganizationGuardrails deploy.
+  const rendered = renderOrganizationPolicies({
+    scope,
+    serviceControlPolicies: Number.isFinite(maxPolicies) ? maxPolicies : UNLIMITED_SCPS,
+    resourceControlPolicies: 0,
+    maxCharacters: IAM_QUOTAS.serviceControlPolicy,
+    raiseScps:
+      `Pass a larger --max-policies than ${rawMax} (a target takes ${SCP_ATTACHMENT_QUOTA} SCPs, one of them FullAWSAccess; ` +
+      'SCPs at the root, OUs and account all apply).',
+  });
+  const policies = rendered.serviceControlPolicies;
   if (outDir) {
     fs.mkdirSync(outDir, { recursive: true });
-    for (const p of policies) fs.writeFileSync(path.join(outDir, `${p.name}.json`), JSON.stringify(p.document));
+    for (const p of policies) fs.writeFileSync(path.join(outDir, `${p.name}.json`), p.content);
   } else {
     io.out(
       JSON.stringify(
@@ -78,10 +96,10 @@ export const run: CommandHandler = async (argv, io) => {
       ),
     );
   }
-  const sizes = policies.map((p) => p.size).join(', ');
+  const sizes = `${policies.map((p) => p.size).join(', ')} of ${IAM_QUOTAS.serviceControlPolicy} characters`;
   io.err(
-    `export-scp: ${policies.length} service control polic${policies.length === 1 ? 'y' : 'ies'} (${sizes} of ${5120} characters)` +
-      `${outDir ? ` written to ${outDir}` : ''}; attach all of them; they apply to principals tagged guardrails:agent. ` +
+    `export-scp: ${policies.length} service control polic${policies.length === 1 ? 'y' : 'ies'} (${sizes})` +
+      `${outDir ? ` written to ${outDir}` : ''}; attach all of them; they apply to principals tagged ${AGENT_TAG}. ` +
       'SCPs do not apply to the management account or to service-linked roles.',
   );
   if (policies.length > SCP_ATTACHMENT_QUOTA - 1) {

@@ -3,9 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DESTRUCTIVE_CATALOG } from '../../lib/shared/destructive-catalog.generated';
-import { dataGuardStatements, staticGuardStatements } from '../../lib/guard/private/guard-statements';
-import { toList } from '../../lib/shared/list';
-import { ProductionScope } from '../../lib/guard/production-scope';
+import { renderOrganizationPolicies } from '../../lib/organization/private/render';
 import { requestContext, sampleArns } from '../support/request-context';
 import { cli } from './verify-fixtures';
 
@@ -100,14 +98,13 @@ describe('export-scp: the production guard as service control policies for agent
       expect(JSON.stringify(scp.document).length).toBe(scp.size);
       expect(scp.size).toBeLessThanOrEqual(5120);
     }
-    // nothing dropped: every action pattern of the guard is in some SCP
-    const guard = [...staticGuardStatements(ProductionScope.failClosed()), ...dataGuardStatements(ProductionScope.failClosed(), new Map())];
-    const exported = new Set(scps.flatMap((s) => s.document.Statement.flatMap((st: any) => toList(st.Action))));
-    const expected = new Set(guard.flatMap((st) => toList(st.Action)));
-    expect([...expected].filter((a) => !exported.has(a))).toEqual([]);
+    // one renderer: exactly the SCPs of the organization guard (export-org-policies, OrganizationGuardrails), whose packing tests
+    // prove that packing changes no decision
+    const organization = renderOrganizationPolicies({ serviceControlPolicies: 50, resourceControlPolicies: 0 }).serviceControlPolicies;
+    expect(scps.map((s) => s.document)).toEqual(organization.map((p) => p.document));
     // every statement is for agent principals only
     for (const statement of scps.flatMap((s) => s.document.Statement)) {
-      expect(statement.Condition.Null).toEqual({ 'aws:PrincipalTag/guardrails:agent': 'false' });
+      expect(statement.Condition.Null).toMatchObject({ 'aws:PrincipalTag/guardrails:agent': 'false' });
     }
   });
 
@@ -144,22 +141,25 @@ describe('export-scp: the production guard as service control policies for agent
     ).resolves.toBe('ExplicitlyDenied');
   });
 
-  test('--with-escalation adds the escalation denies: no CDK deploy role, no IAM writes, no task tokens for agents', async () => {
+  test('the escalation denies are always in: no CDK deploy role, IAM write or task token for agents; --with-escalation accepted', async () => {
     const run = await cli('export-scp', '--with-escalation');
     expect(run.code).toBe(0);
-    const withEscalation: Scp[] = JSON.parse(run.stdout);
-    for (const scp of withEscalation) expect(scp.size).toBeLessThanOrEqual(5120);
+    expect(run.stderr).toContain('--with-escalation is no longer needed');
+    expect(JSON.parse(run.stdout)).toEqual(scps);
     const cdkRole = `arn:aws:iam::${ACCOUNT}:role/cdk-hnb659fds-deploy-role-${ACCOUNT}-us-east-1`;
-    await expect(underScps(withEscalation, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: true })).resolves.toBe('ExplicitlyDenied');
-    await expect(underScps(withEscalation, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: false })).resolves.toBe('Allowed');
+    await expect(underScps(scps, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: true })).resolves.toBe('ExplicitlyDenied');
+    await expect(underScps(scps, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: false })).resolves.toBe('Allowed');
     await expect(
-      underScps(withEscalation, { action: 'iam:AttachRolePolicy', resource: `arn:aws:iam::${ACCOUNT}:role/agent`, tags: {}, agent: true }),
+      underScps(scps, { action: 'iam:AttachRolePolicy', resource: `arn:aws:iam::${ACCOUNT}:role/agent`, tags: {}, agent: true }),
     ).resolves.toBe('ExplicitlyDenied');
-    await expect(underScps(withEscalation, { action: 'states:SendTaskSuccess', resource: '*', tags: {}, agent: true })).resolves.toBe(
-      'ExplicitlyDenied',
-    );
-    // without the flag, those stay with the agent role's own policies
-    await expect(underScps(scps, { action: 'sts:AssumeRole', resource: cdkRole, tags: {}, agent: true })).resolves.toBe('Allowed');
+    await expect(underScps(scps, { action: 'states:SendTaskSuccess', resource: '*', tags: {}, agent: true })).resolves.toBe('ExplicitlyDenied');
+  });
+
+  test('production is read-only to agents: stopping and overwriting are denied too, on dev they are not', async () => {
+    const instance = { action: 'ec2:StopInstances', resource: `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0123456789abcdef0` };
+    await expect(underScps(scps, { ...instance, tags: { environment: 'production' }, agent: true })).resolves.toBe('ExplicitlyDenied');
+    await expect(underScps(scps, { ...instance, tags: { environment: 'dev' }, agent: true })).resolves.toBe('Allowed');
+    await expect(underScps(scps, { ...instance, tags: { environment: 'production' }, agent: false })).resolves.toBe('Allowed');
   });
 
   test('--out-dir writes one JSON file per SCP', async () => {
@@ -173,10 +173,11 @@ describe('export-scp: the production guard as service control policies for agent
   });
 
   test('fails clearly (exit 7) when the guard does not fit in the SCPs the user can attach, dropping nothing', async () => {
-    const run = await cli('export-scp', '--max-policies', '2');
+    const run = await cli('export-scp', '--max-policies', '1');
     expect(run.code).toBe(7);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/the production guard needs \d+ service control policies of at most 5120 characters, more than --max-policies 2/);
+    expect(run.stderr).toMatch(/needs \d+ service control policies of at most 5120 characters \(\d+ characters in all\), more than the budget of 1/);
+    expect(run.stderr).toContain('Pass a larger --max-policies than 1');
     expect(run.stderr).toContain('Nothing was dropped to fit.');
   });
 
