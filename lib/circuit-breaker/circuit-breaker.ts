@@ -99,6 +99,16 @@ export interface CircuitBreakerProps {
    * @default false - unless a GlobalEventForwarding in the same app forwards to the breaker's region
    */
   readonly globalEventsForwarded?: boolean;
+  /**
+   * The credentials roles of approval gates in credentials mode (`ApprovalGate.credentialsRole`)
+   * that the watched agents collect sessions of. When an agent trips, the breaker also puts an
+   * inline policy on each (`guardrails-quarantine-<agent role name>`) that denies every action to
+   * the sessions tagged as collected by that agent; the reset removes it, right before it lifts the
+   * agent role's quarantine. Without it, a tripped agent keeps acting through a collected session
+   * until the session expires (up to 1 hour).
+   * @default - none: sessions already collected stay usable until they expire
+   */
+  readonly credentialsRoles?: iam.IRole[];
 }
 
 const DEFAULTS = { maxDestructiveCalls: 5, maxDeniedCalls: 10, maxWriteCalls: 0, windowSeconds: 300 };
@@ -142,6 +152,7 @@ export class CircuitBreaker extends Construct {
   public readonly watched: ReadonlyArray<WatchedAgentConfig>;
 
   private readonly agents: AgentRole[];
+  private readonly credentialsRoles: iam.IRole[];
 
   constructor(scope: Construct, id: string, props: CircuitBreakerProps) {
     super(scope, id);
@@ -154,6 +165,7 @@ export class CircuitBreaker extends Construct {
       ...resolveThresholds(`thresholds of agent ${w.agent.agentName}`, w.thresholds, defaults, this.node.path),
     }));
     this.monitorOnly = props.monitorOnly ?? false;
+    this.credentialsRoles = validateCredentialsRoles(props.credentialsRoles, this.agents, this.node.path);
 
     this.table = new dynamodb.Table(this, 'State', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -193,6 +205,7 @@ export class CircuitBreaker extends Construct {
       tableName: this.table.tableName,
       topicArn: this.alertTopic.topicArn,
       monitorOnly: this.monitorOnly,
+      ...(this.credentialsRoles.length > 0 ? { credentialsRoleNames: this.credentialsRoles.map((r) => r.roleName) } : {}),
     };
     // Bundled when the package is built: a consumer's synth needs neither esbuild nor Docker.
     const runtime = nodeRuntimeOf(props.lambdaRuntime ?? lambda.Runtime.NODEJS_22_X, 'CircuitBreaker');
@@ -225,6 +238,9 @@ export class CircuitBreaker extends Construct {
     grantPublishTo(this.alertTopic, this.handler);
     if (!this.monitorOnly) {
       this.handler.addToRolePolicy(this.quarantineStatement());
+      if (this.credentialsRoles.length > 0) {
+        this.handler.addToRolePolicy(this.credentialsQuarantineStatement(['iam:PutRolePolicy', 'iam:GetRolePolicy']));
+      }
     }
 
     this.rule = new events.Rule(this, 'AgentCalls', {
@@ -335,6 +351,16 @@ export class CircuitBreaker extends Construct {
       actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'],
       resourceArns: this.agents.map((a) => a.roleArn),
     });
+    if (this.credentialsRoles.length > 0) {
+      // The reset removes the agent's quarantine from the credentials roles; a trip puts it there.
+      grant.combine(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy'],
+          resourceArns: this.credentialsRoles.map((r) => r.roleArn),
+        }),
+      );
+    }
     this.grantStateWrites(grantee);
     this.table.grant(grantee, 'dynamodb:Query');
     grantPublishTo(this.alertTopic, grantee);
@@ -357,6 +383,18 @@ export class CircuitBreaker extends Construct {
       actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'],
       resources: this.agents.map((a) => a.roleArn),
       conditions: { StringEquals: { [`aws:ResourceTag/${AGENT_TAG}`]: this.agents.map((a) => a.agentName) } },
+    });
+  }
+
+  /**
+   * On the approval gates' credentials roles, the handler puts and reads back a tripped agent's
+   * quarantine; it never deletes one (a reset is human only).
+   */
+  private credentialsQuarantineStatement(actions: string[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid: 'QuarantineCollectedSessions',
+      actions,
+      resources: this.credentialsRoles.map((r) => r.roleArn),
     });
   }
 
@@ -447,6 +485,39 @@ function validateAgents(agents: WatchedAgent[] | undefined, constructPath: strin
     seen.add(w.agent.agentName);
   }
   return agents.map((w) => w.agent);
+}
+
+function validateCredentialsRoles(roles: iam.IRole[] | undefined, agents: AgentRole[], constructPath: string): iam.IRole[] {
+  if (roles === undefined) return [];
+  if (!Array.isArray(roles) || roles.some((r) => !r || typeof r.roleArn !== 'string' || typeof r.roleName !== 'string')) {
+    const received = Array.isArray(roles) ? `[${roles.map((r) => (r as object)?.constructor?.name ?? String(r)).join(', ')}]` : String(roles);
+    throw invalidProps(
+      'CircuitBreaker.InvalidCredentialsRoles',
+      `CircuitBreaker: credentialsRoles must be a list of IAM roles (ApprovalGate.credentialsRole), got ${received}.`,
+      { constructPath, received, fix: 'Pass the credentials roles of your approval gates: credentialsRoles: [gate.credentialsRole!].' },
+    );
+  }
+  for (const role of roles) {
+    const agent = agents.find((a) => a === role);
+    if (agent) {
+      throw invalidProps(
+        'CircuitBreaker.AgentAsCredentialsRole',
+        `CircuitBreaker: credentialsRoles lists agent role ${agent.agentName}; it is already quarantined as a watched agent. ` +
+          "List the approval gates' credentials roles only.",
+        { constructPath, received: agent.node.path, fix: "List the approval gates' credentials roles only (gate.credentialsRole)." },
+      );
+    }
+  }
+  const sameArn = (r: iam.IRole, i: number) => !Token.isUnresolved(r.roleArn) && roles.findIndex((o) => o.roleArn === r.roleArn) !== i;
+  const duplicate = roles.find((r, i) => roles.indexOf(r) !== i || sameArn(r, i));
+  if (duplicate !== undefined) {
+    throw invalidProps('CircuitBreaker.DuplicateCredentialsRole', `CircuitBreaker: credentials role ${duplicate.node.path} is listed twice.`, {
+      constructPath,
+      received: duplicate.node.path,
+      fix: 'List each credentials role once.',
+    });
+  }
+  return [...roles];
 }
 
 function resolveThresholds(what: string, given: BreakerThresholds | undefined, fallback: typeof DEFAULTS, constructPath: string): typeof DEFAULTS {

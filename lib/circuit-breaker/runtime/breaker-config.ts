@@ -23,6 +23,11 @@ export interface BreakerConfig {
   readonly tableName: string;
   readonly topicArn: string;
   readonly monitorOnly: boolean;
+  /**
+   * The approval gates' credentials roles: a tripped agent's collected sessions of them are
+   * quarantined too. Absent in configurations written before this field: none.
+   */
+  readonly credentialsRoleNames?: readonly string[];
 }
 
 /**
@@ -49,6 +54,12 @@ export function parseBreakerConfig(raw: string | undefined): BreakerConfig {
     typeof config.monitorOnly !== 'boolean'
   ) {
     throw new Error(`${BREAKER_CONFIG_ENV} is malformed`);
+  }
+  if (
+    config.credentialsRoleNames !== undefined &&
+    (!Array.isArray(config.credentialsRoleNames) || config.credentialsRoleNames.some((n) => typeof n !== 'string' || n.length === 0))
+  ) {
+    throw new Error(`${BREAKER_CONFIG_ENV}: credentialsRoleNames ${JSON.stringify(config.credentialsRoleNames)} is malformed`);
   }
   for (const a of config.agents) {
     if (

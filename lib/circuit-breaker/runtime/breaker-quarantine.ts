@@ -57,3 +57,41 @@ export function revocationDocument(resetAt: Date): PolicyDocumentJson {
 export function isQuarantine(document: PolicyDocumentJson | undefined): boolean {
   return (document?.Statement ?? []).some((s) => s.Sid === 'QuarantineUntilHumanReset' && s.Effect === 'Deny' && s.Condition === undefined);
 }
+
+/**
+ * The session tag an approval gate's collector puts on each credentials session, and its value for
+ * an agent role: the gate's REQUESTER_TAG and requesterTagValue (approval-gate/runtime/collect.ts),
+ * restated because runtime/ code imports no other feature; a test pins the two equal.
+ */
+export const REQUESTER_TAG = 'guardrails:requester';
+export function requesterTagValue(roleName: string): string {
+  return roleName.replace(/,/g, '_');
+}
+
+/**
+ * The inline policy the breaker puts on an approval gate's credentials role for one tripped agent:
+ * named per agent (role names are at most 64 characters, so the name stays within IAM's 128).
+ */
+export function credentialsQuarantinePolicyName(agentRoleName: string): string {
+  return `guardrails-quarantine-${agentRoleName}`;
+}
+
+/**
+ * While an agent is tripped: every session of a credentials role that the agent collected (tagged
+ * with its requester value by the gate's collector) is denied every action, however much of its
+ * lifetime is left. Sessions collected by other agents carry another value and are not affected.
+ */
+export function credentialsQuarantineDocument(agentRoleName: string): PolicyDocumentJson {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'QuarantineSessionsCollectedByTrippedAgent',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { StringEquals: { [`aws:PrincipalTag/${REQUESTER_TAG}`]: requesterTagValue(agentRoleName) } },
+      },
+    ],
+  };
+}

@@ -10,7 +10,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { BreakerConfig, WatchedAgentConfig, resetCommand } from './breaker-config';
 import { classifyEvent } from './breaker-events';
 import { isQuarantine } from './breaker-quarantine';
-import { Alert, publishAlert, readQuarantine, writeQuarantine } from './incident';
+import { Alert, credentialsQuarantined, publishAlert, readQuarantine, writeCredentialsQuarantine, writeQuarantine } from './incident';
 import { inertText } from '../../shared/inert-text';
 import { BreakerState, BreakerStore, COUNTER_RETENTION_SECONDS, Incident, WindowCounts, windowStartOf } from './store';
 
@@ -261,12 +261,12 @@ export class BreakerProcessor {
     const now = this.now().getTime();
     const seen = this.quarantineSeenAt.get(agent.agentName);
     if (seen !== undefined && now - seen < this.quarantineCheckMs) return false;
-    if (isQuarantine(await readQuarantine(this.clients.iam, agent.roleName))) {
+    if (isQuarantine(await readQuarantine(this.clients.iam, agent.roleName)) && (await this.credentialsQuarantined(agent))) {
       this.quarantineSeenAt.set(agent.agentName, now);
       return false;
     }
     try {
-      await writeQuarantine(this.clients.iam, agent.roleName, new Date(incident.trippedAt));
+      await this.quarantine(agent, incident);
     } catch (e) {
       await this.reportFailedQuarantine(agent, incident, evidence, e as Error);
       throw e;
@@ -274,7 +274,8 @@ export class BreakerProcessor {
     this.quarantineSeenAt.set(agent.agentName, now);
     if (loud) {
       const at = this.now().toISOString();
-      const details = { ...evidence, trippedAt: incident.trippedAt, found: 'the breaker was tripped but its quarantine was not on the role' };
+      const found = 'the breaker was tripped but its quarantine was not on the role (or an approval gate credentials role)';
+      const details = { ...evidence, trippedAt: incident.trippedAt, found };
       await this.store.appendLedger({
         kind: 'quarantine-restored',
         agentName: agent.agentName,
@@ -308,7 +309,7 @@ export class BreakerProcessor {
    */
   private async complete(agent: WatchedAgentConfig, incident: Incident, evidence: Record<string, unknown>, markCompleted = true): Promise<void> {
     try {
-      await writeQuarantine(this.clients.iam, agent.roleName, new Date(incident.trippedAt));
+      await this.quarantine(agent, incident);
     } catch (e) {
       await this.reportFailedQuarantine(agent, incident, evidence, e as Error);
       throw e;
@@ -325,6 +326,19 @@ export class BreakerProcessor {
     if (markCompleted) {
       await this.store.markCompleted(agent.agentName, incident.incidentId, this.now().toISOString());
     }
+  }
+
+  /**
+   * The agent role's quarantine, then the same agent's on each approval gate credentials role (the
+   * sessions it collected). Both or an error: a trip is never complete without the second.
+   */
+  private async quarantine(agent: WatchedAgentConfig, incident: Incident): Promise<void> {
+    await writeQuarantine(this.clients.iam, agent.roleName, new Date(incident.trippedAt));
+    await writeCredentialsQuarantine(this.clients.iam, this.config.credentialsRoleNames ?? [], agent.roleName);
+  }
+
+  private credentialsQuarantined(agent: WatchedAgentConfig): Promise<boolean> {
+    return credentialsQuarantined(this.clients.iam, this.config.credentialsRoleNames ?? [], agent.roleName);
   }
 
   /** Records and announces a quarantine IAM refused; each step is tried even if the other fails. */

@@ -7,7 +7,9 @@
  * 3. close: `closed` only if this reset is still the one under way and no trip happened since it
  *    began (a trip during a reset wins); a retry of a close that applied is read back by the token.
  * 4. record the reset in the ledger (who frees the agent is on record before it is freed).
- * 5. lift the quarantine, the last write: before it, the agent is quarantined whatever fails.
+ * 5. lift the quarantine, the last write: first the agent's quarantine on the approval gates'
+ *    credentials roles is removed (the sessions it collected), then the agent role's is lifted;
+ *    before that lift, the agent is quarantined whatever fails.
  * 6. read the state again: a trip that claimed the breaker between the close and the lift (its
  *    quarantine may have landed before the lift) gets its quarantine back.
  *
@@ -19,7 +21,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { liftQuarantine, publishAlert, writeQuarantine } from './incident';
+import { liftCredentialsQuarantine, liftQuarantine, publishAlert, writeCredentialsQuarantine, writeQuarantine } from './incident';
 import { BreakerState, BreakerStore } from './store';
 
 export interface ResetRequest {
@@ -33,6 +35,8 @@ export interface ResetRequest {
   readonly topicArn?: string;
   readonly resetId: string;
   readonly at: Date;
+  /** The approval gates' credentials roles the breaker quarantines too (the construct's config); none: none. */
+  readonly credentialsRoleNames?: readonly string[];
 }
 
 export interface ResetClients {
@@ -113,6 +117,12 @@ export async function resetBreaker(request: ResetRequest, clients: ResetClients)
     return abort(`the reset could not be recorded in the ledger: ${message(e)}`);
   }
   try {
+    await liftCredentialsQuarantine(clients.iam, request.credentialsRoleNames ?? [], request.roleName);
+  } catch (e) {
+    // Some may be removed: abort writes them all again, and the agent role's was never lifted.
+    return abort(`IAM refused to remove the agent's quarantine from an approval gate credentials role (${message(e)})`);
+  }
+  try {
     await liftQuarantine(clients.iam, request.roleName, request.at);
   } catch (e) {
     // The lift may have landed although its answer was lost: abort writes the quarantine again.
@@ -182,10 +192,11 @@ async function abortReset(
   const trippedAt = new Date(state?.trippedAt ?? previous?.trippedAt ?? request.at.toISOString());
   try {
     await writeQuarantine(clients.iam, request.roleName, trippedAt);
+    await writeCredentialsQuarantine(clients.iam, request.credentialsRoleNames ?? [], request.roleName);
   } catch (e) {
     quarantined = 'unknown';
     problems.push(
-      `IAM refused to re-apply the quarantine on role ${request.roleName}: ${message(e)}. The breaker puts it back on the agent's next ` +
+      `IAM refused to re-apply the quarantine of role ${request.roleName}: ${message(e)}. The breaker puts it back on the agent's next ` +
         "call; run breaker trip, or remove the agent's credentials.",
     );
   }
