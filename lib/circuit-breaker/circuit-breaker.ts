@@ -21,7 +21,7 @@ import { acknowledgeNagFindings } from '../shared/nag-suppressions';
 import { acknowledgeDefaultRuntime, functionRole, grantPublishTo } from '../approval-gate/private/function-resources';
 import { BREAKER_CONFIG_ENV, BreakerConfig, WatchedAgentConfig, resetCommand } from './runtime/breaker-config';
 import { breakerEventPattern } from './runtime/breaker-events';
-import { QUARANTINE_POLICY_NAME, quarantineDocument } from './runtime/breaker-quarantine';
+import { QUARANTINE_POLICY_NAME, credentialsQuarantineDocument, quarantineDocument } from './runtime/breaker-quarantine';
 import { AGENT_TAG, GUARDRAIL_COMPONENT_TAG } from '../guard/private/escalation-statements';
 import { IAM_QUOTAS, policySize } from '../shared/policy-size';
 import { GlobalEventForwarding } from '../organization/global-event-forwarding';
@@ -121,7 +121,8 @@ const MAX_AGENTS = 10;
  * TTL). When the last window's length exceeds a threshold the breaker trips, once per incident: it puts an
  * inline deny-all policy on the agent role (sessions issued before the trip, named by
  * `aws:TokenIssueTime`, and any new one), records the trip in an append-only ledger and alerts the
- * topic. Only a human resets it (`npx cdk-agent-guardrails breaker reset AGENT`), and a human can
+ * topic; with `credentialsRoles`, the sessions the agent collected through an approval gate are
+ * quarantined too. Only a human resets it (`npx cdk-agent-guardrails breaker reset AGENT`), and a human can
  * trip it at once (`breaker trip AGENT`).
  *
  * Needs a CloudTrail trail recording management events (see AuditTrail); watches the events of
@@ -151,8 +152,13 @@ export class CircuitBreaker extends Construct {
   /** The configuration of each watched agent. */
   public readonly watched: ReadonlyArray<WatchedAgentConfig>;
 
+  /**
+   * The approval gates' credentials roles on which a trip also quarantines the sessions the
+   * tripped agent collected (`credentialsRoles`); a reset must remove that quarantine from them.
+   */
+  public readonly credentialsRoles: ReadonlyArray<iam.IRole>;
+
   private readonly agents: AgentRole[];
-  private readonly credentialsRoles: iam.IRole[];
 
   constructor(scope: Construct, id: string, props: CircuitBreakerProps) {
     super(scope, id);
@@ -409,6 +415,19 @@ export class CircuitBreaker extends Construct {
           `CircuitBreaker: agent ${agent.agentName}'s inline policies use ${used} of the ${IAM_QUOTAS.inlinePoliciesPerRole} characters ` +
             `IAM allows per role; the quarantine policy (${quarantine}) would not fit, and the breaker could not stop the agent. ` +
             'Move grants to a managed policy.',
+        );
+      }
+    }
+    // Every watched agent may be tripped at once, each with its own policy; role names are at most 64 characters.
+    const collected = this.agents.length * policySize(credentialsQuarantineDocument('r'.repeat(64)));
+    for (const role of this.credentialsRoles) {
+      const inline = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+      const used = inline ? policySize(Stack.of(role).resolve(inline.document.toJSON())) : 0;
+      if (used + collected > IAM_QUOTAS.inlinePoliciesPerRole) {
+        errors.push(
+          `CircuitBreaker: credentials role ${role.node.path}'s inline policies use ${used} of the ${IAM_QUOTAS.inlinePoliciesPerRole} ` +
+            `characters IAM allows per role; the quarantines of ${this.agents.length} agents (${collected}) would not fit, and a trip ` +
+            'could not revoke the sessions an agent collected. Watch fewer agents per breaker or give the gate fewer operations.',
         );
       }
     }

@@ -9,11 +9,13 @@
  * retries) against dynalite and the local IAM / SNS endpoint, a fault proxy in front of IAM.
  */
 import { App, Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AgentRole, ApprovalGate, Approver, CircuitBreaker, ExecutionMode, GatedOperation } from '../../lib';
 import { REQUESTER_TAG as GATE_REQUESTER_TAG, requesterTagValue as gateRequesterTagValue } from '../../lib/approval-gate/runtime/collect';
+import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks';
 import { BreakerConfig, parseBreakerConfig } from '../../lib/circuit-breaker/runtime/breaker-config';
 import {
   QUARANTINE_POLICY_NAME,
@@ -194,6 +196,54 @@ describe('the synthesized breaker knows the credentials role', () => {
       await expect(on(action, synth.credentialsRoleArn)).resolves.toBe('Allowed');
     }
     await expect(on('iam:DeleteRolePolicy', synth.collectorRoleArn)).resolves.not.toBe('Allowed');
+  });
+
+  test('fails when the credentials-role grants bring a cdk-nag finding on the breaker that the breaker without them does not have', () => {
+    const findings = (withCredentialsRoles: boolean): string[] => {
+      const app = new App();
+      const stack = new Stack(app, 'Guardrails', { env: { account: ACCOUNT, region: REGION }, terminationProtection: true });
+      const agent = new AgentRole(stack, 'Agent', { agentName: 'ops-assistant', assumedBy: new iam.AccountRootPrincipal() });
+      const gate = new ApprovalGate(stack, 'Gate', {
+        operations: [GatedOperation.credentials({ service: 'rds', action: 'FailoverDBCluster', resources: [CLUSTER] })],
+        approvers: [Approver.role(new iam.Role(stack, 'Lead', { assumedBy: new iam.AccountRootPrincipal() }))],
+      });
+      gate.grantRequest(agent);
+      const breaker = new CircuitBreaker(stack, 'Breaker', {
+        agents: [{ agent }],
+        globalEventsForwarded: true,
+        ...(withCredentialsRoles ? { credentialsRoles: [gate.credentialsRole!] } : {}),
+      });
+      breaker.grantOperate(new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() }));
+      app.synth();
+      const found: string[] = [];
+      for (const pack of [new AwsSolutionsChecks(app, { verbose: true }), new AgentGuardrailsChecks(app)]) {
+        for (const v of pack.validateScope(app).violations) {
+          for (const r of v.violatingResources) {
+            if (/\/(Breaker|Operator|Gate)\//.test(r.constructPath ?? '')) found.push(`${v.ruleName} at ${r.constructPath}`);
+          }
+        }
+      }
+      return found.sort();
+    };
+    expect(findings(true)).toEqual(findings(false));
+  });
+
+  test("fails when a credentials role's inline policies leave no room for the quarantines of every watched agent", () => {
+    // GIVEN a credentials role whose inline policy nearly fills IAM's 10,240 characters, and two watched agents
+    const stack = new Stack(new App(), 'Full', { env: { account: ACCOUNT, region: REGION } });
+    const agents = ['ops-assistant', 'release-bot'].map((n) => new AgentRole(stack, n, { agentName: n, assumedBy: new iam.AccountRootPrincipal() }));
+    const role = new iam.Role(stack, 'Creds', { assumedBy: new iam.AccountRootPrincipal() });
+    for (let i = 0; i < 83; i++) role.addToPolicy(new iam.PolicyStatement({ actions: ['rds:FailoverDBCluster'], resources: [`${CLUSTER}-${i}`] }));
+    const fits = new CircuitBreaker(stack, 'One', { agents: [{ agent: agents[0] }], credentialsRoles: [role], globalEventsForwarded: true });
+    const both = agents.map((agent) => ({ agent }));
+    const full = new CircuitBreaker(stack, 'Two', { agents: both, credentialsRoles: [role], globalEventsForwarded: true });
+    // WHEN they are validated THEN the breaker whose two quarantines would not fit says why; the one with one agent passes
+    expect(fits.node.validate()).toEqual([]);
+    const [error] = full.node.validate();
+    expect(error).toMatch(/credentials role Full\/Creds's inline policies use (\d+) of the 10240 characters .*quarantines of 2 agents \((\d+)\)/);
+    const [, used, needed] = /use (\d+) of .*\((\d+)\) would not fit/.exec(error)!.map(Number);
+    expect(used + needed / 2).toBeLessThanOrEqual(10240);
+    expect(used + needed).toBeGreaterThan(10240);
   });
 
   test('fails when a credentials role name does not fit the inline policy name quota (128)', () => {
