@@ -352,21 +352,22 @@ export class CircuitBreaker extends Construct {
         },
       );
     }
-    const grant = iam.Grant.addToPrincipal({
+    const agentRoles = iam.Grant.addToPrincipal({
       grantee,
       actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy'],
       resourceArns: this.agents.map((a) => a.roleArn),
     });
-    if (this.credentialsRoles.length > 0) {
-      // The reset removes the agent's quarantine from the credentials roles; a trip puts it there.
-      grant.combine(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy'],
-          resourceArns: this.credentialsRoles.map((r) => r.roleArn),
-        }),
-      );
-    }
+    // The reset removes the agent's quarantine from the credentials roles; a trip puts it there.
+    const grant =
+      this.credentialsRoles.length > 0
+        ? agentRoles.combine(
+            iam.Grant.addToPrincipal({
+              grantee,
+              actions: ['iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy'],
+              resourceArns: this.credentialsRoles.map((r) => r.roleArn),
+            }),
+          )
+        : agentRoles;
     this.grantStateWrites(grantee);
     this.table.grant(grantee, 'dynamodb:Query');
     grantPublishTo(this.alertTopic, grantee);

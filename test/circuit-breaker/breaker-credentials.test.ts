@@ -246,6 +246,14 @@ describe('the synthesized breaker knows the credentials role', () => {
     expect(used + needed).toBeGreaterThan(10240);
   });
 
+  test('fails when the handler accepts a malformed credentials role list', () => {
+    const good = JSON.stringify({ ...synth.config, credentialsRoleNames: ['gate-credentials'] });
+    expect(parseBreakerConfig(good).credentialsRoleNames).toEqual(['gate-credentials']);
+    for (const bad of ['gate-credentials', [''], [42], {}]) {
+      expect(() => parseBreakerConfig(JSON.stringify({ ...synth.config, credentialsRoleNames: bad }))).toThrow(/credentialsRoleNames .* is malformed/);
+    }
+  });
+
   test('fails when a credentials role name does not fit the inline policy name quota (128)', () => {
     expect(credentialsQuarantinePolicyName('r'.repeat(64)).length).toBeLessThanOrEqual(128);
     expect(credentialsQuarantinePolicyName('r'.repeat(64))).toMatch(/^[\w+=,.@-]+$/);
