@@ -17,9 +17,10 @@ export const DEFAULT_INERT_TEXT_LENGTH = 500;
  * Characters never shown as themselves: C0 and C1 controls (ESC, CR, LF, TAB, DEL and NEL included),
  * format characters (bidi overrides and isolates, zero-width characters, soft hyphen, BOM, the tag
  * characters U+E0000..U+E007F that smuggle invisible text), the line and paragraph separators,
- * lone surrogates, and the invisible fillers and variation selectors that render as nothing.
+ * lone surrogates, and the invisible fillers and variation selectors that render as nothing (the blank braille pattern and
+ * the musical null notehead included: they are not spaces, so they would pass the space collapsing below).
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufffb]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufffb\u{1d159}]/gu;
 /**
  * Runs of spaces and tabs, and every other Unicode space (U+3000, U+2000..U+200A, NBSP, ...): one
  * space is shown for each run, so agent text cannot push a forged "Label: value" to the start of a

@@ -61,7 +61,7 @@ const OPS: ReadonlyArray<[service: string, action: string, resource: string, par
     'RotateSecret',
     'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-*',
     { SecretId: 'db-password' },
-    'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-*',
+    'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-??????',
   ],
   [
     'elasticloadbalancing',
@@ -99,7 +99,7 @@ describe('ready bindings for the operations an ops agent asks a human for', () =
       ];
       // THEN the derived target is the resource, and a request naming another resource is refused
       expect(checkBinding(bound, op.iamAction, target, parameters)).toEqual(expect.objectContaining({ target }));
-      expect(checkBinding(bound, op.iamAction, target.replace(/[a-z0-9-]+(\*?)$/, 'other$1'), parameters).refusal).toBeDefined();
+      expect(checkBinding(bound, op.iamAction, target.replace(/[a-z0-9-]+(\*|\?+)?$/, 'other$1'), parameters).refusal).toBeDefined();
     },
   );
 

@@ -213,6 +213,26 @@ describe('credentials mode, end to end', () => {
     await held.result;
   });
 
+  test('fails when the ledger names more than one requester role: who asked is unknown, so nobody collects', async () => {
+    // GIVEN an approved request whose record lists two roles (a gate shared before synth refused that for credentials mode)
+    const held = await approvedAndCollectable();
+    const before = sts.issued.length;
+    await aws.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: env.LEDGER_TABLE,
+        Key: { requestId: { S: held.requestId }, record: { S: 'REQUEST' } },
+        UpdateExpression: 'SET requesters = :two',
+        ExpressionAttributeValues: { ':two': { S: JSON.stringify([gate.agentRoleArn, `arn:aws:iam::${ACCOUNT}:role/other-agent`]) } },
+      }),
+    );
+    // WHEN even the first role collects THEN it is refused and nothing is issued
+    expect((await collector()(AGENT_SESSION(), held.requestId)).statusCode).toBe(403);
+    expect(sts.issued.length).toBe(before);
+    // AND the request ends as an approval nobody collected
+    held.close();
+    await expect(held.result).rejects.toThrow(/did not collect the credentials within the window. Nothing was issued/);
+  });
+
   test('fails when the approval expired: refused at collection, and the workflow closes it as EXPIRED', async () => {
     const held = await approvedAndCollectable();
     const before = sts.issued.length;
@@ -656,7 +676,7 @@ describe('credentials mode validation', () => {
     expect(build({}, op(['rds:RebootDBCluster'], ExecutionMode.PERFORM))).toThrow(/ExecutionMode.CREDENTIALS only/);
   });
 
-  const credentialsOf = (service: string, action: string, resource: string, resourceArn: string, additionalActions?: string[]) => () =>
+  const credentialsOf = (service: string, action: string, resource: string, resourceArn: string | undefined, additionalActions?: string[]) => () =>
     GatedOperation.credentials({ service, action, resources: [resource], resourceArn, additionalActions });
   const LAMBDA_FN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:orders-api`;
   const FN_BINDING = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:{FunctionName}`;
@@ -685,6 +705,18 @@ describe('credentials mode validation', () => {
       'an IAM action',
       credentialsOf('iam', 'UpdateAssumeRolePolicy', `arn:aws:iam::${ACCOUNT}:role/ops`, `arn:aws:iam::${ACCOUNT}:role/{RoleName}`),
       /iam:UpdateAssumeRolePolicy cannot be handed out.*IAM changes identities/,
+    ],
+    [
+      'a resource-policy write the session could grant itself (s3:PutBucketPolicy)',
+      credentialsOf('s3', 'PutBucketPolicy', 'arn:aws:s3:::orders-archive', 'arn:aws:s3:::{Bucket}'),
+      /s3:PutBucketPolicy cannot be handed out.*Permissions management/,
+    ],
+    [
+      'a resource policy as an additional action (secretsmanager:PutResourcePolicy after PutSecretValue)',
+      credentialsOf('secretsmanager', 'PutSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:db-password-*`, undefined, [
+        'PutResourcePolicy',
+      ]),
+      /secretsmanager:PutResourcePolicy cannot be handed out.*Permissions management/,
     ],
   ])('fails when credentials mode is given %s: refused at synth, pointing to perform mode', (_what, op, message) => {
     expect(build({}, op)).toThrow(message);

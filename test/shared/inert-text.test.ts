@@ -42,6 +42,9 @@ describe('inertText', () => {
     expect(inertMarkdown(mixed)).toBe('`a b c d e`');
     expect(inertQuoted(mixed)).toBe('"a b c d e"');
     expect(inertText('a\tb')).toBe('a b');
+    // AND blank characters that are not spaces (braille blank U+2800, musical null notehead U+1D159) are shown escaped
+    expect(inertText(`x${'\u2800'.repeat(3)}Acts on: y`)).toBe('x\\u2800\\u2800\\u2800Acts on: y');
+    expect(inertText('x\u{1d159}y')).toBe('x\\u{1d159}y');
   });
 
   test('printable text, quotes and non-Latin letters and emoji are kept as they are', () => {

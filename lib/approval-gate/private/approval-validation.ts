@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { KNOWN_BINDINGS, PSEUDO, ResourceBindingSpec, splitTemplate } from '../runtime/approval-binding';
 import { invalidProps } from '../../shared/errors';
-import { actionDetails, resourceTypeDetails, serviceExists } from '../../shared/iam-data';
+import { actionDetails, expandActionPattern, resourceTypeDetails, serviceExists } from '../../shared/iam-data';
 import { ActionClass, isInClass } from '../../shared/action-classes';
 import { CODE_EXECUTION_PATTERNS } from '../../shared/boundary-allow-list.generated';
 
@@ -486,7 +486,15 @@ const CREDENTIALS_REFUSED_SERVICES: Readonly<Record<string, string>> = Object.fr
   sts: 'STS hands out other identities',
   organizations: 'Organizations changes accounts and their policies',
   cloudformation: "CloudFormation acts with the stack's stored service role (without iam:PassRole), with any template the session sends",
+  sso: 'IAM Identity Center changes who can sign in with which permissions',
+  identitystore: 'the identity store changes the users and groups IAM Identity Center grants',
+  servicecatalog: "Service Catalog launches products with the portfolio's launch role",
 });
+
+/** Whether the action, or any action a pattern names, has the IAM access level "Permissions management". */
+function writesPermissions(action: string): boolean {
+  return expandActionPattern(action).some((a) => /permissions management/i.test(actionDetails(a)?.accessLevel ?? ''));
+}
 
 /** IAM-style match of `svc:Act*on` patterns, case-insensitive as IAM action names are. */
 const matchesActionPattern = (pattern: string, action: string) =>
@@ -510,7 +518,12 @@ export function refuseCredentialsEscalation(actions: readonly string[]): void {
     const why =
       isInClass(action, ActionClass.CODE_EXECUTION) || CODE_EXECUTION_PATTERNS.some((p) => matchesActionPattern(p, action))
         ? 'it makes something that holds another role run what the caller chooses (code-execution class)'
-        : CREDENTIALS_REFUSED_SERVICES[service];
+        : (CREDENTIALS_REFUSED_SERVICES[service] ??
+          // A resource policy or grant written by the session can name the session itself, and a resource-based grant to a
+          // session is not limited by its session policy (review2 MEDIUM-A).
+          (writesPermissions(action)
+            ? 'it writes permissions (IAM access level "Permissions management": a resource policy or grant the session could give itself)'
+            : undefined));
     if (why) {
       throw invalidProps(
         'GatedOperation.CredentialsModeEscalates',

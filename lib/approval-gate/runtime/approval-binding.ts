@@ -86,9 +86,10 @@ export const KNOWN_BINDINGS: Readonly<Record<string, ResourceBindingSpec>> = {
   'ec2:createroute': bind(regional('ec2', 'route-table/{RouteTableId}')),
   'ec2:replaceroute': bind(regional('ec2', 'route-table/{RouteTableId}')),
   'ec2:deleteroute': bind(regional('ec2', 'route-table/{RouteTableId}')),
-  // SecretId: "the ARN or name of the secret"; a secret's ARN ends in a random suffix.
-  'secretsmanager:rotatesecret': bind(regional('secretsmanager', 'secret:{SecretId}-*'), true),
-  'secretsmanager:putsecretvalue': bind(regional('secretsmanager', 'secret:{SecretId}-*'), true),
+  // SecretId: "the ARN or name of the secret"; a secret's ARN ends in '-' and six random characters:
+  // exactly six, so that `prod-db` never also names `prod-db-admin-...` (review2 MEDIUM-B).
+  'secretsmanager:rotatesecret': bind(regional('secretsmanager', 'secret:{SecretId}-??????'), true),
+  'secretsmanager:putsecretvalue': bind(regional('secretsmanager', 'secret:{SecretId}-??????'), true),
   'elasticloadbalancing:modifylistener': bind('{ListenerArn}'),
   'elasticloadbalancing:modifyrule': bind('{RuleArn}'),
 };

@@ -162,13 +162,15 @@ export function createCollector(config: CollectConfig): (event: CollectEvent) =>
     const request = await ledger.getRequest(requestId);
     if (!request) return reply(404, { error: `no request ${inertText(requestId, 100)}`, path: requestIdPath(requestId) });
 
+    // The list is every role granted to request, not the session that asked: with more than one role, who asked is unknown,
+    // and the credentials go to nobody (synth refuses such a gate; this holds for a ledger written before that check).
     const requesters = new Set(request.requesters.map((r) => principalOf(r) ?? '<unreadable>'));
-    if (!requesters.has(caller.principal)) {
+    if (requesters.size !== 1 || !requesters.has(caller.principal)) {
       await ledger.appendEvent(requestId, {
         event: 'COLLECT_REFUSED',
         principal: caller.principal,
         callerArn: caller.arn,
-        reason: 'not a requester',
+        reason: requesters.size !== 1 ? 'the requester is not one known role' : 'not a requester',
       });
       return reply(403, { error: `${caller.arn} did not request ${inertText(requestId, 100)}; only the requesting agent collects` });
     }
