@@ -331,7 +331,12 @@ export class CircuitBreaker extends Construct {
         fix: `Ask for the reset command of an agent it watches (${this.watched.map((w) => w.agentName).join(', ')}), or watch the agent.`,
       });
     }
-    return resetCommand(watched.agentName, watched.roleName, this.table.tableName);
+    return resetCommand(
+      watched.agentName,
+      watched.roleName,
+      this.table.tableName,
+      this.credentialsRoles.map((r) => r.roleName),
+    );
   }
 
   /**

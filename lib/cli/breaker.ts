@@ -12,20 +12,22 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { resetCommand } from '../circuit-breaker/runtime/breaker-config';
-import { publishAlert, readQuarantine, writeQuarantine } from '../circuit-breaker/runtime/incident';
+import { publishAlert, readQuarantine, writeCredentialsQuarantine, writeQuarantine } from '../circuit-breaker/runtime/incident';
 import { resetBreaker } from '../circuit-breaker/runtime/reset';
 import { BreakerStore } from '../circuit-breaker/runtime/store';
 import { isQuarantine } from '../circuit-breaker/runtime/breaker-quarantine';
 import { inertText } from '../shared/inert-text';
 import { parseSessionArn } from '../shared/arns';
-import { parseCommandArgs, usageError } from './args';
+import { commaList, parseCommandArgs, usageError } from './args';
 import { CliIo, CommandHandler, EXIT } from './command';
 
 const USAGE = `usage: cdk-agent-guardrails breaker <trip|reset|status> AGENT --role-name ROLE
-    [--table TABLE] [--topic TOPIC_ARN] [--reason TEXT] [--region REGION]
+    [--table TABLE] [--topic TOPIC_ARN] [--reason TEXT] [--region REGION] [--credentials-roles ROLE,ROLE]
   trip    quarantine the agent role now (kill switch): every session is denied every action
   reset   lift the quarantine (sessions issued before the reset stay revoked) and re-arm the breaker; needs --table
   status  show the breaker state and whether the quarantine is in place
+  --credentials-roles  the approval gates' credentials roles the breaker watches (its credentialsRoles): trip also revokes the
+              agent's approval-bound sessions there, reset lifts that too (the reset command in the trip alert lists them)
   --help, -h  print this usage
 Runs with your own AWS credentials (the default credential chain); an agent role can never run it successfully.`;
 
@@ -37,6 +39,7 @@ interface Options {
   readonly topic?: string;
   readonly reason?: string;
   readonly region: string;
+  readonly credentialsRoles: readonly string[];
 }
 
 const SPEC = {
@@ -49,6 +52,7 @@ const SPEC = {
     'topic': { type: 'string' },
     'reason': { type: 'string' },
     'region': { type: 'string' },
+    'credentials-roles': { type: 'string' },
   },
 } as const;
 
@@ -77,6 +81,14 @@ function parse(args: string[], io: CliIo): Options | undefined {
       fix: 'pass --role-name ROLE with the name (not the ARN) of the agent role',
     });
   }
+  const credentialsRoles = values['credentials-roles'] === undefined ? [] : commaList(values['credentials-roles']);
+  const badRole = credentialsRoles.find((r) => !/^[\w+=,.@-]{1,64}$/.test(r) || r === roleName);
+  if (badRole !== undefined) {
+    throw usageError(SPEC, `--credentials-roles must name approval gates' credentials roles (got ${JSON.stringify(badRole)})`, {
+      received: badRole,
+      fix: "pass the role names (not ARNs), comma-separated, of the gates' credentialsRole, as the breaker's reset command lists them",
+    });
+  }
   if (verb === 'reset' && !values.table) {
     throw usageError(SPEC, 'reset needs --table: the breaker must be re-armed in its table, or it could never trip again', {
       fix: "pass --table TABLE, the breaker's table (the reset command in the trip alert has it)",
@@ -90,6 +102,7 @@ function parse(args: string[], io: CliIo): Options | undefined {
     topic: values.topic,
     reason: values.reason,
     region: values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    credentialsRoles,
   };
 }
 
@@ -135,6 +148,18 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
     return EXIT.remote;
   }
   io.out(`agent ${o.agentName} quarantined at ${at.toISOString()}: every session of role ${o.roleName} is now denied every action.`);
+  if (o.credentialsRoles.length > 0) {
+    try {
+      await writeCredentialsQuarantine(c.iam, o.credentialsRoles, o.roleName);
+      io.out(`its approval-bound sessions of ${o.credentialsRoles.join(', ')} are denied every action too.`);
+    } catch (e) {
+      io.err(
+        `agent ${o.agentName}'s approval-bound sessions are NOT revoked: IAM refused the quarantine on ${o.credentialsRoles.join(', ')}: ` +
+          `${inertText((e as Error).message, 1000)}. Run the trip again.`,
+      );
+      return EXIT.remote;
+    }
+  }
   const incidentId = `manual-${at.getTime()}`;
   const reason = o.reason ?? 'manual trip (kill switch)';
   let followUpFailed = false;
@@ -153,6 +178,7 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
         // Again, now that the trip is recorded: a reset finishing between the first write and the
         // claim may have lifted it. From the claim on, no reset can close without seeing this trip.
         await writeQuarantine(c.iam, o.roleName, at);
+        await writeCredentialsQuarantine(c.iam, o.credentialsRoles, o.roleName);
       }
       await store.appendLedger({
         kind: 'manual-trip',
@@ -184,7 +210,7 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
           trippedAt: at.toISOString(),
           trippedBy: operator,
           reason,
-          reset: o.table ? resetCommand(o.agentName, o.roleName, o.table) : undefined,
+          reset: o.table ? resetCommand(o.agentName, o.roleName, o.table, o.credentialsRoles) : undefined,
         },
       });
     } catch (e) {
@@ -193,7 +219,7 @@ async function trip(o: Options, operator: string, c: Clients, io: CliIo): Promis
     }
   }
   if (o.table) {
-    io.out(`to reset: ${resetCommand(o.agentName, o.roleName, o.table)}`);
+    io.out(`to reset: ${resetCommand(o.agentName, o.roleName, o.table, o.credentialsRoles)}`);
   } else {
     io.err(
       'no --table given: the trip is not recorded in the breaker ledger, and the breaker state still reads closed. ' +
@@ -216,6 +242,7 @@ async function reset(o: Options, operator: string, c: Clients, io: CliIo): Promi
       topicArn: o.topic,
       resetId: randomUUID(),
       at,
+      credentialsRoleNames: o.credentialsRoles,
     },
     c,
   );

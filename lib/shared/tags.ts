@@ -15,3 +15,18 @@ export const DEFAULT_PRODUCTION_VALUES: readonly string[] = Object.freeze(['prod
 export const BROAD_GRANT_METADATA = 'cdk-agent-guardrails:broad-grant';
 /** Metadata type under which the guard's coverage is recorded. */
 export const GUARD_METADATA = 'cdk-agent-guardrails:guard';
+
+/**
+ * The session tag an approval gate's collector puts on each approval-bound session, naming the collecting agent's role:
+ * a circuit breaker that trips the agent revokes those sessions with a deny on the credentials role conditioned on
+ * `aws:PrincipalTag/guardrails:requester`. One definition for both sides.
+ */
+export const REQUESTER_TAG = 'guardrails:requester';
+
+/**
+ * The tag value for a role name: IAM allows `,` in role names but not in tag values, so it is written as `_`. Two names
+ * differing only there share a value, which errs towards revoking more, never less.
+ */
+export function requesterTagValue(roleName: string): string {
+  return roleName.replace(/,/g, '_');
+}

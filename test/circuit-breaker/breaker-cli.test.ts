@@ -7,7 +7,7 @@
 import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { main } from '../../lib/cli/main';
 import { BreakerStore } from '../../lib/circuit-breaker/runtime/store';
-import { QUARANTINE_POLICY_NAME } from '../../lib/circuit-breaker/runtime/breaker-quarantine';
+import { QUARANTINE_POLICY_NAME, credentialsQuarantinePolicyName } from '../../lib/circuit-breaker/runtime/breaker-quarantine';
 import { synthAgent } from '../support/fixtures';
 import { decide } from '../support/simulate';
 import { ACCOUNT, REGION } from '../support/template-resolver';
@@ -337,6 +337,56 @@ describe('what the CLI shows', () => {
     // the ledger keeps the reason as given
     const [record] = await itemsOf(servers.clients.dynamodb, table, 'inert', 'ledger#');
     expect(JSON.parse(record.details.S).reason).toBe(reason);
+  });
+});
+
+describe('approval-bound sessions (credentials roles of approval gates)', () => {
+  const AGENT_ROLE = 'ops-assistant-credentials-case';
+  const CREDENTIALS_ROLE = 'gate-credentials-role';
+  let table: string;
+  beforeAll(async () => {
+    servers.iam.addRole(AGENT_ROLE);
+    servers.iam.addRole(CREDENTIALS_ROLE);
+    table = await createTable(servers.clients.dynamodb);
+  });
+
+  test("trip with --credentials-roles revokes the agent's collected sessions too, and reset lifts both, the agent's last", async () => {
+    as(OPERATOR_KEY);
+    // WHEN the kill switch is pulled naming the gate's credentials role
+    const trip = await cli('trip', 'ops-assistant', '--role-name', AGENT_ROLE, '--table', table, '--credentials-roles', CREDENTIALS_ROLE);
+    expect(trip.code).toBe(0);
+    // THEN the credentials role carries a deny of every session tagged with this agent
+    const revocation = servers.iam.inlinePolicies(CREDENTIALS_ROLE)[credentialsQuarantinePolicyName(AGENT_ROLE)];
+    expect(revocation.Statement[0]).toMatchObject({
+      Effect: 'Deny',
+      Condition: { StringEquals: { 'aws:PrincipalTag/guardrails:requester': AGENT_ROLE } },
+    });
+    expect(trip.out.join('\n')).toContain(`--credentials-roles ${CREDENTIALS_ROLE}`);
+    // WHEN the breaker is reset with the same roles THEN both quarantines are lifted
+    const reset = await cli('reset', 'ops-assistant', '--role-name', AGENT_ROLE, '--table', table, '--credentials-roles', CREDENTIALS_ROLE);
+    expect(reset.code).toBe(0);
+    expect(servers.iam.inlinePolicies(CREDENTIALS_ROLE)[credentialsQuarantinePolicyName(AGENT_ROLE)]).toBeUndefined();
+    expect(servers.iam.inlinePolicies(AGENT_ROLE)[QUARANTINE_POLICY_NAME].Statement.map((st: any) => st.Sid)).toEqual([
+      'RevokeSessionsIssuedBeforeReset',
+    ]);
+  });
+
+  test("fails loudly when IAM refuses the credentials role's quarantine: the output says the sessions are NOT revoked", async () => {
+    as(OPERATOR_KEY);
+    // GIVEN a credentials role IAM does not know (NoSuchEntity on PutRolePolicy)
+    const refused = await cli('trip', 'ops-assistant', '--role-name', AGENT_ROLE, '--credentials-roles', 'no-such-credentials-role');
+    // THEN the agent's own quarantine is in place, and the output says its approval-bound sessions are not revoked
+    expect(refused.code).toBe(4);
+    expect(refused.out[0]).toMatch(/quarantined at/);
+    expect(refused.err[0]).toMatch(/approval-bound sessions are NOT revoked: IAM refused the quarantine on no-such-credentials-role/);
+  });
+
+  test('fails with a usage error when a credentials role is the agent role itself or not a role name', async () => {
+    for (const roles of [AGENT_ROLE, 'arn:aws:iam::123456789012:role/x']) {
+      const { code, err } = await cli('trip', 'ops-assistant', '--role-name', AGENT_ROLE, '--credentials-roles', roles);
+      expect(code).toBe(2);
+      expect(err[0]).toMatch(/--credentials-roles must name approval gates' credentials roles/);
+    }
   });
 });
 

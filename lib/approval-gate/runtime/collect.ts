@@ -17,6 +17,7 @@ import { inertText } from '../../shared/inert-text';
 import { requestDigest } from './approval-digest';
 import { callerIdentity, principalOf } from './identity';
 import { ApprovalLedger, LedgerRequest } from './ledger';
+import { REQUESTER_TAG, requesterTagValue } from '../../shared/tags';
 
 /** A credentials-mode operation as the handler receives it (CREDENTIAL_OPERATIONS). */
 export interface CredentialOperation extends BoundOperation {
@@ -50,21 +51,8 @@ export interface CollectResult {
 
 /** The session tag that carries the request id into CloudTrail. */
 export const REQUEST_TAG = 'guardrails:approval-request';
-/**
- * The session tag naming the collecting agent's role (its name, `requesterTagValue`): a circuit breaker
- * that trips the agent revokes its collected sessions with a deny on the credentials role conditioned
- * on `aws:PrincipalTag/guardrails:requester` (review MEDIUM-4; the breaker side is separate).
- */
-export const REQUESTER_TAG = 'guardrails:requester';
-
-/**
- * The tag value for a role name: IAM allows `,` in role names but not in tag values, so it is written
- * as `_`. A breaker matches with this same function; two names differing only there share a value,
- * which errs towards revoking more, never less.
- */
-export function requesterTagValue(roleName: string): string {
-  return roleName.replace(/,/g, '_');
-}
+// The session tag naming the collecting agent's role, shared with the circuit breaker that revokes it (lib/shared/tags.ts).
+export { REQUESTER_TAG, requesterTagValue };
 
 /** Outcomes the handler writes; the workflow's window close reads CREDENTIALS_ISSUED. */
 export const ISSUED = 'CREDENTIALS_ISSUED';

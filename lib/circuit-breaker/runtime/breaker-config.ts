@@ -34,8 +34,9 @@ export interface BreakerConfig {
  * The command an operator runs to reset the breaker of an agent: the one text the construct's
  * output, the trip alerts and the CLI print.
  */
-export function resetCommand(agentName: string, roleName: string, tableName: string): string {
-  return `npx cdk-agent-guardrails breaker reset ${agentName} --role-name ${roleName} --table ${tableName}`;
+export function resetCommand(agentName: string, roleName: string, tableName: string, credentialsRoleNames: readonly string[] = []): string {
+  const credentials = credentialsRoleNames.length > 0 ? ` --credentials-roles ${credentialsRoleNames.join(',')}` : '';
+  return `npx cdk-agent-guardrails breaker reset ${agentName} --role-name ${roleName} --table ${tableName}${credentials}`;
 }
 
 const positiveInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;

@@ -3,6 +3,7 @@
  * and the `breaker` CLI so that both write exactly the same document. No CDK imports: the handler
  * bundles this file.
  */
+import { REQUESTER_TAG, requesterTagValue } from '../../shared/tags';
 
 /** The name of the inline policy the breaker owns on each watched agent role. */
 export const QUARANTINE_POLICY_NAME = 'guardrails-circuit-breaker';
@@ -58,15 +59,8 @@ export function isQuarantine(document: PolicyDocumentJson | undefined): boolean 
   return (document?.Statement ?? []).some((s) => s.Sid === 'QuarantineUntilHumanReset' && s.Effect === 'Deny' && s.Condition === undefined);
 }
 
-/**
- * The session tag an approval gate's collector puts on each credentials session, and its value for
- * an agent role: the gate's REQUESTER_TAG and requesterTagValue (approval-gate/runtime/collect.ts),
- * restated because runtime/ code imports no other feature; a test pins the two equal.
- */
-export const REQUESTER_TAG = 'guardrails:requester';
-export function requesterTagValue(roleName: string): string {
-  return roleName.replace(/,/g, '_');
-}
+// The gate's session tag naming the collecting agent (one definition in lib/shared/tags.ts).
+export { REQUESTER_TAG, requesterTagValue };
 
 /**
  * The inline policy the breaker puts on an approval gate's credentials role for one tripped agent:

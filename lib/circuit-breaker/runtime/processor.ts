@@ -294,7 +294,7 @@ export class BreakerProcessor {
           roleArn: agent.roleArn,
           ...inertEvidence(details),
           quarantine: 'every session of the role is denied every action again, until a human resets the breaker',
-          reset: resetCommand(agent.agentName, agent.roleName, this.config.tableName),
+          reset: resetCommand(agent.agentName, agent.roleName, this.config.tableName, this.config.credentialsRoleNames),
         },
       });
     }
@@ -322,7 +322,11 @@ export class BreakerProcessor {
       actor: incident.trippedBy,
       details: evidence,
     });
-    await publishAlert(this.clients.sns, this.config.topicArn, tripAlert(agent, incident, evidence, this.config.tableName));
+    await publishAlert(
+      this.clients.sns,
+      this.config.topicArn,
+      tripAlert(agent, incident, evidence, this.config.tableName, undefined, this.config.credentialsRoleNames),
+    );
     if (markCompleted) {
       await this.store.markCompleted(agent.agentName, incident.incidentId, this.now().toISOString());
     }
@@ -359,7 +363,11 @@ export class BreakerProcessor {
         actor: incident.trippedBy,
         details: { ...evidence, trippedAt: incident.trippedAt, quarantine: failure },
       }),
-      publishAlert(this.clients.sns, this.config.topicArn, tripAlert(agent, incident, evidence, this.config.tableName, failure)),
+      publishAlert(
+        this.clients.sns,
+        this.config.topicArn,
+        tripAlert(agent, incident, evidence, this.config.tableName, failure, this.config.credentialsRoleNames),
+      ),
     ]);
     for (const step of steps) {
       if (step.status === 'rejected') {
@@ -401,6 +409,7 @@ export function tripAlert(
   evidence: Record<string, unknown>,
   tableName: string,
   failure?: string,
+  credentialsRoleNames: readonly string[] = [],
 ): Alert {
   return {
     subject: failure
@@ -415,7 +424,7 @@ export function tripAlert(
       roleArn: agent.roleArn,
       ...inertEvidence(evidence),
       quarantine: failure ?? 'every session of the role is denied every action until a human resets the breaker',
-      reset: resetCommand(agent.agentName, agent.roleName, tableName),
+      reset: resetCommand(agent.agentName, agent.roleName, tableName, credentialsRoleNames),
     },
   };
 }
