@@ -91,10 +91,11 @@ export class AgentStack extends Stack {
     props.production.jobs.grantConsumeMessages(this.agent);
     // full data access to the disposable dev table
     props.dev.table.grantReadWriteData(this.agent);
-    // every action recorded and attributed; a burst of destructive or denied calls quarantines the agent
-    addAuditAndBreaker(this, this.agent);
     // deleting the production database or updating the production stack: the agent asks, a human decides
-    addApprovalGates(this, props.production, this.agent, { failover: props.failover ?? true });
+    const gate = addApprovalGates(this, props.production, this.agent, { failover: props.failover ?? true });
+    // every action recorded and attributed; a burst of destructive or denied calls quarantines the agent,
+    // and the sessions it collected through the gate
+    addAuditAndBreaker(this, this.agent, gate.credentialsRole ? [gate.credentialsRole] : []);
   }
 }
 

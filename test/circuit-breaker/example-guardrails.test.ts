@@ -23,7 +23,8 @@ test('the example agent is watched by the breaker and cannot lift its quarantine
   const roleId = agentStack.getLogicalId(agentStack.agent.node.defaultChild as iam.CfnRole);
   const roleArn = resolver.resolve({ 'Fn::GetAtt': [roleId, 'Arn'] });
   // THEN the rule takes the example agent's write calls, and nobody else's
-  const rule = Object.values(template.Resources).find((r) => r.Type === 'AWS::Events::Rule')!;
+  // (the breaker's own rule: the approval gate of the same stack has rules of its own)
+  const [, rule] = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::Events::Rule' && id.startsWith('CircuitBreaker'))!;
   const pattern = resolver.resolve(rule.Properties.EventPattern);
   expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn, eventName: 'DeleteTable' }))).toBe(true);
   expect(matchesEventPattern(pattern, cloudTrailEvent({ roleArn: 'arn:aws:iam::123456789012:role/deploy', eventName: 'DeleteTable' }))).toBe(false);
