@@ -358,27 +358,12 @@ export class ApprovalLedger {
   }
 
   /** Decided requests the workflow has not yet accepted and that are not finished: their decision still needs delivering. */
-  public async listUndelivered(): Promise<LedgerRequest[]> {
-    const found: LedgerRequest[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-          FilterExpression:
-            '#r = :request AND #s <> :pending AND attribute_exists(taskToken) AND attribute_not_exists(outcome) ' +
-            'AND attribute_not_exists(acceptedAt) ' +
-            'AND attribute_not_exists(deliveredAt)',
-          ExpressionAttributeNames: { '#r': 'record', '#s': 'status' },
-          ExpressionAttributeValues: { ':request': s(RECORD.request), ':pending': s('PENDING') },
-        }),
-      );
-      found.push(...(out.Items ?? []).map(toRequest));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return found;
+  public listUndelivered(): Promise<LedgerRequest[]> {
+    return this.scanRequests(
+      '#s <> :pending AND attribute_exists(taskToken) AND attribute_not_exists(acceptedAt) AND attribute_not_exists(deliveredAt) AND ',
+      { '#s': 'status' },
+      { ':pending': s('PENDING') },
+    );
   }
 
   /** Requests without an outcome, whatever their status: candidates for reconciliation against their execution. */
