@@ -10,6 +10,7 @@ import {
   requestIdPath,
   requestIdProblem,
   requestSizeProblem,
+  requestTagValue,
 } from '../../lib/approval-gate/runtime/approval-binding';
 
 // The operations a human approves instead, now that production is read-only to agents.
@@ -222,6 +223,22 @@ describe('request ids: every execution name Step Functions accepts is routable, 
     expect(segment).toMatch(/^~?[A-Za-z0-9_-]+$/);
     expect(new URL(`https://h/requests/${segment}/approve`).pathname).toBe(`/requests/${segment}/approve`);
     expect(requestIdFromPath(segment)).toBe(id);
+  });
+
+  test('fails when an accepted id is not a session tag value STS accepts, or two ids share one tag value', () => {
+    // GIVEN every accepted id, plain ids and ids that look like an encoding (=...)
+    const ids = [...ACCEPTED, 'req-1_A', 'orders.failover@2026', '=abc', `=${Buffer.from('x!').toString('base64url')}`, 'x!', 'ü'.repeat(80)];
+    const values = ids.map(requestTagValue);
+    // THEN each is a value STS accepts (API reference, Tag: 0-256 of letters, numbers, separators and _ . : / = + - @)
+    for (const value of values) expect(value).toMatch(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u);
+    // AND no two ids share one, so the tag names exactly one request in CloudTrail
+    expect(new Set(values).size).toBe(ids.length);
+    // AND plain ids stay readable; others are encoded, a long one digested
+    expect(requestTagValue('orders.failover@2026')).toBe('orders.failover@2026');
+    expect(requestTagValue("o'brien")).toBe(`=${Buffer.from("o'brien").toString('base64url')}`);
+    expect(requestTagValue('é'.repeat(80))).toBe('é'.repeat(80));
+    expect(requestTagValue('x!'.repeat(40))).toBe(`=${Buffer.from('x!'.repeat(40)).toString('base64url')}`);
+    expect(requestTagValue('\u{1F600}'.repeat(80))).toMatch(/^=sha256\.[A-Za-z0-9_-]{43}$/);
   });
 
   test('fails when a path segment decodes to an id by more than one spelling, or a plain id is not itself', () => {

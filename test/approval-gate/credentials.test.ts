@@ -16,7 +16,7 @@ import { AgentGuardrailsChecks } from '../../lib/checks/agent-guardrails-checks'
 import { ApprovalGate, Approver, ExecutionMode, GatedOperation } from '../../lib/approval-gate/approval-gate';
 import { APPROVAL_STATES } from '../../lib/approval-gate/private/approval-workflow';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
-import { requestIdPath } from '../../lib/approval-gate/runtime/approval-binding';
+import { requestIdPath, requestTagValue } from '../../lib/approval-gate/runtime/approval-binding';
 import {
   CollectResult,
   createCollector,
@@ -324,7 +324,9 @@ describe('every execution name is collectable: the collector routes ids as the a
     expect(requestIdPath(id)).toMatch(/^~/);
     expect(encoded.statusCode).toBe(200);
     expect(JSON.parse(encoded.body)).toMatchObject({ requestId: id, resource: CLUSTER });
-    expect(sts.issued[sts.issued.length - 1].tags).toMatchObject({ [REQUEST_TAG]: id });
+    // AND its session tag is a value STS accepts (the raw id holds ( ) !, which STS refuses) that names exactly this request
+    expect(sts.issued[sts.issued.length - 1].tags).toMatchObject({ [REQUEST_TAG]: requestTagValue(id) });
+    expect(requestTagValue(id)).toBe(`=${Buffer.from(id).toString('base64url')}`);
   });
 });
 

@@ -6,7 +6,8 @@
  *   that access key may assume it (the trust policy); anyone else gets AccessDenied;
  * - STS's own validation of what the tests rely on: DurationSeconds from 900 to the role's maximum
  *   (1 hour for a session assumed from another role session), RoleSessionName and SourceIdentity of
- *   2 to 64 characters of `[\w+=,.@-]`, a session policy of at most 2,048 characters, at most 50 tags;
+ *   2 to 64 characters of `[\w+=,.@-]`, a session policy of at most 2,048 characters, at most 50 tags, each key and value
+ *   within STS's length and character rules;
  * - every issued session is recorded with its session policy, tags and source identity (`issued`),
  *   and every call with its parameters (`calls`).
  * Signatures are not verified; the access key id is read from the Authorization header.
@@ -117,6 +118,12 @@ export class LocalStsEndpoint {
     const tags: Record<string, string> = {};
     for (let i = 1; p[`Tags.member.${i}.Key`] !== undefined; i++) tags[p[`Tags.member.${i}.Key`]] = p[`Tags.member.${i}.Value`] ?? '';
     if (Object.keys(tags).length > 50) throw new StsError(400, 'ValidationError', 'too many session tags');
+    for (const [key, value] of Object.entries(tags)) {
+      // STS API reference, Tag: a key of 1 to 128 and a value of 0 to 256 characters, letters, numbers, separators and _ . : / = + - @.
+      if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(key) || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(value)) {
+        throw new StsError(400, 'ValidationError', `the session tag ${JSON.stringify(key)}=${JSON.stringify(value)} is invalid`);
+      }
+    }
     const [, partition, , , account, resource] = roleArn.split(':');
     const roleName = resource.split('/').pop();
     const assumedRoleArn = `arn:${partition}:sts::${account}:assumed-role/${roleName}/${sessionName}`;

@@ -9,6 +9,7 @@
  *
  * No CDK imports: the approval handler bundles this file.
  */
+import { createHash } from 'crypto';
 
 /** Pseudo parameters of the gate's stack, replaced at synth time. */
 export const PSEUDO = { partition: '${AWS::Partition}', region: '${AWS::Region}', account: '${AWS::AccountId}' } as const;
@@ -255,6 +256,21 @@ export function requestIdProblem(id: unknown): string | undefined {
  */
 export function requestIdPath(id: string): string {
   return /^[A-Za-z0-9_-]+$/.test(id) ? id : `~${Buffer.from(id, 'utf8').toString('base64url')}`;
+}
+
+/** An STS session tag value: 0 to 256 letters, numbers, separators and `_ . : / = + - @` (STS API reference, Tag). */
+const STS_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+/**
+ * The request id as the value of the session tag `guardrails:approval-request`. STS refuses characters an
+ * execution name may hold (`( ) ! '`, marks, symbols); sent raw, such an id would spend its approval on a
+ * refused AssumeRole. An id STS accepts goes as it is; any other as `=` and its UTF-8 base64url (no plain
+ * value starts with `=`), or `=sha256.` and the base64url of its SHA-256 when that would pass 256 characters.
+ */
+export function requestTagValue(id: string): string {
+  if (!id.startsWith('=') && STS_TAG_VALUE.test(id)) return id;
+  const encoded = `=${Buffer.from(id, 'utf8').toString('base64url')}`;
+  return encoded.length <= 256 ? encoded : `=sha256.${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
 }
 
 /** The request id a path segment carries (the inverse of requestIdPath); undefined when it carries none. */

@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'crypto';
 import { AttributeValue, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { BoundOperation, checkBinding, requestIdFromPath, requestIdPath, requestIdProblem } from './approval-binding';
+import { BoundOperation, checkBinding, requestIdFromPath, requestIdPath, requestIdProblem, requestTagValue } from './approval-binding';
 import { inertText } from '../../shared/inert-text';
 import { requestDigest } from './approval-digest';
 import { callerIdentity, principalOf } from './identity';
@@ -195,7 +195,7 @@ export function createCollector(config: CollectConfig): (event: CollectEvent) =>
           DurationSeconds: config.durationSeconds,
           Policy: JSON.stringify(policy),
           Tags: [
-            { Key: REQUEST_TAG, Value: requestId },
+            { Key: REQUEST_TAG, Value: requestTagValue(requestId) },
             { Key: REQUESTER_TAG, Value: requesterTagValue(caller.principal.split('/').pop()!) },
           ],
         }),

@@ -10,7 +10,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { inertMarkdown, inertText } from '../../shared/inert-text';
-import { BindingCheck, BoundOperation, checkBinding, requestIdFromPath, requestIdPath, requestIdProblem } from './approval-binding';
+import {
+  BindingCheck,
+  BoundOperation,
+  checkBinding,
+  requestIdFromPath,
+  requestIdPath,
+  requestIdProblem,
+  requestTagValue,
+} from './approval-binding';
 import { requestDigest } from './approval-digest';
 import { CallerIdentity, callerIdentity, principalOf } from './identity';
 import { BREAK_GLASS_REQUEST_ID } from './break-glass';
@@ -956,7 +964,7 @@ function credentialsOutcomeOfEnded(request: LedgerRequest, run: { status: string
       detail:
         `collected by ${inertText(request.collectedBy ?? 'unknown', 300)} at ${inertText(request.collectedAt, 40)}, and the collector recorded ` +
         "no outcome: credentials were probably issued; check CloudTrail for sessions of the gate's credentials role tagged " +
-        `guardrails:approval-request=${inertText(request.requestId, 100)} (the execution ended ${why})`,
+        `guardrails:approval-request=${inertText(requestTagValue(request.requestId), 300)} (the execution ended ${why})`,
     };
   }
   const windowOver = (() => {
