@@ -15,6 +15,7 @@ import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime
 import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
 import { LocalAws, startLocalAws } from './local-aws';
 import { verifySigV4 } from '../support/sigv4-verifier';
+import { putRequestRecord } from './request-record';
 
 const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
 const AGENT = 'arn:aws:iam::123456789012:role/ops-assistant-role';
@@ -103,26 +104,12 @@ async function pendingRequest(
   hostile: { id?: string; reason?: string; sourceIdentity?: string } = {},
 ): Promise<{ id: string; decision: Promise<unknown> }> {
   const id = hostile.id ?? `cli-${++seq}`;
-  await aws.dynamodb.send(
-    new PutItemCommand({
-      TableName: 'cli-ledger',
-      Item: {
-        requestId: { S: id },
-        record: { S: 'REQUEST' },
-        status: { S: 'PENDING' },
-        operation: { S: 'rds:DeleteDBInstance' },
-        resource: { S: PROD_DB },
-        canonical: { S: canonicalRequest('rds:DeleteDBInstance', PROD_DB, PARAMETERS) },
-        digest: { S: DIGEST },
-        reason: { S: hostile.reason ?? 'replace orders' },
-        sourceIdentity: { S: hostile.sourceIdentity ?? 'ops-assistant-1' },
-        requesters: { S: JSON.stringify([AGENT]) },
-        requiredApprovals: { N: '1' },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
-        requestedAt: { S: new Date().toISOString() },
-      },
-    }),
-  );
+  await putRequestRecord(aws.dynamodb, 'cli-ledger', id, {
+    parameters: PARAMETERS,
+    reason: hostile.reason,
+    sourceIdentity: hostile.sourceIdentity,
+    requesters: [AGENT],
+  });
   const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
   decision.catch(() => undefined);
   await createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: url, operations: boundOperations() })({

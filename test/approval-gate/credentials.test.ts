@@ -4,7 +4,7 @@
  * STS query-protocol endpoint spoken to by the real @aws-sdk/client-sts. The session policy STS
  * received is then evaluated by simulation together with the synthesized credentials role's policies.
  */
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { App, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -34,6 +34,7 @@ import { arnOf, environmentOf, PROD_DB, SynthesizedGate, sessionOf, synthGate } 
 import { formsOf, LOCAL_CLIENT, LocalAws, startLocalAws } from './local-aws';
 import { GateEvent, reconcileExecution, sweepGate } from '../../lib/approval-gate/runtime';
 import { failureOf, HARNESS_STATE_MACHINE, WorkflowHarness } from './workflow-harness';
+import { putRequestRecord } from './request-record';
 
 const CLUSTER = `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders`;
 const SIBLING = `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:orders-reporting`;
@@ -286,32 +287,15 @@ describe('every execution name is collectable: the collector routes ids as the a
   test('an id outside [A-Za-z0-9_-] is collected through its encoded path; the raw one is refused with the fix', async () => {
     // GIVEN an approved, collectable request whose execution name holds dots, parentheses and ! (Step Functions allows them)
     const id = 'failover.orders(2nd-try)!';
-    const canonical = canonicalRequest(FAILOVER.operation, FAILOVER.resource, FAILOVER.parameters);
     const now = new Date().toISOString();
-    await aws.dynamodb.send(
-      new PutItemCommand({
-        TableName: env.LEDGER_TABLE,
-        Item: {
-          requestId: { S: id },
-          record: { S: 'REQUEST' },
-          status: { S: 'APPROVED' },
-          operation: { S: FAILOVER.operation },
-          resource: { S: FAILOVER.resource },
-          canonical: { S: canonical },
-          digest: { S: requestDigest(canonical) },
-          reason: { S: FAILOVER.reason },
-          sourceIdentity: { S: FAILOVER.sourceIdentity },
-          requesters: { S: JSON.stringify([gate.agentRoleArn]) },
-          requiredApprovals: { N: '1' },
-          executionArn: { S: `${HARNESS_STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${id}` },
-          requestedAt: { S: now },
-          approvals: { SS: [gate.approverRoleArn] },
-          acceptedAt: { S: now },
-          collectableAt: { S: now },
-          collectWithinSeconds: { N: '3600' },
-        },
-      }),
-    );
+    await putRequestRecord(aws.dynamodb, env.LEDGER_TABLE, id, {
+      ...FAILOVER,
+      status: 'APPROVED',
+      requesters: [gate.agentRoleArn],
+      executionArn: `${HARNESS_STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${id}`,
+      requestedAt: now,
+      extra: { approvals: { SS: [gate.approverRoleArn] }, acceptedAt: { S: now }, collectableAt: { S: now }, collectWithinSeconds: { N: '3600' } },
+    });
     // WHEN the agent collects with the raw id in the path, THEN it is refused with the encoding to use
     const raw = await collector()(AGENT_SESSION(), id, `/requests/${id}/collect`);
     expect(raw.statusCode).toBe(400);

@@ -12,6 +12,7 @@ import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { Fault, FaultProxy, FaultRule, startFaultProxy } from '../support/fault-proxy';
 import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
 import { formsOf, LOCAL_CLIENT, LocalAws, startLocalAws } from './local-aws';
+import { putRequestRecord } from './request-record';
 
 const TABLE = 'notify-faults-ledger';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:approvals';
@@ -67,26 +68,7 @@ function when(operation: string, marker: string, fault: Fault, times = 1): Fault
 /** GIVEN a pending request as the workflow records it, announced by the real notifier (through the proxies). */
 async function pendingRequest(requiredApprovals: number): Promise<{ id: string; decision: Promise<unknown> }> {
   const id = `nf-${++seq}-${Date.now()}`;
-  await aws.dynamodb.send(
-    new PutItemCommand({
-      TableName: TABLE,
-      Item: {
-        requestId: { S: id },
-        record: { S: 'REQUEST' },
-        status: { S: 'PENDING' },
-        operation: { S: 'rds:DeleteDBInstance' },
-        resource: { S: PROD_DB },
-        canonical: { S: CANONICAL },
-        digest: { S: DIGEST },
-        reason: { S: 'replace orders' },
-        sourceIdentity: { S: 'ops-assistant-1' },
-        requesters: { S: JSON.stringify(['arn:aws:iam::123456789012:role/agent']) },
-        requiredApprovals: { N: String(requiredApprovals) },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
-        requestedAt: { S: new Date().toISOString() },
-      },
-    }),
-  );
+  await putRequestRecord(aws.dynamodb, TABLE, id, { canonical: CANONICAL, requesters: ['arn:aws:iam::123456789012:role/agent'], requiredApprovals });
   const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
   decision.catch(() => undefined);
   await createNotifier({ ledger, sns, topicArn: TOPIC, approvalUrl: URL_, operations: boundOperations() })({

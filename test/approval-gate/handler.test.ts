@@ -1,9 +1,10 @@
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { createApprovalHandler, createNotifier, FunctionUrlEvent } from '../../lib/approval-gate/runtime';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
 import { LocalAws, startLocalAws } from './local-aws';
+import { putRequestRecord } from './request-record';
 
 const TABLE = 'approval-ledger';
 const LEAD = 'arn:aws:iam::123456789012:role/teams/security-lead';
@@ -28,27 +29,7 @@ afterAll(async () => aws.close());
 /** GIVEN a pending request as the workflow records it, with its task token stored by the real notifier. */
 async function pendingRequest(requiredApprovals = 1): Promise<{ id: string; token: string; decision: Promise<unknown> }> {
   const id = `req-${++seq}`;
-  await aws.dynamodb.send(
-    new PutItemCommand({
-      TableName: TABLE,
-      Item: {
-        requestId: { S: id },
-        record: { S: 'REQUEST' },
-        status: { S: 'PENDING' },
-        operation: { S: 'rds:DeleteDBInstance' },
-        resource: { S: PROD_DB },
-        canonical: { S: CANONICAL },
-        digest: { S: DIGEST },
-        reason: { S: 'replace orders' },
-        sourceIdentity: { S: 'ops-assistant-1' },
-        requesters: { S: JSON.stringify([AGENT]) },
-        requiredApprovals: { N: String(requiredApprovals) },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
-        requestedAt: { S: new Date().toISOString() },
-      },
-      ConditionExpression: 'attribute_not_exists(requestId)',
-    }),
-  );
+  await putRequestRecord(aws.dynamodb, TABLE, id, { canonical: CANONICAL, requesters: [AGENT], requiredApprovals, onlyIfAbsent: true });
   const token = `token-${id}`;
   const decision = new Promise((resolve, reject) => aws.waiters.set(token, { resolve, reject }));
   decision.catch(() => undefined);
@@ -203,27 +184,8 @@ describe('the approval handler re-checks that the parameters act on the resource
   async function mismatchedRequest(): Promise<{ id: string; digest: string }> {
     const id = `req-${++seq}`;
     const canonical = canonicalRequest('rds:DeleteDBInstance', STAGING, { DBInstanceIdentifier: 'orders', SkipFinalSnapshot: true });
-    const digest = requestDigest(canonical);
-    await aws.dynamodb.send(
-      new PutItemCommand({
-        TableName: TABLE,
-        Item: {
-          requestId: { S: id },
-          record: { S: 'REQUEST' },
-          status: { S: 'PENDING' },
-          operation: { S: 'rds:DeleteDBInstance' },
-          resource: { S: STAGING },
-          canonical: { S: canonical },
-          digest: { S: digest },
-          reason: { S: 'staging is unused' },
-          sourceIdentity: { S: 'ops-assistant-1' },
-          requesters: { S: JSON.stringify([AGENT]) },
-          requiredApprovals: { N: '1' },
-          executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
-          requestedAt: { S: new Date().toISOString() },
-        },
-      }),
-    );
+    const record = { resource: STAGING, canonical, reason: 'staging is unused', requesters: [AGENT] };
+    const { digest } = await putRequestRecord(aws.dynamodb, TABLE, id, record);
     return { id, digest };
   }
 
@@ -260,26 +222,7 @@ describe('the approval handler re-checks that the parameters act on the resource
   test('fails when the parameters also hold another spelling of the identifier member: nobody is told', async () => {
     const id = `req-${++seq}`;
     const canonical = canonicalRequest('rds:DeleteDBInstance', STAGING, { DBInstanceIdentifier: 'orders-staging', dbInstanceIdentifier: 'orders' });
-    await aws.dynamodb.send(
-      new PutItemCommand({
-        TableName: TABLE,
-        Item: {
-          requestId: { S: id },
-          record: { S: 'REQUEST' },
-          status: { S: 'PENDING' },
-          operation: { S: 'rds:DeleteDBInstance' },
-          resource: { S: STAGING },
-          canonical: { S: canonical },
-          digest: { S: requestDigest(canonical) },
-          reason: { S: 'staging is unused' },
-          sourceIdentity: { S: 'ops-assistant-1' },
-          requesters: { S: JSON.stringify([AGENT]) },
-          requiredApprovals: { N: '1' },
-          executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
-          requestedAt: { S: new Date().toISOString() },
-        },
-      }),
-    );
+    await putRequestRecord(aws.dynamodb, TABLE, id, { resource: STAGING, canonical, reason: 'staging is unused', requesters: [AGENT] });
     const before = aws.published.length;
     const notify = createNotifier({ ledger, sns: aws.sns, topicArn: 't', approvalUrl: 'u', operations });
     await expect(notify({ taskToken: `token-${id}`, requestId: id })).rejects.toThrow(/hold dbInstanceIdentifier besides DBInstanceIdentifier/);

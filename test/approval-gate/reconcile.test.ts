@@ -4,15 +4,16 @@
  * handler code talks to dynalite, the local Step Functions endpoint (DescribeExecution) and the local
  * SNS endpoint, each through a fault proxy, with the SDK's default retries.
  */
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GateEvent, reconcileExecution, ReconcileConfig, sweepGate } from '../../lib/approval-gate/runtime';
-import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
+import { canonicalRequest } from '../../lib/approval-gate/runtime/approval-digest';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { Fault, FaultProxy, FaultRule, startFaultProxy } from '../support/fault-proxy';
 import { boundOperations, PROD_DB } from './gate-fixture';
 import { formsOf, LOCAL_CLIENT, LocalAws, LocalExecution, startLocalAws } from './local-aws';
+import { putRequestRecord } from './request-record';
 
 const TABLE = 'reconcile-ledger';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:approvals';
@@ -76,29 +77,18 @@ async function openRequest(
   execution?: Omit<LocalExecution, 'stateMachineArn'>,
 ): Promise<string> {
   const id = `rec-${++seq}-${Date.now()}`;
-  await aws.dynamodb.send(
-    new PutItemCommand({
-      TableName: TABLE,
-      Item: {
-        requestId: { S: id },
-        record: { S: 'REQUEST' },
-        status: { S: state.status ?? 'PENDING' },
-        operation: { S: 'rds:DeleteDBInstance' },
-        resource: { S: PROD_DB },
-        canonical: { S: CANONICAL },
-        digest: { S: requestDigest(CANONICAL) },
-        reason: { S: 'replace orders' },
-        sourceIdentity: { S: 'ops-assistant-1' },
-        requesters: { S: JSON.stringify(['arn:aws:iam::123456789012:role/agent']) },
-        requiredApprovals: { N: '1' },
-        executionArn: { S: executionOf(id) },
-        requestedAt: { S: state.requestedAt ?? new Date(Date.now() - 600_000).toISOString() },
-        taskToken: { S: `token-${id}` },
-        ...(state.status === 'APPROVED' ? { approvals: { SS: [LEAD] }, decidedBy: { S: LEAD } } : {}),
-        ...(state.accepted ? { acceptedAt: { S: new Date().toISOString() } } : {}),
-      },
-    }),
-  );
+  await putRequestRecord(aws.dynamodb, TABLE, id, {
+    canonical: CANONICAL,
+    status: state.status,
+    requesters: ['arn:aws:iam::123456789012:role/agent'],
+    executionArn: executionOf(id),
+    requestedAt: state.requestedAt ?? new Date(Date.now() - 600_000).toISOString(),
+    extra: {
+      taskToken: { S: `token-${id}` },
+      ...(state.status === 'APPROVED' ? { approvals: { SS: [LEAD] }, decidedBy: { S: LEAD } } : {}),
+      ...(state.accepted ? { acceptedAt: { S: new Date().toISOString() } } : {}),
+    },
+  });
   if (execution) aws.executions.set(executionOf(id), { stateMachineArn: STATE_MACHINE, ...execution });
   return id;
 }

@@ -5,12 +5,11 @@
  * forge no field line and send no control byte, in the email form and in the AWS Chatbot form.
  */
 import { execFileSync } from 'child_process';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createApprovalHandler, createNotifier, FunctionUrlEvent, GateTerms } from '../../lib/approval-gate/runtime';
-import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
 import { formsOf, LocalAws, PublishedMessage, startLocalAws } from './local-aws';
+import { putRequestRecord } from './request-record';
 
 const TABLE = 'rendering-ledger';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:approvals';
@@ -66,28 +65,7 @@ async function pendingRequest(
 ): Promise<{ id: string; digest: string; decision: Promise<unknown> }> {
   const id = options.id ?? `render-${++seq}`;
   const parameters = options.parameters ?? { DBInstanceIdentifier: 'orders' };
-  const canonical = canonicalRequest('rds:DeleteDBInstance', PROD_DB, parameters);
-  const digest = requestDigest(canonical);
-  await aws.dynamodb.send(
-    new PutItemCommand({
-      TableName: TABLE,
-      Item: {
-        requestId: { S: id },
-        record: { S: 'REQUEST' },
-        status: { S: 'PENDING' },
-        operation: { S: 'rds:DeleteDBInstance' },
-        resource: { S: PROD_DB },
-        canonical: { S: canonical },
-        digest: { S: digest },
-        reason: { S: options.reason ?? 'replace orders' },
-        sourceIdentity: { S: options.sourceIdentity ?? 'ops-assistant-1' },
-        requesters: { S: JSON.stringify([AGENT]) },
-        requiredApprovals: { N: String(options.requiredApprovals ?? 1) },
-        executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
-        requestedAt: { S: new Date().toISOString() },
-      },
-    }),
-  );
+  const { digest } = await putRequestRecord(aws.dynamodb, TABLE, id, { ...options, parameters, requesters: [AGENT] });
   const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
   decision.catch(() => undefined);
   await createNotifier({ ledger, sns: aws.sns, topicArn: TOPIC, approvalUrl: URL_, operations: boundOperations(), terms: options.terms })({

@@ -8,13 +8,12 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createApprovalHandler, createNotifier, GateTerms } from '../../lib/approval-gate/runtime';
-import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
-import { boundOperations, PROD_DB, sessionOf } from '../approval-gate/gate-fixture';
+import { boundOperations, sessionOf } from '../approval-gate/gate-fixture';
 import { LocalAws, startLocalAws } from '../approval-gate/local-aws';
 import { verifySigV4 } from '../support/sigv4-verifier';
+import { putRequestRecord } from '../approval-gate/request-record';
 
 export const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
 export const SECOND = 'arn:aws:iam::123456789012:role/approver-2';
@@ -119,30 +118,15 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
   async function pendingRequest(options: PendingOptions = {}): Promise<Pending> {
     const id = options.id ?? `console-${++seq}`;
     const parameters = options.parameters ?? PARAMETERS;
-    const canonical = canonicalRequest('rds:DeleteDBInstance', PROD_DB, parameters);
-    const digest = requestDigest(canonical);
     const extra = Object.fromEntries(Object.entries(options.extra ?? {}).map(([k, v]) => [k, { S: v }]));
-    await aws.dynamodb.send(
-      new PutItemCommand({
-        TableName: tableName,
-        Item: {
-          requestId: { S: id },
-          record: { S: 'REQUEST' },
-          status: { S: 'PENDING' },
-          operation: { S: 'rds:DeleteDBInstance' },
-          resource: { S: PROD_DB },
-          canonical: { S: canonical },
-          digest: { S: digest },
-          reason: { S: options.reason ?? 'replace orders' },
-          sourceIdentity: { S: options.sourceIdentity ?? 'ops-assistant-1' },
-          requesters: { S: JSON.stringify([sessionOf(AGENT, 'ops-assistant-1')]) },
-          requiredApprovals: { N: String(options.requiredApprovals ?? 1) },
-          executionArn: { S: `arn:aws:states:us-east-1:123456789012:execution:gate:${id}` },
-          requestedAt: { S: new Date().toISOString() },
-          ...extra,
-        },
-      }),
-    );
+    const { digest } = await putRequestRecord(aws.dynamodb, tableName, id, {
+      parameters,
+      reason: options.reason,
+      sourceIdentity: options.sourceIdentity,
+      requesters: [sessionOf(AGENT, 'ops-assistant-1')],
+      requiredApprovals: options.requiredApprovals,
+      extra,
+    });
     if (options.waiting === false) return { id, digest, decision: Promise.resolve(undefined) };
     const decision = new Promise((resolve, reject) => aws.waiters.set(`token-${id}`, { resolve, reject }));
     decision.catch(() => undefined);
