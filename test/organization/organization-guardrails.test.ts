@@ -114,7 +114,7 @@ describe('OrganizationGuardrails', () => {
   test('fails when the weaker no-destruction protection does not fit the default budget', () => {
     const protection = ProductionProtection.noDestructionOnly('the ops agent restarts instances during the migration');
     const error = errorOf(() => new OrganizationGuardrails(management(), 'Guard', { targetIds: TARGETS, protection }));
-    expect(error.message).toMatch(/Does not fit in the first 2: DenyDestroyProduction/);
+    expect(error.message).toMatch(/Does not fit in the first 3: DenyDestroyProduction/);
   });
 
   test.each<[string, Partial<OrganizationGuardrailsProps>, RegExp]>([

@@ -140,9 +140,18 @@ describe('organization guard, by simulation: an agent of a member account with A
     for (const action of reads) {
       expect(await simulateOnSample(policies, { action, tags: { environment: 'production' }, agent: true })).toBe('Allowed');
     }
-    for (const action of ['ec2:StopInstances', 'dynamodb:DeleteTable', 'rds:RebootDBInstance', 'lambda:UpdateFunctionCode']) {
+    for (const action of ['ec2:StopInstances', 'dynamodb:DeleteTable', 'rds:RebootDBInstance', 'lambda:PublishVersion']) {
       expect(await simulateOnSample(policies, { action, tags: { environment: 'dev' }, agent: true })).toBe('Allowed');
     }
+  });
+
+  test('fails when an agent can run code as the identity of a disposable resource (a dev function, task or stack role)', async () => {
+    // A disposable resource can hold a stronger identity than the agent: the SCPs deny running code there, as the role guard does.
+    for (const action of ['lambda:UpdateFunctionCode', 'lambda:InvokeFunction', 'ssm:SendCommand', 'cloudformation:UpdateStack', 'ecs:RunTask']) {
+      expect(await simulateOnSample(policies, { action, tags: { environment: 'dev' }, agent: true })).toBe('ExplicitlyDenied');
+    }
+    // AND a principal that is not an agent is untouched
+    expect(await simulateOnSample(policies, { action: 'lambda:UpdateFunctionCode', tags: { environment: 'dev' }, agent: false })).toBe('Allowed');
   });
 });
 

@@ -182,9 +182,11 @@ export function unpackedStatements(options: OrgGuardOptions): DualStatement[] {
     // The role's outage denies; a conditioned one applies to production, written with the guard's own target
     // (outageGuardStatements writes a tag condition, which the accounts and resources scopes do not have).
     for (const s of outageGuardStatements(options.scope)) {
-      // Known gap, documented: running code on disposable resources is denied by the role guard only; it does not
-      // fit the default budget of 2 SCPs beside the rest, and it applies to disposable (not production) resources.
-      if (s.Sid === 'DenyCodeExecutionOnDisposable') continue;
+      // Running code on a disposable resource keeps its own target: such a resource can hold a stronger identity.
+      if (s.Sid === 'DenyCodeExecutionOnDisposable') {
+        add(sameInBoth(s, services));
+        continue;
+      }
       const { Condition: condition, Resource: _resource, ...rest } = s;
       add(sameInBoth(condition ? { ...rest, ...target } : s, services));
     }

@@ -9,9 +9,12 @@ import { AgentPrincipals } from '../agent-principals';
 import { GuardItem, OrgGuardOptions, OrgStatement, forAgents, mergeStatements, rcpSupportedServices, unpackedStatements } from './org-statements';
 import { documentOf, packItems } from './packing';
 
-/** The default budget: 2 SCPs and 2 RCPs, leaving room for the organization's own policies. */
+/**
+ * The default budget: at most 3 SCPs and 2 RCPs, leaving room for the organization's own policies. The default guard
+ * packs into 2 SCPs; agents named by ARN, allow-lists or more non-production values can need a third.
+ */
 export const DEFAULT_BUDGET = Object.freeze({
-  serviceControlPolicies: 2, resourceControlPolicies: 2, maxCharacters: IAM_QUOTAS.serviceControlPolicy,
+  serviceControlPolicies: 3, resourceControlPolicies: 2, maxCharacters: IAM_QUOTAS.serviceControlPolicy,
 });
 
 /** SCPs (and RCPs) attached to one root, OU or account at most; FullAWSAccess takes one SCP slot. */
