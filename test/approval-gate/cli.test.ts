@@ -5,8 +5,6 @@
  * caller to the real approval handler in requestContext.authorizer.iam (ledger on dynalite,
  * decisions delivered through the local Step Functions endpoint).
  */
-import * as http from 'http';
-import { AddressInfo } from 'net';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { main } from '../../lib/cli/main';
 import { createApprovalHandler, createNotifier } from '../../lib/approval-gate/runtime';
@@ -14,7 +12,7 @@ import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { canonicalRequest, requestDigest } from '../../lib/approval-gate/runtime/approval-digest';
 import { boundOperations, PROD_DB, sessionOf } from './gate-fixture';
 import { LocalAws, startLocalAws } from './local-aws';
-import { verifySigV4 } from '../support/sigv4-verifier';
+import { LocalFunctionUrl, serveFunctionUrl } from '../support/sigv4-verifier';
 import { putRequestRecord } from './request-record';
 
 const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
@@ -35,14 +33,8 @@ const DIGEST = requestDigest(canonicalRequest('rds:DeleteDBInstance', PROD_DB, P
 
 let aws: LocalAws;
 let ledger: ApprovalLedger;
-let server: http.Server;
+let front: LocalFunctionUrl;
 let url: string;
-const seen: Array<{ status: number; authenticated?: string }> = [];
-
-/** The caller's ARN as the function URL's IAM auth would tell it (see test/support/sigv4-verifier.ts). */
-function verify(req: http.IncomingMessage, body: string, port: number): Promise<string | undefined> {
-  return verifySigV4(KEYS, req, body, port);
-}
 
 beforeAll(async () => {
   aws = await startLocalAws();
@@ -56,33 +48,12 @@ beforeAll(async () => {
     operations: boundOperations(),
     terms: TERMS,
   });
-  server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const port = (server.address() as AddressInfo).port;
-    const userArn = await verify(req, body, port);
-    if (!userArn) {
-      seen.push({ status: 403 });
-      res.writeHead(403, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: 'Forbidden' }));
-      return;
-    }
-    const result = await handler({
-      rawPath: (req.url ?? '/').split('?')[0],
-      body: body || undefined,
-      requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } },
-    });
-    seen.push({ status: result.statusCode, authenticated: userArn });
-    res.writeHead(result.statusCode, result.headers);
-    res.end(result.body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  front = await serveFunctionUrl(KEYS, handler);
+  url = front.url;
   delete process.env.AWS_PROFILE;
 });
 afterAll(async () => {
-  await new Promise((r) => server.close(r));
+  await front.close();
   await aws.close();
 });
 
@@ -207,7 +178,7 @@ describe('cdk-agent-guardrails approvals', () => {
     expect(approve.out).toContain('approved');
     await expect(decision).resolves.toMatchObject({ decision: 'APPROVED', digest: DIGEST, approvers: [LEAD] });
     // the handler saw the identity IAM authenticated
-    expect(seen.at(-1)).toEqual({ status: 200, authenticated: sessionOf(LEAD, 'alice') });
+    expect(front.seen.at(-1)).toEqual({ status: 200, authenticated: sessionOf(LEAD, 'alice') });
   });
 
   test('an approver rejects with a reason', async () => {
@@ -232,7 +203,7 @@ describe('cdk-agent-guardrails approvals', () => {
     as('AKIALEAD', 'not-the-secret');
     const approve = await cli('approve', id, '--digest', DIGEST);
     expect(approve.code).toBe(4);
-    expect(seen.at(-1)).toEqual({ status: 403 });
+    expect(front.seen.at(-1)).toEqual({ status: 403 });
     await expect(ledger.getRequest(id)).resolves.toMatchObject({ status: 'PENDING' });
   });
 

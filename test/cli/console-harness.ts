@@ -1,18 +1,16 @@
 /**
  * The real approval handler behind a local stand-in for its Lambda function URL (AWS_IAM auth), for
- * the approval page's tests. Same design as test/approval-gate/cli.test.ts (whose front is private to
- * that file): a server on 127.0.0.1 verifies each request's SigV4 signature against the secret of its
+ * the approval page's tests (test/support/sigv4-verifier.ts, as test/approval-gate/cli.test.ts uses it): a
+ * server on 127.0.0.1 verifies each request's SigV4 signature against the secret of its
  * access key, as IAM does, refuses unsigned or tampered requests, and passes the authenticated caller
  * to the handler in requestContext.authorizer.iam. The ledger is on dynalite; decisions reach the
  * waiting workflow through the local Step Functions task-token endpoint (test/approval-gate/local-aws.ts).
  */
-import * as http from 'http';
-import { AddressInfo } from 'net';
 import { createApprovalHandler, createNotifier, GateTerms } from '../../lib/approval-gate/runtime';
 import { ApprovalLedger } from '../../lib/approval-gate/runtime/ledger';
 import { boundOperations, sessionOf } from '../approval-gate/gate-fixture';
 import { LocalAws, startLocalAws } from '../approval-gate/local-aws';
-import { verifySigV4 } from '../support/sigv4-verifier';
+import { serveFunctionUrl } from '../support/sigv4-verifier';
 import { putRequestRecord } from '../approval-gate/request-record';
 
 export const LEAD = 'arn:aws:iam::123456789012:role/security-lead';
@@ -71,11 +69,6 @@ export function actAs(accessKeyId: keyof typeof KEYS | string, secret?: string):
   delete process.env.AWS_PROFILE;
 }
 
-/** The caller's ARN as the function URL's IAM auth would tell it (see test/support/sigv4-verifier.ts). */
-function verify(req: http.IncomingMessage, body: string, port: number): Promise<string | undefined> {
-  return verifySigV4(KEYS, req, body, port);
-}
-
 /** GIVEN a gate's handler (approvers LEAD and SECOND) behind a SigV4-verifying local function URL. */
 export async function startConsoleHarness(tableName: string): Promise<ConsoleHarness> {
   const aws = await startLocalAws();
@@ -84,35 +77,8 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
   const handlerWith = (terms?: GateTerms) =>
     createApprovalHandler({ ledger, sfn: aws.sfn, approvers: [LEAD, SECOND], requiredApprovals: 1, operations: boundOperations(), terms });
   let handler = handlerWith();
-  const seen: ConsoleHarness['seen'] = [];
-  let drops = 0;
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const userArn = await verify(req, body, (server.address() as AddressInfo).port);
-    if (!userArn) {
-      seen.push({ status: 403 });
-      res.writeHead(403, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: 'Forbidden' }));
-      return;
-    }
-    const result = await handler({
-      rawPath: (req.url ?? '/').split('?')[0],
-      body: body || undefined,
-      requestContext: { http: { method: req.method }, authorizer: { iam: { userArn } } },
-    });
-    seen.push({ status: result.statusCode, authenticated: userArn });
-    if (drops > 0) {
-      drops--;
-      req.socket.destroy();
-      return;
-    }
-    res.writeHead(result.statusCode, result.headers);
-    res.end(result.body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const front = await serveFunctionUrl(KEYS, (event) => handler(event));
+  const url = front.url;
 
   let seq = 0;
   async function pendingRequest(options: PendingOptions = {}): Promise<Pending> {
@@ -141,12 +107,12 @@ export async function startConsoleHarness(tableName: string): Promise<ConsoleHar
     aws,
     ledger,
     url,
-    seen,
-    dropAnswers: (n) => (drops = n),
+    seen: front.seen,
+    dropAnswers: (n) => front.dropAnswers(n),
     useTerms: (terms) => (handler = handlerWith(terms)),
     pendingRequest,
     async close() {
-      await new Promise((r) => server.close(r));
+      await front.close();
       await aws.close();
     },
   };
