@@ -13,9 +13,9 @@ import { DEFAULT_BUDGET, RenderedOrganizationPolicies, RenderedPolicy, renderOrg
 export interface OrganizationPolicyBudget {
   /**
    * Service control policies the guard may use. A root, OU or account takes 5 SCPs, one of them
-   * FullAWSAccess, and the organization needs some for its own policies. The guard uses only as
-   * many as it needs: 2 with the defaults, 3 when agents named by ARN or allow-lists make it longer.
-   * @default 3
+   * FullAWSAccess, and the organization needs some for its own policies. The default guard fits
+   * in 2; agents named by ARN or role allow-lists can need 3 (synth fails naming what does not fit).
+   * @default 2
    */
   readonly serviceControlPolicies?: number;
   /**
@@ -91,7 +91,7 @@ export interface OrganizationGuardrailsProps {
   readonly allowedAssumeRoles?: string[];
   /**
    * How many policies of how many characters the guard may use.
-   * @default - at most 3 SCPs (2 used with the defaults) and 2 RCPs of 5,120 characters
+   * @default - 2 SCPs and 2 RCPs of 5,120 characters
    */
   readonly budget?: OrganizationPolicyBudget;
   /**
@@ -115,8 +115,8 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
  * delegated administrator) account: the production guard, the escalation and tampering denies and
  * the read-only protection of production as service control policies for agent principals of
  * member accounts, and, for the services RCPs support, as resource control policies protecting
- * production resources from agent principals of any account. Packed into the budget (default at
- * most 3 SCPs, 2 used with the defaults, and 2 RCPs) with nothing dropped: synth fails naming what does not fit.
+ * production resources from agent principals of any account. Packed into the budget (default
+ * 2 SCPs and 2 RCPs) with nothing dropped: synth fails naming what does not fit.
  *
  * The policies are tagged as guardrail components, so agents cannot change or detach them.
  */

@@ -428,10 +428,12 @@ describe('credentials mode reconciled: status events and the sweep leave the col
     expect(swept.reconciled).toContainEqual({ requestId: held.requestId, action: 'recorded', outcome: 'OUTCOME_UNKNOWN' });
     const item = await ledgerItem(held.requestId);
     expect(item.outcomeDetail?.S).toMatch(
-      /collected by .* credentials were probably issued; check CloudTrail for sessions of the gate's credentials role/,
+      /^check CloudTrail for sessions of the gate's credentials role tagged guardrails:approval-request=\S+: collected by .* credentials were probably issued/,
     );
-    expect(item.outcomeDetail?.S).toContain(`guardrails:approval-request=${held.requestId}`);
+    expect(item.outcomeDetail?.S).toContain(`guardrails:approval-request=${requestTagValue(held.requestId)}:`);
     const notice = formsOf(outcomeNotices(held.requestId)[0]).email;
+    // AND the tag to search for survives the notice's cut of long details (it comes first)
+    expect(notice).toContain(`guardrails:approval-request=${requestTagValue(held.requestId)}`);
     expect(notice).toContain("whether credentials were issued is not known: check CloudTrail for sessions of the gate's credentials role");
     expect(notice).not.toMatch(/executor/);
     // AND a redelivered event changes nothing

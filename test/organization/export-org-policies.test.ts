@@ -30,7 +30,7 @@ describe('export-org-policies: the organization guard as SCPs and RCPs, from the
   test('--out-dir writes one JSON file per policy and the report', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'org-policies-'));
     try {
-      const run = await cli('export-org-policies', '--out-dir', dir, '--agent-arn', 'arn:aws:iam::*:role/agent-*');
+      const run = await cli('export-org-policies', '--out-dir', dir, '--agent-arn', 'arn:aws:iam::*:role/agent-*', '--budget', 'scps=3');
       expect(run.code).toBe(0);
       const files = fs.readdirSync(dir).sort();
       expect(files).toEqual(expect.arrayContaining(['agent-guardrails-rcp-1.json', 'agent-guardrails-scp-1.json', 'report.txt']));

@@ -93,13 +93,26 @@ describe('OrganizationGuardrails', () => {
     const stack = management();
     new OrganizationGuardrails(stack, 'Guard', {
       targetIds: TARGETS, agentPrincipals: AgentPrincipals.arnLike(['arn:aws:iam::*:role/agent-*']),
-      allowedAssumeRoles: ['arn:aws:iam::*:role/sandbox-deployer'], policyNamePrefix: 'acme-agents',
+      allowedAssumeRoles: ['arn:aws:iam::*:role/sandbox-deployer'], policyNamePrefix: 'acme-agents', budget: { serviceControlPolicies: 3 },
     });
     const policies = Object.values(Template.fromStack(stack).findResources('AWS::Organizations::Policy')) as any[];
     expect(policies.map((p) => p.Properties.Name).sort()).toEqual(expect.arrayContaining(['acme-agents-scp-1', 'acme-agents-rcp-1']));
     const statements = policies.flatMap((p) => p.Properties.Content.Statement);
     for (const statement of statements) expect(statement.Condition.ArnLike).toEqual({ 'aws:PrincipalArn': 'arn:aws:iam::*:role/agent-*' });
     expect(statements.find((s) => s.Sid === 'DenyAssumeRoleOutsideAllowList')?.NotResource).toBe('arn:aws:iam::*:role/sandbox-deployer');
+  });
+
+  test('fails at synth, never taking a third SCP slot unasked, when a role allow-list needs one', () => {
+    // GIVEN the default budget (2 SCPs) and one role agents may assume, which every statement's agent condition now carries
+    const props = { targetIds: TARGETS, allowedAssumeRoles: ['arn:aws:iam::*:role/sandbox-deployer'] };
+    // WHEN the guard is synthesized THEN synth fails with the number needed and the fix
+    const error = errorOf(() => new OrganizationGuardrails(management(), 'Guard', props));
+    expect(error.kind).toBe(GuardrailsErrorKind.QUOTA);
+    expect(error.message).toMatch(/needs 3 service control policies .* more than the budget of 2.*Raise budget.serviceControlPolicies/);
+    // AND with the third slot given, it fits
+    const stack = management();
+    new OrganizationGuardrails(stack, 'Guard', { ...props, budget: { serviceControlPolicies: 3 } });
+    expect(Object.values(Template.fromStack(stack).findResources('AWS::Organizations::Policy')).length).toBe(3 + 2);
   });
 
   test('fails when the budget is too small, naming what does not fit, at synth time', () => {
@@ -114,7 +127,7 @@ describe('OrganizationGuardrails', () => {
   test('fails when the weaker no-destruction protection does not fit the default budget', () => {
     const protection = ProductionProtection.noDestructionOnly('the ops agent restarts instances during the migration');
     const error = errorOf(() => new OrganizationGuardrails(management(), 'Guard', { targetIds: TARGETS, protection }));
-    expect(error.message).toMatch(/Does not fit in the first 3: DenyDestroyProduction/);
+    expect(error.message).toMatch(/Does not fit in the first 2: DenyDestroyProduction/);
   });
 
   test.each<[string, Partial<OrganizationGuardrailsProps>, RegExp]>([

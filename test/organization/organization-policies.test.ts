@@ -264,8 +264,8 @@ describe('organization policies: budgets, scopes and protections', () => {
   test('fails when the weaker no-destruction protection does not fit the default budget (the whole catalog is listed), and fits a larger one', () => {
     const protection = ProductionProtection.noDestructionOnly('the ops agent restarts instances during the migration');
     const error = errorOf(() => renderOrganizationPolicies({ protection }));
-    expect(error.message).toMatch(/needs \d+ service control policies .* more than the budget of 3/);
-    expect(error.message).toMatch(/Does not fit in the first 3: DenyDestroyProduction/);
+    expect(error.message).toMatch(/needs \d+ service control policies .* more than the budget of 2/);
+    expect(error.message).toMatch(/Does not fit in the first 2: DenyDestroyProduction/);
     const larger = renderOrganizationPolicies({ protection, serviceControlPolicies: 6, resourceControlPolicies: 3 });
     expect(larger.serviceControlPolicies.length).toBeGreaterThan(3);
     expect(larger.coverage.notes.join(' ')).toMatch(/no-destruction protection is weaker/);
@@ -320,7 +320,8 @@ describe('organization policies: budgets, scopes and protections', () => {
   });
 
   test('agents identified by principal ARN: matching principals are held, others are not', () => {
-    const rendered = renderOrganizationPolicies({ agents: AgentPrincipals.arnLike(['arn:aws:iam::*:role/agent-*']) });
+    // Agents named by ARN repeat the ARN condition in every statement: a third SCP (the default budget of 2 refuses, see below)
+    const rendered = renderOrganizationPolicies({ agents: AgentPrincipals.arnLike(['arn:aws:iam::*:role/agent-*']), serviceControlPolicies: 3 });
     const scps = documents(rendered.serviceControlPolicies);
     const request = (role: string) => ({
       action: 'dynamodb:DeleteTable',
@@ -336,7 +337,7 @@ describe('organization policies: budgets, scopes and protections', () => {
 
   test('a negated agent condition keeps AWS services out of the RCPs', () => {
     const agents = AgentPrincipals.condition('StringNotLike', 'aws:PrincipalArn', ['arn:aws:iam::*:role/human-*']);
-    const rendered = renderOrganizationPolicies({ agents });
+    const rendered = renderOrganizationPolicies({ agents, serviceControlPolicies: 3 });
     for (const statement of rendered.resourceControlPolicies.flatMap((p) => p.document.Statement)) {
       expect(statement.Condition?.BoolIfExists).toEqual({ 'aws:PrincipalIsAWSService': 'false' });
     }
@@ -370,7 +371,7 @@ describe('organization policies: budgets, scopes and protections', () => {
 
   test('the allow-lists let agents assume and pass exactly the listed roles', () => {
     const deployer = 'arn:aws:iam::123456789012:role/sandbox-deployer';
-    const rendered = renderOrganizationPolicies({ allowedAssumeRoles: [deployer], allowedPassRoles: [deployer] });
+    const rendered = renderOrganizationPolicies({ allowedAssumeRoles: [deployer], allowedPassRoles: [deployer], serviceControlPolicies: 3 });
     const scps = documents(rendered.serviceControlPolicies);
     const rcps = documents(rendered.resourceControlPolicies);
     for (const action of ['sts:AssumeRole', 'iam:PassRole']) {

@@ -243,6 +243,8 @@ export function requestIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string') return 'a request id is a string';
   const length = Array.from(id).length;
   if (length < 1 || length > 80) return `a request id (an execution name) has 1 to 80 characters, this one has ${length}`;
+  // A lone surrogate is no character: it has no UTF-8 form, and two such ids would share one encoding.
+  if (/\p{Cs}/u.test(id)) return 'a request id (an execution name) is valid Unicode text; this one holds a lone surrogate';
   if (FORBIDDEN_IN_EXECUTION_NAME.test(id)) {
     return 'a request id (an execution name) holds no whitespace, brackets, wildcards, " # % \\ ^ | ~ ` $ & , ; : / or control characters';
   }
@@ -258,17 +260,20 @@ export function requestIdPath(id: string): string {
   return /^[A-Za-z0-9_-]+$/.test(id) ? id : `~${Buffer.from(id, 'utf8').toString('base64url')}`;
 }
 
-/** An STS session tag value: 0 to 256 letters, numbers, separators and `_ . : / = + - @` (STS API reference, Tag). */
-const STS_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+/**
+ * The ASCII part of an STS session tag value (STS API reference, Tag: 0 to 256 letters, numbers, separators and
+ * `_ . : / = + - @`). Only ASCII goes plain: STS's Unicode tables may differ from this runtime's.
+ */
+const PLAIN_TAG_VALUE = /^[A-Za-z0-9_.:/=+\-@]{1,256}$/;
 
 /**
  * The request id as the value of the session tag `guardrails:approval-request`. STS refuses characters an
  * execution name may hold (`( ) ! '`, marks, symbols); sent raw, such an id would spend its approval on a
- * refused AssumeRole. An id STS accepts goes as it is; any other as `=` and its UTF-8 base64url (no plain
- * value starts with `=`), or `=sha256.` and the base64url of its SHA-256 when that would pass 256 characters.
+ * refused AssumeRole. An ASCII id STS accepts goes as it is; any other as `=` and its UTF-8 base64url (no
+ * plain value starts with `=`), or `=sha256.` and the base64url of its SHA-256 when that would pass 256 characters.
  */
 export function requestTagValue(id: string): string {
-  if (!id.startsWith('=') && STS_TAG_VALUE.test(id)) return id;
+  if (!id.startsWith('=') && PLAIN_TAG_VALUE.test(id)) return id;
   const encoded = `=${Buffer.from(id, 'utf8').toString('base64url')}`;
   return encoded.length <= 256 ? encoded : `=sha256.${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
 }

@@ -962,9 +962,11 @@ function credentialsOutcomeOfEnded(request: LedgerRequest, run: { status: string
       outcome: 'OUTCOME_UNKNOWN',
       notAccepted: false,
       detail:
-        `collected by ${inertText(request.collectedBy ?? 'unknown', 300)} at ${inertText(request.collectedAt, 40)}, and the collector recorded ` +
-        "no outcome: credentials were probably issued; check CloudTrail for sessions of the gate's credentials role tagged " +
-        `guardrails:approval-request=${inertText(requestTagValue(request.requestId), 300)} (the execution ended ${why})`,
+        // The tag to search for comes first: notices cut long details, and an encoded id can be long.
+        `check CloudTrail for sessions of the gate's credentials role tagged guardrails:approval-request=` +
+        `${inertText(requestTagValue(request.requestId), 300)}: collected by ${inertText(request.collectedBy ?? 'unknown', 300)} at ` +
+        `${inertText(request.collectedAt, 40)}, and the collector recorded no outcome, so credentials were probably issued ` +
+        `(the execution ended ${why})`,
     };
   }
   const windowOver = (() => {

@@ -10,11 +10,11 @@ import { GuardItem, OrgGuardOptions, OrgStatement, forAgents, mergeStatements, r
 import { documentOf, packItems } from './packing';
 
 /**
- * The default budget: at most 3 SCPs and 2 RCPs, leaving room for the organization's own policies. The default guard
- * packs into 2 SCPs; agents named by ARN, allow-lists or more non-production values can need a third.
+ * The default budget: 2 SCPs and 2 RCPs, leaving room for the organization's own policies. The default guard fits;
+ * agents named by ARN or role allow-lists can need a third SCP, which synth then asks for (never attached unasked).
  */
 export const DEFAULT_BUDGET = Object.freeze({
-  serviceControlPolicies: 3, resourceControlPolicies: 2, maxCharacters: IAM_QUOTAS.serviceControlPolicy,
+  serviceControlPolicies: 2, resourceControlPolicies: 2, maxCharacters: IAM_QUOTAS.serviceControlPolicy,
 });
 
 /** SCPs (and RCPs) attached to one root, OU or account at most; FullAWSAccess takes one SCP slot. */
