@@ -56,7 +56,7 @@ describe('the breaker counts each event exactly once', () => {
     const seen = new Set<string>();
     proxy.rule = (r) => {
       if (!r.operation.endsWith('UpdateItem') || !r.body.includes('ADD writes')) return undefined;
-      const id = /"eid-[^"]+"/.exec(r.body)?.[0] ?? '';
+      const id = /":id":\{"S":"[^"]+"/.exec(r.body)?.[0] ?? '';
       if (seen.has(id)) return undefined;
       seen.add(id);
       return { kind: 'drop-response' };

@@ -2,6 +2,7 @@
  * Shared fixtures of the breaker tests: a real dynalite server on 127.0.0.1 with the breaker's
  * table, the local query-protocol endpoint for IAM/SNS/STS, and realistic CloudTrail events.
  */
+import { randomUUID } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -153,7 +154,8 @@ export function cloudTrailEvent(o: SampleOptions): CloudTrailEvent & Record<stri
       requestParameters: { tableName: 'orders' },
       responseElements: null,
       requestID: `req-${id}`,
-      eventID: `eid-${id}`,
+      // CloudTrail's event id: a lowercase UUID, as in every real event.
+      eventID: randomUUID(),
       readOnly: o.readOnly ?? false,
       eventType: 'AwsApiCall',
       managementEvent: true,

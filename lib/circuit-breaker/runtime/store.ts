@@ -87,14 +87,32 @@ function sinceReset(item: AttributeMap, windowStart: Date): WindowCounts {
 }
 
 const ID_SET_NAMES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-/** The id set of a window item an event id belongs to: one of 64, by a (FNV-1a) hash of the id. */
-export function idSetOf(eventId: string): string {
+/** A CloudTrail event id as CloudTrail writes it: a lowercase UUID (the only form kept compact, so that decoding gives it back exactly). */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Where a window item keeps an event's id, and in what form. */
+export interface EventIdEntry {
+  /** The string set holding it: `u` and one of 64 names for compact UUIDs, `r` and one of 64 for any other id. */
+  readonly set: string;
+  readonly value: string;
+}
+
+/**
+ * How a window item keeps an event id, losslessly. A lowercase UUID (every CloudTrail event id) is
+ * kept as the base64url of its 16 bytes: 22 characters instead of 36, and it decodes back to exactly
+ * that id. Any other id is kept as it is, in sets of its own (`r...`), so an encoded UUID and a raw id
+ * can never be taken for each other. The set is one of 64 per family, by a (FNV-1a) hash of the value,
+ * so that the write's answer carries one small set, not every id of the window.
+ */
+export function eventIdEntry(eventId: string): EventIdEntry {
+  const compact = CANONICAL_UUID.test(eventId);
+  const value = compact ? Buffer.from(eventId.replace(/-/g, ''), 'hex').toString('base64url') : eventId;
   let h = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i++) {
-    h ^= eventId.charCodeAt(i);
+  for (let i = 0; i < value.length; i++) {
+    h ^= value.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return `ids${ID_SET_NAMES[(h >>> 0) & 63]}`;
+  return { set: `${compact ? 'u' : 'r'}${ID_SET_NAMES[(h >>> 0) & 63]}`, value };
 }
 
 export function isConditionFailure(e: unknown): boolean {
@@ -141,9 +159,10 @@ export class BreakerStore {
       ':x': { N: String(add.denied) },
       ':zero': { N: '0' },
     };
-    if (eventId) {
-      values[':ids'] = { SS: [eventId] };
-      values[':id'] = { S: eventId };
+    const id = eventId ? eventIdEntry(eventId) : undefined;
+    if (id) {
+      values[':ids'] = { SS: [id.value] };
+      values[':id'] = { S: id.value };
     }
     try {
       const result = await this.dynamodb.send(
@@ -151,9 +170,9 @@ export class BreakerStore {
           TableName: this.tableName,
           Key: { pk: { S: agentKey(agentName) }, sk: { S: `window#${windowStart.toISOString()}` } },
           // lateMarks (touched to be returned): how often calls were counted late into the previous window.
-          UpdateExpression: `SET expiresAt = :exp ADD writes :w, destructive :d, denied :x, lateMarks :zero${eventId ? ', #ids :ids' : ''}`,
-          ...(eventId
-            ? { ConditionExpression: 'attribute_not_exists(#ids) OR NOT contains(#ids, :id)', ExpressionAttributeNames: { '#ids': idSetOf(eventId) } }
+          UpdateExpression: `SET expiresAt = :exp ADD writes :w, destructive :d, denied :x, lateMarks :zero${id ? ', #ids :ids' : ''}`,
+          ...(id
+            ? { ConditionExpression: 'attribute_not_exists(#ids) OR NOT contains(#ids, :id)', ExpressionAttributeNames: { '#ids': id.set } }
             : {}),
           ExpressionAttributeValues: values,
           // The counters (and the event's id set), not every id of the window.
