@@ -26,8 +26,9 @@ export interface LocalServers {
   stop(): Promise<void>;
 }
 
-export async function startServers(): Promise<LocalServers> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/** `maxItemSizeKb`: dynalite's item size limit (DynamoDB's 400 KB unless a test needs a full item sooner). */
+export async function startServers(options: { maxItemSizeKb?: number } = {}): Promise<LocalServers> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...options });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const dynamodbUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const iam = await LocalIamEndpoint.start();
