@@ -141,8 +141,8 @@ export class BreakerStore {
    * Returns the window's raw totals after the add (`sinceReset: false`: the bases a human reset set
    * are not subtracted) or, when the event was counted already, the totals since the reset as
    * `window` reads them. Raw totals are never below those since the reset: a caller that finds them
-   * near a threshold reads `window` for the exact figure. The ids are spread over 64 sets by a hash
-   * of the id, so that the write's answer carries the counters and one small set, not every id.
+   * near a threshold reads `window` for the exact figure. The id is kept as `eventIdEntry` says
+   * (22 bytes for a CloudTrail UUID): every write rewrites the whole item, and DynamoDB bills it by size.
    */
   public async count(
     agentName: string,
