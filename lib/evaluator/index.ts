@@ -6,4 +6,4 @@ export type { Decision, Effect, FailClosedDecision, EvaluationRequest, Explanati
 export { PolicyParseError } from './private/policy-parse-error';
 export type { BaseOperator, ParsedCondition, ParsedPatterns, ParsedPolicy, ParsedStatement, SetOperator } from './private/parsed-policy';
 export { parsePolicy } from './private/parse-policy';
-export { evaluate, evaluateFailClosed, explain } from './private/evaluate';
+export { evaluate, evaluateFailClosed, explain, statementsThatMayApply } from './private/evaluate';

@@ -10,6 +10,7 @@ import { App } from 'aws-cdk-lib';
 import { buildHundredAgentApp } from '../../bench/checks.bench';
 import { analyseAgentSync } from '../../lib/verify/analysis/analysis';
 import { OfflineDecider } from '../../lib/verify/deciders/offline-decider';
+import { ProductionHarmScan } from '../../lib/verify/analysis/harm-scan';
 import { findAgents, otherRoles } from '../../lib/verify/model/agents';
 import { findApprovalGates } from '../../lib/verify/model/approval-gates';
 import { readAssembly } from '../../lib/verify/model/assembly';
@@ -33,6 +34,8 @@ test('fails when memoizing or skipping unnamed actions changes a finding: the 10
   };
   const relabel = { key: model.tagKey, value: model.nonProductionValues[0] };
   const memoized = new OfflineDecider(relabel, true);
+  // the rule pack's scan: one decider for the run, decisions shared between agents by the statements that can apply
+  const scan = new ProductionHarmScan(base.production, new OfflineDecider(relabel, true));
   let findings = 0;
   for (const agent of agents) {
     const input = { ...base, agents: [agent], otherRoleArns: otherRoles(assembly, [agent]) };
@@ -41,6 +44,7 @@ test('fails when memoizing or skipping unnamed actions changes a finding: the 10
     const full = analyseAgentSync(agent, { ...input, decider: new OfflineDecider(relabel) }, []);
     // THEN the findings on production resources of the app are identical, statement names included
     expect(fast.harms).toEqual(full.harms);
+    expect(scan.harmsOf(agent)).toEqual(full.harms);
     findings += fast.harms.length;
   }
   // and the app does have findings to compare (the plain roles with s3:* on "*")

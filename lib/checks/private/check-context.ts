@@ -12,21 +12,20 @@ import { ResolvedStatement, flatten, statementsOf } from '../../guard/private/po
 import { awsManagedPolicyPath } from '../../shared/aws-managed-policies';
 import { toList } from '../../shared/list';
 import { sameTagKey, tagValuesIgnoringKeyCase } from '../../verify/model/tag-keys';
-import { AgentVerdict as VerifyVerdict, analyseAgentSync } from '../../verify/analysis/analysis';
-import { AssemblyModel, readAssembly } from '../../verify/model/assembly';
-import { ApprovalGateModel, findApprovalGates } from '../../verify/model/approval-gates';
+import { HarmFinding } from '../../verify/analysis/analysis';
+import { ProductionHarmScan } from '../../verify/analysis/harm-scan';
+import { AssemblyModel, StackModel, readAssembly } from '../../verify/model/assembly';
+import { TemplateResource } from '../../verify/model/template-values';
 import { OfflineDecider } from '../../verify/deciders/offline-decider';
-import { ProductionModel, ResourceModel, findResources } from '../../verify/model/production-resources';
-import { otherRoles, roleModel } from '../../verify/model/agents';
+import { ProductionModel, findResources } from '../../verify/model/production-resources';
+import { roleModel } from '../../verify/model/agents';
 import { DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_TAG_KEY } from '../../shared/tags';
 
 /** What verify's analysis needs of the synthesized app, read once per run of the pack. */
 interface SynthesizedApp {
   readonly assembly: AssemblyModel;
-  readonly model: ProductionModel;
-  readonly production: ResourceModel[];
-  readonly gates: ApprovalGateModel[];
-  readonly decider: OfflineDecider;
+  /** Decides for every agent of this run (one synth): agents with the same policy content are decided once. */
+  readonly scan: ProductionHarmScan;
 }
 
 /** A policy attached to a role, resolved. */
@@ -87,8 +86,20 @@ export class CheckContext {
   private readonly managedPolicies = new Map<string, iam.CfnManagedPolicy>();
   private readonly policiesByRole = new Map<string, Array<iam.CfnPolicy | iam.CfnManagedPolicy>>();
   private readonly firstStateful = new Map<Stack, CfnResource | undefined>();
-  private readonly harmVerdicts = new Map<iam.CfnRole, VerifyVerdict>();
+  private readonly harms = new Map<iam.CfnRole, HarmFinding[]>();
   private synthesized?: SynthesizedApp;
+  /** The cloud assembly of this run, read once; `null` when there is none or it cannot be read. */
+  private assembly?: AssemblyModel | null;
+  private assemblyError?: unknown;
+  /** The assembly's stacks by the absolute path of their template. */
+  private stackModels?: Map<string, StackModel>;
+  /** `{ Ref: logicalId }` of every policy construct, resolved once. */
+  private readonly refs = new Map<IConstruct, unknown>();
+  private readonly nodes: IConstruct[];
+  private indexed = false;
+  private byPath?: Map<string, { readonly model: StackModel; readonly logicalId: string }>;
+  /** Per stack, the resolved ARNs of guards' managed policies (a guard's policies are shared by the agents it guards). */
+  private readonly policyArns = new Map<Stack, Map<iam.IManagedPolicy, string>>();
   private constructPaths?: Map<string, string>;
   /** Per node path and finding: the concrete values a rule found, printed in its message. */
   public readonly findingDetails = new Map<string, string>();
@@ -98,17 +109,50 @@ export class CheckContext {
     public readonly detection: AgentDetectionOptions,
     public readonly production: ProductionScope,
   ) {
-    for (const node of root.node.findAll()) {
-      if (node instanceof iam.CfnManagedPolicy) {
-        this.managedPolicies.set(key(Stack.of(node), Stack.of(node).resolve(node.ref)), node);
-      }
-      if (node instanceof iam.CfnManagedPolicy || node instanceof iam.CfnPolicy) {
-        for (const ref of toList(Stack.of(node).resolve(node.roles) as unknown[])) {
-          const k = key(Stack.of(node), ref);
-          this.policiesByRole.set(k, [...(this.policiesByRole.get(k) ?? []), node]);
-        }
+    this.nodes = root.node.findAll();
+  }
+
+  /** The app's policy constructs: managed policies by reference, and policies by the roles they attach to (once per run). */
+  private policyIndex(): void {
+    if (this.indexed) return;
+    this.indexed = true;
+    for (const node of this.nodes) {
+      if (!(node instanceof iam.CfnManagedPolicy || node instanceof iam.CfnPolicy)) continue;
+      const stack = Stack.of(node);
+      const ref = this.refOf(node);
+      this.refs.set(node, ref);
+      if (node instanceof iam.CfnManagedPolicy) this.managedPolicies.set(key(stack, ref), node);
+      const synthesized = this.synthesizedResource(node, (ref as { Ref?: unknown }).Ref, node.cfnResourceType);
+      for (const roleRef of toList((synthesized ? synthesized.Properties?.Roles : stack.resolve(node.roles)) as unknown[])) {
+        const k = key(stack, roleRef);
+        this.policiesByRole.set(k, [...(this.policiesByRole.get(k) ?? []), node]);
       }
     }
+  }
+
+  /** What `stack.resolve(node.ref)` gives (`{ Ref: logicalId }`), from the synthesized tree when this run has it. */
+  private refOf(node: CfnResource): unknown {
+    const synthesized = this.synthesizedIds().get(node.node.path);
+    return synthesized ? { Ref: synthesized.logicalId } : Stack.of(node).resolve(node.ref);
+  }
+
+  /** A resource's logical ID, from the synthesized tree when this run has it, else resolved by CDK. */
+  private logicalIdOf(node: CfnResource): unknown {
+    return this.synthesizedIds().get(node.node.path)?.logicalId ?? Stack.of(node).resolve(node.logicalId);
+  }
+
+  /**
+   * The synthesized stack and logical ID of each resource by construct path (tree.json, as the assembly reader
+   * attached it to its stacks): what CDK allocated at synthesis, without allocating it again. Empty without assembly.
+   */
+  private synthesizedIds(): Map<string, { readonly model: StackModel; readonly logicalId: string }> {
+    if (!this.byPath) {
+      this.byPath = new Map();
+      for (const model of this.assemblyOfRun()?.stacks ?? []) {
+        for (const [logicalId, constructPath] of model.constructPaths ?? []) this.byPath.set(constructPath, { model, logicalId });
+      }
+    }
+    return this.byPath;
   }
 
   /** Whether the role is an agent (memoized; rethrows CannotDecide). */
@@ -133,15 +177,16 @@ export class CheckContext {
   }
 
   /**
-   * verify's verdict on an agent role, decided by the same analysis and evaluator on the synthesized templates
-   * (the cloud assembly the synthesis being validated wrote), for the production resources of the app only.
+   * What verify finds an agent role can do to production: every action of a harmful class it can perform on a
+   * production resource of the app, decided by the same analysis and evaluator on the synthesized templates (the
+   * cloud assembly the synthesis being validated wrote); equal to verify's `harms` (ProductionHarmScan).
    */
-  public harmVerdict(role: iam.CfnRole): VerifyVerdict {
-    let verdict = this.harmVerdicts.get(role);
-    if (!verdict) {
+  public harmsOf(role: iam.CfnRole): HarmFinding[] {
+    let harms = this.harms.get(role);
+    if (!harms) {
       const app = this.synthesizedApp(role);
       const stack = Stack.of(role);
-      const logicalId = stack.resolve(role.logicalId) as string;
+      const logicalId = this.logicalIdOf(role) as string;
       const agent = roleModel(app.assembly, stack.stackName, logicalId);
       if (!agent) {
         throw new CannotDecide(
@@ -149,25 +194,10 @@ export class CheckContext {
           'Run the pack on the app it synthesized (Validations.of(app).addPlugins, or app.synth() before validateScope).',
         );
       }
-      verdict = analyseAgentSync(
-        agent,
-        {
-          assembly: app.assembly.directory,
-          mode: 'offline',
-          agents: [agent],
-          production: app.production,
-          notAssessed: {},
-          otherRoleArns: otherRoles(app.assembly, [agent]),
-          gates: app.gates,
-          model: app.model,
-          decider: app.decider,
-          productionResourcesOnly: true,
-        },
-        [],
-      );
-      this.harmVerdicts.set(role, verdict);
+      harms = app.scan.harmsOf(agent);
+      this.harms.set(role, harms);
     }
-    return verdict;
+    return harms;
   }
 
   /**
@@ -177,10 +207,10 @@ export class CheckContext {
   public constructPathOf(resourceId: string, stackDisplayName: string): string {
     if (!this.constructPaths) {
       this.constructPaths = new Map();
-      for (const c of this.root.node.findAll()) {
+      for (const c of this.nodes) {
         if (!CfnResource.isCfnResource(c)) continue;
         const stack = Stack.of(c);
-        const id = stack.resolve((c as CfnResource).logicalId);
+        const id = this.logicalIdOf(c as CfnResource);
         if (typeof id === 'string') this.constructPaths.set(`${stack.node.path}/${id}`, c.node.path.replace(/\/Resource$/, ''));
       }
     }
@@ -189,27 +219,70 @@ export class CheckContext {
 
   private synthesizedApp(node: IConstruct): SynthesizedApp {
     if (!this.synthesized) {
-      const stage = Stage.isStage(this.root) ? this.root : Stage.of(this.root);
-      const outdir = stage?.outdir;
-      if (!outdir || !fs.existsSync(path.join(outdir, 'manifest.json'))) {
+      const assembly = this.assemblyOfRun();
+      if (!assembly) {
+        if (this.assemblyError !== undefined) throw this.assemblyError;
         throw new CannotDecide(
           `what ${node.node.path} can do to production is decided on the synthesized templates, and there is no cloud assembly yet ` +
-            `(received outdir ${JSON.stringify(outdir)})`,
+            `(received outdir ${JSON.stringify(this.outdir())})`,
           'Register the pack with Validations.of(app).addPlugins(...), or call app.synth() before validateScope(app).',
         );
       }
-      const assembly = readAssembly(outdir);
       const model = productionModelOf(this.production);
-      this.synthesized = {
-        assembly,
-        model,
-        production: findResources(assembly, model).production,
-        gates: findApprovalGates(assembly),
-        // Memoized for this run only (one synth): agents with identical synthesized documents are decided once.
-        decider: new OfflineDecider({ key: model.tagKey, value: model.nonProductionValues[0] }, true),
-      };
+      // For this run only (one synth): nothing decided is kept across synths.
+      const decider = new OfflineDecider({ key: model.tagKey, value: model.nonProductionValues[0] }, true);
+      this.synthesized = { assembly, scan: new ProductionHarmScan(findResources(assembly, model).production, decider) };
     }
     return this.synthesized;
+  }
+
+  private outdir(): string | undefined {
+    const stage = Stage.isStage(this.root) ? this.root : Stage.of(this.root);
+    return stage?.outdir;
+  }
+
+  /** The cloud assembly the synthesis being validated wrote, read once per run; undefined before synthesis. */
+  private assemblyOfRun(): AssemblyModel | undefined {
+    if (this.assembly === undefined) {
+      const outdir = this.outdir();
+      this.assembly = null;
+      if (outdir && fs.existsSync(path.join(outdir, 'manifest.json'))) {
+        try {
+          this.assembly = readAssembly(outdir);
+        } catch (e) {
+          this.assemblyError = e;
+        }
+      }
+    }
+    return this.assembly ?? undefined;
+  }
+
+  /**
+   * The synthesized template resource of a construct of this app, when this run has the cloud assembly: already
+   * resolved, as it deploys (escape-hatch overrides included). Undefined before synthesis or when the template lacks it.
+   */
+  private synthesizedResource(construct: CfnResource, logicalId: unknown, type: string): TemplateResource | undefined {
+    const assembly = typeof logicalId === 'string' ? this.assemblyOfRun() : undefined;
+    if (!assembly) return undefined;
+    const known = this.synthesizedIds().get(construct.node.path);
+    if (known && known.logicalId === logicalId) {
+      const resource = known.model.template.Resources?.[logicalId];
+      return resource?.Type === type ? resource : undefined;
+    }
+    if (!this.stackModels) {
+      this.stackModels = new Map(assembly.stacks.map((m) => [path.resolve(m.templateFile), m]));
+    }
+    const stack = Stack.of(construct);
+    const outdir = Stage.of(stack)?.outdir;
+    const model = outdir ? this.stackModels.get(path.resolve(outdir, stack.templateFile)) : undefined;
+    const resource = model?.template.Resources?.[logicalId as string];
+    return resource?.Type === type ? resource : undefined;
+  }
+
+  /** A policy construct's document: its synthesized template's when this run has it, else resolved by CDK. */
+  private documentOf(policy: iam.CfnPolicy | iam.CfnManagedPolicy): unknown {
+    const synthesized = this.synthesizedResource(policy, (this.refs.get(policy) as { Ref?: unknown } | undefined)?.Ref, policy.cfnResourceType);
+    return synthesized ? synthesized.Properties?.PolicyDocument : Stack.of(policy).resolve(policy.policyDocument);
   }
 
   /** The policies of a role. */
@@ -278,24 +351,31 @@ export class CheckContext {
   }
 
   private collect(role: iam.CfnRole): RolePolicies {
+    this.policyIndex();
     const stack = Stack.of(role);
-    const roleRef = stack.resolve(role.ref);
+    const roleRef = this.refOf(role);
     const identity: AttachedPolicy[] = [];
     const awsManaged: string[] = [];
     const opaque: string[] = [];
     const attachedRefs: unknown[] = [];
 
-    for (const inline of toList(stack.resolve(role.policies) as any[])) {
-      identity.push({ source: `${role.node.path}#${flatten(inline?.PolicyName)}`, statements: statementsOf(inline?.PolicyDocument) });
+    // The synthesized role's inline policies (CloudFormation's PolicyName/PolicyDocument), else CDK's (policyName/policyDocument).
+    const synthesizedRole = this.synthesizedResource(role, (roleRef as { Ref?: unknown } | undefined)?.Ref, iam.CfnRole.CFN_RESOURCE_TYPE_NAME);
+    for (const inline of toList((synthesizedRole ? synthesizedRole.Properties?.Policies : stack.resolve(role.policies)) as any[])) {
+      identity.push({
+        source: `${role.node.path}#${flatten(inline?.PolicyName ?? inline?.policyName)}`,
+        statements: statementsOf(inline?.PolicyDocument ?? inline?.policyDocument),
+      });
     }
     for (const policy of this.policiesByRole.get(key(stack, roleRef)) ?? []) {
-      identity.push({ source: policy.node.path, statements: statementsOf(Stack.of(policy).resolve(policy.policyDocument)) });
-      if (policy instanceof iam.CfnManagedPolicy) attachedRefs.push(Stack.of(policy).resolve(policy.ref));
+      identity.push({ source: policy.node.path, statements: statementsOf(this.documentOf(policy)) });
+      if (policy instanceof iam.CfnManagedPolicy) attachedRefs.push(this.refs.get(policy));
     }
-    for (const arn of toList(stack.resolve(role.managedPolicyArns) as unknown[])) {
+    const synthesizedProps = synthesizedRole?.Properties ?? {};
+    for (const arn of toList((synthesizedRole ? synthesizedProps.ManagedPolicyArns : stack.resolve(role.managedPolicyArns)) as unknown[])) {
       const local = this.managedPolicies.get(key(stack, arn));
       if (local) {
-        identity.push({ source: local.node.path, statements: statementsOf(stack.resolve(local.policyDocument)) });
+        identity.push({ source: local.node.path, statements: statementsOf(this.documentOf(local)) });
         attachedRefs.push(arn);
         continue;
       }
@@ -310,9 +390,19 @@ export class CheckContext {
       if (guard) guards.add(guard);
     }
     const attachedKeys = new Set(attachedRefs.map((r) => JSON.stringify(r)));
-    const complete = [...guards].filter((g) => g.managedPolicies.every((p) => attachedKeys.has(JSON.stringify(stack.resolve(p.managedPolicyArn)))));
+    const arns = this.policyArns.get(stack) ?? new Map<iam.IManagedPolicy, string>();
+    this.policyArns.set(stack, arns);
+    const arnOf = (p: iam.IManagedPolicy) => {
+      let arn = arns.get(p);
+      if (arn === undefined) {
+        arn = JSON.stringify(stack.resolve(p.managedPolicyArn));
+        arns.set(p, arn);
+      }
+      return arn;
+    };
+    const complete = [...guards].filter((g) => g.managedPolicies.every((p) => attachedKeys.has(arnOf(p))));
 
-    const boundaryArn = stack.resolve(role.permissionsBoundary);
+    const boundaryArn = synthesizedRole ? synthesizedProps.PermissionsBoundary : stack.resolve(role.permissionsBoundary);
     const boundaryPolicy = boundaryArn === undefined ? undefined : this.managedPolicies.get(key(stack, boundaryArn));
     return {
       identity,
@@ -320,9 +410,7 @@ export class CheckContext {
       opaque,
       guards: complete,
       hasBoundary: boundaryArn !== undefined,
-      boundary: boundaryPolicy
-        ? { source: boundaryPolicy.node.path, statements: statementsOf(stack.resolve(boundaryPolicy.policyDocument)) }
-        : undefined,
+      boundary: boundaryPolicy ? { source: boundaryPolicy.node.path, statements: statementsOf(this.documentOf(boundaryPolicy)) } : undefined,
     };
   }
 }

@@ -6,6 +6,9 @@ import { CLASS_LABEL } from '../../verify/analysis/analysis';
 
 const MAX_NAMED = 3;
 
+/** String.prototype.localeCompare's order (ECMA-402 defines it by this collator), without a collator per call. */
+const LOCALE_ORDER = new Intl.Collator();
+
 /**
  * An agent role can perform no action of a harmful class (destroy, overwrite, disrupt, isolate, redirect,
  * reconfigure, run code, blind the guardrails) on a production resource of the app. Decided by verify's
@@ -15,16 +18,17 @@ const MAX_NAMED = 3;
 export function agentCanHarmProduction(node: CfnResource, ctx: CheckContext): NagRuleResult {
   const role = ctx.agentRole(node);
   if (!role) return NagRuleCompliance.NOT_APPLICABLE;
-  const verdict = ctx.harmVerdict(role);
   const byFinding = new Map<string, string[]>();
-  for (const h of verdict.harms) {
+  for (const h of ctx.harmsOf(role)) {
     const finding = `${h.class}::${ctx.constructPathOf(h.resource, h.stack)}`;
-    byFinding.set(finding, [...(byFinding.get(finding) ?? []), `${h.action} (allowed by ${h.statement})`]);
+    const actions = byFinding.get(finding) ?? [];
+    actions.push(`${h.action} (allowed by ${h.statement})`);
+    byFinding.set(finding, actions);
   }
   if (byFinding.size === 0) return NagRuleCompliance.COMPLIANT;
   for (const [finding, unsorted] of byFinding) {
     // The shortest action names first: dynamodb:DeleteTable says more than dynamodb:DeleteGlobalTableWitness.
-    const actions = [...unsorted].sort((a, b) => a.length - b.length || a.localeCompare(b));
+    const actions = [...unsorted].sort((a, b) => a.length - b.length || LOCALE_ORDER.compare(a, b));
     const [cls, resource] = finding.split('::');
     const more = actions.length > MAX_NAMED ? ` and ${actions.length - MAX_NAMED} more` : '';
     ctx.findingDetails.set(

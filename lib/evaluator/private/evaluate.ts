@@ -2,7 +2,7 @@ import { splitArn } from './arn';
 import { CompiledPolicy } from './compiled-policy';
 import { compiledPolicyOf } from './parse-policy';
 import { RequestContext } from './context-lookup';
-import { MatchRequest, statementApplies } from './statement-match';
+import { MatchRequest, statementApplies, statementMayApply } from './statement-match';
 import { Decision, EvaluationRequest, Explanation, FailClosedDecision, PolicySetKind, StatementRef } from './types';
 
 /**
@@ -28,6 +28,17 @@ export function explain(request: EvaluationRequest): Explanation {
 export function evaluateFailClosed(request: EvaluationRequest): FailClosedDecision {
   const { decision, doubts } = decide(request, false, true);
   return { decision, doubts: doubts ?? [] };
+}
+
+/**
+ * For each statement of each policy (documents, JSON texts or ParsedPolicies), whether it can apply to `action` on
+ * `resource` in some request context (statement-match.ts, statementMayApply). A statement marked false is certainly
+ * not matched: an evaluation without it decides, explains and doubts exactly as one with it. Throws as `evaluate`
+ * does on a policy that does not parse or a malformed action or resource.
+ */
+export function statementsThatMayApply(policies: readonly unknown[], action: string, resource: string): boolean[][] {
+  const match = matchRequestOf({ principal: '', action, resource, context: {}, identityPolicies: [] });
+  return policies.map((policy) => compiledPolicyOf(policy).statements.map((s) => statementMayApply(s, match)));
 }
 
 interface PolicySet {

@@ -31,6 +31,20 @@ export function statementApplies(statement: CompiledStatement, request: MatchReq
   return resource && conditions;
 }
 
+/**
+ * Whether a statement can apply to the request's action and resource whatever the request context: false only when
+ * its Action/NotAction excludes the action, or its Resource/NotResource, written without policy variables and
+ * without a construct whose meaning is in doubt, excludes the resource. Such a statement never applies, so it adds
+ * nothing to a decision, an explanation or a fail-closed doubt: leaving it out of an evaluation changes nothing
+ * (callers prune with it before evaluating).
+ */
+export function statementMayApply(statement: CompiledStatement, request: MatchRequest): boolean {
+  if (!actionApplies(statement, request)) return false;
+  // A variable reads the context and a doubtful entry may be read either way: the resource is left open.
+  if (statement.resources.some((r) => r.doubt !== undefined || r.whole?.hasVariables || r.segments.some((s) => s.hasVariables))) return true;
+  return resourceApplies(statement, request, []);
+}
+
 function actionApplies(statement: CompiledStatement, request: MatchRequest): boolean {
   const any =
     statement.anyAction || statement.exactActions.has(request.fullAction) || statement.wildcardActions.some((a) => wildcardActionMatches(a, request));

@@ -232,15 +232,44 @@ function patternRegex(pattern: string): RegExp {
  * action (not through `*` or `service:*`) on specific resources that include this one.
  */
 export function explicitlyGranted(policies: readonly AgentPolicy[], action: string, arn: string): boolean {
-  return policies.some((policy) =>
-    toList((policy.document as any)?.Statement).some((statement: any) => {
-      if (statement?.Effect !== 'Allow' || statement.Action === undefined) return false;
+  return explicitGrants(policies)(action, arn);
+}
+
+type GrantTest = (action: string, arn: string) => boolean;
+
+const grantTests = new WeakMap<readonly AgentPolicy[], GrantTest>();
+
+/** explicitlyGranted for one agent's policies, their statements read once per policy list (for many actions and ARNs). */
+export function explicitGrants(policies: readonly AgentPolicy[]): GrantTest {
+  let test = grantTests.get(policies);
+  if (!test) {
+    test = compileGrants(policies);
+    grantTests.set(policies, test);
+  }
+  return test;
+}
+
+function compileGrants(policies: readonly AgentPolicy[]): GrantTest {
+  // By the lower-case service prefix of the named action (a prefix with a wildcard under '*'): a name of another
+  // service cannot match.
+  const grants = new Map<string, Array<{ readonly name: RegExp; readonly resources: RegExp[] }>>();
+  for (const policy of policies) {
+    for (const statement of toList((policy.document as any)?.Statement) as any[]) {
+      if (statement?.Effect !== 'Allow' || statement.Action === undefined) continue;
       const names = toList(statement.Action).filter((p): p is string => typeof p === 'string' && p !== '*' && !/^[^:]+:\*$/.test(p));
-      if (!names.some((p) => patternRegex(p).test(action))) return false;
-      const resources = toList(statement.Resource).filter((r): r is string => typeof r === 'string');
-      return resources.some((r) => isSpecificLiteralArn(r) && patternRegex(r).test(arn));
-    }),
-  );
+      const resources = toList(statement.Resource).filter((r): r is string => typeof r === 'string' && isSpecificLiteralArn(r));
+      if (resources.length === 0) continue;
+      for (const name of names) {
+        const service = name.includes(':') && !/[*?]/.test(name.split(':')[0]) ? name.split(':')[0].toLowerCase() : '*';
+        const list = grants.get(service) ?? [];
+        list.push({ name: patternRegex(name), resources: resources.map(patternRegex) });
+        grants.set(service, list);
+      }
+    }
+  }
+  const matches = (list: ReadonlyArray<{ readonly name: RegExp; readonly resources: RegExp[] }> | undefined, action: string, arn: string) =>
+    (list ?? []).some((g) => g.name.test(action) && g.resources.some((r) => r.test(arn)));
+  return (action, arn) => matches(grants.get(action.split(':')[0].toLowerCase()), action, arn) || matches(grants.get('*'), action, arn);
 }
 
 function statusOf(check: Check, decision: RawDecision, agent: AgentModel): Status {
@@ -299,12 +328,21 @@ export function agentChecks(agent: AgentModel, input: AnalysisInput, warnings: s
 }
 
 /** The harmful classes an action of a check counts in (the catalog's destroy and data deletes always count). */
-function harmClassesOf(check: Check): string[] {
+export function harmClassesOf(check: Check): string[] {
   if (check.category !== 'destroy' && check.category !== 'data' && check.category !== 'modify' && check.category !== 'harm') return [];
   const classes: string[] = classesOf(check.action).filter((c) => HARM_CLASSES.includes(c));
   if (check.category === 'destroy' && !classes.includes('destructive')) classes.unshift('destructive');
   if (check.category === 'data' && !classes.includes('data-destructive')) classes.push('data-destructive');
   return classes;
+}
+
+/**
+ * Invariant 1b: whether an explicit grant on exactly this resource makes an allowed action of the class the user's
+ * choice (`granted`, not a finding). Destroying the resource never is; a data-level delete (the catalog's `data`
+ * checks, such as consuming a queue's messages) stays grantable.
+ */
+export function grantableIn(cls: string, check: Check): boolean {
+  return cls !== 'destructive' || check.category === 'data';
 }
 
 const CLASS_SEVERITY: ClassStatus[] = ['allowed', 'unknown', 'granted', 'gated', 'denied', 'not-granted', 'none'];
@@ -343,7 +381,7 @@ function classCells(
       let s: ClassStatus = r.status;
       // Invariant 1b: an explicit grant on exactly this resource is the user's choice, destroying the resource excepted
       // (a data-level delete, such as consuming a queue's messages, stays grantable: the catalog's `data` checks).
-      const grantable = cls !== 'destructive' || r.check.category === 'data';
+      const grantable = grantableIn(cls, r.check);
       if (s === 'allowed' && grantable && (granted ??= explicitlyGranted(agent.identityPolicies, r.check.action, r.check.arn))) s = 'granted';
       if (s === 'granted' && !grantable) s = 'allowed';
       if ((s === 'denied' || s === 'not-granted') && gated.has(key)) s = 'gated';

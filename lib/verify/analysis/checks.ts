@@ -272,22 +272,97 @@ const OUTSIDE_NAME = 'outside-this-app';
  */
 function allowedActionPatterns(agent: AgentModel): Map<string, RegExp[]> | undefined {
   if (agent.identityPolicies.some((p) => p.source === 'unknown')) return undefined;
-  const statements: any[] = [
-    ...agent.identityPolicies.flatMap((p) => toList((p.document as any)?.Statement)),
-    ...(agent.resourceGrants ?? []).map((g) => g.statement),
+  const lists = [
+    ...agent.identityPolicies.map((p) => statementAllowPatterns((p.document as any)?.Statement, p.document)),
+    statementAllowPatterns((agent.resourceGrants ?? []).map((g) => g.statement)),
   ];
+  if (lists.some((l) => l === undefined)) return undefined;
   // By service prefix (lower case), so that only that service's catalog entries are tested.
   const patterns = new Map<string, RegExp[]>();
-  for (const statement of statements) {
-    if (statement?.Effect !== 'Allow') continue;
-    if (statement.NotAction !== undefined) return undefined;
-    for (const pattern of Array.isArray(statement.Action) ? statement.Action : [statement.Action]) {
-      if (typeof pattern !== 'string' || pattern === '*') return undefined;
-      const service = pattern.split(':')[0].toLowerCase();
-      if (/[*?]/.test(service) || !pattern.includes(':')) return undefined;
-      patterns.set(service, [...(patterns.get(service) ?? []), wildcardRegex(pattern)]);
-    }
+  for (const [service, regex] of lists.flatMap((l) => l!)) {
+    const list = patterns.get(service) ?? [];
+    list.push(regex);
+    patterns.set(service, list);
   }
+  return patterns;
+}
+
+const namedOfDocument = new WeakMap<object, WeakMap<object, ReadonlySet<string>>>();
+
+/**
+ * The actions of `actions` (by lower-case service prefix) that mayBeAllowed(agent) lets through, worked out once per
+ * policy document object and action list (documents are not changed once read; a managed policy's is shared by the
+ * agents it is attached to).
+ */
+export function namedActions(agent: AgentModel, actions: ReadonlyMap<string, readonly string[]>): ReadonlySet<string> {
+  const all = () => new Set([...actions.values()].flat());
+  if (agent.identityPolicies.some((p) => p.source === 'unknown')) return all();
+  const named = new Set<string>();
+  const add = (patterns: ReadonlyArray<readonly [string, RegExp]> | undefined, into: Set<string>): boolean => {
+    if (!patterns) return false;
+    const byService = new Map<string, RegExp[]>();
+    for (const [service, regex] of patterns) {
+      const list = byService.get(service) ?? [];
+      list.push(regex);
+      byService.set(service, list);
+    }
+    for (const [service, regexes] of byService) {
+      for (const action of actions.get(service) ?? []) {
+        if (!into.has(action) && regexes.some((regex) => regex.test(action))) into.add(action);
+      }
+    }
+    return true;
+  };
+  if (!add(statementAllowPatterns((agent.resourceGrants ?? []).map((g) => g.statement)), named)) return all();
+  for (const policy of agent.identityPolicies) {
+    const document = policy.document;
+    const patterns = statementAllowPatterns((document as any)?.Statement, document);
+    if (!patterns) return all();
+    if (typeof document !== 'object' || document === null) {
+      add(patterns, named);
+      continue;
+    }
+    const byList = namedOfDocument.get(document) ?? new WeakMap<object, ReadonlySet<string>>();
+    namedOfDocument.set(document, byList);
+    let own = byList.get(actions);
+    if (!own) {
+      const set = new Set<string>();
+      add(patterns, set);
+      own = set;
+      byList.set(actions, own);
+    }
+    own.forEach((a) => named.add(a));
+  }
+  return named;
+}
+
+const patternsOfDocument = new WeakMap<object, ReadonlyArray<readonly [string, RegExp]> | undefined>();
+
+/**
+ * The action patterns the Allow statements name, by lower-case service prefix, or undefined when they may allow any
+ * action. Once per policy document object (documents are not changed once read; a managed policy's is shared).
+ */
+function statementAllowPatterns(statements: unknown, document?: unknown): ReadonlyArray<readonly [string, RegExp]> | undefined {
+  const cacheable = typeof document === 'object' && document !== null;
+  if (cacheable && patternsOfDocument.has(document)) return patternsOfDocument.get(document);
+  let patterns: Array<readonly [string, RegExp]> | undefined = [];
+  for (const statement of toList(statements) as any[]) {
+    if (statement?.Effect !== 'Allow') continue;
+    if (statement.NotAction !== undefined) {
+      patterns = undefined;
+      break;
+    }
+    for (const pattern of Array.isArray(statement.Action) ? statement.Action : [statement.Action]) {
+      const service = typeof pattern === 'string' ? pattern.split(':')[0].toLowerCase() : '*';
+      if (typeof pattern !== 'string' || pattern === '*' || /[*?]/.test(service) || !pattern.includes(':')) {
+        patterns = undefined;
+        break;
+      }
+      patterns.push([service, wildcardRegex(pattern)]);
+    }
+    if (!patterns) break;
+  }
+  if (cacheable) patternsOfDocument.set(document, patterns);
   return patterns;
 }
 

@@ -1,4 +1,4 @@
-import { EvaluationRequest, PolicyParseError, evaluate, evaluateFailClosed, explain, parsePolicy } from '../../evaluator';
+import { EvaluationRequest, PolicyParseError, evaluate, evaluateFailClosed, explain, parsePolicy, statementsThatMayApply } from '../../evaluator';
 import { AgentModel, AgentPolicy } from '../model/agents';
 import { Decisions, RawDecision, SyncDecider } from '../analysis/analysis';
 import { assumeUnmodelledConditions } from '../analysis/condition-keys';
@@ -7,6 +7,7 @@ import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { requestContext } from '../analysis/request-context';
 import { ResourceModel } from '../model/production-resources';
 import { sessionArnOf } from '../../shared/arns';
+import { toList } from '../../shared/list';
 
 /** What an unknown policy is assumed to be: the worst case, so that "cannot" is never claimed on a guess. */
 const ALLOW_EVERYTHING = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
@@ -79,15 +80,157 @@ export class OfflineDecider implements SyncDecider {
     // Nothing to ask (the rule pack asks only what some Allow names): no policy needs parsing.
     if (checks.length === 0) return { decisions: [], relied: [], assumedKeys: [], allowedBy: [] };
     if (!this.memoize) return this.decideUncached(agent, checks).decisions;
+    const entry = this.memoized(agent, checks);
+    // The allowing statement is named with this agent's own policy names (same documents, in the same order).
+    const names = knownPolicyNames(agent);
+    return { ...entry.decisions, allowedBy: entry.allowedRefs.map((ref) => (ref ? refName(ref, names) : undefined)) };
+  }
+
+  /** Shared decisions of allowedSync: check and statements that can apply -> the allowing statement, or null when not allowed. */
+  private readonly shared = new Map<string, AllowingRef | null>();
+  /** Per policy document (by identity, for this decider's life): its content id, and what decisions read of its text. */
+  private readonly documentInfo = new WeakMap<object, DocumentInfo>();
+  private readonly statementIds = new WeakMap<object, number>();
+  private readonly contentIds = new Map<string, number>();
+
+  /**
+   * Which checks are allowed, and by which statement (`AllowingRef`, named with `refName` and the agent's
+   * `knownPolicyNames`): what decideSync answers `Allowed` to, for callers that report only what is allowed (the rule
+   * pack). Decisions are shared between agents (for this decider's life, one synth): a check is decided once for all
+   * agents whose statements that can apply to it (Action and Resource, statementsThatMayApply) are the same, at the
+   * same places, under the same request; a statement that cannot apply takes no part in a decision. A check that no
+   * identity Allow (or, with a boundary, no boundary Allow) can apply to is not allowed, unevaluated. Agents with
+   * resource-policy grants or unknown policies are decided as decideSync decides them.
+   */
+  public allowedSync(agent: AgentModel, checks: readonly Check[]): Array<AllowingRef | undefined> {
+    if (checks.length === 0) return [];
+    const simple =
+      (agent.resourceGrants ?? []).length === 0 &&
+      agent.identityPolicies.every((p) => p.source !== 'unknown') &&
+      agent.boundary?.source !== 'unknown';
+    if (!simple) {
+      const entry = this.memoized(agent, checks);
+      return entry.decisions.decisions.map((d, i) => (d === 'Allowed' ? entry.allowedRefs[i] : undefined));
+    }
+    const pessimistic = (policy: AgentPolicy) => {
+      const document = assumeUnmodelledConditions(policy.document, this.relabel.key, agent.stack.accountKnown).document;
+      return { document, parsed: parse(agent, { ...policy, document }), info: this.infoOf(document) };
+    };
+    const identity = agent.identityPolicies.map(pessimistic);
+    const boundary = agent.boundary ? pessimistic(agent.boundary) : undefined;
+    const policies = [...identity, ...(boundary ? [boundary] : [])];
+    // What the decisions read besides the statements: the account, region and variables verify cannot know, and the
+    // principal only where a document can refer to it (as the whole-agent memo keys it).
+    const principalDependent = [...agent.identityPolicies, ...(agent.boundary ? [agent.boundary] : [])].some(
+      (p) => this.infoOf(p.document).principalDependent,
+    );
+    const agentKey = JSON.stringify([
+      agent.stack.accountKnown ? agent.stack.env.account : '-',
+      agent.stack.env.region,
+      unknowableVariables(agent),
+      principalDependent ? [agent.roleArn, agent.tags] : null,
+    ]);
+    const keys: Array<string | undefined> = [];
+    const missing: Check[] = [];
+    const missingKeys: string[] = [];
+    const asked = new Set<string>();
+    const parsed = policies.map((p) => p.parsed);
+    const allows = parsed.map((p) => p.statements.map((st) => st.effect === 'Allow'));
+    const ids = policies.map((p) => p.parsed.statements.map((_, j) => this.statementId(p.document, j, p.info.version)));
+    const layout = `${boundary ? 'B' : ''}${identity.length}`;
+    for (const check of checks) {
+      const applies = statementsThatMayApply(parsed, check.action, check.arn);
+      const allowAmong = (i: number) => applies[i].some((may, j) => may && allows[i][j]);
+      if (!identity.some((_, i) => allowAmong(i)) || (boundary && !allowAmong(policies.length - 1))) {
+        keys.push(undefined);
+        continue;
+      }
+      let signature = '';
+      applies.forEach((flags, i) => {
+        signature += ';';
+        flags.forEach((may, j) => {
+          if (may) signature += `${j}=${ids[i][j]},`;
+        });
+      });
+      const key = `${agentKey}\n${this.checkKey(check)}\n${layout}\n${signature}`;
+      keys.push(key);
+      if (!this.shared.has(key) && !asked.has(key)) {
+        asked.add(key);
+        missing.push(check);
+        missingKeys.push(key);
+      }
+    }
+    if (missing.length > 0) {
+      const { decisions, allowedRefs } = this.decideUncached(agent, missing);
+      missingKeys.forEach((key, i) => this.shared.set(key, decisions.decisions[i] === 'Allowed' ? (allowedRefs[i] ?? null) : null));
+    }
+    return keys.map((key) => (key === undefined ? undefined : (this.shared.get(key) ?? undefined)));
+  }
+
+  /**
+   * A key equal for two agents whose decisions are equal (memoKey's, without the checks, with documents by content id):
+   * their documents, the principal where a document can refer to it, the account and region. Names are not in it:
+   * the allowing statement is an index (AllowingRef), named per agent.
+   */
+  public contentKey(agent: AgentModel): string {
+    const doc = (p: AgentPolicy) => [p.source, p.arn ?? '', p.document === undefined ? -1 : this.infoOf(p.document).id];
+    const grants = (agent.resourceGrants ?? []).map((g) => [g.scope, g.certain, g.statement]);
+    const policies = [...agent.identityPolicies, ...(agent.boundary ? [agent.boundary] : [])];
+    const principalDependent =
+      policies.some((p) => p.document !== undefined && this.infoOf(p.document).principalDependent) ||
+      PRINCIPAL_DEPENDENT.test(JSON.stringify(grants));
+    return JSON.stringify([
+      agent.identityPolicies.map(doc),
+      agent.boundary ? doc(agent.boundary) : null,
+      grants,
+      principalDependent ? [agent.roleArn, agent.tags] : null,
+      agent.stack.accountKnown ? agent.stack.env.account : '-',
+      agent.stack.env.region,
+    ]);
+  }
+
+  private memoized(agent: AgentModel, checks: readonly Check[]): { decisions: Decisions; allowedRefs: Array<AllowingRef | undefined> } {
     const key = memoKey(agent, checks);
     let entry = this.memo.get(key);
     if (!entry) {
       entry = this.decideUncached(agent, checks);
       this.memo.set(key, entry);
     }
-    // The allowing statement is named with this agent's own policy names (same documents, in the same order).
-    const names = knownPolicyNames(agent);
-    return { ...entry.decisions, allowedBy: entry.allowedRefs.map((ref) => (ref ? refName(ref, names) : undefined)) };
+    return entry;
+  }
+
+  private readonly checkKeys = new WeakMap<Check, string>();
+
+  private checkKey(check: Check): string {
+    let key = this.checkKeys.get(check);
+    if (key === undefined) {
+      key = checkKey(check);
+      this.checkKeys.set(check, key);
+    }
+    return key;
+  }
+
+  private infoOf(document: unknown): DocumentInfo {
+    if (typeof document !== 'object' || document === null) return documentInfo(document, this.contentIds);
+    let info = this.documentInfo.get(document);
+    if (!info) {
+      info = documentInfo(document, this.contentIds);
+      this.documentInfo.set(document, info);
+    }
+    return info;
+  }
+
+  /** A statement's content id (with the policy's Version, which decides whether `${...}` is a variable). */
+  private statementId(document: unknown, index: number, version: string): number {
+    const statement = toList((document as { Statement?: unknown }).Statement)[index];
+    if (typeof statement === 'object' && statement !== null) {
+      const known = this.statementIds.get(statement);
+      if (known !== undefined) return known;
+      const id = intern(`${version}|${JSON.stringify(statement)}`, this.contentIds);
+      this.statementIds.set(statement, id);
+      return id;
+    }
+    return intern(`${version}|${JSON.stringify(statement)}`, this.contentIds);
   }
 
   private decideUncached(agent: AgentModel, checks: readonly Check[]): { decisions: Decisions; allowedRefs: Array<AllowingRef | undefined> } {
@@ -163,20 +306,52 @@ export class OfflineDecider implements SyncDecider {
   }
 }
 
+/** What allowedSync reads of a policy document's text, once per document object. */
+interface DocumentInfo {
+  /** The same for documents of the same JSON text. */
+  readonly id: number;
+  readonly version: string;
+  /** Whether the document can refer to the principal (as memoKey tells it). */
+  readonly principalDependent: boolean;
+}
+
+function documentInfo(document: unknown, ids: Map<string, number>): DocumentInfo {
+  const text = JSON.stringify(document ?? null);
+  const version = (document as { Version?: unknown } | undefined)?.Version;
+  return { id: intern(text, ids), version: typeof version === 'string' ? version : '', principalDependent: PRINCIPAL_DEPENDENT.test(text) };
+}
+
+function intern(text: string, ids: Map<string, number>): number {
+  let id = ids.get(text);
+  if (id === undefined) {
+    id = ids.size;
+    ids.set(text, id);
+  }
+  return id;
+}
+
+/** Everything of a check its request is built from (requestContext's inputs besides the agent's). */
+function checkKey(c: Check): string {
+  return `${c.category}|${c.action}|${c.arn}|${JSON.stringify(c.resource?.tags ?? null)}|${c.resource?.bucketAbac ?? ''}|${c.resource?.arn ?? ''}`;
+}
+
+const PRINCIPAL_DEPENDENT = /\$\{|aws:principal|aws:userid|aws:username|sourceidentity|rolesessionname/i;
+
 /** The statement that allowed a request: the index of the identity policy and the statement's label; undefined policy = a session grant. */
-interface AllowingRef {
+export interface AllowingRef {
   readonly policyIndex?: number;
   readonly label: string;
 }
 
-function knownPolicyNames(agent: AgentModel): string[] {
+/** The names `AllowingRef.policyIndex` counts in: the agent's known identity policies, then its resource-based grants. */
+export function knownPolicyNames(agent: AgentModel): string[] {
   return [
     ...agent.identityPolicies.filter((p) => p.source !== 'unknown').map((p) => p.name),
     ...((agent.resourceGrants ?? []).some((g) => g.certain && g.scope === 'role') ? ['resource-based policies'] : []),
   ];
 }
 
-function refName(ref: AllowingRef, names: readonly string[]): string {
+export function refName(ref: AllowingRef, names: readonly string[]): string {
   return ref.policyIndex === undefined ? ref.label : `${names[ref.policyIndex] ?? `policy ${ref.policyIndex + 1}`}#${ref.label}`;
 }
 
@@ -187,7 +362,7 @@ function memoKey(agent: AgentModel, checks: readonly Check[]): string {
     agent.boundary ? [agent.boundary.source, agent.boundary.arn ?? '', agent.boundary.document ?? null] : null,
     (agent.resourceGrants ?? []).map((g) => [g.scope, g.certain, g.statement]),
   ]);
-  const principalDependent = /\$\{|aws:principal|aws:userid|aws:username|sourceidentity|rolesessionname/i.test(documents);
+  const principalDependent = PRINCIPAL_DEPENDENT.test(documents);
   return [
     documents,
     principalDependent ? JSON.stringify(agent.tags) : '',

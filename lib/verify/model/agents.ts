@@ -188,7 +188,76 @@ function managedPoliciesOf(assembly: AssemblyModel): Map<string, { stack: StackM
   return byArn;
 }
 
-const managedCache = new WeakMap<AssemblyModel, ReturnType<typeof managedPoliciesOf>>();
+/** A policy resource of the assembly that names the roles it is attached to (AWS::IAM::Policy, RolePolicy, ManagedPolicy). */
+interface Attachment {
+  readonly stack: StackModel;
+  readonly logicalId: string;
+  readonly resource: TemplateResource;
+}
+
+/** A policy document resolved once per assembly, with the values that could not be resolved. */
+interface ResolvedDocument {
+  readonly document: unknown;
+  readonly unresolved: readonly string[];
+}
+
+/**
+ * What every agent of one assembly looks up: the app's managed policies by ARN, and its policy resources by the role
+ * names and ARNs they attach to (in template order). Built once per assembly, so that modelling n agents does not
+ * resolve every policy of the app n times.
+ */
+interface AssemblyIndex {
+  readonly managed: ReturnType<typeof managedPoliciesOf>;
+  readonly attachments: readonly Attachment[];
+  /** Role name or ARN -> indexes into `attachments`, ascending. */
+  readonly attachedTo: ReadonlyMap<string, readonly number[]>;
+  readonly documents: Map<Attachment | TemplateResource, ResolvedDocument>;
+}
+
+const indexes = new WeakMap<AssemblyModel, AssemblyIndex>();
+
+function indexOf(assembly: AssemblyModel): AssemblyIndex {
+  let index = indexes.get(assembly);
+  if (!index) {
+    const attachments: Attachment[] = [];
+    const attachedTo = new Map<string, number[]>();
+    for (const stack of assembly.stacks) {
+      for (const [logicalId, resource] of Object.entries(stack.template.Resources ?? {})) {
+        const targets =
+          resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy'
+            ? resource.Properties?.Roles
+            : resource.Type === 'AWS::IAM::RolePolicy'
+              ? resource.Properties?.RoleName
+              : undefined;
+        if (targets === undefined) continue;
+        const at = attachments.push({ stack, logicalId, resource }) - 1;
+        // Only a string can equal a role's name or ARN.
+        for (const target of new Set(toList(stack.resolver.resolve(targets)).filter((t): t is string => typeof t === 'string'))) {
+          attachedTo.set(target, [...(attachedTo.get(target) ?? []), at]);
+        }
+      }
+    }
+    index = { managed: managedPoliciesOf(assembly), attachments, attachedTo, documents: new Map() };
+    indexes.set(assembly, index);
+  }
+  return index;
+}
+
+/** The policy document of a policy resource, resolved by its own stack once per assembly. */
+function resolvedDocument(index: AssemblyIndex, stack: StackModel, resource: TemplateResource): ResolvedDocument {
+  let resolved = index.documents.get(resource);
+  if (!resolved) {
+    const document = stack.resolver.resolve(resource.Properties?.PolicyDocument);
+    resolved = { document, unresolved: unresolvedIn(document) };
+    index.documents.set(resource, resolved);
+  }
+  return resolved;
+}
+
+function unresolvedIn(resolved: unknown): string[] {
+  const text = JSON.stringify(resolved ?? null);
+  return text.includes('unresolved:') ? (text.match(/unresolved:[^"]*/g) ?? []).map((m) => m.slice('unresolved:'.length)) : [];
+}
 
 function buildAgent(
   assembly: AssemblyModel,
@@ -200,20 +269,18 @@ function buildAgent(
   const { stack, logicalId, resource } = candidate;
   const roleName = physicalName(stack.env.stackName, logicalId, resource);
   const arn = roleArn(candidate);
-  let managed = managedCache.get(assembly);
-  if (!managed) {
-    managed = managedPoliciesOf(assembly);
-    managedCache.set(assembly, managed);
-  }
+  const index = indexOf(assembly);
   const unresolved = new Set<string>();
   const track = (s: StackModel, value: unknown) => {
     const resolved = s.resolver.resolve(value);
-    if (JSON.stringify(resolved ?? null).includes('unresolved:')) {
-      for (const m of JSON.stringify(resolved).match(/unresolved:[^"]*/g) ?? []) unresolved.add(m.slice('unresolved:'.length));
-    }
+    unresolvedIn(resolved).forEach((u) => unresolved.add(u));
     return resolved;
   };
-  const attachedToThisRole = (s: StackModel, roles: unknown) => toList(s.resolver.resolve(roles)).some((r) => r === roleName || r === arn);
+  const trackPolicy = (s: StackModel, r: TemplateResource) => {
+    const { document, unresolved: missing } = resolvedDocument(index, s, r);
+    missing.forEach((u) => unresolved.add(u));
+    return document;
+  };
 
   const identityPolicies: AgentPolicy[] = [];
   for (const inline of toList(resource.Properties?.Policies) as any[]) {
@@ -223,31 +290,29 @@ function buildAgent(
       document: track(stack, inline?.PolicyDocument),
     });
   }
-  for (const other of assembly.stacks) {
-    for (const [id, r] of Object.entries(other.template.Resources ?? {})) {
-      if (r.Type === 'AWS::IAM::Policy' && attachedToThisRole(other, r.Properties?.Roles)) {
-        identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'inline', document: track(other, r.Properties?.PolicyDocument) });
-      } else if (r.Type === 'AWS::IAM::RolePolicy' && attachedToThisRole(other, r.Properties?.RoleName)) {
-        identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'inline', document: track(other, r.Properties?.PolicyDocument) });
-      } else if (r.Type === 'AWS::IAM::ManagedPolicy' && attachedToThisRole(other, r.Properties?.Roles)) {
-        identityPolicies.push({
-          name: `${other.displayName}/${id}`,
-          source: 'app-managed',
-          arn: String(other.resolver.ref(id)),
-          document: track(other, r.Properties?.PolicyDocument),
-        });
-      }
+  // The policy resources attached to this role by name or ARN, in the order of the assembly's templates.
+  const attached = [...new Set([...(index.attachedTo.get(roleName) ?? []), ...(index.attachedTo.get(arn) ?? [])])].sort((a, b) => a - b);
+  for (const { stack: other, logicalId: id, resource: r } of attached.map((i) => index.attachments[i])) {
+    if (r.Type === 'AWS::IAM::ManagedPolicy') {
+      identityPolicies.push({
+        name: `${other.displayName}/${id}`,
+        source: 'app-managed',
+        arn: String(other.resolver.ref(id)),
+        document: trackPolicy(other, r),
+      });
+    } else {
+      identityPolicies.push({ name: `${other.displayName}/${id}`, source: 'inline', document: trackPolicy(other, r) });
     }
   }
   const lookup = (policyArn: unknown): AgentPolicy => {
     const key = String(policyArn);
-    const own = managed!.get(key);
+    const own = index.managed.get(key);
     if (own)
       return {
         name: `${own.stack.displayName}/${own.logicalId}`,
         source: 'app-managed',
         arn: key,
-        document: track(own.stack, own.resource.Properties?.PolicyDocument),
+        document: trackPolicy(own.stack, own.resource),
       };
     const aws = awsManagedPolicyDocument(key);
     if (aws) return { name: awsManagedPolicyName(key)!, source: 'aws-managed', arn: key, document: aws };
