@@ -136,6 +136,7 @@ export class AgentRole extends iam.Role {
 
   private readonly managedPolicyQuota: number;
   private readonly boundaryGrants = new Map<string, iam.PolicyStatement>();
+  private readonly boundaryContent?: { readonly statements: number; readonly size: number };
 
   constructor(scope: Construct, id: string, props: AgentRoleProps) {
     const agentName = validateAgentName(props.agentName);
@@ -166,6 +167,7 @@ export class AgentRole extends iam.Role {
     this.guard = attached.guard;
     this.escalationPolicies = attached.escalationPolicies;
     this.boundary = attached.boundary!;
+    this.boundaryContent = attached.boundaryContent;
 
     // Sessions may set a source identity; the trust condition requires one for non-service principals.
     if (!isServicePrincipal(props.assumedBy)) {
@@ -337,8 +339,8 @@ export class AgentRole extends iam.Role {
     if (trust > IAM_QUOTAS.trustPolicy) {
       errors.push(`AgentRole ${this.agentName}: its trust policy is ${trust} characters, over the IAM quota of ${IAM_QUOTAS.trustPolicy}.`);
     }
-    const boundary = policySize(stack.resolve(this.boundary.document.toJSON()));
-    if (boundary > IAM_QUOTAS.managedPolicy) {
+    const boundary = this.boundarySizeOver(stack, IAM_QUOTAS.managedPolicy);
+    if (boundary !== undefined) {
       errors.push(
         `AgentRole ${this.agentName}: its permissions boundary is ${boundary} characters, over the IAM quota of ${IAM_QUOTAS.managedPolicy}. ` +
           (this.protection.kind === ProductionProtectionKind.READ_ONLY
@@ -350,6 +352,22 @@ export class AgentRole extends iam.Role {
       );
     }
     return errors;
+  }
+  /**
+   * The boundary's size when it is over `limit`, else undefined. Its static part was measured when it
+   * was built; only the explicit grants added since are resolved, and the whole document is resolved
+   * only when that sum (an upper bound) is over the limit, or when statements reached the boundary
+   * another way (`boundary.addStatements`), for the exact figure.
+   */
+  private boundarySizeOver(stack: Stack, limit: number): number | undefined {
+    const content = this.boundaryContent;
+    if (content && this.boundary.document.statementCount === content.statements + this.boundaryGrants.size) {
+      let estimate = content.size;
+      for (const statement of this.boundaryGrants.values()) estimate += policySize(stack.resolve(statement.toStatementJson())) + 1;
+      if (estimate <= limit) return undefined;
+    }
+    const size = policySize(stack.resolve(this.boundary.document.toJSON()));
+    return size > limit ? size : undefined;
   }
 }
 

@@ -30,6 +30,26 @@ function grantedPattern(action: string): RegExp {
   return regex;
 }
 
+/**
+ * The static guard documents of a scope, packed once per distinct scope and kept with their JSON:
+ * a pure function of the scope and of the catalog compiled into this package (nothing read at run
+ * time, so nothing can go stale), which a thousand agents would otherwise rebuild and serialize.
+ */
+const staticDocuments = new Map<string, ReadonlyArray<{ document: { Version: string; Statement: StatementJson[] }; json: string }>>();
+function staticDocumentsOf(scope: ProductionScope): ReadonlyArray<{ document: { Version: string; Statement: StatementJson[] }; json: string }> {
+  const key = JSON.stringify(scope);
+  let documents = staticDocuments.get(key);
+  if (!documents) {
+    documents = packStatements(staticGuardStatements(scope), IAM_QUOTAS.managedPolicy).map((statements) => {
+      const json = JSON.stringify(policyDocument(statements));
+      // A copy of its own: it shares no array with the scope.
+      return { document: JSON.parse(json) as { Version: string; Statement: StatementJson[] }, json };
+    });
+    staticDocuments.set(key, documents);
+  }
+  return documents;
+}
+
 /** Room kept in each tagged-only policy for the ARNs of the production resources found in the app. */
 const ARN_RESERVE = 2200;
 /** Room kept for the resources of explicit grants carved out of the data-level deny, where it shares a policy. */
@@ -58,10 +78,11 @@ export class ProductionGuard extends Construct {
     super(scope, id);
     this.scope = props.scope ?? ProductionScope.failClosed();
 
-    this.staticStatements = packStatements(staticGuardStatements(this.scope), IAM_QUOTAS.managedPolicy);
-    this.staticStatements.forEach((statements, i) => {
+    const documents = staticDocumentsOf(this.scope);
+    this.staticStatements = documents.map((d) => d.document.Statement);
+    documents.forEach(({ document, json }, i) => {
       this.managedPolicies.push(
-        sharedManagedPolicy(this, policyDocument(statements), `cdk-agent-guardrails production guard (${this.scope.kind}), part ${i + 1}`),
+        sharedManagedPolicy(this, document, `cdk-agent-guardrails production guard (${this.scope.kind}), part ${i + 1}`, json),
       );
     });
 

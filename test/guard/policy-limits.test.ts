@@ -119,6 +119,34 @@ describe('IAM quotas are honoured at synth time', () => {
     expect(() => synthAgent(grants)).toThrow(/its permissions boundary is \d+ characters, over the IAM quota of 6144.*explicit grant/);
   });
 
+  test('fails when statements added to the boundary directly (not through a grant) push it over the quota', () => {
+    // GIVEN an agent whose boundary receives, besides its grants, statements added to it directly
+    const direct = (_stack: unknown, agent: any) => {
+      for (let i = 0; i < 60; i++) {
+        agent.boundary.addStatements(
+          new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [`arn:aws:sqs:us-east-1:123456789012:queue-with-a-long-name-${i}`] }),
+        );
+      }
+    };
+    // THEN synth fails with the boundary's size, measured on the whole document
+    expect(() => synthAgent(direct)).toThrow(/its permissions boundary is \d+ characters, over the IAM quota of 6144/);
+  });
+
+  test('an agent whose grants bring the boundary close to the quota, but not over it, synthesizes', () => {
+    // GIVEN writes granted on 24 production tables: about 6,000 of the boundary's 6,144 characters
+    const grants = (_stack: unknown, agent: any) => {
+      for (let i = 0; i < 24; i++) {
+        agent.allow({ actions: ['dynamodb:PutItem'], resources: [`arn:aws:dynamodb:us-east-1:123456789012:table/table-with-a-long-name-${i}`] });
+      }
+    };
+    const { template, agent, stack } = synthAgent(grants);
+    // THEN it synthesizes, and the boundary as synthesized is within the quota
+    const boundaryId = stack.getLogicalId(agent.boundary.node.defaultChild as iam.CfnManagedPolicy);
+    const size = policySize(template.Resources[boundaryId].Properties.PolicyDocument);
+    expect(size).toBeGreaterThan(IAM_QUOTAS.managedPolicy - 1000);
+    expect(size).toBeLessThanOrEqual(IAM_QUOTAS.managedPolicy);
+  });
+
   test('agents of one stack with the same scope share the guard policies instead of copying them', () => {
     const { template, agent } = synthAgent((stack) => {
       new AgentRole(stack, 'Second', { agentName: 'second', assumedBy: new iam.AccountRootPrincipal() });

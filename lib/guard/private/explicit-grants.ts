@@ -8,10 +8,18 @@ import { isSpecificArn } from './production-resources';
 const READS = BOUNDARY_READ_PATTERNS.map((p) => wildcardRegex(p));
 const NOT_READS = new Set(BOUNDARY_READ_EXCEPTIONS.map((a) => a.toLowerCase()));
 
+// A pure function of the action and of the IAM data loaded once per process: kept, as a thousand agents are granted the same few actions.
+const allowedAsReadByAction = new Map<string, boolean>();
+
 /** Whether every action the (possibly wildcard) action names is a read the boundary allows anyway. */
 function allowedAsRead(action: string): boolean {
-  const expanded = expandActionPattern(action);
-  return expanded.length > 0 && expanded.every((a) => !NOT_READS.has(a.toLowerCase()) && READS.some((r) => r.test(a)));
+  let allowed = allowedAsReadByAction.get(action);
+  if (allowed === undefined) {
+    const expanded = expandActionPattern(action);
+    allowed = expanded.length > 0 && expanded.every((a) => !NOT_READS.has(a.toLowerCase()) && READS.some((r) => r.test(a)));
+    allowedAsReadByAction.set(action, allowed);
+  }
+  return allowed;
 }
 
 const PSEUDO_VALUES: Readonly<Record<string, string>> = {

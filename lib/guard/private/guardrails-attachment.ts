@@ -1,4 +1,4 @@
-import { Stack, Tags } from 'aws-cdk-lib';
+import { Stack, Tags, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProductionGuard } from '../production-guard';
 import { ProductionProtection, ProductionProtectionKind } from '../production-protection';
@@ -6,7 +6,7 @@ import { ProductionScope } from '../production-scope';
 import { allowListBoundaryStatements, outageGuardStatements } from './outage-statements';
 import { boundaryStatements } from './boundary-statements';
 import { AGENT_TAG, escalationStatements } from './escalation-statements';
-import { IAM_QUOTAS, packStatements, policyDocument } from '../../shared/policy-size';
+import { IAM_QUOTAS, StatementJson, packStatements, policyDocument, policySize } from '../../shared/policy-size';
 import { toList } from '../../shared/list';
 import { acknowledgeNagFindings, nagResourceFinding } from '../../shared/nag-suppressions';
 import { sharedManagedPolicy } from './shared-policies';
@@ -26,6 +26,11 @@ export interface AttachedGuardrails {
   /** The boundary created for the role; undefined when the role already had one (kept, never replaced: that could widen it). */
   readonly boundary?: iam.ManagedPolicy;
   readonly boundaryServices: string[];
+  /**
+   * The created boundary's statements as built here, and their size as IAM counts it (an upper bound of
+   * what CDK renders: it may only shorten single-element lists and drop duplicates).
+   */
+  readonly boundaryContent?: { readonly statements: number; readonly size: number };
 }
 
 /** Construct ids of the guardrails under the role, so that a second attachment can be detected. */
@@ -65,16 +70,43 @@ export function attachGuardrails(role: iam.Role, options: GuardrailsOptions): At
         ['*'],
       );
   }
-  // The read-only protection's few denies share the escalation policy: no managed policy slot of the user's is spent on them.
-  const denies = readOnly ? [...escalation, ...outageGuardStatements(options.production)] : escalation;
-  const escalationPolicies = packStatements(denies, IAM_QUOTAS.managedPolicy).map((statements) =>
-    sharedManagedPolicy(role, policyDocument(statements), 'cdk-agent-guardrails escalation, tampering and outage denies for agents'),
+  const escalationPolicies = escalationDocuments(options, escalation, readOnly).map(({ document, json }) =>
+    sharedManagedPolicy(role, document, 'cdk-agent-guardrails escalation, tampering and outage denies for agents', json),
   );
   escalationPolicies.forEach((p) => role.addManagedPolicy(p));
   const guard = new ProductionGuard(role, GUARDRAIL_IDS.guard, { scope: options.production });
   guard.attachTo(role);
   Tags.of(role).add(AGENT_TAG, options.agentName);
-  return { guard, escalationPolicies, boundary, boundaryServices: boundary ? content.coveredServices : [] };
+  return {
+    guard,
+    escalationPolicies,
+    boundary,
+    boundaryServices: boundary ? content.coveredServices : [],
+    boundaryContent: boundary ? { statements: content.statements.length, size: policySize(policyDocument(content.statements)) } : undefined,
+  };
+}
+
+type DocumentWithJson = { document: ReturnType<typeof policyDocument>; json: string };
+const escalationDocumentsByOptions = new Map<string, readonly DocumentWithJson[]>();
+
+/**
+ * The escalation (and, read-only, outage) deny documents, packed once per distinct scope, protection
+ * and allow-lists: a pure function of them and of the catalog compiled into this package, which a
+ * thousand agents would otherwise rebuild and serialize one by one.
+ */
+function escalationDocuments(options: GuardrailsOptions, escalation: readonly StatementJson[], readOnly: boolean): readonly DocumentWithJson[] {
+  const key = JSON.stringify([options.production, readOnly, options.allowedPassRoles, options.allowedAssumeRoles]);
+  let documents = escalationDocumentsByOptions.get(key);
+  if (!documents) {
+    // The read-only protection's few denies share the escalation policy: no managed policy slot of the user's is spent on them.
+    const denies = readOnly ? [...escalation, ...outageGuardStatements(options.production)] : escalation;
+    documents = packStatements(denies, IAM_QUOTAS.managedPolicy).map((statements) => {
+      const json = JSON.stringify(policyDocument(statements));
+      return { document: JSON.parse(json) as ReturnType<typeof policyDocument>, json };
+    });
+    escalationDocumentsByOptions.set(key, documents);
+  }
+  return documents;
 }
 
 /**
@@ -87,7 +119,8 @@ export function acknowledgeBoundaryWildcards(boundary: iam.ManagedPolicy, action
     ...new Set(actions.filter((a) => a.includes('*')).map((a) => `Action::${a}`)),
     ...new Set(
       resources
-        .map((r) => Stack.of(boundary).resolve(r))
+        // A literal is its own resolution; only tokens need the stack to resolve them.
+        .map((r) => (typeof r === 'string' && !Token.isUnresolved(r) ? r : Stack.of(boundary).resolve(r)))
         .filter((r) => JSON.stringify(r).includes('*'))
         .map((r) => nagResourceFinding(r)),
     ),

@@ -15,14 +15,13 @@ const idsByStack = new WeakMap<Stack, Map<string, string>>();
 /**
  * One managed policy per distinct document per stack: a hundred agents with the same scope share
  * the guard's policies instead of a hundred copies (smaller templates, and far from the account's
- * quota of customer managed policies).
+ * quota of customer managed policies). `json` is the document's JSON where the caller keeps it.
  */
-export function sharedManagedPolicy(scope: Construct, document: object, description: string): iam.ManagedPolicy {
+export function sharedManagedPolicy(scope: Construct, document: object, description: string, json = JSON.stringify(document)): iam.ManagedPolicy {
   const stack = Stack.of(scope);
   const container = (stack.node.tryFindChild(CONTAINER_ID) as Construct | undefined) ?? new Construct(stack, CONTAINER_ID);
   const ids = idsByStack.get(stack) ?? new Map<string, string>();
   idsByStack.set(stack, ids);
-  const json = JSON.stringify(document);
   let id = ids.get(json);
   if (id === undefined) {
     id = createHash('sha256')
