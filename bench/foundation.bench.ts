@@ -22,7 +22,7 @@ import { IAM_QUOTAS, policySize } from '../lib/shared/policy-size';
 import { effectivePolicies } from '../test/support/effective-policies';
 import { decideOnSample } from '../test/support/simulate';
 import { ACCOUNT, REGION } from '../test/support/template-resolver';
-import { medianMs, medianOf } from './timing';
+import { measureMs, median } from './timing';
 import { buildLoadableCopy } from '../scripts/lazy-index';
 import { spawnSync } from 'child_process';
 
@@ -50,19 +50,20 @@ function buildApp(guarded: boolean, agentCount = 100): App {
 }
 
 export async function bench(): Promise<void> {
-  const plain = await medianMs(() => buildApp(false).synth(), 3);
-  const guarded = await medianMs(() => buildApp(true).synth(), 3);
+  // Plain and guarded runs alternate and each pair gives a ratio: on a shared machine the load drifts
+  // between runs, and a ratio of two runs taken side by side drifts least (median of the pairs).
+  const hundred = await pairedSynth(100, 5);
   console.log(
-    `synth, 100 agents + 200 production resources: plain iam.Role ${plain.toFixed(0)} ms, AgentRole ${guarded.toFixed(0)} ms, ratio ` +
-      `${(guarded / plain).toFixed(2)}x (target 1.10x); guard cost per agent ${((guarded - plain) / 100).toFixed(1)} ms`,
+    `synth, 100 agents + 200 production resources: plain iam.Role ${hundred.plain.toFixed(0)} ms, AgentRole ${hundred.guarded.toFixed(0)} ms, ` +
+      `ratio ${hundred.ratio.toFixed(2)}x (target 1.10x; median of ${hundred.pairs} side-by-side pairs); guard cost per agent ` +
+      `${hundred.perAgent.toFixed(1)} ms`,
   );
-  // One run each, the process warm from the runs above: a 1,000-agent synth takes tens of seconds on a shared machine.
-  const plain1000 = await medianMs(() => buildApp(false, 1000).synth(), 1, false);
-  const guarded1000 = await medianMs(() => buildApp(true, 1000).synth(), 1, false);
+  // One pair, the process warm from the runs above: a 1,000-agent synth takes tens of seconds on a shared machine.
+  const thousand = await pairedSynth(1000, 1, false);
   console.log(
-    `synth, 1,000 agents + 200 production resources: plain iam.Role ${plain1000.toFixed(0)} ms, AgentRole ${guarded1000.toFixed(0)} ms, ratio ` +
-      `${(guarded1000 / plain1000).toFixed(2)}x; guard cost per agent ${((guarded1000 - plain1000) / 1000).toFixed(1)} ms ` +
-      `(at 100 agents: ${((guarded - plain) / 100).toFixed(1)} ms; linear or better when not larger)`,
+    `synth, 1,000 agents + 200 production resources: plain iam.Role ${thousand.plain.toFixed(0)} ms, AgentRole ${thousand.guarded.toFixed(0)} ms, ` +
+      `ratio ${thousand.ratio.toFixed(2)}x; guard cost per agent ${thousand.perAgent.toFixed(1)} ms ` +
+      `(at 100 agents: ${hundred.perAgent.toFixed(1)} ms; linear or better when not larger)`,
   );
 
   loadingFigures();
@@ -113,14 +114,59 @@ export async function bench(): Promise<void> {
   );
 }
 
-/** Runs a script in a fresh node process and returns the number it prints (milliseconds). */
-function freshProcessMs(script: string, cwd: string): number {
+interface PairedSynth {
+  readonly plain: number;
+  readonly guarded: number;
+  readonly ratio: number;
+  readonly perAgent: number;
+  readonly pairs: number;
+}
+
+/** Synth of the app with plain roles and with AgentRoles, alternating; medians of the times, the ratios and the per-agent differences. */
+async function pairedSynth(agentCount: number, pairs: number, warmUp = true): Promise<PairedSynth> {
+  // Construction and synth, as `cdk synth` runs them; the cloud assembly is removed afterwards.
+  const synth = (guarded: boolean) => {
+    let outdir = '';
+    const ms = measureMs(() => {
+      const app = buildApp(guarded, agentCount);
+      outdir = app.outdir;
+      app.synth();
+    });
+    fs.rmSync(outdir, { recursive: true, force: true });
+    return ms;
+  };
+  if (warmUp) {
+    synth(false);
+    synth(true);
+  }
+  const plain: number[] = [];
+  const guarded: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    plain.push(synth(false));
+    guarded.push(synth(true));
+  }
+  return {
+    plain: median(plain),
+    guarded: median(guarded),
+    ratio: median(plain.map((p, i) => guarded[i] / p)),
+    perAgent: median(plain.map((p, i) => (guarded[i] - p) / agentCount)),
+    pairs,
+  };
+}
+
+/** Runs a script in a fresh node process and returns the numbers of the last line it prints (milliseconds). */
+function freshProcessNumbers(script: string, cwd: string): number[] {
   const result = spawnSync(process.execPath, ['-e', script], { cwd, encoding: 'utf8' });
-  const value = Number(result.stdout.trim().split('\n').pop());
-  if (result.status !== 0 || !Number.isFinite(value)) {
+  const values = (result.stdout.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  if (result.status !== 0 || values.length === 0 || !values.every(Number.isFinite)) {
     throw new Error(`bench child failed (${result.status}): ${result.stderr || result.stdout}`);
   }
-  return value;
+  return values;
+}
+
+/** Runs a script in a fresh node process and returns the number it prints (milliseconds). */
+function freshProcessMs(script: string, cwd: string): number {
+  return freshProcessNumbers(script, cwd)[0];
 }
 
 const NOW = 'const now = () => Number(process.hrtime.bigint()) / 1e6;';
@@ -128,34 +174,45 @@ const NOW = 'const now = () => Number(process.hrtime.bigint()) / 1e6;';
 /**
  * Loading and the first AgentRole as a user meets them: the package compiled as `npm run build`
  * emits it (file by file, the index made lazy by scripts/lazy-index.ts), each figure in fresh
- * processes, the median of 3.
+ * processes. Loading takes milliseconds, which the load of a shared machine changes from one process
+ * to the next: each process times aws-cdk-lib and then the package, and the ratio is the median over
+ * 11 processes of the two taken in the same process. The first roles alternate, 7 processes each.
  */
 function loadingFigures(): void {
   const root = path.join(__dirname, '..');
   const index = buildLoadableCopy(root, fs.mkdtempSync(path.join(os.tmpdir(), 'bench-load-')));
   const cwd = path.dirname(path.dirname(index));
-  const cdkAlone = medianOf(3, () => freshProcessMs(`${NOW} const t = now(); require('aws-cdk-lib'); console.log(now() - t);`, cwd));
-  const withPackage = medianOf(3, () =>
-    freshProcessMs(`${NOW} const t = now(); require('aws-cdk-lib'); require(${JSON.stringify(index)}); console.log(now() - t);`, cwd),
-  );
+  const loads = Array.from({ length: 11 }, () => {
+    const [cdk, pkg] = freshProcessNumbers(
+      `${NOW} let t = now(); require('aws-cdk-lib'); const cdk = now() - t; t = now(); require(${JSON.stringify(index)}); ` +
+        `console.log(cdk, now() - t);`,
+      cwd,
+    );
+    return { cdk, pkg, ratio: (cdk + pkg) / cdk };
+  });
   console.log(
-    `loading: aws-cdk-lib alone ${cdkAlone.toFixed(1)} ms, aws-cdk-lib and cdk-agent-guardrails ${withPackage.toFixed(1)} ms, ratio ` +
-      `${(withPackage / cdkAlone).toFixed(2)}x (target 1.2x)`,
+    `loading: aws-cdk-lib alone ${median(loads.map((l) => l.cdk)).toFixed(1)} ms, then cdk-agent-guardrails ` +
+      `${median(loads.map((l) => l.pkg)).toFixed(1)} ms more; aws-cdk-lib and cdk-agent-guardrails / aws-cdk-lib alone ` +
+      `${median(loads.map((l) => l.ratio)).toFixed(2)}x (target 1.2x; median of ${loads.length} fresh processes)`,
   );
   const setup =
     `${NOW} const cdk = require('aws-cdk-lib'); const iam = require('aws-cdk-lib/aws-iam'); const lib = require(${JSON.stringify(index)}); ` +
     `const stack = new cdk.Stack(new cdk.App(), 'S'); const t = now();`;
-  const plainRole = medianOf(3, () =>
-    freshProcessMs(`${setup} new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() }); console.log(now() - t);`, cwd),
-  );
-  const agentRole = medianOf(3, () =>
-    freshProcessMs(
-      `${setup} new lib.AgentRole(stack, 'R', { agentName: 'first', assumedBy: new iam.AccountRootPrincipal() }); console.log(now() - t);`,
-      cwd,
-    ),
-  );
+  const plainRoles: number[] = [];
+  const agentRoles: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    plainRoles.push(freshProcessMs(`${setup} new iam.Role(stack, 'R', { assumedBy: new iam.AccountRootPrincipal() }); console.log(now() - t);`, cwd));
+    agentRoles.push(
+      freshProcessMs(
+        `${setup} new lib.AgentRole(stack, 'R', { agentName: 'first', assumedBy: new iam.AccountRootPrincipal() }); console.log(now() - t);`,
+        cwd,
+      ),
+    );
+  }
+  const plainRole = median(plainRoles);
+  const agentRole = median(agentRoles);
   console.log(
     `first role in a fresh process (features loaded on first use included): iam.Role ${plainRole.toFixed(1)} ms, AgentRole ` +
-      `${agentRole.toFixed(1)} ms, ${(agentRole - plainRole).toFixed(1)} ms more (target 50 ms)`,
+      `${agentRole.toFixed(1)} ms, ${(agentRole - plainRole).toFixed(1)} ms more (target 50 ms; medians of 7 fresh processes each)`,
   );
 }

@@ -16,3 +16,16 @@ export function medianOf(runs: number, measure: () => number): number {
   const values = Array.from({ length: runs }, measure).sort((a, b) => a - b);
   return values[Math.floor(values.length / 2)];
 }
+
+/** The median of a list of measurements. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Wall time of one synchronous run of fn, in milliseconds. */
+export function measureMs(fn: () => unknown): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
