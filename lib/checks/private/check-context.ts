@@ -93,6 +93,7 @@ export class CheckContext {
   private assemblyError?: unknown;
   /** The assembly's stacks by the absolute path of their template. */
   private stackModels?: Map<string, StackModel>;
+  private readonly modelOfStack = new Map<Stack, StackModel | undefined>();
   /** `{ Ref: logicalId }` of every policy construct, resolved once. */
   private readonly refs = new Map<IConstruct, unknown>();
   private readonly nodes: IConstruct[];
@@ -132,13 +133,19 @@ export class CheckContext {
 
   /** What `stack.resolve(node.ref)` gives (`{ Ref: logicalId }`), from the synthesized tree when this run has it. */
   private refOf(node: CfnResource): unknown {
-    const synthesized = this.synthesizedIds().get(node.node.path);
-    return synthesized ? { Ref: synthesized.logicalId } : Stack.of(node).resolve(node.ref);
+    const logicalId = this.synthesizedLogicalId(node);
+    return logicalId !== undefined ? { Ref: logicalId } : Stack.of(node).resolve(node.ref);
   }
 
   /** A resource's logical ID, from the synthesized tree when this run has it, else resolved by CDK. */
   private logicalIdOf(node: CfnResource): unknown {
-    return this.synthesizedIds().get(node.node.path)?.logicalId ?? Stack.of(node).resolve(node.logicalId);
+    return this.synthesizedLogicalId(node) ?? Stack.of(node).resolve(node.logicalId);
+  }
+
+  /** The logical ID the synthesized tree gives the resource, when it places it in its own stack's template. */
+  private synthesizedLogicalId(node: CfnResource): string | undefined {
+    const known = this.synthesizedIds().get(node.node.path);
+    return known && known.model === this.stackModelOf(Stack.of(node)) ? known.logicalId : undefined;
   }
 
   /**
@@ -262,27 +269,32 @@ export class CheckContext {
    * resolved, as it deploys (escape-hatch overrides included). Undefined before synthesis or when the template lacks it.
    */
   private synthesizedResource(construct: CfnResource, logicalId: unknown, type: string): TemplateResource | undefined {
-    const assembly = typeof logicalId === 'string' ? this.assemblyOfRun() : undefined;
-    if (!assembly) return undefined;
-    const known = this.synthesizedIds().get(construct.node.path);
-    if (known && known.logicalId === logicalId) {
-      const resource = known.model.template.Resources?.[logicalId];
-      return resource?.Type === type ? resource : undefined;
-    }
-    if (!this.stackModels) {
-      this.stackModels = new Map(assembly.stacks.map((m) => [path.resolve(m.templateFile), m]));
-    }
-    const stack = Stack.of(construct);
-    const outdir = Stage.of(stack)?.outdir;
-    const model = outdir ? this.stackModels.get(path.resolve(outdir, stack.templateFile)) : undefined;
+    const model = typeof logicalId === 'string' ? this.stackModelOf(Stack.of(construct)) : undefined;
     const resource = model?.template.Resources?.[logicalId as string];
     return resource?.Type === type ? resource : undefined;
+  }
+
+  /** The assembly's model of a CDK stack: the one whose template file the stack wrote (undefined before synthesis). */
+  private stackModelOf(stack: Stack): StackModel | undefined {
+    if (!this.modelOfStack.has(stack)) {
+      const assembly = this.assemblyOfRun();
+      this.stackModels ??= new Map((assembly?.stacks ?? []).map((m) => [path.resolve(m.templateFile), m]));
+      const outdir = Stage.of(stack)?.outdir;
+      this.modelOfStack.set(stack, outdir ? this.stackModels.get(path.resolve(outdir, stack.templateFile)) : undefined);
+    }
+    return this.modelOfStack.get(stack);
   }
 
   /** A policy construct's document: its synthesized template's when this run has it, else resolved by CDK. */
   private documentOf(policy: iam.CfnPolicy | iam.CfnManagedPolicy): unknown {
     const synthesized = this.synthesizedResource(policy, (this.refs.get(policy) as { Ref?: unknown } | undefined)?.Ref, policy.cfnResourceType);
     return synthesized ? synthesized.Properties?.PolicyDocument : Stack.of(policy).resolve(policy.policyDocument);
+  }
+
+  /** A role's trust policy: its synthesized template's when this run has it, else resolved by CDK. */
+  public trustPolicyOf(role: iam.CfnRole): unknown {
+    const synthesized = this.synthesizedResource(role, this.logicalIdOf(role), iam.CfnRole.CFN_RESOURCE_TYPE_NAME);
+    return synthesized ? synthesized.Properties?.AssumeRolePolicyDocument : Stack.of(role).resolve(role.assumeRolePolicyDocument);
   }
 
   /** The policies of a role. */

@@ -1,4 +1,4 @@
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnResource } from 'aws-cdk-lib';
 import type { NagRuleFinding, NagRuleResult } from 'cdk-nag';
 import { NagRuleCompliance } from '../private/nag';
 import { CheckContext } from '../private/check-context';
@@ -37,7 +37,7 @@ export function agentTrustWithoutSourceIdentity(node: CfnResource, ctx: CheckCon
   const role = ctx.agentRole(node);
   if (!role) return NagRuleCompliance.NOT_APPLICABLE;
   const findings = new Set<NagRuleFinding>();
-  for (const statement of statementsOf(Stack.of(role).resolve(role.assumeRolePolicyDocument))) {
+  for (const statement of statementsOf(ctx.trustPolicyOf(role))) {
     if (statement.Effect !== 'Allow' || !toList(statement.Action).some((a) => isLiteral(a) && ASSUME_ROLE_ACTIONS.test(a))) continue;
     const keys = requiredKeys(statement);
     const principal = statement.Principal;

@@ -28,13 +28,31 @@ function justifiedGrants(role: iam.CfnRole): Justified {
 
 /** Whether an action pattern names at least one action that can be scoped to resources. */
 function scopable(action: string): boolean {
-  return /[*?]/.test(action) ? expandActionPattern(action).some(supportsResourceLevelPermissions) : supportsResourceLevelPermissions(action);
+  return once(scopableCache, action, () =>
+    /[*?]/.test(action) ? expandActionPattern(action).some(supportsResourceLevelPermissions) : supportsResourceLevelPermissions(action),
+  );
 }
 
 function unknownAction(action: string): boolean {
-  const parts = splitAction(action);
-  if (!parts) return true;
-  return /[*?]/.test(action) ? expandActionPattern(action).length === 0 : actionDetails(action) === undefined;
+  return once(unknownCache, action, () => {
+    const parts = splitAction(action);
+    if (!parts) return true;
+    return /[*?]/.test(action) ? expandActionPattern(action).length === 0 : actionDetails(action) === undefined;
+  });
+}
+
+// Both answers depend only on the action and the IAM data compiled into this package: kept for the process.
+const scopableCache = new Map<string, boolean>();
+const unknownCache = new Map<string, boolean>();
+
+function once(cache: Map<string, boolean>, action: string, decide: () => boolean): boolean {
+  let answer = cache.get(action);
+  if (answer === undefined) {
+    answer = decide();
+    if (cache.size > 50_000) cache.clear();
+    cache.set(action, answer);
+  }
+  return answer;
 }
 
 /**
