@@ -4,7 +4,7 @@
  * to the quarantine policy landing at IAM. Baselines from the same run on the same servers: a
  * plain DynamoDB UpdateItem (ADD) loop at the same concurrency, and one UpdateItem round trip.
  */
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { BreakerProcessor } from '../lib/circuit-breaker/runtime/processor';
 import { BreakerStore } from '../lib/circuit-breaker/runtime/store';
 import { cloudTrailEvent, config, createTable, startServers, watched } from '../test/circuit-breaker/breaker-fixtures';
@@ -30,6 +30,16 @@ async function inParallel(count: number, concurrency: number, task: (i: number) 
       }
     }),
   );
+}
+
+/** An item's size as DynamoDB bills it (attribute names plus values; a number as its digits), in bytes. */
+function itemBytes(item: Record<string, AttributeValue>): number {
+  const sizeOf = (v: AttributeValue): number => {
+    if (v.S !== undefined) return Buffer.byteLength(v.S);
+    if (v.N !== undefined) return Math.ceil(v.N.length / 2) + 1;
+    return (v.SS ?? []).reduce((n, x) => n + Buffer.byteLength(x), 0);
+  };
+  return Object.entries(item).reduce((n, [name, v]) => n + Buffer.byteLength(name) + sizeOf(v), 0);
 }
 
 export async function bench(): Promise<void> {
@@ -74,10 +84,22 @@ export async function bench(): Promise<void> {
     const handlerRate = EVENTS / (median(rounds.map((r) => r.handlerMs)) / 1000);
     const plainRate = EVENTS / (median(rounds.map((r) => r.plainMs)) / 1000);
     const ratio = median(rounds.map((r) => r.plainMs / r.handlerMs));
+    // What DynamoDB bills each write of the window by: the item's full size (1 WCU per KB), ids included.
+    const lastWindow = new Date(Date.UTC(2026, 10, 24, 10) + ROUNDS * steady.windowSeconds * 1000).toISOString();
+    const windowKey = { pk: { S: `agent#${steady.agentName}` }, sk: { S: `window#${lastWindow}` } };
+    const { Item: windowItem = {} } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: windowKey, ConsistentRead: true }));
+    const idSets = Object.entries(windowItem).filter(([name]) => /^[ur].$/.test(name));
+    const ids = idSets.reduce((n, [, v]) => n + (v.SS?.length ?? 0), 0);
+    const idBytes = idSets.reduce((n, [, v]) => n + (v.SS ?? []).reduce((m, x) => m + Buffer.byteLength(x), 0), 0);
+    const bytes = itemBytes(windowItem);
     console.log(`breaker handler throughput: ${handlerRate.toFixed(0)} events/s (${EVENTS} events, ${CONCURRENCY} concurrent, each counted once)`);
     console.log(
       `  baseline plain UpdateItem ADD loop: ${plainRate.toFixed(0)} ops/s; handler / baseline = ${ratio.toFixed(2)} ` +
         `(median of ${ROUNDS} alternating rounds; target at least 0.9)`,
+    );
+    console.log(
+      `  window item after ${ids} events: ${(bytes / 1024).toFixed(1)} KB (${(idBytes / ids).toFixed(1)} bytes an id), so its last ` +
+        `write costs ${Math.ceil(bytes / 1024)} WCU in DynamoDB; ${Math.ceil((bytes - idBytes + ids * 36) / 1024)} WCU with the ids as they came`,
     );
 
     // Trip latency: from the threshold-crossing event entering the handler to PutRolePolicy landing.
