@@ -18,14 +18,21 @@ const LOCALE_ORDER = new Intl.Collator();
 export function agentCanHarmProduction(node: CfnResource, ctx: CheckContext): NagRuleResult {
   const role = ctx.agentRole(node);
   if (!role) return NagRuleCompliance.NOT_APPLICABLE;
+  const harms = ctx.harmsOf(role);
+  if (harms.length === 0) return NagRuleCompliance.COMPLIANT;
   const byFinding = new Map<string, string[]>();
-  for (const h of ctx.harmsOf(role)) {
-    const finding = `${h.class}::${ctx.constructPathOf(h.resource, h.stack)}`;
-    const actions = byFinding.get(finding) ?? [];
-    actions.push(`${h.action} (allowed by ${h.statement})`);
-    byFinding.set(finding, actions);
+  // verify lists a resource's harms class by class: a run of one class on one resource is one finding, named once.
+  for (let start = 0, end = 0; start < harms.length; start = end) {
+    const { class: cls, resource, stack } = harms[start];
+    const actions: string[] = [];
+    for (; end < harms.length && harms[end].class === cls && harms[end].resource === resource && harms[end].stack === stack; end++) {
+      actions.push(`${harms[end].action} (allowed by ${harms[end].statement})`);
+    }
+    const finding = `${cls}::${ctx.constructPathOf(resource, stack)}`;
+    const known = byFinding.get(finding);
+    if (known) known.push(...actions);
+    else byFinding.set(finding, actions);
   }
-  if (byFinding.size === 0) return NagRuleCompliance.COMPLIANT;
   for (const [finding, unsorted] of byFinding) {
     // The shortest action names first: dynamodb:DeleteTable says more than dynamodb:DeleteGlobalTableWitness.
     const actions = [...unsorted].sort((a, b) => a.length - b.length || LOCALE_ORDER.compare(a, b));

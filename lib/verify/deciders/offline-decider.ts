@@ -137,27 +137,36 @@ export class OfflineDecider implements SyncDecider {
     const parsed = policies.map((p) => p.parsed);
     const allows = parsed.map((p) => p.statements.map((st) => st.effect === 'Allow'));
     const ids = policies.map((p) => p.parsed.statements.map((_, j) => this.statementId(p.document, j, p.info.version)));
-    const layout = `${boundary ? 'B' : ''}${identity.length}`;
+    // The agent's part of every key, as a short id: what it reads besides statements, and how its policies are laid out.
+    const prefix = intern(`${agentKey}\n${boundary ? 'B' : ''}${identity.length}`, this.contentIds);
+    const boundaryAt = boundary ? policies.length - 1 : -1;
     for (const check of checks) {
       const applies = statementsThatMayApply(parsed, check.action, check.arn);
-      const allowAmong = (i: number) => applies[i].some((may, j) => may && allows[i][j]);
-      if (!identity.some((_, i) => allowAmong(i)) || (boundary && !allowAmong(policies.length - 1))) {
+      let identityMayAllow = false;
+      let boundaryMayAllow = boundaryAt === -1;
+      let signature = `${prefix}|${this.checkId(check)}`;
+      for (let i = 0; i < applies.length; i++) {
+        signature += ';';
+        const flags = applies[i];
+        for (let j = 0; j < flags.length; j++) {
+          if (!flags[j]) continue;
+          signature += `${j}=${ids[i][j]},`;
+          if (allows[i][j]) {
+            if (i === boundaryAt) boundaryMayAllow = true;
+            else identityMayAllow = true;
+          }
+        }
+      }
+      // Not allowed whatever the context: no identity Allow (or, with a boundary, no boundary Allow) can apply.
+      if (!identityMayAllow || !boundaryMayAllow) {
         keys.push(undefined);
         continue;
       }
-      let signature = '';
-      applies.forEach((flags, i) => {
-        signature += ';';
-        flags.forEach((may, j) => {
-          if (may) signature += `${j}=${ids[i][j]},`;
-        });
-      });
-      const key = `${agentKey}\n${this.checkKey(check)}\n${layout}\n${signature}`;
-      keys.push(key);
-      if (!this.shared.has(key) && !asked.has(key)) {
-        asked.add(key);
+      keys.push(signature);
+      if (!this.shared.has(signature) && !asked.has(signature)) {
+        asked.add(signature);
         missing.push(check);
-        missingKeys.push(key);
+        missingKeys.push(signature);
       }
     }
     if (missing.length > 0) {
@@ -199,15 +208,16 @@ export class OfflineDecider implements SyncDecider {
     return entry;
   }
 
-  private readonly checkKeys = new WeakMap<Check, string>();
+  private readonly checkIds = new WeakMap<Check, number>();
 
-  private checkKey(check: Check): string {
-    let key = this.checkKeys.get(check);
-    if (key === undefined) {
-      key = checkKey(check);
-      this.checkKeys.set(check, key);
+  /** A check's id: the same for checks whose requests are built from the same values (checkKey). */
+  private checkId(check: Check): number {
+    let id = this.checkIds.get(check);
+    if (id === undefined) {
+      id = intern(checkKey(check), this.contentIds);
+      this.checkIds.set(check, id);
     }
-    return key;
+    return id;
   }
 
   private infoOf(document: unknown): DocumentInfo {
