@@ -21,9 +21,10 @@ function decodeCompact(value: string): string {
 }
 
 function withEventId(roleArn: string, eventId: string | undefined): CloudTrailEvent {
-  const event = cloudTrailEvent({ roleArn }) as CloudTrailEvent & { detail: Record<string, unknown> };
-  if (eventId === undefined) delete event.detail.eventID;
-  else event.detail.eventID = eventId;
+  const event = cloudTrailEvent({ roleArn });
+  const detail = event.detail as Record<string, unknown>;
+  if (eventId === undefined) delete detail.eventID;
+  else detail.eventID = eventId;
   return event;
 }
 
