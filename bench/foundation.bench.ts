@@ -57,7 +57,8 @@ export async function bench(): Promise<void> {
   console.log(
     `synth, 100 agents + 200 production resources: plain iam.Role ${hundred.plain.toFixed(0)} ms, AgentRole ${hundred.guarded.toFixed(0)} ms, ` +
       `ratio ${hundred.ratio.toFixed(2)}x (target 1.10x; median of ${hundred.pairs} side-by-side pairs; ` +
-      `in CPU time ${hundred.cpuRatio.toFixed(2)}x); guard cost per agent ${hundred.perAgent.toFixed(1)} ms (CPU ${hundred.cpuPerAgent.toFixed(1)} ms)`,
+      `in CPU time ${hundred.cpuRatio.toFixed(2)}x); guard cost per agent ${hundred.perAgent.toFixed(1)} ms ` +
+      `(CPU ${hundred.cpuPerAgent.toFixed(1)} ms)`,
   );
   // aws-cdk-lib's built-in CloudFormation validation (on by default) costs in proportion to the entries of
   // policies' lists, and every agent's boundary lists about 140: the same app without it shows the rest.
@@ -72,7 +73,8 @@ export async function bench(): Promise<void> {
   const thousand = await pairedSynth(1000, 1, false);
   console.log(
     `synth, 1,000 agents + 200 production resources: plain iam.Role ${thousand.plain.toFixed(0)} ms, AgentRole ${thousand.guarded.toFixed(0)} ms, ` +
-      `ratio ${thousand.ratio.toFixed(2)}x (in CPU time ${thousand.cpuRatio.toFixed(2)}x); guard cost per agent ${thousand.perAgent.toFixed(1)} ms, ` +
+      `ratio ${thousand.ratio.toFixed(2)}x (in CPU time ${thousand.cpuRatio.toFixed(2)}x); ` +
+      `guard cost per agent ${thousand.perAgent.toFixed(1)} ms, ` +
       `CPU ${thousand.cpuPerAgent.toFixed(1)} ms (at 100 agents: ${hundred.perAgent.toFixed(1)} ms, CPU ${hundred.cpuPerAgent.toFixed(1)} ms; ` +
       `linear or better when not larger)`,
   );
