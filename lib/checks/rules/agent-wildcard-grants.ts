@@ -7,6 +7,7 @@ import { actionDetails, expandActionPattern, splitAction, supportsResourceLevelP
 import { CheckContext } from '../private/check-context';
 import { flatten, isLiteral, isWildcardResource } from '../../guard/private/policy-json';
 import { toList } from '../../shared/list';
+import { cachedIn } from '../../shared/bounded-cache';
 
 interface Justified {
   readonly actions: Set<string>;
@@ -28,13 +29,13 @@ function justifiedGrants(role: iam.CfnRole): Justified {
 
 /** Whether an action pattern names at least one action that can be scoped to resources. */
 function scopable(action: string): boolean {
-  return once(scopableCache, action, () =>
+  return cachedIn(scopableCache, action, () =>
     /[*?]/.test(action) ? expandActionPattern(action).some(supportsResourceLevelPermissions) : supportsResourceLevelPermissions(action),
   );
 }
 
 function unknownAction(action: string): boolean {
-  return once(unknownCache, action, () => {
+  return cachedIn(unknownCache, action, () => {
     const parts = splitAction(action);
     if (!parts) return true;
     return /[*?]/.test(action) ? expandActionPattern(action).length === 0 : actionDetails(action) === undefined;
@@ -44,16 +45,6 @@ function unknownAction(action: string): boolean {
 // Both answers depend only on the action and the IAM data compiled into this package: kept for the process.
 const scopableCache = new Map<string, boolean>();
 const unknownCache = new Map<string, boolean>();
-
-function once(cache: Map<string, boolean>, action: string, decide: () => boolean): boolean {
-  let answer = cache.get(action);
-  if (answer === undefined) {
-    answer = decide();
-    if (cache.size > 50_000) cache.clear();
-    cache.set(action, answer);
-  }
-  return answer;
-}
 
 /**
  * An agent role's Allow statements are least privilege: no `*` or `service:*` actions, no

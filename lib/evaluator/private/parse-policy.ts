@@ -1,3 +1,4 @@
+import { cachedIn } from '../../shared/bounded-cache';
 import { splitArnPattern } from './arn';
 import {
   CompiledAction,
@@ -233,23 +234,13 @@ const ACTION_NAME = /^[a-z0-9*?-]+$/i;
 const actionCache = new Map<string, CompiledAction>();
 const resourceCache = new Map<string, CompiledResource>();
 
-function cached<T>(cache: Map<string, T>, key: string, build: () => T): T {
-  let value = cache.get(key);
-  if (value === undefined) {
-    value = build();
-    if (cache.size > 50_000) cache.clear();
-    cache.set(key, value);
-  }
-  return value;
-}
-
 function compileAction(pattern: string, path: string): CompiledAction {
-  return cached(actionCache, pattern, () => compileActionUncached(pattern, path));
+  return cachedIn(actionCache, pattern, () => compileActionUncached(pattern, path));
 }
 
 function compileResource(pattern: string, path: string, variables: boolean, negated: boolean): CompiledResource {
   const key = (variables ? 'v' : 's') + (negated ? 'n:' : 'r:') + pattern;
-  return cached(resourceCache, key, () => compileResourceUncached(pattern, path, variables, negated));
+  return cachedIn(resourceCache, key, () => compileResourceUncached(pattern, path, variables, negated));
 }
 
 function compileActionUncached(pattern: string, path: string): CompiledAction {
