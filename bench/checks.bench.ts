@@ -14,8 +14,11 @@ import { AgentRole } from '../lib/guard/agent-role';
 const AGENTS = 100;
 const AGENTS_PER_STACK = 10;
 
-/** The generated app: 10 stacks, each with 10 agents, a table and a bucket. */
-export function buildHundredAgentApp(app: App = new App()): App {
+/**
+ * The generated app: 10 stacks, each with 10 agents, a table and a bucket. Half the agents are AgentRoles, half plain
+ * Bedrock roles with s3:* (every one a finding); with `allGuarded`, every agent is an AgentRole (no agent finding).
+ */
+export function buildHundredAgentApp(app: App = new App(), allGuarded = false): App {
   for (let s = 0; s < AGENTS / AGENTS_PER_STACK; s++) {
     const stack = new Stack(app, `Agents${s}`, { env: { account: '123456789012', region: 'us-east-1' }, terminationProtection: true });
     Tags.of(stack).add('environment', 'production');
@@ -28,7 +31,7 @@ export function buildHundredAgentApp(app: App = new App()): App {
     const bucket = new s3.Bucket(stack, 'Bucket', { versioned: true, removalPolicy: RemovalPolicy.RETAIN });
     for (let a = 0; a < AGENTS_PER_STACK; a++) {
       const n = s * AGENTS_PER_STACK + a;
-      if (n % 2 === 0) {
+      if (allGuarded || n % 2 === 0) {
         const agent = new AgentRole(stack, `Agent${n}`, { agentName: `agent-${n}`, assumedBy: new iam.AccountRootPrincipal() });
         agent.allow({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [table.tableArn] });
         bucket.grantRead(agent);
@@ -70,6 +73,21 @@ export async function bench(): Promise<void> {
   console.log(`100-agent app (${resources} constructs, ${findings} AgentGuardrails rule ids reported)`);
   console.log(`AwsSolutionsChecks: ${baseline.toFixed(1)} ms; AgentGuardrailsChecks: ${pack.toFixed(1)} ms (median of 5 warm runs each, alternated)`);
   console.log(`AgentGuardrailsChecks / AwsSolutionsChecks run time: ${(pack / baseline).toFixed(2)}x (target at most 0.50x, same app, same run)`);
+  // The same app with every agent guarded: what the pack costs when its findings do not dominate.
+  const guarded = buildHundredAgentApp(new App(), true);
+  guarded.synth();
+  const oursGuarded = new AgentGuardrailsChecks(guarded);
+  const solutionsGuarded = new AwsSolutionsChecks(guarded);
+  const guardedFindings = oursGuarded.validateScope(guarded).violations.length;
+  solutionsGuarded.validateScope(guarded);
+  const [baselineGuarded, packGuarded] = alternatingMedians([
+    () => solutionsGuarded.validateScope(guarded),
+    () => oursGuarded.validateScope(guarded),
+  ]);
+  console.log(
+    `every agent an AgentRole (${guardedFindings} AgentGuardrails rule ids reported): AwsSolutionsChecks ${baselineGuarded.toFixed(1)} ms, ` +
+      `AgentGuardrailsChecks ${packGuarded.toFixed(1)} ms, ${(packGuarded / baselineGuarded).toFixed(2)}x`,
+  );
 }
 
 if (require.main === module) {
