@@ -20,6 +20,7 @@ import { OfflineDecider } from '../../verify/deciders/offline-decider';
 import { ProductionModel, findResources } from '../../verify/model/production-resources';
 import { roleModel } from '../../verify/model/agents';
 import { DEFAULT_NON_PRODUCTION_VALUES, DEFAULT_TAG_KEY } from '../../shared/tags';
+import { policyDocumentValue } from '../../shared/policy-document';
 
 /** What verify's analysis needs of the synthesized app, read once per run of the pack. */
 interface SynthesizedApp {
@@ -288,13 +289,14 @@ export class CheckContext {
   /** A policy construct's document: its synthesized template's when this run has it, else resolved by CDK. */
   private documentOf(policy: iam.CfnPolicy | iam.CfnManagedPolicy): unknown {
     const synthesized = this.synthesizedResource(policy, (this.refs.get(policy) as { Ref?: unknown } | undefined)?.Ref, policy.cfnResourceType);
-    return synthesized ? synthesized.Properties?.PolicyDocument : Stack.of(policy).resolve(policy.policyDocument);
+    return policyDocumentValue(synthesized ? synthesized.Properties?.PolicyDocument : Stack.of(policy).resolve(policy.policyDocument));
   }
 
   /** A role's trust policy: its synthesized template's when this run has it, else resolved by CDK. */
   public trustPolicyOf(role: iam.CfnRole): unknown {
     const synthesized = this.synthesizedResource(role, this.logicalIdOf(role), iam.CfnRole.CFN_RESOURCE_TYPE_NAME);
-    return synthesized ? synthesized.Properties?.AssumeRolePolicyDocument : Stack.of(role).resolve(role.assumeRolePolicyDocument);
+    const document = synthesized ? synthesized.Properties?.AssumeRolePolicyDocument : Stack.of(role).resolve(role.assumeRolePolicyDocument);
+    return policyDocumentValue(document);
   }
 
   /** The policies of a role. */

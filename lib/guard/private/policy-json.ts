@@ -1,6 +1,7 @@
 import { isSpecificArn } from './production-resources';
 import { wildcardRegex } from '../../shared/iam-data';
 import { toList } from '../../shared/list';
+import { policyDocumentValue } from '../../shared/policy-document';
 
 /** A resolved IAM policy statement (values may still hold CloudFormation intrinsics). */
 export interface ResolvedStatement {
@@ -20,7 +21,7 @@ export interface ResolvedDocument {
 }
 
 export function statementsOf(document: unknown): ResolvedStatement[] {
-  return toList((document as ResolvedDocument | undefined)?.Statement);
+  return toList((policyDocumentValue(document) as ResolvedDocument | undefined)?.Statement);
 }
 
 /**

@@ -272,6 +272,8 @@ const OUTSIDE_NAME = 'outside-this-app';
  */
 function allowedActionPatterns(agent: AgentModel): Map<string, RegExp[]> | undefined {
   if (agent.identityPolicies.some((p) => p.source === 'unknown')) return undefined;
+  // A document not read as an object may allow anything.
+  if (agent.identityPolicies.some((p) => typeof p.document !== 'object' || p.document === null || Array.isArray(p.document))) return undefined;
   const lists = [
     ...agent.identityPolicies.map((p) => statementAllowPatterns((p.document as any)?.Statement, p.document)),
     statementAllowPatterns((agent.resourceGrants ?? []).map((g) => g.statement)),
@@ -316,12 +318,10 @@ export function namedActions(agent: AgentModel, actions: ReadonlyMap<string, rea
   if (!add(statementAllowPatterns((agent.resourceGrants ?? []).map((g) => g.statement)), named)) return all();
   for (const policy of agent.identityPolicies) {
     const document = policy.document;
+    // A document not read as an object (text that is no JSON object) may allow anything: every action is a candidate.
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) return all();
     const patterns = statementAllowPatterns((document as any)?.Statement, document);
     if (!patterns) return all();
-    if (typeof document !== 'object' || document === null) {
-      add(patterns, named);
-      continue;
-    }
     const byList = namedOfDocument.get(document) ?? new WeakMap<object, ReadonlySet<string>>();
     namedOfDocument.set(document, byList);
     let own = byList.get(actions);
@@ -352,7 +352,9 @@ function statementAllowPatterns(statements: unknown, document?: unknown): Readon
       patterns = undefined;
       break;
     }
-    for (const pattern of Array.isArray(statement.Action) ? statement.Action : [statement.Action]) {
+    for (const raw of Array.isArray(statement.Action) ? statement.Action : [statement.Action]) {
+      // As the evaluator reads an action: surrounding spaces do not count.
+      const pattern = typeof raw === 'string' ? raw.trim() : raw;
       const service = typeof pattern === 'string' ? pattern.split(':')[0].toLowerCase() : '*';
       if (typeof pattern !== 'string' || pattern === '*' || /[*?]/.test(service) || !pattern.includes(':')) {
         patterns = undefined;

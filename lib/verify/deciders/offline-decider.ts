@@ -104,10 +104,13 @@ export class OfflineDecider implements SyncDecider {
    */
   public allowedSync(agent: AgentModel, checks: readonly Check[]): Array<AllowingRef | undefined> {
     if (checks.length === 0) return [];
+    // Shared decisions are keyed by statement content: only documents read as objects have statements to key by.
+    const isObject = (document: unknown) => typeof document === 'object' && document !== null && !Array.isArray(document);
     const simple =
       (agent.resourceGrants ?? []).length === 0 &&
-      agent.identityPolicies.every((p) => p.source !== 'unknown') &&
-      agent.boundary?.source !== 'unknown';
+      agent.identityPolicies.every((p) => p.source !== 'unknown' && isObject(p.document)) &&
+      agent.boundary?.source !== 'unknown' &&
+      (agent.boundary === undefined || isObject(agent.boundary.document));
     if (!simple) {
       const entry = this.memoized(agent, checks);
       return entry.decisions.decisions.map((d, i) => (d === 'Allowed' ? entry.allowedRefs[i] : undefined));

@@ -3,6 +3,7 @@ import { AGENT_TAG } from '../../shared/tags';
 import { AssemblyModel, StackModel, constructPathOf } from './assembly';
 import { GuardrailsError, GuardrailsErrorKind } from '../../shared/errors';
 import { awsManagedPolicyDocument, awsManagedPolicyName } from '../../shared/aws-managed-policies';
+import { policyDocumentValue } from '../../shared/policy-document';
 import { toList } from '../../shared/list';
 import { ResourceGrant, findResourcePolicies, resourceGrantsFor } from './resource-policies';
 import { TemplateResource, arnOfResource, isUnresolved, physicalName } from './template-values';
@@ -134,7 +135,7 @@ export function findAgents(assembly: AssemblyModel, selectors: readonly string[]
   const resourcePolicies = findResourcePolicies(assembly);
   for (const candidate of candidates) {
     const tags = tagsOf(candidate.stack, candidate.resource);
-    const trust = candidate.stack.resolver.resolve(candidate.resource.Properties?.AssumeRolePolicyDocument);
+    const trust = policyDocumentValue(candidate.stack.resolver.resolve(candidate.resource.Properties?.AssumeRolePolicyDocument));
     const services = trustedServices(trust);
     const named = selectors.filter((s) => namedBy(s, candidate, tags));
     named.forEach((s) => unmatched.delete(s));
@@ -165,7 +166,7 @@ export function roleModel(assembly: AssemblyModel, stackName: string, logicalId:
   if (!stack) return undefined;
   const candidate = { stack, logicalId, resource: stack.template.Resources![logicalId] };
   const tags = tagsOf(stack, candidate.resource);
-  const services = trustedServices(stack.resolver.resolve(candidate.resource.Properties?.AssumeRolePolicyDocument));
+  const services = trustedServices(policyDocumentValue(stack.resolver.resolve(candidate.resource.Properties?.AssumeRolePolicyDocument)));
   let policies = resourcePoliciesCache.get(assembly);
   if (!policies) {
     policies = findResourcePolicies(assembly);
@@ -247,7 +248,7 @@ function indexOf(assembly: AssemblyModel): AssemblyIndex {
 function resolvedDocument(index: AssemblyIndex, stack: StackModel, resource: TemplateResource): ResolvedDocument {
   let resolved = index.documents.get(resource);
   if (!resolved) {
-    const document = stack.resolver.resolve(resource.Properties?.PolicyDocument);
+    const document = policyDocumentValue(stack.resolver.resolve(resource.Properties?.PolicyDocument));
     resolved = { document, unresolved: unresolvedIn(document) };
     index.documents.set(resource, resolved);
   }
@@ -272,7 +273,7 @@ function buildAgent(
   const index = indexOf(assembly);
   const unresolved = new Set<string>();
   const track = (s: StackModel, value: unknown) => {
-    const resolved = s.resolver.resolve(value);
+    const resolved = policyDocumentValue(s.resolver.resolve(value));
     unresolvedIn(resolved).forEach((u) => unresolved.add(u));
     return resolved;
   };
