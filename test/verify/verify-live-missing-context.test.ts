@@ -4,6 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { VerifyReport } from '../../lib/verify/analysis/analysis';
+import { wildcardRegex } from '../../lib/shared/iam-data';
 import { LocalIamEndpoint, LocalIamState, startLocalIamSimulatorEndpoint } from '../support/local-iam-simulator-endpoint';
 import { cli, synthTo } from './verify-fixtures';
 
@@ -19,14 +20,7 @@ const GRANTEE = 'bucket-policy-grantee';
 function conditionKeysFor(document: any, action: string): string[] {
   const statements = Array.isArray(document?.Statement) ? document.Statement : [document?.Statement];
   const names = (s: any) => (Array.isArray(s?.Action) ? s.Action : [s?.Action]).filter((a: unknown): a is string => typeof a === 'string');
-  const matches = (pattern: string) =>
-    new RegExp(
-      `^${pattern
-        .split('*')
-        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*')}$`,
-      'i',
-    ).test(action);
+  const matches = (pattern: string) => wildcardRegex(pattern).test(action);
   return statements
     .filter((s: any) => names(s).some(matches))
     .flatMap((s: any) => Object.values(s?.Condition ?? {}).flatMap((entries: any) => Object.keys(entries ?? {})));

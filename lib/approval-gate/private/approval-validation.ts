@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { KNOWN_BINDINGS, PSEUDO, ResourceBindingSpec, splitTemplate } from '../runtime/approval-binding';
 import { invalidProps } from '../../shared/errors';
-import { actionDetails, expandActionPattern, resourceTypeDetails, serviceExists } from '../../shared/iam-data';
+import { actionDetails, expandActionPattern, resourceTypeDetails, serviceExists, wildcardRegex } from '../../shared/iam-data';
 import { ActionClass, isInClass } from '../../shared/action-classes';
 import { CODE_EXECUTION_PATTERNS } from '../../shared/boundary-allow-list.generated';
 
@@ -496,16 +496,6 @@ function writesPermissions(action: string): boolean {
   return expandActionPattern(action).some((a) => /permissions management/i.test(actionDetails(a)?.accessLevel ?? ''));
 }
 
-/** IAM-style match of `svc:Act*on` patterns, case-insensitive as IAM action names are. */
-const matchesActionPattern = (pattern: string, action: string) =>
-  new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-    'i',
-  ).test(action);
-
 /**
  * Credentials mode hands the agent a session that may call the actions with any parameters for its
  * whole lifetime (review HIGH-2): an action that runs code as a stronger identity, acts with a stored
@@ -516,7 +506,7 @@ export function refuseCredentialsEscalation(actions: readonly string[]): void {
   for (const action of actions) {
     const service = action.split(':')[0].toLowerCase();
     const why =
-      isInClass(action, ActionClass.CODE_EXECUTION) || CODE_EXECUTION_PATTERNS.some((p) => matchesActionPattern(p, action))
+      isInClass(action, ActionClass.CODE_EXECUTION) || CODE_EXECUTION_PATTERNS.some((p) => wildcardRegex(p).test(action))
         ? 'it makes something that holds another role run what the caller chooses (code-execution class)'
         : (CREDENTIALS_REFUSED_SERVICES[service] ??
           // A resource policy or grant written by the session can name the session itself, and a resource-based grant to a
