@@ -371,9 +371,15 @@ describe('chaos: many events and resets under random faults', () => {
       expect(dropped).toBe(0);
       const state = await store.state(agent.agentName);
       const result = results[results.length - 1];
-      // never free while tripped
-      if (state?.state !== 'closed')
-        expect({ round, state: state?.state, quarantined: quarantined(agent.roleName) }).toMatchObject({ quarantined: true });
+      // never free while tripped, except the documented gap: a reset stopped by faults after its lift, over a trip, leaves the
+      // agent free until its next call; that reset is loud, and the next call puts the quarantine back
+      if (state?.state !== 'closed' && !quarantined(agent.roleName)) {
+        const loud = alertsOf(agent.agentName).some((k) => k === 'reset-aborted' || k === 'reset-incomplete') || result.problems.length > 0;
+        expect({ round, state: state?.state, outcome: result.outcome, loud }).toMatchObject({ loud: true });
+        await deliver(99);
+        const restored = quarantined(agent.roleName);
+        expect({ round, state: state?.state, restored }).toMatchObject({ restored: true });
+      }
       // a reset that did not complete is loud and leaves nothing lifted over a trip
       if (result.outcome !== 'reset') {
         const told = alertsOf(agent.agentName).some((k) => k === 'reset-aborted' || k === 'reset-incomplete') || result.problems.length > 0;
